@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+# qualys-mock: build with the same command as outside Docker (cargo build --release --locked),
+# run as a non-root user on a distroless base (no shell; the binary is its own healthcheck).
+
+FROM rust:1.95-slim-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY seed-data ./seed-data
+RUN cargo build --release --locked \
+    && install -m 0755 target/release/qualys-mock /qualys-mock \
+    && install -d -m 0755 /certs
+
+FROM gcr.io/distroless/cc-debian12:nonroot
+COPY --from=build /qualys-mock /usr/local/bin/qualys-mock
+# /certs is where the generated CA's PEM goes; owned by the runtime user so a named
+# volume mounted there (see docker-compose.yml) is writable.
+COPY --from=build --chown=65532:65532 /certs /certs
+# 65532 is distroless's "nonroot".
+USER 65532:65532
+ENV QUALYS_MOCK_HOST=0.0.0.0 \
+    QUALYS_MOCK_PORT=8080 \
+    QUALYS_MOCK_HTTPS_PORT=8443 \
+    QUALYS_MOCK_TLS_CERT_OUT=/certs/qualys-mock-ca.pem
+EXPOSE 8080 8443
+HEALTHCHECK --interval=5s --timeout=3s --start-period=2s --retries=3 \
+    CMD ["/usr/local/bin/qualys-mock", "healthcheck", "--url", "http://127.0.0.1:8080/_mock/health"]
+ENTRYPOINT ["/usr/local/bin/qualys-mock"]
+CMD ["serve"]

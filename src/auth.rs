@@ -1,0 +1,165 @@
+//! Gateway JWTs: issue and verify. Framework-free; the surfaces' extractors call it.
+//!
+//! Tokens look like the real gateway's (HS512; `sub`, `iss`/`aud` = `qas`, `portalUserId`,
+//! `qwebUserId`, `usertype`, `modulesAllowed`) plus the customer, and expire 4 hours after
+//! issue by the store clock. Expiry is checked here against that clock, not by the JWT
+//! library against the system clock, so moving the clock expires tokens.
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::store::Caller;
+
+/// How long a token lives, in seconds (4 hours, as documented).
+pub const TOKEN_LIFETIME_S: i64 = 4 * 60 * 60;
+/// Issuer and audience of gateway tokens.
+pub const ISSUER: &str = "qas";
+
+/// The claims of a gateway token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Claims {
+    pub sub: String,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+    pub portal_user_id: i64,
+    pub qweb_user_id: i64,
+    pub usertype: String,
+    pub modules_allowed: Vec<String>,
+    pub user_uuid: String,
+    pub customer_id: i64,
+    pub customer_uuid: String,
+}
+
+/// Why a token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("JWT expired")]
+    Expired,
+    #[error("Not authenticated")]
+    Invalid,
+}
+
+/// The signing secret.
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for JwtKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JwtKeys(..)")
+    }
+}
+
+impl JwtKeys {
+    pub fn from_secret(secret: &[u8]) -> JwtKeys {
+        let mut validation = Validation::new(Algorithm::HS512);
+        validation.validate_exp = false; // checked against the store clock in `verify`
+        validation.validate_nbf = false;
+        validation.leeway = 0;
+        validation.set_audience(&[ISSUER]);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "iat", "sub", "aud", "iss"]);
+        JwtKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+        }
+    }
+
+    /// A random 512-bit secret (per process).
+    pub fn random() -> JwtKeys {
+        let mut secret = Vec::with_capacity(64);
+        for _ in 0..4 {
+            secret.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+        }
+        JwtKeys::from_secret(&secret)
+    }
+
+    /// Issue a token for `caller` at `now_s` (epoch seconds).
+    pub fn issue(&self, caller: &Caller, now_s: i64) -> String {
+        let claims = Claims {
+            sub: caller.username.clone(),
+            iss: ISSUER.to_owned(),
+            aud: ISSUER.to_owned(),
+            iat: now_s,
+            exp: now_s + TOKEN_LIFETIME_S,
+            jti: uuid::Uuid::new_v4().to_string(),
+            portal_user_id: caller.user_id,
+            qweb_user_id: caller.user_id,
+            usertype: "fo".to_owned(),
+            modules_allowed: caller.modules.clone(),
+            user_uuid: caller.user_uuid.clone(),
+            customer_id: caller.customer_id,
+            customer_uuid: caller.customer_uuid.clone(),
+        };
+        // HMAC signing of a serialisable struct cannot fail.
+        jsonwebtoken::encode(&Header::new(Algorithm::HS512), &claims, &self.encoding)
+            .unwrap_or_default()
+    }
+
+    /// Verify signature, algorithm, issuer, audience, then expiry at `now_s`.
+    pub fn verify(&self, token: &str, now_s: i64) -> Result<Claims, TokenError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| TokenError::Invalid)?;
+        if now_s >= data.claims.exp {
+            return Err(TokenError::Expired);
+        }
+        Ok(data.claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller() -> Caller {
+        Caller {
+            user_id: 7,
+            user_uuid: "uu".into(),
+            username: "acme_ss2".into(),
+            display_name: "A".into(),
+            customer_id: 1001,
+            customer_uuid: "cu".into(),
+            modules: vec!["CAR".into()],
+        }
+    }
+
+    #[test]
+    fn issued_tokens_verify_until_they_expire() {
+        let keys = JwtKeys::random();
+        let token = keys.issue(&caller(), 1_000);
+        assert_eq!(token.split('.').count(), 3);
+        let claims = keys.verify(&token, 1_000).unwrap();
+        assert_eq!(claims.sub, "acme_ss2");
+        assert_eq!(claims.exp - claims.iat, TOKEN_LIFETIME_S);
+        assert_eq!(claims.customer_id, 1001);
+        assert!(keys.verify(&token, 1_000 + TOKEN_LIFETIME_S - 1).is_ok());
+        assert_eq!(
+            keys.verify(&token, 1_000 + TOKEN_LIFETIME_S),
+            Err(TokenError::Expired)
+        );
+    }
+
+    #[test]
+    fn another_secret_is_refused() {
+        let token = JwtKeys::random().issue(&caller(), 0);
+        assert_eq!(
+            JwtKeys::random().verify(&token, 0),
+            Err(TokenError::Invalid)
+        );
+    }
+
+    #[test]
+    fn garbage_is_refused() {
+        let keys = JwtKeys::random();
+        for t in ["", "abc", "a.b.c", "..."] {
+            assert_eq!(keys.verify(t, 0), Err(TokenError::Invalid), "{t}");
+        }
+    }
+}

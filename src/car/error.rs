@@ -1,0 +1,116 @@
+//! CAR errors, in the gateway's formats.
+//!
+//! - 401 from the gateway: `{"status":401,"error":"Unauthorized","message":"JWT expired"}`
+//!   (or `Not authenticated`), as the research notes record for gateway APIs.
+//! - Other errors: the CAR envelope with `errorCode` (the HTTP status as a string) and
+//!   `message` filled and `body` null. The guides do not show these bodies; this shape is
+//!   the inferred one (README "Choices").
+
+use axum::Json;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::auth::TokenError;
+use crate::store::StoreError;
+
+/// Rate-limit details for a 429.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimit {
+    pub limit: u64,
+    pub window_s: u64,
+    pub remaining: u64,
+    pub retry_after_s: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CarError {
+    /// A gateway authentication failure (bearer token).
+    #[error("{0}")]
+    Token(TokenError),
+    /// `/auth` refused the credentials.
+    #[error("{0}")]
+    LoginFailed(String),
+    /// A gateway-level bad request (`/auth` form).
+    #[error("{0}")]
+    GatewayBadRequest(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{message}")]
+    TooManyRequests { message: String, limit: RateLimit },
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl CarError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            CarError::Token(_) | CarError::LoginFailed(_) => StatusCode::UNAUTHORIZED,
+            CarError::GatewayBadRequest(_) | CarError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            CarError::NotFound(_) => StatusCode::NOT_FOUND,
+            CarError::Conflict(_) => StatusCode::CONFLICT,
+            CarError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            CarError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// The gateway's own error body.
+pub fn gateway_body(status: StatusCode, message: &str) -> serde_json::Value {
+    json!({
+        "status": status.as_u16(),
+        "error": status.canonical_reason().unwrap_or(""),
+        "message": message,
+    })
+}
+
+impl IntoResponse for CarError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = self.to_string();
+        match self {
+            CarError::Token(_) | CarError::LoginFailed(_) | CarError::GatewayBadRequest(_) => {
+                (status, Json(gateway_body(status, &message))).into_response()
+            }
+            CarError::TooManyRequests { limit, .. } => {
+                let mut response = (status, Json(envelope(status, &message))).into_response();
+                let headers = response.headers_mut();
+                let mut put = |name: &'static str, value: u64| {
+                    headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
+                };
+                put("x-ratelimit-limit", limit.limit);
+                put("x-ratelimit-window-sec", limit.window_s);
+                put("x-ratelimit-remaining", limit.remaining);
+                put("x-ratelimit-towait-sec", limit.retry_after_s);
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(limit.retry_after_s));
+                response
+            }
+            _ => (status, Json(envelope(status, &message))).into_response(),
+        }
+    }
+}
+
+fn envelope(status: StatusCode, message: &str) -> serde_json::Value {
+    json!({
+        "errorCode": status.as_u16().to_string(),
+        "message": message,
+        "body": null,
+    })
+}
+
+impl From<StoreError> for CarError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "store error on the CAR API");
+        CarError::Internal("Internal server error".to_owned())
+    }
+}
+
+impl From<TokenError> for CarError {
+    fn from(e: TokenError) -> Self {
+        CarError::Token(e)
+    }
+}

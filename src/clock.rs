@@ -1,0 +1,178 @@
+//! The one source of "now".
+//!
+//! Everything that depends on time — token expiry, job progress, schedule firing, the
+//! execute interval — asks a [`Clock`]. Nothing else in the crate reads the system clock, so
+//! tests and the control API can freeze, set and advance time instead of sleeping.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use time::OffsetDateTime;
+
+/// A cheap, cloneable handle on the shared clock.
+#[derive(Clone, Debug, Default)]
+pub struct Clock {
+    inner: Arc<RwLock<Mode>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// Wall-clock time shifted by `offset_ms` (0 unless time was set or advanced).
+    Running { offset_ms: i64 },
+    /// Time stands still at `at_ms` until set, advanced or resumed.
+    Frozen { at_ms: i64 },
+}
+
+impl Default for Mode {
+    fn default() -> Self {
+        Mode::Running { offset_ms: 0 }
+    }
+}
+
+/// What [`Clock::state`] reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ClockState {
+    /// Now, in epoch milliseconds.
+    pub now_ms: i64,
+    /// Whether time stands still.
+    pub frozen: bool,
+    /// How far the clock is from the system clock, in milliseconds.
+    pub offset_ms: i64,
+}
+
+fn system_ms() -> i64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO);
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Clock {
+    /// A clock that follows the system clock.
+    pub fn real() -> Self {
+        Self::default()
+    }
+
+    /// A clock frozen at `at_ms` (epoch milliseconds).
+    pub fn frozen_at(at_ms: i64) -> Self {
+        Self {
+            inner: Arc::new(RwLock::new(Mode::Frozen { at_ms })),
+        }
+    }
+
+    fn mode(&self) -> Mode {
+        *self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_mode(&self, mode: Mode) {
+        *self.inner.write().unwrap_or_else(|e| e.into_inner()) = mode;
+    }
+
+    /// Now, in epoch milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        match self.mode() {
+            Mode::Running { offset_ms } => system_ms().saturating_add(offset_ms),
+            Mode::Frozen { at_ms } => at_ms,
+        }
+    }
+
+    /// Now, in epoch seconds.
+    pub fn now_s(&self) -> i64 {
+        self.now_ms().div_euclid(1000)
+    }
+
+    /// Now, as a UTC date-time.
+    pub fn now(&self) -> OffsetDateTime {
+        ms_to_datetime(self.now_ms())
+    }
+
+    /// Stop time where it is.
+    pub fn freeze(&self) {
+        let now = self.now_ms();
+        self.set_mode(Mode::Frozen { at_ms: now });
+    }
+
+    /// Let time run again from where it stands.
+    pub fn resume(&self) {
+        let now = self.now_ms();
+        self.set_mode(Mode::Running {
+            offset_ms: now - system_ms(),
+        });
+    }
+
+    /// Jump to `at_ms`, keeping the clock frozen or running as it was.
+    pub fn set(&self, at_ms: i64) {
+        match self.mode() {
+            Mode::Frozen { .. } => self.set_mode(Mode::Frozen { at_ms }),
+            Mode::Running { .. } => self.set_mode(Mode::Running {
+                offset_ms: at_ms - system_ms(),
+            }),
+        }
+    }
+
+    /// Move time forward (or back, with a negative amount) by `by_ms`.
+    pub fn advance(&self, by_ms: i64) {
+        let mut guard = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        *guard = match *guard {
+            Mode::Frozen { at_ms } => Mode::Frozen {
+                at_ms: at_ms.saturating_add(by_ms),
+            },
+            Mode::Running { offset_ms } => Mode::Running {
+                offset_ms: offset_ms.saturating_add(by_ms),
+            },
+        };
+    }
+
+    /// A snapshot for the control API.
+    pub fn state(&self) -> ClockState {
+        let now_ms = self.now_ms();
+        ClockState {
+            now_ms,
+            frozen: matches!(self.mode(), Mode::Frozen { .. }),
+            offset_ms: now_ms - system_ms(),
+        }
+    }
+}
+
+/// Epoch milliseconds to a UTC date-time (clamped to the representable range).
+pub fn ms_to_datetime(ms: i64) -> OffsetDateTime {
+    let nanos = i128::from(ms) * 1_000_000;
+    OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frozen_clock_moves_only_when_told() {
+        let clock = Clock::frozen_at(1_000);
+        assert_eq!(clock.now_ms(), 1_000);
+        clock.advance(500);
+        assert_eq!(clock.now_ms(), 1_500);
+        clock.set(10_000);
+        assert_eq!(clock.now_ms(), 10_000);
+        assert!(clock.state().frozen);
+    }
+
+    #[test]
+    fn running_clock_keeps_its_offset() {
+        let clock = Clock::real();
+        clock.advance(3_600_000);
+        let ahead = clock.now_ms() - system_ms();
+        assert!((3_599_000..=3_601_000).contains(&ahead), "{ahead}");
+        clock.freeze();
+        let frozen = clock.now_ms();
+        clock.resume();
+        assert!(clock.now_ms() >= frozen);
+        assert!(!clock.state().frozen);
+    }
+
+    #[test]
+    fn clones_share_time() {
+        let a = Clock::frozen_at(0);
+        let b = a.clone();
+        a.advance(42);
+        assert_eq!(b.now_ms(), 42);
+    }
+}

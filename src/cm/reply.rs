@@ -1,0 +1,179 @@
+//! How a CM handler answers: the request's [`Ctx`] (format, schema location) plus a
+//! `ServiceResponse` or a [`CmError`], rendered by [`Reply`]'s `IntoResponse`.
+//! The Basic-auth extractor [`CmCaller`] rejects with a `Reply` too, so an auth failure is
+//! answered in the format and schema of the endpoint that was called.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+
+use super::error::CmError;
+use super::wire::{Format, ServiceResponse};
+use crate::state::AppState;
+use crate::store::Caller;
+
+/// What every CM answer needs to know about its request.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub format: Format,
+    /// Full `xsi:noNamespaceSchemaLocation` for this endpoint.
+    pub schema_url: String,
+}
+
+impl Ctx {
+    pub fn from_parts(parts: &Parts) -> Ctx {
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        Ctx {
+            format: Format::from_headers(&parts.headers),
+            schema_url: format!("https://{host}{}", schema_path(parts.uri.path())),
+        }
+    }
+
+    pub fn ok(self, response: ServiceResponse) -> Reply {
+        Reply {
+            ctx: self,
+            result: Ok(response),
+        }
+    }
+
+    pub fn fail(self, error: CmError) -> Reply {
+        Reply {
+            ctx: self,
+            result: Err(error),
+        }
+    }
+
+    pub fn reply(self, result: Result<ServiceResponse, CmError>) -> Reply {
+        Reply { ctx: self, result }
+    }
+}
+
+/// The XSD QPS names for a path: `/qps/xsd/1.0/cm/alert.xsd`, `/qps/xsd/version.xsd`.
+fn schema_path(path: &str) -> String {
+    let rest = path.trim_start_matches("/qps/rest/");
+    if rest.starts_with("portal/version") {
+        return "/qps/xsd/version.xsd".to_owned();
+    }
+    let parts: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    match parts.as_slice() {
+        [version, _op, module, object, ..] => format!("/qps/xsd/{version}/{module}/{object}.xsd"),
+        _ => "/qps/xsd/1.0/cm.xsd".to_owned(),
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Ctx::from_parts(parts))
+    }
+}
+
+/// A rendered CM answer.
+#[derive(Debug)]
+pub struct Reply {
+    ctx: Ctx,
+    result: Result<ServiceResponse, CmError>,
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let (status, body) = match self.result {
+            Ok(response) => (
+                axum::http::StatusCode::OK,
+                response.render(self.ctx.format, &self.ctx.schema_url),
+            ),
+            Err(e) => (
+                e.status,
+                ServiceResponse::error(e.code, e.message, e.resolution)
+                    .render(self.ctx.format, &self.ctx.schema_url),
+            ),
+        };
+        (
+            status,
+            [(header::CONTENT_TYPE, self.ctx.format.content_type())],
+            body,
+        )
+            .into_response()
+    }
+}
+
+/// The authenticated CM caller: HTTP Basic, or the `user` and `password` headers.
+#[derive(Debug, Clone)]
+pub struct CmCaller(pub Caller);
+
+impl FromRequestParts<AppState> for CmCaller {
+    type Rejection = Reply;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Reply> {
+        let fail = |e: CmError| Ctx::from_parts(parts).fail(e);
+        let (user, password) = match credentials(&parts.headers) {
+            Credentials::Missing => return Err(fail(CmError::credentials_needed())),
+            Credentials::Malformed => return Err(fail(CmError::invalid_credentials())),
+            Credentials::Given(user, password) => (user, password),
+        };
+        match state.store.authenticate(&user, &password).await {
+            Ok(Some(caller)) => Ok(CmCaller(caller)),
+            Ok(None) => Err(fail(CmError::invalid_credentials())),
+            Err(e) => Err(fail(e.into())),
+        }
+    }
+}
+
+enum Credentials {
+    Missing,
+    Malformed,
+    Given(String, String),
+}
+
+fn credentials(headers: &HeaderMap) -> Credentials {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let Some(encoded) = value.to_str().ok().and_then(|v| {
+            let (scheme, rest) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("basic").then(|| rest.trim())
+        }) else {
+            return Credentials::Malformed;
+        };
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok());
+        return match decoded.as_deref().and_then(|s| s.split_once(':')) {
+            Some((user, password)) => Credentials::Given(user.to_owned(), password.to_owned()),
+            None => Credentials::Malformed,
+        };
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    match (header("user"), header("password")) {
+        (Some(user), Some(password)) => Credentials::Given(user.to_owned(), password.to_owned()),
+        (None, None) => Credentials::Missing,
+        _ => Credentials::Malformed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_paths_follow_the_object_type() {
+        assert_eq!(
+            schema_path("/qps/rest/1.0/search/cm/alert/"),
+            "/qps/xsd/1.0/cm/alert.xsd"
+        );
+        assert_eq!(
+            schema_path("/qps/rest/1.0/get/cm/rule/6002"),
+            "/qps/xsd/1.0/cm/rule.xsd"
+        );
+        assert_eq!(
+            schema_path("/qps/rest/portal/version/"),
+            "/qps/xsd/version.xsd"
+        );
+    }
+}

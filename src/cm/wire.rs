@@ -1,0 +1,372 @@
+//! The QPS wire format: one record tree rendered as a `ServiceResponse` in XML or JSON.
+//!
+//! Handlers build [`Node`] trees from store rows; this module alone knows how QPS spells
+//! them: XML with the declaration and `xsi:noNamespaceSchemaLocation`, elements in the real
+//! order (`responseCode`, `count`, `hasMoreRecords`, `lastId`, `data`); JSON with `data` an
+//! array of one-key wrapper objects, booleans and `hasMoreRecords` as strings, ids as numbers.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use serde_json::{Map, Value};
+
+/// Which form the client asked for (`Accept: application/json` gives JSON; XML otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Xml,
+    Json,
+}
+
+impl Format {
+    pub fn from_headers(headers: &HeaderMap) -> Format {
+        let wants_json = headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.to_ascii_lowercase().contains("application/json"));
+        if wants_json {
+            Format::Json
+        } else {
+            Format::Xml
+        }
+    }
+
+    pub fn content_type(self) -> HeaderValue {
+        match self {
+            Format::Xml => HeaderValue::from_static("application/xml"),
+            Format::Json => HeaderValue::from_static("application/json"),
+        }
+    }
+}
+
+pub type Name = Cow<'static, str>;
+
+/// One value in a QPS record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    Text(String),
+    Int(i64),
+    /// Rendered `true`/`false`; a string in JSON, as QPS does.
+    Bool(bool),
+    /// Child elements in order.
+    Obj(Vec<(Name, Node)>),
+    /// A list of wrapped items: `<list><Rule>..</Rule></list>`, JSON `[{"Rule":{..}}]`.
+    List(Vec<(Name, Node)>),
+}
+
+impl Node {
+    pub fn text(s: impl Into<String>) -> Node {
+        Node::Text(s.into())
+    }
+}
+
+/// Builds an object node field by field.
+#[derive(Debug, Default)]
+pub struct ObjBuilder(Vec<(Name, Node)>);
+
+impl ObjBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn field(mut self, name: impl Into<Name>, value: Node) -> Self {
+        self.0.push((name.into(), value));
+        self
+    }
+    pub fn text(self, name: impl Into<Name>, value: impl Into<String>) -> Self {
+        self.field(name, Node::Text(value.into()))
+    }
+    pub fn int(self, name: impl Into<Name>, value: i64) -> Self {
+        self.field(name, Node::Int(value))
+    }
+    pub fn bool(self, name: impl Into<Name>, value: bool) -> Self {
+        self.field(name, Node::Bool(value))
+    }
+    pub fn build(self) -> Node {
+        Node::Obj(self.0)
+    }
+}
+
+/// The body of a QPS answer, success or error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceResponse {
+    pub code: Cow<'static, str>,
+    /// Records in this page (`None` on errors).
+    pub count: Option<usize>,
+    /// Set on searches; absent on a single get.
+    pub has_more: Option<bool>,
+    /// Only while more records remain.
+    pub last_id: Option<i64>,
+    /// Each record is an object whose keys are the wrapper element(s), e.g. `Alert`.
+    pub data: Vec<Vec<(Name, Node)>>,
+    pub error: Option<(String, String)>,
+}
+
+impl ServiceResponse {
+    pub fn success(data: Vec<Vec<(Name, Node)>>) -> Self {
+        ServiceResponse {
+            code: Cow::Borrowed("SUCCESS"),
+            count: Some(data.len()),
+            has_more: None,
+            last_id: None,
+            data,
+            error: None,
+        }
+    }
+
+    pub fn error(code: &'static str, message: String, resolution: String) -> Self {
+        ServiceResponse {
+            code: Cow::Borrowed(code),
+            count: None,
+            has_more: None,
+            last_id: None,
+            data: Vec::new(),
+            error: Some((message, resolution)),
+        }
+    }
+
+    /// Render for the client. `schema_url` is the full XSD location (XML only).
+    pub fn render(&self, format: Format, schema_url: &str) -> String {
+        match format {
+            Format::Xml => self.to_xml(schema_url),
+            Format::Json => self.to_json(),
+        }
+    }
+
+    fn to_xml(&self, schema_url: &str) -> String {
+        let mut out = String::with_capacity(512 + self.data.len() * 512);
+        out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let _ = writeln!(
+            out,
+            "<ServiceResponse xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+             xsi:noNamespaceSchemaLocation=\"{}\">",
+            escape(schema_url)
+        );
+        let _ = writeln!(out, "  <responseCode>{}</responseCode>", escape(&self.code));
+        if let Some((message, resolution)) = &self.error {
+            out.push_str("  <responseErrorDetails>\n");
+            let _ = writeln!(out, "    <errorMessage>{}</errorMessage>", escape(message));
+            let _ = writeln!(
+                out,
+                "    <errorResolution>{}</errorResolution>",
+                escape(resolution)
+            );
+            out.push_str("  </responseErrorDetails>\n");
+        }
+        if let Some(count) = self.count {
+            let _ = writeln!(out, "  <count>{count}</count>");
+        }
+        if let Some(more) = self.has_more {
+            let _ = writeln!(out, "  <hasMoreRecords>{more}</hasMoreRecords>");
+        }
+        if let Some(last) = self.last_id {
+            let _ = writeln!(out, "  <lastId>{last}</lastId>");
+        }
+        if self.count.is_some() {
+            if self.data.is_empty() {
+                out.push_str("  <data/>\n");
+            } else {
+                out.push_str("  <data>\n");
+                for record in &self.data {
+                    for (name, node) in record {
+                        xml_element(&mut out, name, node, 2);
+                    }
+                }
+                out.push_str("  </data>\n");
+            }
+        }
+        out.push_str("</ServiceResponse>\n");
+        out
+    }
+
+    fn to_json(&self) -> String {
+        let mut body = Map::new();
+        body.insert("responseCode".into(), Value::String(self.code.to_string()));
+        if let Some((message, resolution)) = &self.error {
+            let mut details = Map::new();
+            details.insert("errorMessage".into(), Value::String(message.clone()));
+            details.insert("errorResolution".into(), Value::String(resolution.clone()));
+            body.insert("responseErrorDetails".into(), Value::Object(details));
+        }
+        if let Some(count) = self.count {
+            body.insert("count".into(), Value::from(count));
+        }
+        if let Some(more) = self.has_more {
+            body.insert("hasMoreRecords".into(), Value::String(more.to_string()));
+        }
+        if let Some(last) = self.last_id {
+            body.insert("lastId".into(), Value::from(last));
+        }
+        if !self.data.is_empty() {
+            let data = self
+                .data
+                .iter()
+                .map(|record| {
+                    Value::Object(
+                        record
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), json_value(v)))
+                            .collect(),
+                    )
+                })
+                .collect();
+            body.insert("data".into(), Value::Array(data));
+        }
+        let mut root = Map::new();
+        root.insert("ServiceResponse".into(), Value::Object(body));
+        Value::Object(root).to_string()
+    }
+}
+
+fn json_value(node: &Node) -> Value {
+    match node {
+        Node::Text(s) => Value::String(s.clone()),
+        Node::Int(i) => Value::from(*i),
+        Node::Bool(b) => Value::String(b.to_string()),
+        Node::Obj(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), json_value(v)))
+                .collect(),
+        ),
+        Node::List(items) => Value::Array(
+            items
+                .iter()
+                .map(|(k, v)| {
+                    let mut m = Map::new();
+                    m.insert(k.to_string(), json_value(v));
+                    Value::Object(m)
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// XML element names: QPS's serializer doubles underscores (`QUESTIONNAIRE__V2-VERSION`
+/// in XML is `QUESTIONNAIRE_V2-VERSION` in JSON).
+fn xml_name(name: &str) -> Cow<'_, str> {
+    if name.contains('_') {
+        Cow::Owned(name.replace('_', "__"))
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
+fn xml_element(out: &mut String, name: &str, node: &Node, depth: usize) {
+    let name = xml_name(name);
+    let pad = "  ".repeat(depth);
+    match node {
+        Node::Text(s) => {
+            let _ = writeln!(out, "{pad}<{name}>{}</{name}>", escape(s));
+        }
+        Node::Int(i) => {
+            let _ = writeln!(out, "{pad}<{name}>{i}</{name}>");
+        }
+        Node::Bool(b) => {
+            let _ = writeln!(out, "{pad}<{name}>{b}</{name}>");
+        }
+        Node::Obj(fields) | Node::List(fields) if fields.is_empty() => {
+            let _ = writeln!(out, "{pad}<{name}/>");
+        }
+        Node::Obj(fields) | Node::List(fields) => {
+            let _ = writeln!(out, "{pad}<{name}>");
+            for (child, value) in fields {
+                xml_element(out, child, value, depth + 1);
+            }
+            let _ = writeln!(out, "{pad}</{name}>");
+        }
+    }
+}
+
+fn escape(s: &str) -> Cow<'_, str> {
+    quick_xml::escape::escape(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> ServiceResponse {
+        let rule = ObjBuilder::new()
+            .int("id", 6002)
+            .text("jsonData", r#"{"a":"<b>"}"#)
+            .bool("isTemplate", false)
+            .field(
+                "criteria",
+                ObjBuilder::new().field("list", Node::List(vec![])).build(),
+            )
+            .build();
+        let mut r = ServiceResponse::success(vec![vec![("Rule".into(), rule)]]);
+        r.has_more = Some(true);
+        r.last_id = Some(6002);
+        r
+    }
+
+    #[test]
+    fn xml_has_the_real_element_order_and_escapes() {
+        let xml = sample().render(Format::Xml, "https://h/qps/xsd/1.0/cm/rule.xsd");
+        insta::assert_snapshot!(xml, @r#"
+        <?xml version="1.0" encoding="UTF-8"?>
+        <ServiceResponse xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:noNamespaceSchemaLocation="https://h/qps/xsd/1.0/cm/rule.xsd">
+          <responseCode>SUCCESS</responseCode>
+          <count>1</count>
+          <hasMoreRecords>true</hasMoreRecords>
+          <lastId>6002</lastId>
+          <data>
+            <Rule>
+              <id>6002</id>
+              <jsonData>{&quot;a&quot;:&quot;&lt;b&gt;&quot;}</jsonData>
+              <isTemplate>false</isTemplate>
+              <criteria>
+                <list/>
+              </criteria>
+            </Rule>
+          </data>
+        </ServiceResponse>
+        "#);
+    }
+
+    #[test]
+    fn json_wraps_records_and_stringifies_booleans() {
+        let json: Value = serde_json::from_str(&sample().render(Format::Json, "")).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"ServiceResponse": {
+                "responseCode": "SUCCESS", "count": 1, "hasMoreRecords": "true", "lastId": 6002,
+                "data": [{"Rule": {"id": 6002, "jsonData": "{\"a\":\"<b>\"}", "isTemplate": "false",
+                                   "criteria": {"list": []}}}]
+            }})
+        );
+    }
+
+    #[test]
+    fn errors_carry_details_and_no_count() {
+        let r = ServiceResponse::error("INVALID_CREDENTIALS", "m".into(), "r".into());
+        let xml = r.render(Format::Xml, "x");
+        assert!(xml.contains("<errorMessage>m</errorMessage>"));
+        assert!(!xml.contains("<count>") && !xml.contains("<data"));
+        let json: Value = serde_json::from_str(&r.render(Format::Json, "")).unwrap();
+        assert_eq!(
+            json["ServiceResponse"]["responseErrorDetails"]["errorResolution"],
+            "r"
+        );
+        assert!(json["ServiceResponse"].get("count").is_none());
+    }
+
+    #[test]
+    fn xml_names_double_underscores() {
+        assert_eq!(
+            xml_name("QUESTIONNAIRE_V2-VERSION"),
+            "QUESTIONNAIRE__V2-VERSION"
+        );
+        assert_eq!(xml_name("CM-VERSION"), "CM-VERSION");
+    }
+
+    #[test]
+    fn accept_header_picks_the_format() {
+        let mut h = HeaderMap::new();
+        assert_eq!(Format::from_headers(&h), Format::Xml);
+        h.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        assert_eq!(Format::from_headers(&h), Format::Json);
+    }
+}

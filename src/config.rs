@@ -1,0 +1,87 @@
+//! The command line. Every `serve` flag can also be set by a `QUALYS_MOCK_*` variable.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// A local, stateful emulator of the Qualys CAR and Continuous Monitoring APIs.
+#[derive(Debug, Parser)]
+#[command(name = "qualys-mock", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the emulator (both APIs and the /_mock control endpoints).
+    Serve(ServeArgs),
+    /// Exit 0 when a running emulator answers healthy, 1 otherwise (for Docker HEALTHCHECK).
+    Healthcheck(HealthcheckArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Use 0.0.0.0 in a container.
+    #[arg(long, env = "QUALYS_MOCK_HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+
+    /// HTTP port (0 picks a free one and prints it).
+    #[arg(long, env = "QUALYS_MOCK_PORT", default_value_t = 8080)]
+    pub port: u16,
+
+    /// HTTPS port; HTTPS is off unless given.
+    #[arg(long, env = "QUALYS_MOCK_HTTPS_PORT")]
+    pub https_port: Option<u16>,
+
+    /// PEM certificate chain for HTTPS. Without it (and --tls-key), a certificate for
+    /// localhost/127.0.0.1 is generated at start.
+    #[arg(long, env = "QUALYS_MOCK_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "QUALYS_MOCK_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Where to write the PEM a client must trust when the certificate is generated
+    /// (default: qualys-mock-ca.pem in the system temp folder). Printed at start.
+    #[arg(long, env = "QUALYS_MOCK_TLS_CERT_OUT")]
+    pub tls_cert_out: Option<PathBuf>,
+
+    /// SQLite file for the store; default is in memory. A new file is seeded; an existing
+    /// one is used as it is.
+    #[arg(long, env = "QUALYS_MOCK_DB")]
+    pub db: Option<PathBuf>,
+
+    /// Seed folder to load instead of the embedded default (format: seed-data/README.md).
+    #[arg(long, env = "QUALYS_MOCK_SEED")]
+    pub seed: Option<PathBuf>,
+
+    /// Log filter (tracing EnvFilter syntax): info logs each request, debug adds bodies.
+    #[arg(long, env = "QUALYS_MOCK_LOG", default_value = "info")]
+    pub log: String,
+
+    /// Secret for signing JWTs (HS512). Default: random per process.
+    #[arg(long, env = "QUALYS_MOCK_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Largest request body accepted, in bytes; larger ones get 413.
+    #[arg(long, env = "QUALYS_MOCK_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HealthcheckArgs {
+    /// Health URL to probe (plain HTTP).
+    #[arg(
+        long,
+        env = "QUALYS_MOCK_HEALTH_URL",
+        default_value = "http://127.0.0.1:8080/_mock/health"
+    )]
+    pub url: String,
+
+    /// Seconds to wait for an answer.
+    #[arg(long, default_value_t = 3)]
+    pub timeout: u64,
+}

@@ -1,0 +1,74 @@
+//! qualys-mock: a local, stateful emulator of two Qualys APIs — CAR (`/auth`, `/sm/v1`) and
+//! Continuous Monitoring (`/qps/rest`) — for offline tests, CI fixtures and docker-compose
+//! test environments.
+//!
+//! Two wire surfaces stand over one core: one SQLite store, one clock, one filter engine and
+//! one pagination model. Each surface renders its own wire format and its own errors.
+//!
+//! # Layout
+//!
+//! - `main.rs` — thin: parse the command line, start logging, run a subcommand.
+//! - [`config`] — the command line (clap); every flag also a `QUALYS_MOCK_*` variable.
+//! - [`server`] — start listeners (HTTP, HTTPS), serve, shut down gracefully.
+//! - [`tls`] — certificates (given or generated) and the TLS listener.
+//! - [`state`] — [`state::AppState`]: store, clock, JWT keys; cheap to clone.
+//! - [`clock`] — the only source of "now"; tests and the control API move it.
+//! - [`auth`] — gateway JWT issue and verify, framework-free.
+//! - [`store`] — the only code that touches SQLite: schema, seed loading, queries per object.
+//! - [`car`] — the CAR surface: `/auth`, `/sm/v1/*`, its bearer extractor and error envelope.
+//! - [`cm`] — the CM surface: `/qps/rest/*`, Basic auth, `ServiceResponse` in XML and JSON.
+//! - [`control`] — `/_mock/*`: the emulator's own endpoints (health, ...).
+//! - [`http`] — cross-cutting layers: request logging, body size limit.
+//! - [`healthcheck`] — the `healthcheck` subcommand's tiny HTTP probe.
+//!
+//! `seed-data/` (embedded at build time) is the default data set; `tests/api/` drives the
+//! real HTTP surface.
+
+pub mod auth;
+pub mod car;
+pub mod clock;
+pub mod cm;
+pub mod config;
+pub mod control;
+pub mod healthcheck;
+pub mod http;
+pub mod server;
+pub mod state;
+pub mod store;
+pub mod tls;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{StatusCode, Uri};
+use axum::response::IntoResponse;
+use tower_http::limit::RequestBodyLimitLayer;
+
+pub use state::AppState;
+
+/// The whole service: both API surfaces and the control endpoints over one state.
+pub fn app(state: AppState) -> Router {
+    let max_body = state.info.max_body_bytes;
+    Router::new()
+        .merge(car::router())
+        .merge(cm::router())
+        .merge(control::router())
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(http::log_requests))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            http::limit_body(max_body, req, next)
+        }))
+        .with_state(state)
+}
+
+/// A path neither API has.
+async fn not_found(uri: Uri) -> impl IntoResponse {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(car::error::gateway_body(
+            StatusCode::NOT_FOUND,
+            &format!("No resource at {}", uri.path()),
+        )),
+    )
+}

@@ -1,0 +1,52 @@
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use qualys_mock::config::{Cli, Command};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("qualys-mock: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command {
+        Command::Serve(args) => {
+            let filter = match EnvFilter::try_new(&args.log) {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("qualys-mock: invalid --log filter {:?}: {e}", args.log);
+                    return ExitCode::from(2);
+                }
+            };
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .init();
+            match runtime.block_on(qualys_mock::server::run(args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("qualys-mock: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Healthcheck(args) => {
+            let timeout = Duration::from_secs(args.timeout);
+            match runtime.block_on(qualys_mock::healthcheck::probe(&args.url, timeout)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("qualys-mock healthcheck: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Start the emulator: open and seed the store, bind HTTP (and HTTPS), serve until told to
+//! stop, then shut down gracefully (in-flight requests finish; a file store is checkpointed).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::auth::JwtKeys;
+use crate::clock::Clock;
+use crate::config::ServeArgs;
+use crate::state::{AppState, ServerInfo};
+use crate::store::{Opened, Seed, SeedError, Store, StoreError};
+use crate::tls::{Identity, TlsError, TlsListener};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("invalid seed: {0}")]
+    Seed(#[from] SeedError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("https: {0}")]
+    Tls(#[from] TlsError),
+}
+
+/// A running server: its addresses and the means to stop it.
+pub struct Running {
+    pub state: AppState,
+    pub http_addr: SocketAddr,
+    pub https_addr: Option<SocketAddr>,
+    /// Where the PEM to trust was written, when the certificate was generated.
+    pub trust_pem_path: Option<PathBuf>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Build the state for `args`: seed, store (memory or file), keys, clock.
+pub async fn build_state(args: &ServeArgs, clock: Clock) -> Result<AppState, StartError> {
+    let seed = match &args.seed {
+        Some(dir) => Seed::from_dir(dir)?,
+        None => Seed::embedded()?,
+    };
+    let seed_name = seed.name.clone();
+    let store = match &args.db {
+        None => {
+            let store = Store::open_memory()?;
+            store.load_seed(seed).await?;
+            store
+        }
+        Some(path) => {
+            let (store, opened) = Store::open_file(path)?;
+            match opened {
+                Opened::Fresh => store.load_seed(seed).await?,
+                Opened::Existing => tracing::info!(
+                    db = %path.display(),
+                    "using the existing store in the file; the seed is not loaded again"
+                ),
+            }
+            store
+        }
+    };
+    let keys = match &args.jwt_secret {
+        Some(secret) => JwtKeys::from_secret(secret.as_bytes()),
+        None => JwtKeys::random(),
+    };
+    let info = ServerInfo {
+        seed_name,
+        max_body_bytes: args.max_body_bytes,
+    };
+    Ok(AppState::new(store, clock, keys, info))
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })
+}
+
+async fn wait_for(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow_and_update() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Start serving `state` as `args` says. Returns once the listeners are bound.
+pub async fn start(args: &ServeArgs, state: AppState) -> Result<Running, StartError> {
+    let app = crate::app(state.clone());
+    let (shutdown, rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+
+    let http = bind(SocketAddr::new(args.host, args.port)).await?;
+    let http_addr = http.local_addr().map_err(|source| StartError::Bind {
+        addr: SocketAddr::new(args.host, args.port),
+        source,
+    })?;
+    let server = axum::serve(http, app.clone()).with_graceful_shutdown(wait_for(rx.clone()));
+    tasks.push(tokio::spawn(async move {
+        if let Err(e) = server.await {
+            tracing::error!(error = %e, "http server failed");
+        }
+    }));
+
+    let (mut https_addr, mut trust_pem_path) = (None, None);
+    if let Some(port) = args.https_port {
+        let identity = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Identity::load(cert, key)?,
+            (None, None) => Identity::generate()?,
+            _ => return Err(TlsError::HalfPair.into()),
+        };
+        if let Some(pem) = &identity.trust_pem {
+            let path = args
+                .tls_cert_out
+                .clone()
+                .unwrap_or_else(|| std::env::temp_dir().join("qualys-mock-ca.pem"));
+            crate::tls::write_trust_pem(&path, pem)?;
+            trust_pem_path = Some(path);
+        }
+        let addr = SocketAddr::new(args.host, port);
+        let tcp = bind(addr).await?;
+        let listener = TlsListener::new(tcp, identity.server_config()?)
+            .map_err(|source| StartError::Bind { addr, source })?;
+        https_addr = Some(
+            axum::serve::Listener::local_addr(&listener)
+                .map_err(|source| StartError::Bind { addr, source })?,
+        );
+        let server = axum::serve(listener, app).with_graceful_shutdown(wait_for(rx));
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = server.await {
+                tracing::error!(error = %e, "https server failed");
+            }
+        }));
+    }
+
+    Ok(Running {
+        state,
+        http_addr,
+        https_addr,
+        trust_pem_path,
+        shutdown,
+        tasks,
+    })
+}
+
+impl Running {
+    /// Stop accepting, let in-flight requests finish, checkpoint a file store.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        if let Err(e) = self.state.store.checkpoint().await {
+            tracing::debug!(error = %e, "checkpoint at shutdown");
+        }
+    }
+}
+
+/// `qualys-mock serve`: start, print where to reach it, run until SIGTERM or Ctrl-C.
+pub async fn run(args: ServeArgs) -> Result<(), StartError> {
+    let started = Instant::now();
+    let state = build_state(&args, Clock::real()).await?;
+    let running = start(&args, state).await?;
+    println!("qualys-mock {} listening", env!("CARGO_PKG_VERSION"));
+    println!("  http:   http://{}", running.http_addr);
+    if let Some(addr) = running.https_addr {
+        println!("  https:  https://{addr}");
+    }
+    if let Some(path) = &running.trust_pem_path {
+        println!(
+            "  trust:  {} (REQUESTS_CA_BUNDLE / NODE_EXTRA_CA_CERTS / curl --cacert)",
+            path.display()
+        );
+    }
+    println!("  seed:   {}", running.state.info.seed_name);
+    tracing::info!(
+        startup_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "ready"
+    );
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

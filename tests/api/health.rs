@@ -1,0 +1,35 @@
+use crate::helpers::TestApp;
+use axum::http::StatusCode;
+
+#[tokio::test]
+async fn health_reports_seed_and_counts() {
+    let app = TestApp::new().await;
+    let r = app.get("/_mock/health").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let body = r.json();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["seed"], "default");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(body["counts"]["customers"], 2);
+    assert_eq!(body["counts"]["users"], 2);
+    assert_eq!(body["clock"]["frozen"], true);
+}
+
+#[tokio::test]
+async fn unknown_paths_are_404_in_gateway_json() {
+    let app = TestApp::new().await;
+    let r = app.get("/nope").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.json()["message"], "No resource at /nope");
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_with_413() {
+    let app = TestApp::new().await;
+    let big = "x".repeat(app.state.info.max_body_bytes + 1);
+    let r = app
+        .request(axum::http::Method::POST, "/auth", &[], big)
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.json()["status"], 413);
+}

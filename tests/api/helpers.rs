@@ -1,0 +1,141 @@
+//! A test app over `tower::ServiceExt::oneshot`: a fresh in-memory store on the embedded
+//! seed, a frozen clock and a known JWT secret, so tests can move time and forge tokens.
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use base64::Engine as _;
+use qualys_mock::auth::JwtKeys;
+use qualys_mock::clock::Clock;
+use qualys_mock::state::{AppState, ServerInfo};
+use qualys_mock::store::{Seed, Store};
+use tower::ServiceExt;
+
+pub const SECRET: &[u8] = b"test-secret-for-forging-tokens";
+/// 2024-01-01T00:00:00Z
+pub const T0_MS: i64 = 1_704_067_200_000;
+
+pub struct TestApp {
+    pub state: AppState,
+    router: Router,
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        let store = Store::open_memory().unwrap();
+        store.load_seed(Seed::embedded().unwrap()).await.unwrap();
+        let state = AppState::new(
+            store,
+            Clock::frozen_at(T0_MS),
+            JwtKeys::from_secret(SECRET),
+            ServerInfo::default(),
+        );
+        TestApp {
+            router: qualys_mock::app(state.clone()),
+            state,
+        }
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        TestResponse {
+            status,
+            headers,
+            body: body.to_vec(),
+        }
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Body>,
+    ) -> TestResponse {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, "localhost:8080");
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        self.send(builder.body(body.into()).unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.request(Method::GET, path, &[], Body::empty()).await
+    }
+
+    /// `POST /auth` with a form body.
+    pub async fn login(&self, form: &str) -> TestResponse {
+        self.request(
+            Method::POST,
+            "/auth",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            form.to_owned(),
+        )
+        .await
+    }
+
+    /// A valid token for a user.
+    pub async fn token(&self, user: &str, password: &str) -> String {
+        let r = self
+            .login(&format!("username={user}&password={password}&token=true"))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        r.text()
+    }
+
+    /// A CAR call with a bearer token.
+    pub async fn car(&self, method: Method, path: &str, token: &str, body: &str) -> TestResponse {
+        let auth = format!("Bearer {token}");
+        self.request(
+            method,
+            path,
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+            ],
+            body.to_owned(),
+        )
+        .await
+    }
+}
+
+pub fn basic(user: &str, password: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+/// Decode a JWT's payload without verifying it.
+pub fn jwt_payload(token: &str) -> serde_json::Value {
+    let payload = token.split('.').nth(1).expect("three-part JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url payload");
+    serde_json::from_slice(&bytes).unwrap()
+}

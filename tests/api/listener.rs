@@ -1,0 +1,255 @@
+//! Over real sockets: HTTPS with the generated certificate, the healthcheck probe, graceful
+//! shutdown, a file-backed store and a broken seed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use qualys_mock::clock::Clock;
+use qualys_mock::config::{Cli, Command, ServeArgs};
+use qualys_mock::server::{Running, build_state, start};
+
+fn serve_args(extra: &[&str]) -> ServeArgs {
+    let mut argv = vec!["qualys-mock", "serve", "--port", "0"];
+    argv.extend_from_slice(extra);
+    match Cli::try_parse_from(argv).unwrap().command {
+        Command::Serve(args) => args,
+        other => panic!("expected serve, got {other:?}"),
+    }
+}
+
+async fn launch(args: &ServeArgs) -> Running {
+    let state = build_state(args, Clock::real()).await.unwrap();
+    start(args, state).await.unwrap()
+}
+
+fn client_trusting(pem_path: &std::path::Path) -> reqwest::Client {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(pem_path).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    reqwest::Client::builder()
+        .use_preconfigured_tls(config)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn https_with_the_generated_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("ca.pem");
+    let args = serve_args(&["--https-port", "0", "--tls-cert-out", pem.to_str().unwrap()]);
+    let running = launch(&args).await;
+    assert_eq!(running.trust_pem_path.as_deref(), Some(pem.as_path()));
+    let port = running.https_addr.unwrap().port();
+
+    let client = client_trusting(&pem);
+    for host in ["localhost", "127.0.0.1"] {
+        let r = client
+            .get(format!("https://{host}:{port}/_mock/health"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{host}");
+        assert!(r.text().await.unwrap().contains("\"status\":\"ok\""));
+    }
+    let r = client
+        .post(format!("https://localhost:{port}/auth"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=acme_ss2&password=passwd&token=true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+
+    // A client that trusts another CA refuses the connection.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other_pem = other_dir.path().join("other.pem");
+    let other = qualys_mock::tls::Identity::generate().unwrap();
+    std::fs::write(&other_pem, other.trust_pem.unwrap()).unwrap();
+    let refused = client_trusting(&other_pem)
+        .get(format!("https://localhost:{port}/_mock/health"))
+        .send()
+        .await;
+    assert!(refused.is_err());
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn https_with_a_given_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let generated = qualys_mock::tls::Identity::generate().unwrap();
+    // Write the pair as PEM files, then start with --tls-cert/--tls-key.
+    let cert_pem: String = generated
+        .chain
+        .iter()
+        .map(|der| pem_block("CERTIFICATE", der.as_ref()))
+        .collect();
+    let key_pem = pem_block("PRIVATE KEY", generated.key.secret_der());
+    let (cert, key, ca) = (
+        dir.path().join("cert.pem"),
+        dir.path().join("key.pem"),
+        dir.path().join("ca.pem"),
+    );
+    std::fs::write(&cert, cert_pem).unwrap();
+    std::fs::write(&key, key_pem).unwrap();
+    std::fs::write(&ca, generated.trust_pem.unwrap()).unwrap();
+    let args = serve_args(&[
+        "--https-port",
+        "0",
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    let running = launch(&args).await;
+    assert!(running.trust_pem_path.is_none());
+    let port = running.https_addr.unwrap().port();
+    let r = client_trusting(&ca)
+        .get(format!("https://localhost:{port}/_mock/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    running.shutdown().await;
+}
+
+fn pem_block(label: &str, der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+#[tokio::test]
+async fn healthcheck_probe_follows_the_server() {
+    let running = launch(&serve_args(&[])).await;
+    let url = format!("http://{}/_mock/health", running.http_addr);
+    qualys_mock::healthcheck::probe(&url, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let wrong = format!("http://{}/nope", running.http_addr);
+    assert!(
+        qualys_mock::healthcheck::probe(&wrong, Duration::from_secs(5))
+            .await
+            .is_err()
+    );
+    running.shutdown().await;
+    assert!(
+        qualys_mock::healthcheck::probe(&url, Duration::from_secs(2))
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn graceful_shutdown_lets_in_flight_requests_finish() {
+    let running = launch(&serve_args(&[])).await;
+    let addr = running.http_addr;
+    // Open a connection and send half a request, then shut down, then finish it.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /_mock/health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let shutdown = tokio::spawn(running.shutdown());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stream
+        .write_all(b"Connection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    tokio::time::timeout(Duration::from_secs(5), shutdown)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+#[tokio::test]
+async fn a_file_store_is_seeded_once_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.sqlite");
+    let args = serve_args(&["--db", db.to_str().unwrap()]);
+    let running = launch(&args).await;
+    let counts = running.state.store.record_counts().await.unwrap();
+    assert_eq!(counts.users, 2);
+    running.shutdown().await;
+    // The WAL was checkpointed: the main file alone holds the data.
+    let wal = dir.path().join("store.sqlite-wal");
+    assert!(!wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0);
+    let running = launch(&args).await;
+    assert_eq!(running.state.store.record_counts().await.unwrap().users, 2);
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_broken_seed_stops_start_up_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("customers.json"),
+        r#"[{"id": 1, "uuid": "u", "name": "Acme"}]"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("users.json"),
+        r#"[{"id": 1, "uuid": "x", "customer": "Acme", "username": "a", "password": "p", "name": 7}]"#,
+    )
+    .unwrap();
+    let args = serve_args(&["--seed", dir.path().to_str().unwrap()]);
+    let err = build_state(&args, Clock::real())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "invalid seed: seed file users.json: record 0, field name: invalid type: integer `7`, expected a string"
+    );
+
+    std::fs::write(dir.path().join("usres.json"), "[]").unwrap();
+    let err = build_state(&args, Clock::real())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("seed file usres.json: unknown seed file"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_seed_folder_replaces_the_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("tiny");
+    std::fs::create_dir(&seed).unwrap();
+    std::fs::write(
+        seed.join("customers.json"),
+        r#"[{"id": 1, "uuid": "u", "name": "Solo"}]"#,
+    )
+    .unwrap();
+    let args = serve_args(&["--seed", seed.to_str().unwrap()]);
+    let state = build_state(&args, Clock::real()).await.unwrap();
+    assert_eq!(state.info.seed_name, "tiny");
+    assert_eq!(state.store.record_counts().await.unwrap().customers, 1);
+}
