@@ -18,6 +18,9 @@
 //! - [`car`] — the CAR surface: `/auth`, `/sm/v1/*`, its bearer extractor and error envelope.
 //! - [`cm`] — the CM surface: `/qps/rest/*`, Basic auth, `ServiceResponse` in XML and JSON.
 //! - [`control`] — `/_mock/*`: the emulator's own endpoints (health, ...).
+//! - [`query`] — the one filter engine: QQL and QPS criteria → filter tree → SQL.
+//! - [`page`] — the one pagination model (window in, page with has-more out).
+//! - [`iprange`] — CM profile target lists (`10.10.10.1-10.10.31.255`).
 //! - [`http`] — cross-cutting layers: request logging, body size limit.
 //! - [`healthcheck`] — the `healthcheck` subcommand's tiny HTTP probe.
 //!
@@ -32,6 +35,9 @@ pub mod config;
 pub mod control;
 pub mod healthcheck;
 pub mod http;
+pub mod iprange;
+pub mod page;
+pub mod query;
 pub mod server;
 pub mod state;
 pub mod store;

@@ -59,6 +59,24 @@ impl CmError {
         CmError::new("INVALID_REQUEST", message, resolution)
     }
 
+    /// A user whose subscription lacks the CM module.
+    pub fn no_cm_module() -> Self {
+        CmError::new(
+            "UNAUTHORIZED",
+            "You do not have access to the module Continuous Monitoring required by this API.",
+            "Please contact your account manager to have CM enabled in your subscription.",
+        )
+    }
+
+    /// `get` of an id the caller's customer does not have (another customer's included).
+    pub fn not_found(object: &str, id: &str) -> Self {
+        CmError::new(
+            "OBJECT_NOT_FOUND",
+            format!("{object} with id {id} does not exist."),
+            "Verify the id; search to list the objects you can access.",
+        )
+    }
+
     /// A fault of the emulator itself.
     pub fn internal(message: impl Into<String>) -> Self {
         CmError {

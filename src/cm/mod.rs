@@ -4,15 +4,25 @@
 //! - [`wire`] — the `ServiceResponse` tree and its XML/JSON rendering.
 //! - [`reply`] — request context, the rendered reply, the Basic-auth extractor.
 //! - [`error`] — QPS error codes and texts.
+//! - [`request`] — `ServiceRequest` in (XML or JSON): preferences and criteria.
+//! - [`objects`] — the four object types: catalogs, rows rendered as record trees.
+//! - [`fields`] — the `fields` URL parameter.
+//! - [`search`] — search, get and download handlers; QPS paging.
+//! - [`download`] — CSV and CEF.
 //! - [`version`] — `/qps/rest/portal/version`.
 
+pub mod download;
 pub mod error;
+pub mod fields;
+pub mod objects;
 pub mod reply;
+pub mod request;
+pub mod search;
 pub mod version;
 pub mod wire;
 
 use axum::Router;
-use axum::routing::{any, get};
+use axum::routing::{MethodRouter, any, get};
 
 use crate::state::AppState;
 use error::CmError;
@@ -21,15 +31,30 @@ use reply::{CmCaller, Ctx, Reply};
 /// Every QPS path, with and without its trailing slash.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
+        .route("/qps/rest/{*rest}", any(unknown))
+        .merge(both_slashes(
             "/qps/rest/portal/version",
             get(version::version).post(version::version),
-        )
-        .route(
-            "/qps/rest/portal/version/",
-            get(version::version).post(version::version),
-        )
-        .route("/qps/rest/{*rest}", any(unknown))
+        ))
+        .merge(both_slashes(
+            "/qps/rest/1.0/search/cm/{object}",
+            get(search::search).post(search::search),
+        ))
+        .merge(both_slashes(
+            "/qps/rest/1.0/get/cm/{object}/{id}",
+            get(search::get_one).post(search::get_one),
+        ))
+        .merge(both_slashes(
+            "/qps/rest/1.0/download/cm/{object}",
+            get(search::download).post(search::download),
+        ))
+}
+
+/// A route at `path` and `path/`: clients use both.
+fn both_slashes(path: &str, handler: MethodRouter<AppState>) -> Router<AppState> {
+    Router::new()
+        .route(path, handler.clone())
+        .route(&format!("{path}/"), handler)
 }
 
 /// A QPS path that names no operation: authenticate first (as QPS does), then refuse.

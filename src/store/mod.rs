@@ -9,11 +9,13 @@
 //! the caller's customer id and filters on it.
 
 mod accounts;
+pub mod cm;
 pub mod seed;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OpenFlags};
 
 pub use accounts::{Caller, RecordCounts};
@@ -153,6 +155,17 @@ fn configure(conn: &Connection, file: bool) -> StoreResult<()> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
     }
     conn.set_prepared_statement_cache_capacity(128);
+    // QQL's tokenised phrase match, for `field:value` on text fields.
+    conn.create_scalar_function(
+        "qql_match",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let text: Option<String> = ctx.get(0)?;
+            let query: String = ctx.get(1)?;
+            Ok(text.is_some_and(|t| crate::query::text::qql_match(&t, &query)))
+        },
+    )?;
     Ok(())
 }
 

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::StoreResult;
+use crate::query::catalog::{EVENT_TYPES, FREQUENCIES, RULE_TYPES};
 
 /// The seed files this build knows, in load order, with the embedded default's contents.
 const FILES: &[(&str, &str)] = &[
@@ -25,6 +26,16 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../seed-data/customers.json"),
     ),
     ("users.json", include_str!("../../seed-data/users.json")),
+    (
+        "rulesets.json",
+        include_str!("../../seed-data/rulesets.json"),
+    ),
+    ("rules.json", include_str!("../../seed-data/rules.json")),
+    (
+        "profiles.json",
+        include_str!("../../seed-data/profiles.json"),
+    ),
+    ("alerts.json", include_str!("../../seed-data/alerts.json")),
 ];
 
 /// A seed that failed to read or validate. Displays as
@@ -103,6 +114,90 @@ pub struct UserSeed {
     pub modules: Vec<String>,
 }
 
+/// A CM ruleset.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RulesetSeed {
+    pub id: i64,
+    pub customer: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub date_created: String,
+    pub date_updated: String,
+    #[serde(default)]
+    pub is_template: bool,
+}
+
+/// One criterion of a CM rule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RuleCriterionSeed {
+    pub id: i64,
+    pub property_name: String,
+    pub property_value: String,
+    pub expression_type: String,
+}
+
+/// A CM rule; `jsonData` is built from the other fields when not given.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RuleSeed {
+    pub id: i64,
+    pub customer: String,
+    pub ruleset: Option<i64>,
+    pub rule_type: String,
+    pub event_types: Vec<String>,
+    pub json_data: Option<String>,
+    pub date_created: String,
+    #[serde(default)]
+    pub criteria: Vec<RuleCriterionSeed>,
+}
+
+/// A CM monitoring profile; `targetList` defaults to `includedIps`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProfileSeed {
+    pub id: i64,
+    pub customer: String,
+    pub uuid: String,
+    pub title: String,
+    pub date_created: String,
+    pub date_updated: String,
+    pub frequency: String,
+    pub is_active: bool,
+    pub included_ips: String,
+    pub target_list: Option<String>,
+    pub ruleset: Option<i64>,
+}
+
+fn remediation() -> String {
+    "REMEDIATION".to_owned()
+}
+
+/// A CM alert. `alertInfo` is the event's details, rendered as given.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AlertSeed {
+    pub id: i64,
+    pub customer: String,
+    #[serde(default = "remediation")]
+    pub source: String,
+    pub event_type: String,
+    pub trigger_uuid: String,
+    pub ip_address: String,
+    #[serde(default)]
+    pub hostname: String,
+    pub event_date: String,
+    pub alert_date: String,
+    #[serde(default)]
+    pub is_hidden: bool,
+    pub profile: Option<i64>,
+    pub rule: Option<i64>,
+    #[serde(default)]
+    pub alert_info: serde_json::Map<String, serde_json::Value>,
+}
+
 /// A parsed, validated seed.
 #[derive(Debug, Clone, Default)]
 pub struct Seed {
@@ -110,6 +205,10 @@ pub struct Seed {
     pub name: String,
     pub customers: Vec<CustomerSeed>,
     pub users: Vec<UserSeed>,
+    pub rulesets: Vec<RulesetSeed>,
+    pub rules: Vec<RuleSeed>,
+    pub profiles: Vec<ProfileSeed>,
+    pub alerts: Vec<AlertSeed>,
 }
 
 impl Seed {
@@ -163,6 +262,10 @@ impl Seed {
             name: name.to_owned(),
             customers: parse_file("customers.json", &customers_text)?,
             users: parse_optional(&read, "users.json")?,
+            rulesets: parse_optional(&read, "rulesets.json")?,
+            rules: parse_optional(&read, "rules.json")?,
+            profiles: parse_optional(&read, "profiles.json")?,
+            alerts: parse_optional(&read, "alerts.json")?,
         };
         seed.validate()?;
         Ok(seed)
@@ -228,6 +331,199 @@ impl Seed {
                 return Err(rec("password", "must not be empty"));
             }
         }
+        self.validate_cm(&names)
+    }
+
+    fn validate_cm(&self, customers: &HashSet<&str>) -> Result<(), SeedError> {
+        let customer = |file: &str, i: usize, name: &str, c: &str| {
+            if customers.contains(c) {
+                Ok(())
+            } else {
+                Err(SeedError::record(
+                    file,
+                    i,
+                    name,
+                    "customer",
+                    format!("unknown customer {c:?}"),
+                ))
+            }
+        };
+        let date = |file: &str, i: usize, name: &str, field: &str, v: &str| {
+            iso_seconds(v).map(|_| ()).ok_or_else(|| {
+                SeedError::record(
+                    file,
+                    i,
+                    name,
+                    field,
+                    format!("{v:?} is not a date like 2018-06-04T10:57:43Z"),
+                )
+            })
+        };
+        let one_of = |file: &str, i: usize, name: &str, field: &str, v: &str, allowed: &[&str]| {
+            if allowed.contains(&v) {
+                Ok(())
+            } else {
+                Err(SeedError::record(
+                    file,
+                    i,
+                    name,
+                    field,
+                    format!("{v:?} is not one of {}", allowed.join(", ")),
+                ))
+            }
+        };
+
+        let file = "rulesets.json";
+        let mut rulesets: HashMap<i64, &str> = HashMap::new();
+        for (i, r) in self.rulesets.iter().enumerate() {
+            customer(file, i, &r.title, &r.customer)?;
+            if r.id <= 0 || rulesets.insert(r.id, r.customer.as_str()).is_some() {
+                return Err(SeedError::record(
+                    file,
+                    i,
+                    &r.title,
+                    "id",
+                    "must be positive and unique",
+                ));
+            }
+            date(file, i, &r.title, "dateCreated", &r.date_created)?;
+            date(file, i, &r.title, "dateUpdated", &r.date_updated)?;
+        }
+        let same_customer = |file: &str,
+                             i: usize,
+                             name: &str,
+                             field: &str,
+                             id: i64,
+                             owners: &HashMap<i64, &str>,
+                             c: &str| {
+            match owners.get(&id) {
+                Some(owner) if *owner == c => Ok(()),
+                Some(_) => Err(SeedError::record(
+                    file,
+                    i,
+                    name,
+                    field,
+                    format!("{id} belongs to another customer"),
+                )),
+                None => Err(SeedError::record(
+                    file,
+                    i,
+                    name,
+                    field,
+                    format!("no such id {id}"),
+                )),
+            }
+        };
+
+        let file = "rules.json";
+        let (mut rules, mut criteria) = (HashMap::new(), HashSet::new());
+        for (i, r) in self.rules.iter().enumerate() {
+            let name = r.id.to_string();
+            customer(file, i, &name, &r.customer)?;
+            if r.id <= 0 || rules.insert(r.id, r.customer.as_str()).is_some() {
+                return Err(SeedError::record(
+                    file,
+                    i,
+                    &name,
+                    "id",
+                    "must be positive and unique",
+                ));
+            }
+            if let Some(rs) = r.ruleset {
+                same_customer(file, i, &name, "ruleset", rs, &rulesets, &r.customer)?;
+            }
+            one_of(file, i, &name, "ruleType", &r.rule_type, RULE_TYPES)?;
+            if r.event_types.is_empty() {
+                return Err(SeedError::record(
+                    file,
+                    i,
+                    &name,
+                    "eventTypes",
+                    "must not be empty",
+                ));
+            }
+            for e in &r.event_types {
+                one_of(file, i, &name, "eventTypes", e, EVENT_TYPES)?;
+            }
+            date(file, i, &name, "dateCreated", &r.date_created)?;
+            for c in &r.criteria {
+                if !criteria.insert(c.id) {
+                    return Err(SeedError::record(
+                        file,
+                        i,
+                        &name,
+                        "criteria.id",
+                        format!("duplicate criterion id {}", c.id),
+                    ));
+                }
+            }
+            if let Some(json) = &r.json_data
+                && serde_json::from_str::<serde_json::Value>(json).is_err()
+            {
+                return Err(SeedError::record(
+                    file,
+                    i,
+                    &name,
+                    "jsonData",
+                    "is not valid JSON text",
+                ));
+            }
+        }
+
+        let file = "profiles.json";
+        let mut profiles = HashMap::new();
+        for (i, p) in self.profiles.iter().enumerate() {
+            customer(file, i, &p.title, &p.customer)?;
+            if p.id <= 0 || profiles.insert(p.id, p.customer.as_str()).is_some() {
+                return Err(SeedError::record(
+                    file,
+                    i,
+                    &p.title,
+                    "id",
+                    "must be positive and unique",
+                ));
+            }
+            if let Some(rs) = p.ruleset {
+                same_customer(file, i, &p.title, "ruleset", rs, &rulesets, &p.customer)?;
+            }
+            one_of(file, i, &p.title, "frequency", &p.frequency, FREQUENCIES)?;
+            date(file, i, &p.title, "dateCreated", &p.date_created)?;
+            date(file, i, &p.title, "dateUpdated", &p.date_updated)?;
+            if crate::iprange::IpRanges::parse(&p.included_ips).is_none() {
+                return Err(SeedError::record(
+                    file,
+                    i,
+                    &p.title,
+                    "includedIps",
+                    "not a list of IPv4 addresses and ranges",
+                ));
+            }
+        }
+
+        let file = "alerts.json";
+        let mut alerts = HashSet::new();
+        for (i, a) in self.alerts.iter().enumerate() {
+            let name = a.id.to_string();
+            customer(file, i, &name, &a.customer)?;
+            if a.id <= 0 || !alerts.insert(a.id) {
+                return Err(SeedError::record(
+                    file,
+                    i,
+                    &name,
+                    "id",
+                    "must be positive and unique",
+                ));
+            }
+            one_of(file, i, &name, "eventType", &a.event_type, EVENT_TYPES)?;
+            date(file, i, &name, "eventDate", &a.event_date)?;
+            date(file, i, &name, "alertDate", &a.alert_date)?;
+            if let Some(p) = a.profile {
+                same_customer(file, i, &name, "profile", p, &profiles, &a.customer)?;
+            }
+            if let Some(r) = a.rule {
+                same_customer(file, i, &name, "rule", r, &rules, &a.customer)?;
+            }
+        }
         Ok(())
     }
 
@@ -260,8 +556,143 @@ impl Seed {
                 ])?;
             }
         }
+        self.insert_cm(tx, &customer_ids)
+    }
+
+    fn insert_cm(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        customer_ids: &HashMap<&str, i64>,
+    ) -> StoreResult<()> {
+        use rusqlite::params;
+        let cust = |name: &str| customer_ids[name];
+        let secs = |v: &str| iso_seconds(v).unwrap_or(0);
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO cm_rulesets (id, customer_id, title, description, created_s, updated_s, is_template) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for r in &self.rulesets {
+            stmt.execute(params![
+                r.id,
+                cust(&r.customer),
+                r.title,
+                r.description,
+                secs(&r.date_created),
+                secs(&r.date_updated),
+                r.is_template
+            ])?;
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO cm_rules (id, customer_id, ruleset_id, rule_type, event_types, json_data, created_s) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        let mut crit = tx.prepare_cached(
+            "INSERT INTO cm_rule_criteria (id, rule_id, position, property_name, property_value, expression_type) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for r in &self.rules {
+            let json = r.json_data.clone().unwrap_or_else(|| default_rule_json(r));
+            stmt.execute(params![
+                r.id,
+                cust(&r.customer),
+                r.ruleset,
+                r.rule_type,
+                r.event_types.join(", "),
+                json,
+                secs(&r.date_created)
+            ])?;
+            for (pos, c) in r.criteria.iter().enumerate() {
+                crit.execute(params![
+                    c.id,
+                    r.id,
+                    pos as i64,
+                    c.property_name,
+                    c.property_value,
+                    c.expression_type
+                ])?;
+            }
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO cm_profiles (id, customer_id, uuid, title, created_s, updated_s, frequency, is_active, \
+             included_ips, target_list, ruleset_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+        for p in &self.profiles {
+            let target = p
+                .target_list
+                .clone()
+                .unwrap_or_else(|| p.included_ips.clone());
+            stmt.execute(params![
+                p.id,
+                cust(&p.customer),
+                p.uuid,
+                p.title,
+                secs(&p.date_created),
+                secs(&p.date_updated),
+                p.frequency,
+                p.is_active,
+                p.included_ips,
+                target,
+                p.ruleset
+            ])?;
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO cm_alerts (id, customer_id, source, event_type, trigger_uuid, ip_address, hostname, \
+             event_s, alert_s, is_hidden, profile_id, rule_id, alert_info_json) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?;
+        for a in &self.alerts {
+            let info = serde_json::Value::Object(a.alert_info.clone()).to_string();
+            stmt.execute(params![
+                a.id,
+                cust(&a.customer),
+                a.source,
+                a.event_type,
+                a.trigger_uuid,
+                a.ip_address,
+                a.hostname,
+                secs(&a.event_date),
+                secs(&a.alert_date),
+                a.is_hidden,
+                a.profile,
+                a.rule,
+                info
+            ])?;
+        }
         Ok(())
     }
+}
+
+/// A rule's `jsonData` as the CM UI writes it, from its type, events and criteria.
+fn default_rule_json(r: &RuleSeed) -> String {
+    let criteria: Vec<serde_json::Value> = r
+        .criteria
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "propertyName": c.property_name,
+                "propertyValue": c.property_value,
+                "expressionType": c.expression_type,
+            })
+        })
+        .collect();
+    let mut ui = serde_json::Map::new();
+    for e in &r.event_types {
+        ui.insert(format!("eventType.{e}"), "on".into());
+    }
+    serde_json::json!({
+        "ruleType": r.rule_type,
+        "eventTypes": r.event_types,
+        "criteria": criteria,
+        "uiState": ui,
+    })
+    .to_string()
+}
+
+/// `2018-06-04T10:57:43Z` (any RFC 3339) to epoch seconds.
+pub fn iso_seconds(v: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
 }
 
 fn parse_optional<T: DeserializeOwned>(

@@ -11,7 +11,7 @@ async fn health_reports_seed_and_counts() {
     assert_eq!(body["seed"], "default");
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(body["counts"]["customers"], 2);
-    assert_eq!(body["counts"]["users"], 2);
+    assert_eq!(body["counts"]["users"], 3);
     assert_eq!(body["clock"]["frozen"], true);
 }
 

@@ -194,13 +194,13 @@ async fn a_file_store_is_seeded_once_and_kept() {
     let args = serve_args(&["--db", db.to_str().unwrap()]);
     let running = launch(&args).await;
     let counts = running.state.store.record_counts().await.unwrap();
-    assert_eq!(counts.users, 2);
+    assert_eq!(counts.users, 3);
     running.shutdown().await;
     // The WAL was checkpointed: the main file alone holds the data.
     let wal = dir.path().join("store.sqlite-wal");
     assert!(!wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0);
     let running = launch(&args).await;
-    assert_eq!(running.state.store.record_counts().await.unwrap().users, 2);
+    assert_eq!(running.state.store.record_counts().await.unwrap().users, 3);
     running.shutdown().await;
 }
 

@@ -1,6 +1,7 @@
 //! Black-box tests over the real HTTP surface. One binary; a module per area.
 
 mod car_auth;
+mod cm;
 mod cm_auth;
 mod health;
 mod helpers;

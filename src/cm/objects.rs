@@ -1,0 +1,205 @@
+//! The four CM object types: their catalogs, wrapper elements, and rows rendered as QPS
+//! record trees (element order as the guide's samples show).
+
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use super::wire::{Name, Node, ObjBuilder};
+use crate::page::{Page, Window};
+use crate::query::SqlWhere;
+use crate::query::catalog::{CM_ALERT, CM_PROFILE, CM_RULE, CM_RULESET, Catalog};
+use crate::state::AppState;
+use crate::store::StoreResult;
+use crate::store::cm::{AlertRow, ProfileRow, RuleRow, RulesetRow, RulesetWithRules};
+
+/// A CM object type, as named in paths (`search/cm/alert`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Alert,
+    Profile,
+    Rule,
+    Ruleset,
+}
+
+impl Kind {
+    pub fn from_path(name: &str) -> Option<Kind> {
+        Some(match name {
+            "alert" => Kind::Alert,
+            "profile" => Kind::Profile,
+            "rule" => Kind::Rule,
+            "ruleset" => Kind::Ruleset,
+            _ => return None,
+        })
+    }
+
+    pub fn catalog(self) -> &'static Catalog {
+        match self {
+            Kind::Alert => &CM_ALERT,
+            Kind::Profile => &CM_PROFILE,
+            Kind::Rule => &CM_RULE,
+            Kind::Ruleset => &CM_RULESET,
+        }
+    }
+
+    /// The record's wrapper element.
+    pub fn wrapper(self) -> &'static str {
+        match self {
+            Kind::Alert => "Alert",
+            Kind::Profile => "Profile",
+            Kind::Rule => "Rule",
+            Kind::Ruleset => "RuleSet",
+        }
+    }
+
+    /// Records of this kind for a customer: `(id, record tree)` in ascending id.
+    pub async fn fetch(
+        self,
+        state: &AppState,
+        customer_id: i64,
+        filter: SqlWhere,
+        window: Window,
+    ) -> StoreResult<Page<(i64, Node)>> {
+        let store = &state.store;
+        Ok(match self {
+            Kind::Alert => map(store.cm_alerts(customer_id, filter, window).await?, |a| {
+                (a.id, alert(&a))
+            }),
+            Kind::Profile => map(store.cm_profiles(customer_id, filter, window).await?, |p| {
+                (p.id, profile(&p, true))
+            }),
+            Kind::Rule => map(store.cm_rules(customer_id, filter, window).await?, |r| {
+                (r.id, rule(&r, true))
+            }),
+            Kind::Ruleset => map(store.cm_rulesets(customer_id, filter, window).await?, |s| {
+                (s.ruleset.id, ruleset(&s))
+            }),
+        })
+    }
+}
+
+fn map<T, U>(page: Page<T>, f: impl Fn(T) -> U) -> Page<U> {
+    Page {
+        items: page.items.into_iter().map(f).collect(),
+        has_more: page.has_more,
+        total: page.total,
+    }
+}
+
+/// Epoch seconds as `2018-06-04T10:57:43Z`.
+pub fn iso(seconds: i64) -> String {
+    let fmt = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|t| t.format(&fmt).ok())
+        .unwrap_or_default()
+}
+
+fn json_node(v: &serde_json::Value) -> Node {
+    match v {
+        serde_json::Value::String(s) => Node::Text(s.clone()),
+        serde_json::Value::Bool(b) => Node::Bool(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Node::Int(i),
+            None => Node::Text(n.to_string()),
+        },
+        serde_json::Value::Null => Node::Text(String::new()),
+        other => Node::Text(other.to_string()),
+    }
+}
+
+pub fn alert(a: &AlertRow) -> Node {
+    let mut b = ObjBuilder::new()
+        .int("id", a.id)
+        .text("source", &a.source)
+        .text("eventType", &a.event_type)
+        .text("triggerUuid", &a.trigger_uuid)
+        .text("ipAddress", &a.ip_address)
+        .text("hostname", &a.hostname)
+        .text("eventDate", iso(a.event_s))
+        .text("alertDate", iso(a.alert_s))
+        .bool("isHidden", a.is_hidden);
+    if let Some(p) = &a.profile {
+        b = b.field("profile", profile(p, false));
+    }
+    let info = a
+        .alert_info
+        .iter()
+        .map(|(k, v)| (Name::Owned(k.clone()), json_node(v)))
+        .collect();
+    b.field("alertInfo", Node::Obj(info)).build()
+}
+
+/// A profile; `full` adds the uuid and ruleset (alerts show a shorter profile).
+pub fn profile(p: &ProfileRow, full: bool) -> Node {
+    let mut b = ObjBuilder::new().int("id", p.id).text("title", &p.title);
+    if full {
+        b = b.text("uuid", &p.uuid);
+    }
+    b = b
+        .text("dateCreated", iso(p.created_s))
+        .text("dateUpdated", iso(p.updated_s))
+        .text("frequency", &p.frequency)
+        .bool("isActive", p.is_active)
+        .text("includedIps", &p.included_ips)
+        .text("targetList", &p.target_list);
+    if full && let Some(s) = &p.ruleset {
+        b = b.field("ruleset", ruleset_head(s).build());
+    }
+    b.build()
+}
+
+fn ruleset_head(s: &RulesetRow) -> ObjBuilder {
+    ObjBuilder::new()
+        .int("id", s.id)
+        .text("title", &s.title)
+        .text("description", &s.description)
+        .text("dateCreated", iso(s.created_s))
+        .text("dateUpdated", iso(s.updated_s))
+        .bool("isTemplate", s.is_template)
+}
+
+/// A rule; `with_criteria` adds `criteria/list/RuleCriteria` (rulesets list rules without).
+pub fn rule(r: &RuleRow, with_criteria: bool) -> Node {
+    let mut b = ObjBuilder::new()
+        .int("id", r.id)
+        .text("ruleType", &r.rule_type)
+        .text("eventTypes", &r.event_types)
+        .text("jsonData", &r.json_data)
+        .text("dateCreated", iso(r.created_s));
+    if with_criteria {
+        let list = r
+            .criteria
+            .iter()
+            .map(|c| {
+                (
+                    Name::Borrowed("RuleCriteria"),
+                    ObjBuilder::new()
+                        .int("id", c.id)
+                        .text("propertyName", &c.property_name)
+                        .text("propertyValue", &c.property_value)
+                        .text("expressionType", &c.expression_type)
+                        .build(),
+                )
+            })
+            .collect();
+        b = b.field(
+            "criteria",
+            ObjBuilder::new().field("list", Node::List(list)).build(),
+        );
+    }
+    b.build()
+}
+
+pub fn ruleset(s: &RulesetWithRules) -> Node {
+    let rules = s
+        .rules
+        .iter()
+        .map(|r| (Name::Borrowed("Rule"), rule(r, false)))
+        .collect();
+    ruleset_head(&s.ruleset)
+        .field(
+            "rule",
+            ObjBuilder::new().field("list", Node::List(rules)).build(),
+        )
+        .build()
+}

@@ -1,0 +1,209 @@
+//! `search`, `get` and `download` for the CM object types.
+//!
+//! Paging is QPS's: records in ascending id; `count` is this page's size; `hasMoreRecords`
+//! on searches; `lastId` only while more remain, so "repeat with `id GREATER lastId`"
+//! visits every record once. `startFromOffset` (1-based) and `startFromId` agree with it.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Uri, header};
+use axum::response::{IntoResponse, Response};
+
+use super::download;
+use super::error::CmError;
+use super::fields::Fields;
+use super::objects::Kind;
+use super::reply::{CmCaller, Ctx, Reply};
+use super::request::{self, ServiceRequest};
+use super::wire::{Name, ServiceResponse};
+use crate::page::Window;
+use crate::query::criteria::{self, Criterion};
+use crate::state::AppState;
+use crate::store::Caller;
+
+/// Longest total of header values QPS accepts.
+const MAX_HEADERS_LEN: usize = 2048;
+
+fn query_params(uri: &Uri) -> HashMap<String, String> {
+    uri.query()
+        .and_then(|q| serde_urlencoded::from_str(q).ok())
+        .unwrap_or_default()
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("json"))
+}
+
+/// Checks every CM call shares: headers' length, the CM module, the object type.
+fn admit(caller: &Caller, headers: &HeaderMap, object: &str) -> Result<Kind, CmError> {
+    let total: usize = headers.values().map(|v| v.as_bytes().len()).sum();
+    if total > MAX_HEADERS_LEN {
+        return Err(CmError::invalid_request(
+            "headers: Length of all headers cannot exceed 2048 characters.",
+            "The values of all headers cannot exceed 2048 characters.",
+        ));
+    }
+    if !caller.modules.iter().any(|m| m.eq_ignore_ascii_case("CM")) {
+        return Err(CmError::no_cm_module());
+    }
+    Kind::from_path(object).ok_or_else(|| {
+        CmError::invalid_request(
+            format!("Unknown object type: cm/{object}"),
+            "The CM API serves alert, profile, rule and ruleset.",
+        )
+    })
+}
+
+/// Parse the body and compile its criteria (plus `startFromId`) for `kind`.
+fn compile(
+    state: &AppState,
+    kind: Kind,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(ServiceRequest, crate::query::SqlWhere), CmError> {
+    let req = request::parse(body, is_json(headers))?;
+    let mut criteria = req.criteria.clone();
+    if let Some(from) = req.start_from_id {
+        criteria.push(Criterion {
+            field: Some("id".into()),
+            operator: Some("GREATER".into()),
+            value: Some(from.saturating_sub(1).to_string()),
+        });
+    }
+    let (_, sql) = criteria::compile(&criteria, kind.catalog(), state.clock.now_ms())
+        .map_err(|e| CmError::invalid_request(e.message, e.resolution))?;
+    Ok((req, sql))
+}
+
+/// `POST /qps/rest/1.0/search/cm/{object}`
+pub async fn search(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CmCaller(caller): CmCaller,
+    Path(object): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    let result = async {
+        let kind = admit(&caller, &headers, &object)?;
+        let (req, sql) = compile(&state, kind, &headers, &body)?;
+        let fields = Fields::parse(query_params(&uri).get("fields").map(String::as_str));
+        let window = Window::qps(req.start_from_offset, req.limit_results);
+        let page = kind.fetch(&state, caller.customer_id, sql, window).await?;
+        let last_id = page.items.last().map(|(id, _)| *id);
+        let data = page
+            .items
+            .into_iter()
+            .map(|(_, node)| {
+                let node = match &fields {
+                    Some(f) => f.apply(node),
+                    None => node,
+                };
+                vec![(Name::Borrowed(kind.wrapper()), node)]
+            })
+            .collect();
+        let mut response = ServiceResponse::success(data);
+        response.has_more = Some(page.has_more);
+        response.last_id = if page.has_more { last_id } else { None };
+        Ok(response)
+    }
+    .await;
+    ctx.reply(result)
+}
+
+/// `GET|POST /qps/rest/1.0/get/cm/{object}/{id}`
+pub async fn get_one(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CmCaller(caller): CmCaller,
+    Path((object, id)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    let result = async {
+        let kind = admit(&caller, &headers, &object)?;
+        let req = request::parse(&body, is_json(&headers))?;
+        if !req.criteria.is_empty() {
+            return Err(CmError::invalid_request(
+                "Operation get does not support search filters.",
+                "Do not provide search filters for this operation.",
+            ));
+        }
+        let by_id = [Criterion {
+            field: Some("id".into()),
+            operator: Some("EQUALS".into()),
+            value: Some(id.clone()),
+        }];
+        let (_, sql) = criteria::compile(&by_id, kind.catalog(), state.clock.now_ms())
+            .map_err(|e| CmError::invalid_request(e.message, e.resolution))?;
+        let window = Window {
+            offset: 0,
+            limit: 1,
+        };
+        let page = kind.fetch(&state, caller.customer_id, sql, window).await?;
+        let Some((_, node)) = page.items.into_iter().next() else {
+            return Err(CmError::not_found(kind.wrapper(), &id));
+        };
+        let node = match Fields::parse(query_params(&uri).get("fields").map(String::as_str)) {
+            Some(f) => f.apply(node),
+            None => node,
+        };
+        Ok(ServiceResponse::success(vec![vec![(
+            Name::Borrowed(kind.wrapper()),
+            node,
+        )]]))
+    }
+    .await;
+    ctx.reply(result)
+}
+
+/// `POST /qps/rest/1.0/download/cm/alert/?format=csv|cef`
+pub async fn download(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CmCaller(caller): CmCaller,
+    Path(object): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let kind = admit(&caller, &headers, &object)?;
+        if kind != Kind::Alert {
+            return Err(CmError::invalid_request(
+                format!("Operation download is not supported for cm/{object}."),
+                "Only alerts can be downloaded.",
+            ));
+        }
+        let format = download::Format::from_param(query_params(&uri).get("format"))?;
+        let (_, sql) = compile(&state, kind, &headers, &body)?;
+        let all = Window {
+            offset: 0,
+            limit: u64::MAX - 1,
+        };
+        let alerts = state.store.cm_alerts(caller.customer_id, sql, all).await?;
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(|h| h.split(':').next().unwrap_or(h).to_owned())
+            .unwrap_or_else(|| "localhost".to_owned());
+        Ok(download::render(
+            format,
+            &alerts.items,
+            state.clock.now(),
+            &host,
+        ))
+    }
+    .await;
+    match result {
+        Ok(response) => response,
+        Err(e) => ctx.fail(e).into_response(),
+    }
+}

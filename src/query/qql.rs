@@ -1,0 +1,550 @@
+//! QQL text → [`Filter`], one function per grammar rule.
+//!
+//! ```text
+//! query      = ws [ or_expr ] ws EOF
+//! or_expr    = and_expr { ws "OR" ws and_expr }
+//! and_expr   = not_expr { ws "AND" ws not_expr }
+//! not_expr   = "NOT" ws not_expr | primary
+//! primary    = "(" ws or_expr ws ")" | condition
+//! condition  = field ws ( ":" ws value_expr | cmp_op ws scalar )
+//! cmp_op     = ">=" | "<=" | ">" | "<" | "="
+//! value_expr = range | list | backtick | quoted | bare
+//! range      = ( "[" | "(" ) ws scalar ws ( ".." | "..." ) ws scalar ws ( "]" | ")" )
+//!                                       ; "[..]" inclusive, "(..)" exclusive
+//! list       = "[" ws scalar { ws "," ws scalar } ws "]"
+//! backtick   = "`" { any char but "`" } "`"               ; exact, case-sensitive
+//! quoted     = '"' { any char but '"' or "\"; or "\" any char } '"'
+//! bare       = word { " " word }      ; words up to AND / OR (any case), ")" or the end
+//! scalar     = quoted | word
+//! word       = 1*( any char but space, "(", ")", "[", "]", ",", '"', "`" )
+//! field      = letter { letter | digit | "_" | "." }
+//! ws         = { " " | "\t" | "\n" | "\r" }
+//! ```
+//!
+//! Keywords are case-insensitive. `AND`/`OR`/`NOT` must stand alone (followed by space or a
+//! parenthesis). Nesting is bounded ([`MAX_DEPTH`]); errors carry the character position.
+
+use std::fmt;
+
+use super::ast::{Filter, Op};
+
+/// Deepest nesting of parentheses and `NOT`s accepted.
+pub const MAX_DEPTH: usize = 24;
+
+/// A QQL syntax error at a character position (0-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QqlError {
+    pub position: usize,
+    pub message: String,
+}
+
+impl fmt::Display for QqlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (at position {})", self.message, self.position)
+    }
+}
+
+impl std::error::Error for QqlError {}
+
+/// Parse a QQL query. An empty or blank query is [`Filter::All`].
+pub fn parse(input: &str) -> Result<Filter, QqlError> {
+    let mut p = Parser {
+        chars: input.chars().collect(),
+        pos: 0,
+        depth: 0,
+    };
+    p.query()
+}
+
+struct Parser {
+    chars: Vec<char>,
+    pos: usize,
+    depth: usize,
+}
+
+type PResult<T> = Result<T, QqlError>;
+
+impl Parser {
+    // --- helpers ---
+
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.pos).copied()
+    }
+
+    fn at_end(&self) -> bool {
+        self.pos >= self.chars.len()
+    }
+
+    fn error<T>(&self, message: impl Into<String>) -> PResult<T> {
+        Err(QqlError {
+            position: self.pos,
+            message: message.into(),
+        })
+    }
+
+    fn ws(&mut self) {
+        while self.peek().is_some_and(char::is_whitespace) {
+            self.pos += 1;
+        }
+    }
+
+    fn eat(&mut self, s: &str) -> bool {
+        let n = s.chars().count();
+        let matches = self.chars.len() >= self.pos + n
+            && self.chars[self.pos..self.pos + n]
+                .iter()
+                .zip(s.chars())
+                .all(|(a, b)| *a == b);
+        if matches {
+            self.pos += n;
+        }
+        matches
+    }
+
+    /// A keyword (case-insensitive) standing alone: followed by space, `(`, or the end.
+    fn keyword_at(&self, pos: usize, kw: &str) -> bool {
+        let n = kw.len();
+        if self.chars.len() < pos + n {
+            return false;
+        }
+        let word: String = self.chars[pos..pos + n].iter().collect();
+        word.eq_ignore_ascii_case(kw)
+            && self
+                .chars
+                .get(pos + n)
+                .is_none_or(|c| c.is_whitespace() || *c == '(')
+    }
+
+    fn eat_keyword(&mut self, kw: &str) -> bool {
+        if self.keyword_at(self.pos, kw) {
+            self.pos += kw.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return self.error(format!("query nests deeper than {MAX_DEPTH} levels"));
+        }
+        Ok(())
+    }
+
+    // --- rules ---
+
+    /// `query = ws [ or_expr ] ws EOF`
+    fn query(&mut self) -> PResult<Filter> {
+        self.ws();
+        if self.at_end() {
+            return Ok(Filter::All);
+        }
+        let filter = self.or_expr()?;
+        self.ws();
+        if !self.at_end() {
+            return match self.peek() {
+                Some(')') => self.error("unmatched ')'"),
+                _ => self.error("expected AND, OR or the end of the query"),
+            };
+        }
+        Ok(filter)
+    }
+
+    /// `or_expr = and_expr { ws "OR" ws and_expr }`
+    fn or_expr(&mut self) -> PResult<Filter> {
+        let mut parts = vec![self.and_expr()?];
+        loop {
+            let save = self.pos;
+            self.ws();
+            if self.eat_keyword("OR") {
+                self.ws();
+                parts.push(self.and_expr()?);
+            } else {
+                self.pos = save;
+                break;
+            }
+        }
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Filter::Or(parts)
+        })
+    }
+
+    /// `and_expr = not_expr { ws "AND" ws not_expr }`
+    fn and_expr(&mut self) -> PResult<Filter> {
+        let mut parts = vec![self.not_expr()?];
+        loop {
+            let save = self.pos;
+            self.ws();
+            if self.eat_keyword("AND") {
+                self.ws();
+                parts.push(self.not_expr()?);
+            } else {
+                self.pos = save;
+                break;
+            }
+        }
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Filter::And(parts)
+        })
+    }
+
+    /// `not_expr = "NOT" ws not_expr | primary`
+    fn not_expr(&mut self) -> PResult<Filter> {
+        if self.eat_keyword("NOT") {
+            self.enter()?;
+            self.ws();
+            let inner = self.not_expr()?;
+            self.depth -= 1;
+            return Ok(Filter::Not(Box::new(inner)));
+        }
+        self.primary()
+    }
+
+    /// `primary = "(" ws or_expr ws ")" | condition`
+    fn primary(&mut self) -> PResult<Filter> {
+        if self.eat("(") {
+            self.enter()?;
+            self.ws();
+            let inner = self.or_expr()?;
+            self.ws();
+            if !self.eat(")") {
+                return self.error("expected ')'");
+            }
+            self.depth -= 1;
+            return Ok(inner);
+        }
+        self.condition()
+    }
+
+    /// `condition = field ws ( ":" ws value_expr | cmp_op ws scalar )`
+    fn condition(&mut self) -> PResult<Filter> {
+        let field = self.field()?;
+        self.ws();
+        if self.eat(":") {
+            self.ws();
+            let (op, values) = self.value_expr()?;
+            return Ok(Filter::cond(field, op, values));
+        }
+        let Some(op) = self.cmp_op() else {
+            return self.error(format!("expected ':' or a comparison after '{field}'"));
+        };
+        self.ws();
+        let value = self.scalar()?;
+        Ok(Filter::cond(field, op, vec![value]))
+    }
+
+    /// `cmp_op = ">=" | "<=" | ">" | "<" | "="`
+    fn cmp_op(&mut self) -> Option<Op> {
+        for (text, op) in [
+            (">=", Op::GreaterOrEqual),
+            ("<=", Op::LesserOrEqual),
+            (">", Op::Greater),
+            ("<", Op::Lesser),
+            ("=", Op::Equals),
+        ] {
+            if self.eat(text) {
+                return Some(op);
+            }
+        }
+        None
+    }
+
+    /// `field = letter { letter | digit | "_" | "." }`
+    fn field(&mut self) -> PResult<String> {
+        let start = self.pos;
+        match self.peek() {
+            Some(c) if c.is_alphabetic() => {}
+            Some(c) => return self.error(format!("expected a field name, found '{c}'")),
+            None => return self.error("expected a field name, found the end of the query"),
+        }
+        while self
+            .peek()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        {
+            self.pos += 1;
+        }
+        Ok(self.chars[start..self.pos].iter().collect())
+    }
+
+    /// `value_expr = range | list | backtick | quoted | bare`
+    fn value_expr(&mut self) -> PResult<(Op, Vec<String>)> {
+        match self.peek() {
+            Some('[') | Some('(') => self.range_or_list(),
+            Some('`') => Ok((Op::Exact, vec![self.backtick()?])),
+            Some('"') => Ok((Op::Matches, vec![self.quoted()?])),
+            Some(_) => Ok((Op::Matches, vec![self.bare()?])),
+            None => self.error("expected a value, found the end of the query"),
+        }
+    }
+
+    /// `range = ("[" | "(") scalar (".." | "...") scalar ("]" | ")")`,
+    /// `list = "[" scalar { "," scalar } "]"`
+    fn range_or_list(&mut self) -> PResult<(Op, Vec<String>)> {
+        let inclusive = self.peek() == Some('[');
+        self.pos += 1;
+        self.ws();
+        let first = self.scalar()?;
+        self.ws();
+        if self.eat("...") || self.eat("..") {
+            self.ws();
+            let second = self.scalar()?;
+            self.ws();
+            let close = if inclusive { "]" } else { ")" };
+            if !self.eat(close) {
+                return self.error(format!("expected '{close}' to close the range"));
+            }
+            return Ok((Op::Between { inclusive }, vec![first, second]));
+        }
+        if !inclusive {
+            return self.error("expected '..' in a range");
+        }
+        let mut values = vec![first];
+        loop {
+            self.ws();
+            if self.eat("]") {
+                return Ok((Op::In, values));
+            }
+            if !self.eat(",") {
+                return self.error("expected ',' or ']' in a list");
+            }
+            self.ws();
+            values.push(self.scalar()?);
+        }
+    }
+
+    /// `backtick = "`" { any char but "`" } "`"`
+    fn backtick(&mut self) -> PResult<String> {
+        let open = self.pos;
+        self.pos += 1;
+        let start = self.pos;
+        while let Some(c) = self.peek() {
+            if c == '`' {
+                let value = self.chars[start..self.pos].iter().collect();
+                self.pos += 1;
+                return Ok(value);
+            }
+            self.pos += 1;
+        }
+        self.pos = open;
+        self.error("unterminated `exact` value")
+    }
+
+    /// `quoted = '"' { char | "\" char } '"'`
+    fn quoted(&mut self) -> PResult<String> {
+        let open = self.pos;
+        self.pos += 1;
+        let mut value = String::new();
+        while let Some(c) = self.peek() {
+            self.pos += 1;
+            match c {
+                '"' => return Ok(value),
+                '\\' => match self.peek() {
+                    Some(next) => {
+                        value.push(next);
+                        self.pos += 1;
+                    }
+                    None => break,
+                },
+                _ => value.push(c),
+            }
+        }
+        self.pos = open;
+        self.error("unterminated quoted value")
+    }
+
+    /// `scalar = quoted | word`
+    fn scalar(&mut self) -> PResult<String> {
+        if self.peek() == Some('"') {
+            return self.quoted();
+        }
+        let word = self.word();
+        if word.is_empty() {
+            return match self.peek() {
+                Some(c) => self.error(format!("expected a value, found '{c}'")),
+                None => self.error("expected a value, found the end of the query"),
+            };
+        }
+        Ok(word)
+    }
+
+    /// `word = 1*( any char but space, parentheses, brackets, ",", '"', "`" )`
+    fn word(&mut self) -> String {
+        let start = self.pos;
+        while self.peek().is_some_and(|c| {
+            !c.is_whitespace() && !matches!(c, '(' | ')' | '[' | ']' | ',' | '"' | '`')
+        }) {
+            // A range's "..": stop before it ("1..10").
+            if self.peek() == Some('.') && self.chars.get(self.pos + 1) == Some(&'.') {
+                break;
+            }
+            self.pos += 1;
+        }
+        self.chars[start..self.pos].iter().collect()
+    }
+
+    /// `bare = word { " " word }` up to AND / OR, ")" or the end.
+    fn bare(&mut self) -> PResult<String> {
+        let mut words = Vec::new();
+        loop {
+            let word = self.word();
+            if word.is_empty() {
+                break;
+            }
+            words.push(word);
+            let save = self.pos;
+            self.ws();
+            if self.at_end()
+                || self.peek() == Some(')')
+                || self.keyword_at(self.pos, "AND")
+                || self.keyword_at(self.pos, "OR")
+            {
+                self.pos = save;
+                break;
+            }
+        }
+        if words.is_empty() {
+            return match self.peek() {
+                Some(c) => self.error(format!("expected a value, found '{c}'")),
+                None => self.error("expected a value, found the end of the query"),
+            };
+        }
+        Ok(words.join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(q: &str) -> String {
+        match parse(q) {
+            Ok(f) => format!("{f:?}"),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
+    #[test]
+    fn guide_queries() {
+        insta::assert_snapshot!(tree("status:DEPRECATED"), @r#"Cond(Condition { field: "status", op: Matches, values: ["DEPRECATED"] })"#);
+        insta::assert_snapshot!(tree("script.name:Script test for subscribed modules"), @r#"Cond(Condition { field: "script.name", op: Matches, values: ["Script test for subscribed modules"] })"#);
+        insta::assert_snapshot!(tree("activity: CREATE "), @r#"Cond(Condition { field: "activity", op: Matches, values: ["CREATE"] })"#);
+        insta::assert_snapshot!(tree("job.id:80507"), @r#"Cond(Condition { field: "job.id", op: Matches, values: ["80507"] })"#);
+        insta::assert_snapshot!(tree(""), @"All");
+    }
+
+    #[test]
+    fn operators_lists_ranges_and_grouping() {
+        insta::assert_snapshot!(
+            tree("status:[APPROVED, REJECTED] and not (severity > 3 OR name:`Exact Name`)"),
+            @r#"And([Cond(Condition { field: "status", op: In, values: ["APPROVED", "REJECTED"] }), Not(Or([Cond(Condition { field: "severity", op: Greater, values: ["3"] }), Cond(Condition { field: "name", op: Exact, values: ["Exact Name"] })]))])"#
+        );
+    }
+
+    #[test]
+    fn ranges() {
+        insta::assert_snapshot!(tree("severity:[1 .. 3]"), @r#"Cond(Condition { field: "severity", op: Between { inclusive: true }, values: ["1", "3"] })"#);
+        insta::assert_snapshot!(tree("created:(2022-01-01...now-2w)"), @r#"Cond(Condition { field: "created", op: Between { inclusive: false }, values: ["2022-01-01", "now-2w"] })"#);
+    }
+
+    #[test]
+    fn error_texts() {
+        insta::assert_snapshot!(tree("status:"), @"error: expected a value, found the end of the query (at position 7)");
+        insta::assert_snapshot!(tree("(status:A"), @"error: expected ')' (at position 9)");
+        insta::assert_snapshot!(tree("status:A)"), @"error: unmatched ')' (at position 8)");
+        insta::assert_snapshot!(tree("status"), @"error: expected ':' or a comparison after 'status' (at position 6)");
+        insta::assert_snapshot!(tree("status:\"open"), @"error: unterminated quoted value (at position 7)");
+        insta::assert_snapshot!(tree("id:[1, 2"), @"error: expected ',' or ']' in a list (at position 8)");
+        insta::assert_snapshot!(tree("id:(1, 2)"), @"error: expected '..' in a range (at position 5)");
+        insta::assert_snapshot!(tree("AND x:1"), @"error: expected ':' or a comparison after 'AND' (at position 4)");
+        insta::assert_snapshot!(tree("a:1 AND"), @"error: expected a field name, found the end of the query (at position 7)");
+        insta::assert_snapshot!(tree("3:1"), @"error: expected a field name, found '3' (at position 0)");
+    }
+
+    #[test]
+    fn depth_is_bounded() {
+        let deep = format!("{}a:1{}", "(".repeat(100), ")".repeat(100));
+        assert!(parse(&deep).unwrap_err().message.contains("deeper than"));
+        let nots = format!("{}a:1", "NOT ".repeat(100));
+        assert!(parse(&nots).is_err());
+    }
+
+    mod props {
+        use super::super::parse;
+        use crate::query::ast::{Filter, Op};
+        use proptest::prelude::*;
+
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[a-z0-9]{1,8}",
+                "[a-z]{1,5} [a-z]{1,5}",
+                Just("AND".to_owned()),
+                Just("or".to_owned()),
+                "[a-z]{1,4}\\(x\\)",
+            ]
+        }
+
+        fn leaf() -> impl Strategy<Value = Filter> {
+            let field = prop_oneof![Just("status"), Just("script.name"), Just("id")];
+            let op = prop_oneof![
+                Just(Op::Matches),
+                Just(Op::Exact),
+                Just(Op::Equals),
+                Just(Op::Greater),
+                Just(Op::Lesser),
+                Just(Op::GreaterOrEqual),
+                Just(Op::LesserOrEqual),
+                Just(Op::In),
+                Just(Op::Between { inclusive: true }),
+                Just(Op::Between { inclusive: false }),
+            ];
+            (
+                field,
+                op,
+                prop::collection::vec("[a-z0-9]{1,6}", 1..4),
+                value(),
+            )
+                .prop_map(|(field, op, list, single)| {
+                    let values = match op {
+                        Op::In => list,
+                        Op::Between { .. } => vec![list[0].clone(), single.replace(' ', "")],
+                        Op::Matches => vec![single],
+                        _ => vec![list[0].clone()],
+                    };
+                    Filter::cond(field, op, values)
+                })
+        }
+
+        fn tree() -> impl Strategy<Value = Filter> {
+            leaf().prop_recursive(4, 24, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 2..4).prop_map(Filter::And),
+                    prop::collection::vec(inner.clone(), 2..4).prop_map(Filter::Or),
+                    inner.prop_map(|f| Filter::Not(Box::new(f))),
+                ]
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn display_parses_back_to_the_same_tree(f in tree()) {
+                let text = f.to_string();
+                prop_assert_eq!(parse(&text), Ok(f), "{}", text);
+            }
+
+            #[test]
+            fn no_input_panics(s in "\\PC{0,64}") {
+                let _ = parse(&s);
+            }
+
+            #[test]
+            fn no_qql_like_input_panics(s in "[a-z:()\\[\\]., \"`<>=]{0,40}") {
+                let _ = parse(&s);
+            }
+        }
+    }
+}
