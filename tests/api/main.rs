@@ -3,6 +3,7 @@
 mod car_auth;
 mod cm;
 mod cm_auth;
+mod cm_filters;
 mod health;
 mod helpers;
 mod listener;
