@@ -16,7 +16,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the emulator (both APIs and the /_mock control endpoints).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Exit 0 when a running emulator answers healthy, 1 otherwise (for Docker HEALTHCHECK).
     Healthcheck(HealthcheckArgs),
 }
@@ -66,6 +66,26 @@ pub struct ServeArgs {
     #[arg(long, env = "QUALYS_MOCK_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
 
+    /// CAR: seconds before the same script may be executed again (429 inside).
+    #[arg(long, env = "QUALYS_MOCK_EXECUTE_INTERVAL_SECS", default_value_t = 60)]
+    pub execute_interval_secs: u64,
+
+    /// CAR: manual executions a customer may start in 24 hours (429 past it).
+    #[arg(long, env = "QUALYS_MOCK_DAILY_EXECUTIONS", default_value_t = 1000)]
+    pub daily_executions: u64,
+
+    /// CAR: scripts a customer may hold (import and clone answer 429 past it).
+    #[arg(long, env = "QUALYS_MOCK_SCRIPT_LIMIT", default_value_t = 5000)]
+    pub script_limit: u64,
+
+    /// CAR: milliseconds an asset job stays QUEUED.
+    #[arg(long, env = "QUALYS_MOCK_JOB_QUEUE_MS", default_value_t = 5000)]
+    pub job_queue_ms: u64,
+
+    /// CAR: milliseconds an asset job runs before it finishes.
+    #[arg(long, env = "QUALYS_MOCK_JOB_RUN_MS", default_value_t = 30000)]
+    pub job_run_ms: u64,
+
     /// Largest request body accepted, in bytes; larger ones get 413.
     #[arg(long, env = "QUALYS_MOCK_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -84,4 +104,19 @@ pub struct HealthcheckArgs {
     /// Seconds to wait for an answer.
     #[arg(long, default_value_t = 3)]
     pub timeout: u64,
+}
+
+impl ServeArgs {
+    /// The limits these flags set.
+    pub fn limits(&self) -> crate::state::Limits {
+        let ms = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        crate::state::Limits {
+            execute_interval_ms: ms(self.execute_interval_secs.saturating_mul(1000)),
+            daily_executions: self.daily_executions,
+            script_limit: self.script_limit,
+            job_queue_ms: ms(self.job_queue_ms),
+            job_run_ms: ms(self.job_run_ms),
+            ..crate::state::Limits::default()
+        }
+    }
 }

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Serve(args) => {
+            let args = *args;
             let filter = match EnvFilter::try_new(&args.log) {
                 Ok(f) => f,
                 Err(e) => {

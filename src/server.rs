@@ -76,7 +76,9 @@ pub async fn build_state(args: &ServeArgs, clock: Clock) -> Result<AppState, Sta
         seed_name,
         max_body_bytes: args.max_body_bytes,
     };
-    Ok(AppState::new(store, clock, keys, info))
+    let state = AppState::new(store, clock, keys, info);
+    state.set_limits(args.limits());
+    Ok(state)
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {

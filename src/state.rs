@@ -1,6 +1,6 @@
 //! Shared application state: cheap to clone (handles and `Arc`s inside).
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use crate::auth::JwtKeys;
 use crate::clock::Clock;
@@ -13,6 +13,38 @@ pub struct AppState {
     pub clock: Clock,
     pub keys: Arc<JwtKeys>,
     pub info: Arc<ServerInfo>,
+    limits: Arc<RwLock<Limits>>,
+}
+
+/// What flags set and the control API may change at run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Limits {
+    /// Shortest time between two executions of one script (CAR 429 inside it).
+    pub execute_interval_ms: i64,
+    /// Manual executions a customer may start in 24 hours.
+    pub daily_executions: u64,
+    /// Scripts a customer may hold (import and clone answer 429 past it).
+    pub script_limit: u64,
+    /// How long an asset job stays QUEUED.
+    pub job_queue_ms: i64,
+    /// How long an asset job runs before its final status.
+    pub job_run_ms: i64,
+    /// Largest CAR `pageSize`.
+    pub max_page_size: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            execute_interval_ms: 60_000,
+            daily_executions: 1_000,
+            script_limit: 5_000,
+            job_queue_ms: 5_000,
+            job_run_ms: 30_000,
+            max_page_size: 1_000,
+        }
+    }
 }
 
 /// Facts about this server, fixed at start.
@@ -40,7 +72,18 @@ impl AppState {
             clock,
             keys: Arc::new(keys),
             info: Arc::new(info),
+            limits: Arc::new(RwLock::new(Limits::default())),
         }
+    }
+
+    /// The limits in force now.
+    pub fn limits(&self) -> Limits {
+        *self.limits.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Replace the limits (flags at start, `PUT /_mock/config` at run time).
+    pub fn set_limits(&self, limits: Limits) {
+        *self.limits.write().unwrap_or_else(|e| e.into_inner()) = limits;
     }
 
     /// A fresh in-memory store loaded with `seed`, a random JWT secret and `clock`.

@@ -2,13 +2,26 @@
 //!
 //! - [`auth`] — `/auth` and the bearer extractor.
 //! - [`error`] — the gateway 401 body and the CAR error envelope.
+//! - [`body`] — the search body (filter, paging, sort, date bounds) and its compilation.
+//! - [`views`] — store rows as the guide's JSON shapes.
+//! - [`scripts`], [`execute`], [`scheduler`], [`lists`] — the handlers.
+//! - [`engine`] — schedules fire and jobs progress as the store clock moves.
+//! - [`recurrence`] — when a schedule fires (pure date arithmetic).
 
 pub mod auth;
+pub mod body;
+pub mod engine;
 pub mod error;
+pub mod execute;
+pub mod lists;
+pub mod recurrence;
+pub mod scheduler;
+pub mod scripts;
+pub mod views;
 
 use axum::Router;
 use axum::http::Uri;
-use axum::routing::{any, post};
+use axum::routing::{any, get, post};
 
 use crate::state::AppState;
 use auth::CarCaller;
@@ -17,6 +30,18 @@ use error::CarError;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/auth", post(auth::login))
+        .route("/sm/v1/scripts/search", post(scripts::search))
+        .route("/sm/v1/scripts/export", get(scripts::export))
+        .route("/sm/v1/scripts/import", post(scripts::import))
+        .route("/sm/v1/scripts/activities", post(lists::activities))
+        .route("/sm/v1/scripts/scheduler", post(scheduler::create))
+        .route("/sm/v1/scripts/{key}", get(scripts::get))
+        .route("/sm/v1/scripts/{key}/clone", post(scripts::clone))
+        .route("/sm/v1/scripts/{key}/execute", post(execute::execute))
+        .route("/sm/v1/assets/search", post(lists::assets))
+        .route("/sm/v1/assettags/search", post(lists::tags))
+        .route("/sm/v1/jobs/search", post(lists::jobs))
+        .route("/sm/v1/assetjobs/search", post(lists::asset_jobs))
         .route("/sm/v1", any(unknown))
         .route("/sm/v1/{*rest}", any(unknown))
 }

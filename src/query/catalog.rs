@@ -178,3 +178,186 @@ pub const CM_RULESET: Catalog = Catalog {
         ),
     ],
 };
+
+// --- CAR (aliases: s = scripts, a = assets, t = asset_tags, j = script_jobs, aj = asset_jobs,
+//      ac = activities) ---
+
+/// Script statuses, as the CAR guide names them.
+pub const SCRIPT_STATUSES: &[&str] = &[
+    "APPROVED",
+    "PENDING_REVIEW",
+    "PENDING_TEST",
+    "REJECTED",
+    "DEPRECATED",
+];
+/// Platforms a script runs on.
+pub const PLATFORMS: &[&str] = &["WINDOWS", "LINUX", "MAC", "AIX", "SOLARIS", "UNIX"];
+/// Asset job statuses: queued and running, then a final one.
+pub const ASSET_JOB_STATUSES: &[&str] =
+    &["QUEUED", "IN_PROGRESS", "SUCCESS", "FAILED", "TIMED_OUT"];
+/// How a job was started.
+pub const EXECUTION_TYPES: &[&str] = &["Manual", "Scheduled"];
+/// Activity (audit) actions.
+pub const ACTIVITY_ACTIONS: &[&str] = &[
+    "CREATE",
+    "APPROVE",
+    "REJECT",
+    "DEPRECATE",
+    "EXECUTE",
+    "MODIFY",
+    "TEST",
+    "DELETE",
+];
+
+const MS: FieldType = FieldType::Date(TimeUnit::Millis);
+
+pub const CAR_SCRIPT: Catalog = Catalog {
+    object: "script",
+    fields: &[
+        field("id", "s.id", FieldType::Integer),
+        field("title", "s.title", FieldType::Text),
+        field("name", "s.title", FieldType::Text),
+        field("script.name", "s.title", FieldType::Text),
+        field("description", "s.description", FieldType::Text),
+        field("status", "s.status", FieldType::Keyword(SCRIPT_STATUSES)),
+        field(
+            "scriptStatus",
+            "s.status",
+            FieldType::Keyword(SCRIPT_STATUSES),
+        ),
+        field("platform", "s.platform", FieldType::Keyword(PLATFORMS)),
+        field("severity", "s.severity", FieldType::Integer),
+        field("threshold", "s.threshold", FieldType::Integer),
+        field("category.id", "s.category_id", FieldType::Integer),
+        field("category.name", "s.category_name", FieldType::Text),
+        field("type.id", "s.type_id", FieldType::Integer),
+        field("type.name", "s.type_name", FieldType::Text),
+        field("importedFromId", "s.imported_from_id", FieldType::Integer),
+        field("approverName", "s.approver_name", FieldType::Text),
+        field("created.dateTime", "s.created_ms", MS),
+        field("created.user.name", "s.created_by_name", FieldType::Text),
+        field("updated.dateTime", "s.updated_ms", MS),
+        field("lastExecutedDateTime", "s.last_executed_ms", MS),
+        field(
+            "blacklistedCommands",
+            "s.blacklisted_commands",
+            FieldType::Text,
+        ),
+        field(
+            "hasBlacklistedCommands",
+            "(s.blacklisted_commands <> '')",
+            FieldType::Boolean,
+        ),
+    ],
+};
+
+pub const CAR_ASSET: Catalog = Catalog {
+    object: "asset",
+    fields: &[
+        field("assetId", "a.id", FieldType::Integer),
+        field("id", "a.id", FieldType::Integer),
+        field("agentId", "a.agent_id", FieldType::Text),
+        field("agentUuid", "a.agent_uuid", FieldType::Text),
+        field("name", "a.name", FieldType::Text),
+        field("address", "a.address", FieldType::Text),
+        field("operatingSystem", "a.operating_system", FieldType::Text),
+        field("assetType", "a.asset_type", FieldType::Text),
+        field("agentVersion", "a.agent_version", FieldType::Text),
+        field(
+            "activatedForModules",
+            "a.activated_for_modules_json",
+            FieldType::Text,
+        ),
+    ],
+};
+
+pub const CAR_ASSET_TAG: Catalog = Catalog {
+    object: "assettag",
+    fields: &[
+        field("tagId", "t.id", FieldType::Integer),
+        field("id", "t.id", FieldType::Integer),
+        field("name", "t.name", FieldType::Text),
+        field("tagUuid", "t.uuid", FieldType::Text),
+        field("backgroundColor", "t.background_color", FieldType::Text),
+    ],
+};
+
+pub const CAR_JOB: Catalog = Catalog {
+    object: "job",
+    fields: &[
+        field("id", "j.id", FieldType::Integer),
+        field("scriptId", "j.script_id", FieldType::Integer),
+        field("script.id", "j.script_id", FieldType::Integer),
+        field("script.name", "j.script_title", FieldType::Text),
+        field("title", "j.title", FieldType::Text),
+        field("correlationUuid", "j.correlation_uuid", FieldType::Text),
+        field(
+            "executionType",
+            "j.execution_type",
+            FieldType::Keyword(EXECUTION_TYPES),
+        ),
+        field("platform", "j.platform", FieldType::Keyword(PLATFORMS)),
+        field("scriptType", "j.script_type", FieldType::Text),
+        field("severity", "j.severity", FieldType::Integer),
+        field("threshold", "j.threshold", FieldType::Integer),
+        field("category.id", "j.category_id", FieldType::Integer),
+        field("category.name", "j.category_name", FieldType::Text),
+        field("isTest", "j.is_test", FieldType::Boolean),
+        field("created.dateTime", "j.created_ms", MS),
+        field("updatedDateTime", "j.updated_ms", MS),
+    ],
+};
+
+pub const CAR_ASSET_JOB: Catalog = Catalog {
+    object: "assetjob",
+    fields: &[
+        field("id", "aj.id", FieldType::Integer),
+        field(
+            "status",
+            "aj.status",
+            FieldType::Keyword(ASSET_JOB_STATUSES),
+        ),
+        field("job.id", "aj.job_id", FieldType::Integer),
+        field("job.scriptId", "j.script_id", FieldType::Integer),
+        field("job.scriptName", "j.script_title", FieldType::Text),
+        field("job.correlationUuid", "j.correlation_uuid", FieldType::Text),
+        field("job.platform", "j.platform", FieldType::Keyword(PLATFORMS)),
+        field("job.scriptType", "j.script_type", FieldType::Text),
+        field("job.scriptCategory", "j.category_name", FieldType::Text),
+        field("asset.id", "aj.asset_id", FieldType::Integer),
+        field(
+            "asset.name",
+            "(SELECT x.name FROM assets x WHERE x.id = aj.asset_id)",
+            FieldType::Text,
+        ),
+        field(
+            "asset.address",
+            "(SELECT x.address FROM assets x WHERE x.id = aj.asset_id)",
+            FieldType::Text,
+        ),
+        field("output.code", "aj.output_code", FieldType::Integer),
+        field("manifestId", "aj.manifest_id", FieldType::Text),
+        field("isTest", "aj.is_test", FieldType::Boolean),
+        field("created.dateTime", "aj.created_ms", MS),
+        field("enddate", "aj.end_ms", MS),
+    ],
+};
+
+pub const CAR_ACTIVITY: Catalog = Catalog {
+    object: "activity",
+    fields: &[
+        field("id", "ac.uuid", FieldType::Text),
+        field(
+            "activity",
+            "ac.action",
+            FieldType::Keyword(ACTIVITY_ACTIONS),
+        ),
+        field("action", "ac.action", FieldType::Keyword(ACTIVITY_ACTIONS)),
+        field("targetType", "ac.target_type", FieldType::Text),
+        field("targetName", "ac.target_name", FieldType::Text),
+        field("targetId", "ac.target_id", FieldType::Text),
+        field("userName", "ac.user_name", FieldType::Text),
+        field("user.name", "ac.user_name", FieldType::Text),
+        field("createdDate", "ac.created_ms", MS),
+    ],
+};

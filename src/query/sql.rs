@@ -267,7 +267,7 @@ fn scalar(field: &Field, value: &str) -> Result<SqlValue, CompileError> {
         },
         FieldType::Keyword(allowed) => allowed
             .iter()
-            .find(|a| a.eq_ignore_ascii_case(v))
+            .find(|a| a.eq_ignore_ascii_case(v) || a.eq_ignore_ascii_case(&v.replace(' ', "_")))
             .map(|a| SqlValue::Text((*a).to_owned()))
             .ok_or_else(invalid),
         FieldType::Text | FieldType::Date(_) => Ok(SqlValue::Text(v.to_owned())),

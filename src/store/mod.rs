@@ -9,6 +9,7 @@
 //! the caller's customer id and filters on it.
 
 mod accounts;
+pub mod car;
 pub mod cm;
 pub mod seed;
 

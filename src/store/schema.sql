@@ -98,7 +98,7 @@ CREATE TABLE asset_tag_links (
     asset_id INTEGER NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
     tag_id   INTEGER NOT NULL REFERENCES asset_tags(id) ON DELETE CASCADE,
     PRIMARY KEY (asset_id, tag_id)
-) WITHOUT ROWID;
+);  -- rowid keeps the order tags were given in
 CREATE INDEX asset_tag_links_tag ON asset_tag_links(tag_id, asset_id);
 
 CREATE TABLE schedules (
@@ -124,7 +124,8 @@ CREATE TABLE schedules (
     user_name           TEXT NOT NULL,
     created_ms          INTEGER NOT NULL,
     last_executed_ms    INTEGER NOT NULL DEFAULT 0,
-    next_fire_ms        INTEGER,           -- NULL once it will never fire again
+    next_fire_ms        INTEGER,           -- NULL once it will never fire again (or inactive)
+    recurrence_json     TEXT NOT NULL DEFAULT '{}',  -- what the engine computes firings from
     UNIQUE (customer_id, title)
 );
 CREATE INDEX schedules_due ON schedules(next_fire_ms) WHERE next_fire_ms IS NOT NULL;

@@ -19,6 +19,11 @@ use serde::de::DeserializeOwned;
 use super::StoreResult;
 use crate::query::catalog::{EVENT_TYPES, FREQUENCIES, RULE_TYPES};
 
+pub mod car;
+pub use car::{
+    ActivitySeed, AssetJobSeed, AssetSeed, AssetTagSeed, JobSeed, ScriptSeed, iso_millis,
+};
+
 /// The seed files this build knows, in load order, with the embedded default's contents.
 const FILES: &[(&str, &str)] = &[
     (
@@ -36,6 +41,21 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../seed-data/profiles.json"),
     ),
     ("alerts.json", include_str!("../../seed-data/alerts.json")),
+    (
+        "assettags.json",
+        include_str!("../../seed-data/assettags.json"),
+    ),
+    ("assets.json", include_str!("../../seed-data/assets.json")),
+    ("scripts.json", include_str!("../../seed-data/scripts.json")),
+    ("jobs.json", include_str!("../../seed-data/jobs.json")),
+    (
+        "assetjobs.json",
+        include_str!("../../seed-data/assetjobs.json"),
+    ),
+    (
+        "activities.json",
+        include_str!("../../seed-data/activities.json"),
+    ),
 ];
 
 /// A seed that failed to read or validate. Displays as
@@ -75,7 +95,7 @@ impl SeedError {
         }
     }
 
-    fn record(
+    pub(crate) fn record(
         file: &str,
         index: usize,
         name: &str,
@@ -209,6 +229,12 @@ pub struct Seed {
     pub rules: Vec<RuleSeed>,
     pub profiles: Vec<ProfileSeed>,
     pub alerts: Vec<AlertSeed>,
+    pub asset_tags: Vec<AssetTagSeed>,
+    pub assets: Vec<AssetSeed>,
+    pub scripts: Vec<ScriptSeed>,
+    pub jobs: Vec<JobSeed>,
+    pub asset_jobs: Vec<AssetJobSeed>,
+    pub activities: Vec<ActivitySeed>,
 }
 
 impl Seed {
@@ -266,6 +292,12 @@ impl Seed {
             rules: parse_optional(&read, "rules.json")?,
             profiles: parse_optional(&read, "profiles.json")?,
             alerts: parse_optional(&read, "alerts.json")?,
+            asset_tags: parse_optional(&read, "assettags.json")?,
+            assets: parse_optional(&read, "assets.json")?,
+            scripts: parse_optional(&read, "scripts.json")?,
+            jobs: parse_optional(&read, "jobs.json")?,
+            asset_jobs: parse_optional(&read, "assetjobs.json")?,
+            activities: parse_optional(&read, "activities.json")?,
         };
         seed.validate()?;
         Ok(seed)
@@ -331,7 +363,8 @@ impl Seed {
                 return Err(rec("password", "must not be empty"));
             }
         }
-        self.validate_cm(&names)
+        self.validate_cm(&names)?;
+        self.validate_car(&names)
     }
 
     fn validate_cm(&self, customers: &HashSet<&str>) -> Result<(), SeedError> {
@@ -556,7 +589,8 @@ impl Seed {
                 ])?;
             }
         }
-        self.insert_cm(tx, &customer_ids)
+        self.insert_cm(tx, &customer_ids)?;
+        self.insert_car(tx, &customer_ids)
     }
 
     fn insert_cm(

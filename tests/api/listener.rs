@@ -13,7 +13,7 @@ fn serve_args(extra: &[&str]) -> ServeArgs {
     let mut argv = vec!["qualys-mock", "serve", "--port", "0"];
     argv.extend_from_slice(extra);
     match Cli::try_parse_from(argv).unwrap().command {
-        Command::Serve(args) => args,
+        Command::Serve(args) => *args,
         other => panic!("expected serve, got {other:?}"),
     }
 }

@@ -1,0 +1,90 @@
+//! The living part of CAR: schedules fire and asset jobs progress as the store clock
+//! moves. Nothing runs in the background; [`catch_up`] brings the store up to "now" before
+//! anything reads jobs, schedules or scripts, so moving the clock (tests, `/_mock/clock`)
+//! has its effect at once and no test needs to sleep.
+//!
+//! Asset jobs: `QUEUED` for `job_queue_ms`, then `IN_PROGRESS` for `job_run_ms`, then a final
+//! status. The outcome is deterministic: a script whose content contains
+//! `qualys-mock:fail` fails (code 1), one with `qualys-mock:timeout` times out (code 124),
+//! any other succeeds (code 0); the result text names the script and the asset.
+
+use super::recurrence::Recurrence;
+use crate::state::AppState;
+use crate::store::StoreResult;
+use crate::store::car::Outcome;
+
+/// Firings handled in one catch-up at most (an hourly schedule over 11 years).
+const MAX_FIRINGS: usize = 100_000;
+
+/// Fire what is due and move jobs along, up to the clock's now.
+pub async fn catch_up(state: &AppState) -> StoreResult<()> {
+    let now = state.clock.now_ms();
+    let limits = state.limits();
+    let mut fired = 0;
+    while fired < MAX_FIRINGS {
+        let due = state.store.car_due_schedules(now).await?;
+        if due.is_empty() {
+            break;
+        }
+        for schedule in due {
+            let Some(fire_ms) = schedule.next_fire_ms else {
+                continue;
+            };
+            let next = serde_json::from_str::<Recurrence>(&schedule.recurrence_json)
+                .ok()
+                .and_then(|r| r.next_fire(fire_ms + 1));
+            state
+                .store
+                .car_fire_schedule(schedule, fire_ms, next)
+                .await?;
+            fired += 1;
+        }
+    }
+    state
+        .store
+        .car_advance_jobs(now, limits.job_queue_ms, limits.job_run_ms, outcome)
+        .await?;
+    Ok(())
+}
+
+/// The deterministic outcome of running `content` on an asset.
+pub fn outcome(content: &[u8], title: &str, asset: &str, address: &str) -> Outcome {
+    let has = |marker: &[u8]| content.windows(marker.len()).any(|w| w == marker);
+    let (status, code, text) = if has(b"qualys-mock:fail") {
+        ("FAILED", 1, "Script exited with a non-zero code")
+    } else if has(b"qualys-mock:timeout") {
+        (
+            "TIMED_OUT",
+            124,
+            "Script did not finish within the threshold",
+        )
+    } else {
+        ("SUCCESS", 0, "SUCCESS")
+    };
+    Outcome {
+        status,
+        code,
+        text: text.to_owned(),
+        result: format!("{title} on {asset} ({address}): exit code {code}\n").into_bytes(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::outcome;
+
+    #[test]
+    fn outcomes_follow_the_markers() {
+        assert_eq!(outcome(b"echo hi", "t", "a", "1.2.3.4").status, "SUCCESS");
+        let failed = outcome(b"# qualys-mock:fail\nexit 1", "t", "a", "1.2.3.4");
+        assert_eq!((failed.status, failed.code), ("FAILED", 1));
+        assert_eq!(
+            outcome(b"qualys-mock:timeout", "t", "a", "b").status,
+            "TIMED_OUT"
+        );
+        assert_eq!(
+            String::from_utf8(outcome(b"", "Disk", "web1", "10.0.0.1").result).unwrap(),
+            "Disk on web1 (10.0.0.1): exit code 0\n"
+        );
+    }
+}

@@ -1,0 +1,102 @@
+//! `POST /sm/v1/scripts/{id}/execute`: run a script now on assets and tags.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use serde_json::{Value, json};
+
+use super::auth::CarCaller;
+use super::error::CarError;
+use super::scripts::refused;
+use crate::state::AppState;
+use crate::store::car::{ExecuteLimits, Targets};
+
+/// Most ids each list may hold.
+pub const MAX_IDS: usize = 25;
+
+/// Ids as an array of numbers or strings, or one comma-separated string.
+pub fn ids(body: &Value, key: &str) -> Result<Vec<i64>, CarError> {
+    let bad = || CarError::BadRequest(format!("{key} must be a list of ids"));
+    let parse = |v: &Value| match v {
+        Value::Number(n) => n.as_i64().ok_or_else(bad),
+        Value::String(s) => s.trim().parse::<i64>().map_err(|_| bad()),
+        _ => Err(bad()),
+    };
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items.iter().map(parse).collect(),
+        Some(Value::String(s)) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| p.parse::<i64>().map_err(|_| bad()))
+            .collect(),
+        Some(other) => parse(other).map(|id| vec![id]),
+    }
+}
+
+pub async fn execute(
+    State(state): State<AppState>,
+    CarCaller(caller): CarCaller,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, CarError> {
+    let script_id: i64 = key
+        .parse()
+        .map_err(|_| CarError::NotFound(format!("Script with id {key} not found")))?;
+    let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| CarError::BadRequest(format!("Malformed JSON request body: {e}")))?
+    };
+    match body.get("testMode") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => {}
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => {}
+        Some(_) => {
+            return Err(CarError::BadRequest(
+                "testMode must be false: the API runs scripts in production mode only".into(),
+            ));
+        }
+    }
+    let targets = Targets {
+        asset_ids: ids(&body, "assetIds")?,
+        tag_ids: ids(&body, "assetTagIds")?,
+        excluded_ids: ids(&body, "excludedAssetIds")?,
+    };
+    for (name, list) in [
+        ("asset ids", &targets.asset_ids),
+        ("asset tag ids", &targets.tag_ids),
+        ("excluded asset ids", &targets.excluded_ids),
+    ] {
+        if list.len() > MAX_IDS {
+            return Err(CarError::BadRequest(format!(
+                "At most {MAX_IDS} {name} may be given (got {})",
+                list.len()
+            )));
+        }
+    }
+    if targets.asset_ids.is_empty() && targets.tag_ids.is_empty() {
+        return Err(CarError::BadRequest(
+            "Provide assetIds or assetTagIds".into(),
+        ));
+    }
+    let limits = state.limits();
+    let correlation = state
+        .store
+        .car_execute(
+            caller,
+            script_id,
+            targets,
+            ExecuteLimits {
+                interval_ms: limits.execute_interval_ms,
+                daily: limits.daily_executions,
+            },
+            state.clock.now_ms(),
+        )
+        .await?
+        .map_err(refused)?;
+    Ok(Json(
+        json!({"errorCode": null, "message": null, "body": {"correlationUuid": correlation}}),
+    ))
+}

@@ -1,0 +1,198 @@
+//! `POST /sm/v1/scripts/scheduler`: schedule a script's execution.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::auth::CarCaller;
+use super::error::CarError;
+use super::recurrence::{Recurrence, day_number};
+use super::scripts::refused;
+use crate::state::AppState;
+use crate::store::car::{NewSchedule, Refusal, Targets};
+
+fn bad(m: impl Into<String>) -> CarError {
+    CarError::BadRequest(m.into())
+}
+
+fn str_field(body: &Value, key: &str) -> Option<String> {
+    match body.get(key)? {
+        Value::String(s) => Some(s.trim().to_owned()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn int_field(body: &Value, key: &str) -> Result<Option<i64>, CarError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| bad(format!("{key} must be a whole number"))),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| bad(format!("{key} must be a whole number"))),
+        Some(_) => Err(bad(format!("{key} must be a whole number"))),
+    }
+}
+
+/// `[{"UUId": "..", "id": 123}]` → ids (also plain ids).
+fn id_objects(body: &Value, key: &str) -> Result<Vec<i64>, CarError> {
+    let Some(list) = body.get(key).filter(|v| !v.is_null()) else {
+        return Ok(Vec::new());
+    };
+    let Value::Array(items) = list else {
+        return Err(bad(format!(
+            "{key} must be a list like [{{\"UUId\": \"..\", \"id\": 123}}]"
+        )));
+    };
+    items
+        .iter()
+        .map(|item| {
+            let id = match item {
+                Value::Object(o) => o.get("id").cloned().unwrap_or(Value::Null),
+                other => other.clone(),
+            };
+            match id {
+                Value::Number(n) => n.as_i64(),
+                Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            }
+            .ok_or_else(|| bad(format!("each of {key} needs a numeric id")))
+        })
+        .collect()
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    CarCaller(caller): CarCaller,
+    body: Bytes,
+) -> Result<Response, CarError> {
+    let body: Value = serde_json::from_slice(&body)
+        .map_err(|e| bad(format!("Malformed JSON request body: {e}")))?;
+    if !body.is_object() {
+        return Err(bad("The request body must be a JSON object"));
+    }
+    let title = str_field(&body, "title")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| bad("title is required"))?;
+    let script_id = match body.get("scripts") {
+        Some(Value::Array(list)) if list.len() == 1 => match list[0].get("id") {
+            Some(Value::Number(n)) => n.as_i64(),
+            Some(Value::String(s)) => s.trim().parse().ok(),
+            _ => None,
+        }
+        .ok_or_else(|| bad("scripts[0].id must be a script id"))?,
+        Some(Value::Array(list)) if list.len() > 1 => {
+            return Err(bad(
+                "A schedule runs one script: give exactly one in scripts",
+            ));
+        }
+        _ => {
+            return Err(bad(
+                "scripts is required: [{\"id\": <SCRIPT ID>, \"title\": \"<SCRIPT TITLE>\"}]",
+            ));
+        }
+    };
+    for (key, label) in [
+        ("startDate", "StartDate"),
+        ("endDate", "EndDate"),
+        ("startTime", "StartTime"),
+    ] {
+        if str_field(&body, key).is_none_or(|v| v.is_empty()) {
+            return Err(bad(format!("{label} is mandatory ({key})")));
+        }
+    }
+    let schedule_type = str_field(&body, "scheduleType")
+        .ok_or_else(|| bad("scheduleType is required: ONE_TIME, HOURLY, DAILY, WEEKLY or MONTHLY"))?
+        .to_ascii_uppercase();
+    let days_of_week = match body.get("daysOfWeek") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(days)) => days
+            .iter()
+            .map(|d| {
+                let text = match d {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                day_number(&text).ok_or_else(|| {
+                    bad(format!(
+                        "daysOfWeek: {text} is not a day (1 = Sunday … 7 = Saturday)"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<u8>, _>>()?,
+        Some(_) => return Err(bad("daysOfWeek must be a list like [\"1\", \"2\"]")),
+    };
+    let recurrence = Recurrence {
+        schedule_type: schedule_type.clone(),
+        start_date: str_field(&body, "startDate").unwrap_or_default(),
+        end_date: str_field(&body, "endDate").unwrap_or_default(),
+        start_time: str_field(&body, "startTime").unwrap_or_default(),
+        hourly_interval: int_field(&body, "hourlyInterval")?,
+        days_of_week,
+        recurrence_date: int_field(&body, "recurrenceDate")?,
+        recurrence_month: int_field(&body, "recurrenceMonth")?,
+    };
+    recurrence.validate().map_err(bad)?;
+    let targets = Targets {
+        asset_ids: id_objects(&body, "assets")?,
+        tag_ids: id_objects(&body, "assetTags")?,
+        excluded_ids: id_objects(&body, "excludedAssets")?,
+    };
+    if targets.asset_ids.is_empty() && targets.tag_ids.is_empty() {
+        return Err(bad("Assets or asset tags are required"));
+    }
+    let now = state.clock.now_ms();
+    let next_fire_ms = recurrence.next_fire(now);
+    if next_fire_ms.is_none() {
+        return Err(bad(
+            "Based on configured schedule, the given trigger will never fire.",
+        ));
+    }
+    let activate = match body.get("activate") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    };
+    let new = NewSchedule {
+        title,
+        description: str_field(&body, "description").unwrap_or_default(),
+        script_id,
+        activate,
+        schedule_type,
+        start_date: recurrence.start_date.clone(),
+        end_date: recurrence.end_date.clone(),
+        start_time: recurrence.start_time.clone(),
+        hourly_interval: recurrence.hourly_interval,
+        days_of_week_json: (!recurrence.days_of_week.is_empty())
+            .then(|| serde_json::to_string(&recurrence.days_of_week).unwrap_or_default()),
+        recurrence_date: recurrence.recurrence_date,
+        recurrence_month: recurrence.recurrence_month,
+        monthly_schedule_type: str_field(&body, "monthlyScheduleType"),
+        targets,
+        recurrence_json: serde_json::to_string(&recurrence).unwrap_or_default(),
+        next_fire_ms,
+    };
+    let id = state
+        .store
+        .car_create_schedule(caller, new, now)
+        .await?
+        .map_err(|r| match r {
+            Refusal::Duplicate(t) => {
+                CarError::Conflict(format!("Scheduler with the same title already exists: {t}"))
+            }
+            other => refused(other),
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"errorCode": "0", "message": "Script scheduler created successfully", "body": {"id": id.to_string()}})),
+    )
+        .into_response())
+}

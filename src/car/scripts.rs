@@ -1,0 +1,353 @@
+//! Scripts: get by id or title, search, export, import, clone.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::auth::CarCaller;
+use super::body::SearchBody;
+use super::engine;
+use super::error::{CarError, RateLimit};
+use super::views;
+use crate::query::catalog::{CAR_SCRIPT, PLATFORMS};
+use crate::state::AppState;
+use crate::store::car::{NewScript, Refusal};
+
+/// Largest script accepted (the product's documented 500 KB).
+pub const MAX_SCRIPT_BYTES: usize = 500 * 1024;
+/// Longest script title accepted.
+pub const MAX_TITLE_CHARS: usize = 255;
+
+/// Map a store refusal to the CAR answer for it.
+pub fn refused(r: Refusal) -> CarError {
+    match r {
+        Refusal::NotFound(m) => CarError::NotFound(m),
+        Refusal::Duplicate(title) => CarError::Conflict(format!(
+            "Script with the same title already exists: {title}"
+        )),
+        Refusal::ScriptLimit(limit) => CarError::TooManyRequests {
+            message: format!("Maximum script creation limit ({limit}) is reached"),
+            limit: RateLimit {
+                limit,
+                window_s: 0,
+                remaining: 0,
+                retry_after_s: 0,
+            },
+        },
+        Refusal::TooSoon { retry_after_ms } => {
+            let secs = (retry_after_ms.max(0) as u64).div_ceil(1000);
+            CarError::TooManyRequests {
+                message: format!(
+                    "Only one execution of a script is allowed within the configured interval; retry in {secs} seconds"
+                ),
+                limit: RateLimit {
+                    limit: 1,
+                    window_s: secs,
+                    remaining: 0,
+                    retry_after_s: secs,
+                },
+            }
+        }
+        Refusal::DailyLimit {
+            limit,
+            retry_after_ms,
+        } => {
+            let secs = (retry_after_ms.max(0) as u64).div_ceil(1000);
+            CarError::TooManyRequests {
+                message: format!("Maximum of {limit} executions per day is reached"),
+                limit: RateLimit {
+                    limit,
+                    window_s: 86_400,
+                    remaining: 0,
+                    retry_after_s: secs,
+                },
+            }
+        }
+        Refusal::Invalid(m) => CarError::BadRequest(m),
+    }
+}
+
+/// `GET /sm/v1/scripts/{idOrName}`
+pub async fn get(
+    State(state): State<AppState>,
+    CarCaller(caller): CarCaller,
+    Path(key): Path<String>,
+) -> Result<Json<Value>, CarError> {
+    engine::catch_up(&state).await?;
+    let script = state
+        .store
+        .car_script(caller.customer_id, key.clone())
+        .await?
+        .ok_or_else(|| CarError::NotFound(format!("Script with id/name {key} not found")))?;
+    Ok(Json(views::envelope(views::script_detail(
+        &script, &caller, false,
+    ))))
+}
+
+/// `POST /sm/v1/scripts/search`
+pub async fn search(
+    State(state): State<AppState>,
+    CarCaller(caller): CarCaller,
+    body: Bytes,
+) -> Result<Json<Value>, CarError> {
+    engine::catch_up(&state).await?;
+    let body = SearchBody::parse(&body, "filter", None, state.limits().max_page_size)?;
+    let query = body.query(&CAR_SCRIPT, "created.dateTime", state.clock.now_ms())?;
+    let page = state.store.car_scripts(caller.customer_id, query).await?;
+    let items = page
+        .items
+        .iter()
+        .map(|s| views::script_item(s, &caller))
+        .collect();
+    Ok(Json(views::envelope(views::list(page.total, items))))
+}
+
+/// `GET /sm/v1/scripts/export?ids=1,2`: a JSON array that `import` takes back.
+pub async fn export(
+    State(state): State<AppState>,
+    CarCaller(caller): CarCaller,
+    uri: Uri,
+) -> Result<Json<Value>, CarError> {
+    let params: std::collections::HashMap<String, String> = uri
+        .query()
+        .and_then(|q| serde_urlencoded::from_str(q).ok())
+        .unwrap_or_default();
+    let raw = params.get("ids").map(|s| s.trim()).unwrap_or_default();
+    if raw.is_empty() {
+        return Err(CarError::BadRequest(
+            "Query parameter ids is required, e.g. ids=16515,72652".into(),
+        ));
+    }
+    let ids = raw
+        .split(',')
+        .map(|v| v.trim().parse::<i64>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| {
+            CarError::BadRequest(format!(
+                "ids must be script ids separated by commas (got {raw:?})"
+            ))
+        })?;
+    let scripts = match state
+        .store
+        .car_scripts_by_ids(caller.customer_id, ids)
+        .await?
+    {
+        Ok(s) => s,
+        Err(missing) => {
+            let list: Vec<String> = missing.iter().map(i64::to_string).collect();
+            return Err(CarError::NotFound(format!(
+                "Script(s) not found: {}",
+                list.join(", ")
+            )));
+        }
+    };
+    let blocked: Vec<String> = scripts
+        .iter()
+        .filter(|s| matches!(s.status.as_str(), "DEPRECATED" | "REJECTED"))
+        .map(|s| format!("{} ({})", s.id, s.status))
+        .collect();
+    if !blocked.is_empty() {
+        return Err(CarError::BadRequest(format!(
+            "Deprecated or rejected scripts cannot be exported: {}",
+            blocked.join(", ")
+        )));
+    }
+    Ok(Json(Value::Array(
+        scripts
+            .iter()
+            .map(|s| views::script_detail(s, &caller, true))
+            .collect(),
+    )))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ImportIdName {
+    id: i64,
+    name: String,
+}
+
+/// One script of an export file; fields the export carries but import ignores are allowed.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ImportedScript {
+    #[serde(default)]
+    id: Option<Value>,
+    title: String,
+    #[serde(default)]
+    description: Option<String>,
+    category: ImportIdName,
+    #[serde(rename = "type")]
+    script_type: ImportIdName,
+    platform: String,
+    severity: i64,
+    threshold: i64,
+    content: String,
+    #[serde(default)]
+    recurring_day: Option<i64>,
+    #[serde(default)]
+    blacklisted_commands: Option<String>,
+}
+
+/// Validate a script title (import, clone): the guide's "proper format".
+pub fn check_title(title: &str) -> Result<String, CarError> {
+    let trimmed = title.trim();
+    if trimmed.is_empty() {
+        return Err(CarError::BadRequest("Script title is required".into()));
+    }
+    if trimmed.chars().count() > MAX_TITLE_CHARS {
+        return Err(CarError::BadRequest(format!(
+            "Script title must be at most {MAX_TITLE_CHARS} characters"
+        )));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(CarError::BadRequest(
+            "Script title must not contain control characters".into(),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn parse_export_file(bytes: &[u8]) -> Result<Vec<NewScript>, CarError> {
+    let invalid = |m: String| CarError::BadRequest(format!("Invalid import file: {m}"));
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let scripts: Vec<ImportedScript> = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        invalid(format!("{} at {path}", e.into_inner()))
+    })?;
+    if scripts.is_empty() {
+        return Err(invalid("it holds no scripts".into()));
+    }
+    scripts
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let title = check_title(&s.title).map_err(|e| invalid(format!("script {i}: {e}")))?;
+            if !PLATFORMS.contains(&s.platform.as_str()) {
+                return Err(invalid(format!(
+                    "script {i}: unknown platform {:?}",
+                    s.platform
+                )));
+            }
+            let content = base64::engine::general_purpose::STANDARD
+                .decode(s.content.trim())
+                .map_err(|_| invalid(format!("script {i}: content is not base64")))?;
+            if content.len() > MAX_SCRIPT_BYTES {
+                return Err(invalid(format!(
+                    "script {i}: content is larger than 500 KB"
+                )));
+            }
+            let imported_from_id = match &s.id {
+                Some(Value::Number(n)) => n.as_i64().unwrap_or(0),
+                Some(Value::String(v)) => v.parse().unwrap_or(0),
+                _ => 0,
+            };
+            Ok(NewScript {
+                title,
+                description: s.description.unwrap_or_default(),
+                category_id: s.category.id,
+                category_name: s.category.name,
+                type_id: s.script_type.id,
+                type_name: s.script_type.name,
+                platform: s.platform,
+                severity: s.severity,
+                threshold: s.threshold,
+                content,
+                imported_from_id,
+                recurring_day: s.recurring_day.unwrap_or(0),
+                blacklisted_commands: s.blacklisted_commands.unwrap_or_default(),
+                subscribed_modules: Vec::new(),
+            })
+        })
+        .collect()
+}
+
+/// `POST /sm/v1/scripts/import`: multipart `file` holding an export; all or nothing.
+pub async fn import(
+    State(state): State<AppState>,
+    CarCaller(caller): CarCaller,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Json<Value>, CarError> {
+    let mut multipart = multipart.map_err(|e| {
+        CarError::BadRequest(format!(
+            "Send the export file as multipart/form-data field 'file': {e}"
+        ))
+    })?;
+    let mut file = None;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| CarError::BadRequest(format!("Malformed multipart body: {e}")))?
+    {
+        if field.name() == Some("file") || (file.is_none() && field.file_name().is_some()) {
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| CarError::BadRequest(format!("Malformed multipart body: {e}")))?;
+            file = Some(bytes);
+        }
+    }
+    let file =
+        file.ok_or_else(|| CarError::BadRequest("The multipart field 'file' is required".into()))?;
+    let scripts = parse_export_file(&file)?;
+    let limit = state.limits().script_limit;
+    let ids = state
+        .store
+        .car_import(caller, scripts, limit, state.clock.now_ms())
+        .await?
+        .map_err(refused)?;
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    Ok(Json(json!({"ImportedIds": ids})))
+}
+
+/// `POST /sm/v1/scripts/{idOrName}/clone` with `{"scriptTitle": ".."}` (`scriptId` also
+/// names the new title, as the guide's curl sample sends it).
+pub async fn clone(
+    State(state): State<AppState>,
+    CarCaller(caller): CarCaller,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> Result<Response, CarError> {
+    let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| CarError::BadRequest(format!("Malformed JSON request body: {e}")))?
+    };
+    let title = value
+        .get("scriptTitle")
+        .or_else(|| value.get("scriptId"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| CarError::BadRequest("scriptTitle is required".into()))?;
+    let title = check_title(title)?;
+    if let Some(d) = value.get("description")
+        && !d.is_string()
+    {
+        return Err(CarError::BadRequest("description must be a string".into()));
+    }
+    let limit = state.limits().script_limit;
+    let id = state
+        .store
+        .car_clone(caller, key, title, limit, state.clock.now_ms())
+        .await?
+        .map_err(|r| match r {
+            // Clone answers a taken title with 400, as the guide's code list has no 409.
+            Refusal::Duplicate(t) => {
+                CarError::BadRequest(format!("Script with the same title already exists: {t}"))
+            }
+            other => refused(other),
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({"errorCode": "0", "message": "Cloned script successfully", "body": {"id": id}}),
+        ),
+    )
+        .into_response())
+}

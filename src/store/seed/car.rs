@@ -1,0 +1,553 @@
+//! CAR seed records: asset tags, assets, scripts, jobs, asset jobs, activities.
+
+use std::collections::{HashMap, HashSet};
+
+use base64::Engine as _;
+use rusqlite::params;
+use serde::Deserialize;
+
+use super::{Seed, SeedError};
+use crate::store::StoreResult;
+
+pub use crate::query::catalog::{ASSET_JOB_STATUSES, EXECUTION_TYPES, PLATFORMS, SCRIPT_STATUSES};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AssetTagSeed {
+    pub id: i64,
+    pub customer: String,
+    pub uuid: String,
+    pub name: String,
+    pub background_color: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct InterfaceSeed {
+    pub hostname: Option<String>,
+    pub mac_address: Option<String>,
+    pub address: Option<String>,
+    pub interface_name: Option<String>,
+}
+
+fn host() -> String {
+    "HOST".to_owned()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AssetSeed {
+    pub id: i64,
+    pub customer: String,
+    pub agent_id: String,
+    pub agent_uuid: String,
+    pub name: String,
+    pub address: String,
+    pub operating_system: String,
+    #[serde(default = "host")]
+    pub asset_type: String,
+    #[serde(default)]
+    pub agent_version: String,
+    #[serde(default)]
+    pub activated_for_modules: Vec<String>,
+    #[serde(default)]
+    pub interfaces: Vec<InterfaceSeed>,
+    #[serde(default)]
+    pub tags: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdName {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ScriptSeed {
+    pub id: i64,
+    pub customer: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub category: IdName,
+    #[serde(rename = "type")]
+    pub script_type: IdName,
+    pub platform: String,
+    pub status: String,
+    pub severity: i64,
+    pub threshold: i64,
+    /// The script's text; `contentBase64` gives bytes instead.
+    #[serde(default)]
+    pub content: Option<String>,
+    #[serde(default)]
+    pub content_base64: Option<String>,
+    #[serde(default)]
+    pub imported_from_id: i64,
+    #[serde(default)]
+    pub recurring_day: i64,
+    #[serde(default)]
+    pub blacklisted_commands: String,
+    #[serde(default)]
+    pub subscribed_modules: Vec<String>,
+    pub created: String,
+    pub created_by: String,
+    pub updated: Option<String>,
+    pub updated_by: Option<String>,
+    pub approved_by: Option<String>,
+    pub last_executed: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct JobSeed {
+    pub id: i64,
+    pub customer: String,
+    pub script: i64,
+    pub correlation_uuid: String,
+    pub execution_type: String,
+    pub title: Option<String>,
+    #[serde(default)]
+    pub is_test: bool,
+    pub created: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AssetJobSeed {
+    pub id: i64,
+    pub customer: String,
+    pub job: i64,
+    pub asset: i64,
+    pub status: String,
+    pub output_code: Option<i64>,
+    pub output_text: Option<String>,
+    pub result: Option<String>,
+    pub manifest_id: String,
+    pub created: String,
+    pub ended: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ActivitySeed {
+    pub id: String,
+    pub customer: String,
+    pub user: String,
+    pub created: String,
+    pub target_type: String,
+    pub target_name: String,
+    pub target_id: String,
+    pub action: String,
+    pub audit_comment: Option<String>,
+}
+
+/// `2022-05-06T14:32:25.520Z` (any RFC 3339) to epoch milliseconds.
+pub fn iso_millis(v: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .and_then(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok())
+}
+
+struct Check<'a> {
+    file: &'static str,
+    index: usize,
+    name: String,
+    customers: &'a HashSet<&'a str>,
+}
+
+impl Check<'_> {
+    fn fail(&self, field: &str, message: impl Into<String>) -> SeedError {
+        SeedError::record(self.file, self.index, &self.name, field, message)
+    }
+    fn customer(&self, c: &str) -> Result<(), SeedError> {
+        if self.customers.contains(c) {
+            Ok(())
+        } else {
+            Err(self.fail("customer", format!("unknown customer {c:?}")))
+        }
+    }
+    fn date(&self, field: &str, v: &str) -> Result<(), SeedError> {
+        iso_millis(v).map(|_| ()).ok_or_else(|| {
+            self.fail(
+                field,
+                format!("{v:?} is not a date like 2022-05-06T14:32:25.520Z"),
+            )
+        })
+    }
+    fn one_of(&self, field: &str, v: &str, allowed: &[&str]) -> Result<(), SeedError> {
+        if allowed.contains(&v) {
+            Ok(())
+        } else {
+            Err(self.fail(field, format!("{v:?} is not one of {}", allowed.join(", "))))
+        }
+    }
+    fn owned(
+        &self,
+        field: &str,
+        id: i64,
+        owners: &HashMap<i64, &str>,
+        customer: &str,
+    ) -> Result<(), SeedError> {
+        match owners.get(&id) {
+            Some(owner) if *owner == customer => Ok(()),
+            Some(_) => Err(self.fail(field, format!("{id} belongs to another customer"))),
+            None => Err(self.fail(field, format!("no such id {id}"))),
+        }
+    }
+    fn unique(
+        &self,
+        id: i64,
+        seen: &mut HashMap<i64, String>,
+        customer: &str,
+    ) -> Result<(), SeedError> {
+        if id <= 0 || seen.insert(id, customer.to_owned()).is_some() {
+            return Err(self.fail("id", "must be positive and unique"));
+        }
+        Ok(())
+    }
+}
+
+fn owners(map: &HashMap<i64, String>) -> HashMap<i64, &str> {
+    map.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+impl Seed {
+    pub(super) fn validate_car(&self, customers: &HashSet<&str>) -> Result<(), SeedError> {
+        let users: HashMap<&str, &str> = self
+            .users
+            .iter()
+            .map(|u| (u.username.as_str(), u.customer.as_str()))
+            .collect();
+        let user_of = |check: &Check<'_>, field: &str, user: &str, customer: &str| match users
+            .get(user)
+        {
+            Some(c) if *c == customer => Ok(()),
+            Some(_) => Err(check.fail(field, format!("user {user:?} belongs to another customer"))),
+            None => Err(check.fail(field, format!("unknown user {user:?}"))),
+        };
+
+        let mut tags = HashMap::new();
+        for (index, t) in self.asset_tags.iter().enumerate() {
+            let c = Check {
+                file: "assettags.json",
+                index,
+                name: t.name.clone(),
+                customers,
+            };
+            c.customer(&t.customer)?;
+            c.unique(t.id, &mut tags, &t.customer)?;
+        }
+        let tag_owners = owners(&tags);
+        let mut assets = HashMap::new();
+        for (index, a) in self.assets.iter().enumerate() {
+            let c = Check {
+                file: "assets.json",
+                index,
+                name: a.name.clone(),
+                customers,
+            };
+            c.customer(&a.customer)?;
+            c.unique(a.id, &mut assets, &a.customer)?;
+            for t in &a.tags {
+                c.owned("tags", *t, &tag_owners, &a.customer)?;
+            }
+        }
+        let mut scripts = HashMap::new();
+        let mut titles = HashSet::new();
+        for (index, s) in self.scripts.iter().enumerate() {
+            let c = Check {
+                file: "scripts.json",
+                index,
+                name: s.title.clone(),
+                customers,
+            };
+            c.customer(&s.customer)?;
+            c.unique(s.id, &mut scripts, &s.customer)?;
+            if s.title.trim().is_empty() || !titles.insert((s.customer.as_str(), s.title.as_str()))
+            {
+                return Err(c.fail("title", "empty, or the customer has this title already"));
+            }
+            c.one_of("status", &s.status, SCRIPT_STATUSES)?;
+            c.one_of("platform", &s.platform, PLATFORMS)?;
+            match (&s.content, &s.content_base64) {
+                (Some(_), None) => {}
+                (None, Some(b64)) => {
+                    if base64::engine::general_purpose::STANDARD
+                        .decode(b64)
+                        .is_err()
+                    {
+                        return Err(c.fail("contentBase64", "is not base64"));
+                    }
+                }
+                _ => return Err(c.fail("content", "give exactly one of content and contentBase64")),
+            }
+            c.date("created", &s.created)?;
+            if let Some(u) = &s.updated {
+                c.date("updated", u)?;
+            }
+            if let Some(u) = &s.last_executed {
+                c.date("lastExecuted", u)?;
+            }
+            user_of(&c, "createdBy", &s.created_by, &s.customer)?;
+            for (field, user) in [("updatedBy", &s.updated_by), ("approvedBy", &s.approved_by)] {
+                if let Some(user) = user {
+                    user_of(&c, field, user, &s.customer)?;
+                }
+            }
+        }
+        let script_owners = owners(&scripts);
+        let mut jobs = HashMap::new();
+        for (index, j) in self.jobs.iter().enumerate() {
+            let c = Check {
+                file: "jobs.json",
+                index,
+                name: j.id.to_string(),
+                customers,
+            };
+            c.customer(&j.customer)?;
+            c.unique(j.id, &mut jobs, &j.customer)?;
+            c.owned("script", j.script, &script_owners, &j.customer)?;
+            c.one_of("executionType", &j.execution_type, EXECUTION_TYPES)?;
+            c.date("created", &j.created)?;
+        }
+        let (job_owners, asset_owners) = (owners(&jobs), owners(&assets));
+        let mut asset_jobs = HashMap::new();
+        for (index, a) in self.asset_jobs.iter().enumerate() {
+            let c = Check {
+                file: "assetjobs.json",
+                index,
+                name: a.id.to_string(),
+                customers,
+            };
+            c.customer(&a.customer)?;
+            c.unique(a.id, &mut asset_jobs, &a.customer)?;
+            c.owned("job", a.job, &job_owners, &a.customer)?;
+            c.owned("asset", a.asset, &asset_owners, &a.customer)?;
+            c.one_of("status", &a.status, ASSET_JOB_STATUSES)?;
+            c.date("created", &a.created)?;
+            if let Some(e) = &a.ended {
+                c.date("ended", e)?;
+            }
+        }
+        let mut ids = HashSet::new();
+        for (index, a) in self.activities.iter().enumerate() {
+            let c = Check {
+                file: "activities.json",
+                index,
+                name: a.id.clone(),
+                customers,
+            };
+            c.customer(&a.customer)?;
+            if !ids.insert(a.id.as_str()) {
+                return Err(c.fail("id", "duplicate id"));
+            }
+            user_of(&c, "user", &a.user, &a.customer)?;
+            c.date("created", &a.created)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn insert_car(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        customer_ids: &HashMap<&str, i64>,
+    ) -> StoreResult<()> {
+        let cust = |name: &str| customer_ids[name];
+        let ms = |v: &str| iso_millis(v).unwrap_or(0);
+        let users: HashMap<&str, (&str, &str)> = self
+            .users
+            .iter()
+            .map(|u| (u.username.as_str(), (u.uuid.as_str(), u.name.as_str())))
+            .collect();
+        let user = |name: &str| users.get(name).copied().unwrap_or(("", ""));
+
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO asset_tags (id, customer_id, uuid, name, background_color) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for t in &self.asset_tags {
+            stmt.execute(params![
+                t.id,
+                cust(&t.customer),
+                t.uuid,
+                t.name,
+                t.background_color
+            ])?;
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO assets (id, customer_id, agent_id, agent_uuid, name, address, operating_system, \
+             asset_type, agent_version, activated_for_modules_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        let mut iface = tx.prepare_cached(
+            "INSERT INTO asset_interfaces (asset_id, position, hostname, mac_address, address, interface_name) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        let mut link =
+            tx.prepare_cached("INSERT INTO asset_tag_links (asset_id, tag_id) VALUES (?1, ?2)")?;
+        for a in &self.assets {
+            let modules =
+                serde_json::to_string(&a.activated_for_modules).unwrap_or_else(|_| "[]".into());
+            stmt.execute(params![
+                a.id,
+                cust(&a.customer),
+                a.agent_id,
+                a.agent_uuid,
+                a.name,
+                a.address,
+                a.operating_system,
+                a.asset_type,
+                a.agent_version,
+                modules
+            ])?;
+            for (pos, i) in a.interfaces.iter().enumerate() {
+                iface.execute(params![
+                    a.id,
+                    pos as i64,
+                    i.hostname,
+                    i.mac_address,
+                    i.address,
+                    i.interface_name
+                ])?;
+            }
+            for t in &a.tags {
+                link.execute(params![a.id, t])?;
+            }
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO scripts (id, customer_id, title, description, category_id, category_name, type_id, \
+             type_name, platform, status, severity, threshold, content, imported_from_id, recurring_day, \
+             approver_id, approver_name, created_ms, created_by_id, created_by_name, updated_ms, updated_by_id, \
+             updated_by_name, last_executed_ms, blacklisted_commands, subscribed_modules_json) VALUES \
+             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, \
+             ?23, ?24, ?25, ?26)",
+        )?;
+        for s in &self.scripts {
+            let content: Vec<u8> = match (&s.content, &s.content_base64) {
+                (Some(text), _) => text.as_bytes().to_vec(),
+                (None, Some(b64)) => base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .unwrap_or_default(),
+                (None, None) => Vec::new(),
+            };
+            let created = user(&s.created_by);
+            let updated = user(s.updated_by.as_deref().unwrap_or(&s.created_by));
+            let approver = s.approved_by.as_deref().map(user);
+            let modules =
+                serde_json::to_string(&s.subscribed_modules).unwrap_or_else(|_| "[]".into());
+            stmt.execute(params![
+                s.id,
+                cust(&s.customer),
+                s.title,
+                s.description,
+                s.category.id,
+                s.category.name,
+                s.script_type.id,
+                s.script_type.name,
+                s.platform,
+                s.status,
+                s.severity,
+                s.threshold,
+                content,
+                s.imported_from_id,
+                s.recurring_day,
+                approver.map(|a| a.0),
+                approver.map(|a| a.1),
+                ms(&s.created),
+                created.0,
+                created.1,
+                ms(s.updated.as_deref().unwrap_or(&s.created)),
+                updated.0,
+                updated.1,
+                s.last_executed.as_deref().map(ms).unwrap_or(0),
+                s.blacklisted_commands,
+                modules
+            ])?;
+        }
+        let scripts: HashMap<i64, &super::car::ScriptSeed> =
+            self.scripts.iter().map(|s| (s.id, s)).collect();
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO script_jobs (id, customer_id, script_id, correlation_uuid, execution_type, title, is_test, \
+             script_title, script_type, platform, severity, threshold, category_id, category_name, created_ms, \
+             updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        )?;
+        for j in &self.jobs {
+            let s = scripts[&j.script];
+            let created = ms(&j.created);
+            let title = j
+                .title
+                .clone()
+                .unwrap_or_else(|| format!("{}-{}", s.title, created / 1000));
+            stmt.execute(params![
+                j.id,
+                cust(&j.customer),
+                j.script,
+                j.correlation_uuid,
+                j.execution_type,
+                title,
+                j.is_test,
+                s.title,
+                s.script_type.name,
+                s.platform,
+                s.severity,
+                s.threshold,
+                s.category.id,
+                s.category.name,
+                created,
+                created
+            ])?;
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO asset_jobs (id, customer_id, job_id, asset_id, status, output_code, output_text, \
+             script_result, manifest_id, is_test, created_ms, started_ms, end_ms) VALUES \
+             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?;
+        let job_test: HashMap<i64, bool> = self.jobs.iter().map(|j| (j.id, j.is_test)).collect();
+        for a in &self.asset_jobs {
+            let created = ms(&a.created);
+            let started = (a.status != "QUEUED").then_some(created);
+            stmt.execute(params![
+                a.id,
+                cust(&a.customer),
+                a.job,
+                a.asset,
+                a.status,
+                a.output_code,
+                a.output_text,
+                a.result.as_deref().map(str::as_bytes),
+                a.manifest_id,
+                job_test.get(&a.job).copied().unwrap_or(false),
+                created,
+                started,
+                a.ended.as_deref().map(ms)
+            ])?;
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO activities (uuid, customer_id, user_name, user_uuid, created_ms, target_type, \
+             target_name, target_id, action, audit_comment, custom_fields_json) VALUES \
+             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+        let names: HashMap<&str, &str> = self
+            .users
+            .iter()
+            .map(|u| (u.username.as_str(), u.username.as_str()))
+            .collect();
+        for a in &self.activities {
+            let fields = serde_json::json!([{"key": "targetId", "value": a.target_id}]).to_string();
+            stmt.execute(params![
+                a.id,
+                cust(&a.customer),
+                names.get(a.user.as_str()).copied().unwrap_or(""),
+                user(&a.user).0,
+                ms(&a.created),
+                a.target_type,
+                a.target_name,
+                a.target_id,
+                a.action,
+                a.audit_comment,
+                fields
+            ])?;
+        }
+        Ok(())
+    }
+}
