@@ -219,7 +219,20 @@ fn parse_export_file(bytes: &[u8]) -> Result<Vec<NewScript>, CarError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let scripts: Vec<ImportedScript> = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        invalid(format!("{} at {path}", e.into_inner()))
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return invalid(format!("not valid JSON: {inner}"));
+        }
+        // "missing field `x` at line 1 column 15": the path says where, better.
+        let text = inner.to_string();
+        let text = text
+            .rfind(" at line ")
+            .map_or(text.as_str(), |i| &text[..i])
+            .to_owned();
+        match path.as_str() {
+            "." => invalid(text),
+            _ => invalid(format!("{path}: {text}")),
+        }
     })?;
     if scripts.is_empty() {
         return Err(invalid("it holds no scripts".into()));

@@ -289,6 +289,7 @@ pub const CAR_JOB: Catalog = Catalog {
         field("scriptId", "j.script_id", FieldType::Integer),
         field("script.id", "j.script_id", FieldType::Integer),
         field("script.name", "j.script_title", FieldType::Text),
+        field("scheduleId", "j.schedule_id", FieldType::Integer),
         field("title", "j.title", FieldType::Text),
         field("correlationUuid", "j.correlation_uuid", FieldType::Text),
         field(

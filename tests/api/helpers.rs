@@ -139,3 +139,53 @@ pub fn jwt_payload(token: &str) -> serde_json::Value {
         .expect("base64url payload");
     serde_json::from_slice(&bytes).unwrap()
 }
+
+/// A multipart/form-data body with one file field.
+pub fn multipart_file(field: &str, filename: &str, content: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "qualys-mock-test-boundary-7401";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n\
+             Content-Type: application/json\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(content);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+impl TestApp {
+    /// Tokens for the two tenants.
+    pub async fn acme(&self) -> String {
+        self.token("acme_ss2", "passwd").await
+    }
+    pub async fn globex(&self) -> String {
+        self.token("globex_ss1", "passwd2").await
+    }
+
+    /// POST a multipart file with a bearer token.
+    pub async fn upload(
+        &self,
+        path: &str,
+        token: &str,
+        field: &str,
+        content: &[u8],
+    ) -> TestResponse {
+        let (content_type, body) = multipart_file(field, "ExportedScripts.json", content);
+        let auth = format!("Bearer {token}");
+        self.request(
+            Method::POST,
+            path,
+            &[("authorization", &auth), ("content-type", &content_type)],
+            body,
+        )
+        .await
+    }
+}
+
+/// `2022-05-10T00:00:00Z` as epoch milliseconds.
+pub fn ms(iso: &str) -> i64 {
+    qualys_mock::store::seed::iso_millis(iso).unwrap()
+}

@@ -1,6 +1,8 @@
 //! Black-box tests over the real HTTP surface. One binary; a module per area.
 
+mod car;
 mod car_auth;
+mod car_ops;
 mod cm;
 mod cm_auth;
 mod cm_filters;
