@@ -59,6 +59,7 @@ pub fn app(state: AppState) -> Router {
         .merge(cm::router())
         .merge(control::router())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(http::log_requests))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestBodyLimitLayer::new(max_body))
@@ -66,6 +67,17 @@ pub fn app(state: AppState) -> Router {
             http::limit_body(max_body, req, next)
         }))
         .with_state(state)
+}
+
+/// A known path called with a method it does not take.
+async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> impl IntoResponse {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        axum::Json(car::error::gateway_body(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &format!("{method} is not supported on {}", uri.path()),
+        )),
+    )
 }
 
 /// A path neither API has.

@@ -33,3 +33,11 @@ async fn oversized_bodies_are_refused_with_413() {
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(r.json()["status"], 413);
 }
+
+#[tokio::test]
+async fn wrong_methods_are_405_in_gateway_json() {
+    let app = TestApp::new().await;
+    let r = app.get("/auth").await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.json()["message"], "GET is not supported on /auth");
+}
