@@ -86,6 +86,19 @@ pub struct ServeArgs {
     #[arg(long, env = "QUALYS_MOCK_JOB_RUN_MS", default_value_t = 30000)]
     pub job_run_ms: u64,
 
+    /// Require this token (header `X-Mock-Token` or `Authorization: Bearer`) on the
+    /// /_mock/ control endpoints (health stays open). Open when absent.
+    #[arg(long, env = "QUALYS_MOCK_CONTROL_TOKEN", hide_env_values = true)]
+    pub control_token: Option<String>,
+
+    /// Requests the journal (GET /_mock/requests) keeps; older ones are dropped.
+    #[arg(long, env = "QUALYS_MOCK_JOURNAL_SIZE", default_value_t = 1000)]
+    pub journal_size: usize,
+
+    /// Bytes of each request body the journal keeps.
+    #[arg(long, env = "QUALYS_MOCK_JOURNAL_BODY_BYTES", default_value_t = 4096)]
+    pub journal_body_bytes: usize,
+
     /// Largest request body accepted, in bytes; larger ones get 413.
     #[arg(long, env = "QUALYS_MOCK_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_body_bytes: usize,

@@ -17,7 +17,9 @@
 //! - [`store`] — the only code that touches SQLite: schema, seed loading, queries per object.
 //! - [`car`] — the CAR surface: `/auth`, `/sm/v1/*`, its bearer extractor and error envelope.
 //! - [`cm`] — the CM surface: `/qps/rest/*`, Basic auth, `ServiceResponse` in XML and JSON.
-//! - [`control`] — `/_mock/*`: the emulator's own endpoints (health, ...).
+//! - [`control`] — `/_mock/*`: health, reset, customers, seed, clock, request journal,
+//!   faults, CM events, asset-job outcomes, config.
+//! - [`mock`] — [`MockServer`]: the emulator in-process, for Rust tests.
 //! - [`query`] — the one filter engine: QQL and QPS criteria → filter tree → SQL.
 //! - [`page`] — the one pagination model (window in, page with has-more out).
 //! - [`iprange`] — CM profile target lists (`10.10.10.1-10.10.31.255`).
@@ -36,6 +38,7 @@ pub mod control;
 pub mod healthcheck;
 pub mod http;
 pub mod iprange;
+pub mod mock;
 pub mod page;
 pub mod query;
 pub mod server;
@@ -49,6 +52,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::IntoResponse;
 use tower_http::limit::RequestBodyLimitLayer;
 
+pub use mock::MockServer;
 pub use state::AppState;
 
 /// The whole service: both API surfaces and the control endpoints over one state.
@@ -61,6 +65,18 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(http::log_requests))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            control::faults::inject,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            control::journal::record,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            control::guard,
+        ))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(axum::middleware::from_fn(move |req, next| {

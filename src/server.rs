@@ -50,6 +50,7 @@ pub async fn build_state(args: &ServeArgs, clock: Clock) -> Result<AppState, Sta
         None => Seed::embedded()?,
     };
     let seed_name = seed.name.clone();
+    let startup_seed = seed.clone();
     let store = match &args.db {
         None => {
             let store = Store::open_memory()?;
@@ -76,7 +77,13 @@ pub async fn build_state(args: &ServeArgs, clock: Clock) -> Result<AppState, Sta
         seed_name,
         max_body_bytes: args.max_body_bytes,
     };
-    let state = AppState::new(store, clock, keys, info);
+    let state =
+        AppState::new(store, clock, keys, info).with_control(crate::control::ControlState::new(
+            args.control_token.clone(),
+            args.journal_size,
+            args.journal_body_bytes,
+        ));
+    state.control.set_startup_seed(startup_seed);
     state.set_limits(args.limits());
     Ok(state)
 }

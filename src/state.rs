@@ -13,6 +13,8 @@ pub struct AppState {
     pub clock: Clock,
     pub keys: Arc<JwtKeys>,
     pub info: Arc<ServerInfo>,
+    /// Journal, faults, seeds: what `/_mock/` controls.
+    pub control: Arc<crate::control::ControlState>,
     limits: Arc<RwLock<Limits>>,
 }
 
@@ -72,8 +74,16 @@ impl AppState {
             clock,
             keys: Arc::new(keys),
             info: Arc::new(info),
+            control: Arc::new(crate::control::ControlState::default()),
             limits: Arc::new(RwLock::new(Limits::default())),
         }
+    }
+
+    /// The same state with other control settings (token, journal size).
+    pub fn with_control(mut self, control: crate::control::ControlState) -> AppState {
+        control.set_startup_seed(self.control.startup_seed());
+        self.control = Arc::new(control);
+        self
     }
 
     /// The limits in force now.
@@ -93,7 +103,9 @@ impl AppState {
             seed_name: seed.name.clone(),
             ..ServerInfo::default()
         };
-        store.load_seed(seed).await?;
-        Ok(AppState::new(store, clock, JwtKeys::random(), info))
+        store.load_seed(seed.clone()).await?;
+        let state = AppState::new(store, clock, JwtKeys::random(), info);
+        state.control.set_startup_seed(seed);
+        Ok(state)
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod download;
 pub mod error;
+pub mod events;
 pub mod fields;
 pub mod objects;
 pub mod reply;

@@ -1212,3 +1212,28 @@ impl Store {
         .await
     }
 }
+
+impl Store {
+    /// Force an asset job's status and output (control API). The engine leaves it alone
+    /// afterwards. `false` when no such asset job exists.
+    pub async fn car_force_outcome(
+        &self,
+        id: i64,
+        outcome: Outcome,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        self.transaction(move |tx| {
+            let is_final = !matches!(outcome.status, "QUEUED" | "IN_PROGRESS");
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE asset_jobs SET status = ?2, output_code = ?3, output_text = ?4, \
+                     script_result = ?5, forced = 1, \
+                     started_ms = CASE WHEN ?2 = 'QUEUED' THEN NULL ELSE coalesce(started_ms, ?6) END, \
+                     end_ms = CASE WHEN ?7 THEN ?6 ELSE NULL END WHERE id = ?1",
+                )?
+                .execute(params![id, outcome.status, outcome.code, outcome.text, outcome.result, now_ms, is_final])?;
+            Ok(changed > 0)
+        })
+        .await
+    }
+}

@@ -3,7 +3,7 @@
 //! Every search is `customer_id = ? AND (<compiled filter>) ORDER BY id LIMIT ? OFFSET ?`,
 //! fetching one record more than asked to tell whether more remain.
 
-use rusqlite::{Connection, Row, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use super::{Store, StoreResult};
 use crate::page::{Page, Window};
@@ -379,5 +379,66 @@ mod tests {
         assert!(first.has_more);
         let ids: Vec<i64> = first.items.iter().map(|a| a.id).collect();
         assert_eq!(ids, vec![237124, 237172, 238503]);
+    }
+}
+
+/// An alert to store (event injection).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAlert {
+    pub event_type: String,
+    pub ip_address: String,
+    pub hostname: String,
+    pub event_s: i64,
+    pub alert_s: i64,
+    pub profile_id: i64,
+    pub rule_id: i64,
+    pub alert_info: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Store {
+    /// A customer's id by name.
+    pub async fn customer_id(&self, name: String) -> StoreResult<Option<i64>> {
+        self.call(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT id FROM customers WHERE name = ?1")?
+                .query_row(params![name], |r| r.get(0))
+                .optional()?)
+        })
+        .await
+    }
+
+    /// Store alerts (new ids after the largest), in one transaction.
+    pub async fn cm_insert_alerts(
+        &self,
+        customer_id: i64,
+        alerts: Vec<NewAlert>,
+    ) -> StoreResult<Vec<i64>> {
+        self.transaction(move |tx| {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO cm_alerts (id, customer_id, source, event_type, trigger_uuid, ip_address, \
+                 hostname, event_s, alert_s, is_hidden, profile_id, rule_id, alert_info_json) VALUES \
+                 ((SELECT coalesce(max(id), 0) + 1 FROM cm_alerts), ?1, 'REMEDIATION', ?2, ?3, ?4, ?5, ?6, \
+                 ?7, 0, ?8, ?9, ?10)",
+            )?;
+            let mut ids = Vec::with_capacity(alerts.len());
+            for a in &alerts {
+                let info = serde_json::Value::Object(a.alert_info.clone()).to_string();
+                stmt.execute(params![
+                    customer_id,
+                    a.event_type,
+                    uuid::Uuid::new_v4().to_string(),
+                    a.ip_address,
+                    a.hostname,
+                    a.event_s,
+                    a.alert_s,
+                    a.profile_id,
+                    a.rule_id,
+                    info
+                ])?;
+                ids.push(tx.last_insert_rowid());
+            }
+            Ok(ids)
+        })
+        .await
     }
 }

@@ -138,6 +138,57 @@ impl Store {
         self.transaction(move |tx| seed.insert(tx)).await
     }
 
+    /// Replace everything with `seed`, in one transaction.
+    pub async fn replace_all(&self, seed: Seed) -> StoreResult<()> {
+        self.transaction(move |tx| {
+            // Children first: cheaper than cascading row by row from customers.
+            for table in [
+                "asset_jobs",
+                "script_jobs",
+                "schedules",
+                "activities",
+                "asset_tag_links",
+                "asset_interfaces",
+                "assets",
+                "asset_tags",
+                "scripts",
+                "cm_alerts",
+                "cm_profiles",
+                "cm_rule_criteria",
+                "cm_rules",
+                "cm_rulesets",
+                "users",
+                "customers",
+            ] {
+                tx.execute(&format!("DELETE FROM {table}"), [])?;
+            }
+            seed.insert(tx)
+        })
+        .await
+    }
+
+    /// Replace one customer (and everything it owns) with `seed`, in one transaction.
+    pub async fn replace_customer(&self, name: String, seed: Seed) -> StoreResult<()> {
+        self.transaction(move |tx| {
+            tx.execute("DELETE FROM customers WHERE name = ?1", [&name])?;
+            seed.insert(tx)
+        })
+        .await
+    }
+
+    /// The next free customer id and user id.
+    pub async fn next_ids(&self) -> StoreResult<(i64, i64)> {
+        self.call(|conn| {
+            Ok(conn.query_row(
+                "SELECT (SELECT coalesce(max(id), 0) + 1 FROM customers), \
+                 (SELECT coalesce(max(id), 0) + 1 FROM users)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })
+        .await
+    }
+
     /// Flush a file database's WAL into the main file (used at shutdown).
     pub async fn checkpoint(&self) -> StoreResult<()> {
         self.call(|conn| {

@@ -86,7 +86,7 @@ impl fmt::Display for SeedError {
 }
 
 impl SeedError {
-    fn file(file: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn file(file: &str, message: impl Into<String>) -> Self {
         SeedError {
             file: file.to_owned(),
             record: None,
@@ -561,16 +561,18 @@ impl Seed {
     }
 
     /// Insert everything; runs inside the caller's transaction.
+    /// Insert everything; runs inside the caller's transaction. Customers and users are
+    /// looked up in the database, so a partial seed (loaded at run time) may name ones
+    /// stored before; an unknown one fails the foreign key and rolls the whole load back.
     pub(super) fn insert(&self, tx: &rusqlite::Transaction<'_>) -> StoreResult<()> {
-        let mut customer_ids: HashMap<&str, i64> = HashMap::new();
         {
             let mut stmt =
                 tx.prepare_cached("INSERT INTO customers (id, uuid, name) VALUES (?1, ?2, ?3)")?;
             for c in &self.customers {
                 stmt.execute(rusqlite::params![c.id, c.uuid, c.name])?;
-                customer_ids.insert(c.name.as_str(), c.id);
             }
         }
+        let customer_ids = Ids::load(tx)?;
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO users (id, customer_id, uuid, username, password, display_name, \
@@ -580,7 +582,7 @@ impl Seed {
                 let modules = serde_json::to_string(&u.modules).unwrap_or_else(|_| "[]".into());
                 stmt.execute(rusqlite::params![
                     u.id,
-                    customer_ids[u.customer.as_str()],
+                    customer_ids.customer(&u.customer),
                     u.uuid,
                     u.username,
                     u.password,
@@ -589,17 +591,14 @@ impl Seed {
                 ])?;
             }
         }
+        let customer_ids = Ids::load(tx)?;
         self.insert_cm(tx, &customer_ids)?;
         self.insert_car(tx, &customer_ids)
     }
 
-    fn insert_cm(
-        &self,
-        tx: &rusqlite::Transaction<'_>,
-        customer_ids: &HashMap<&str, i64>,
-    ) -> StoreResult<()> {
+    fn insert_cm(&self, tx: &rusqlite::Transaction<'_>, customer_ids: &Ids) -> StoreResult<()> {
         use rusqlite::params;
-        let cust = |name: &str| customer_ids[name];
+        let cust = |name: &str| customer_ids.customer(name);
         let secs = |v: &str| iso_seconds(v).unwrap_or(0);
         let mut stmt = tx.prepare_cached(
             "INSERT INTO cm_rulesets (id, customer_id, title, description, created_s, updated_s, is_template) \
@@ -696,6 +695,39 @@ impl Seed {
     }
 }
 
+/// Customers and users as stored, for resolving names while inserting.
+pub(super) struct Ids {
+    customers: HashMap<String, i64>,
+    /// username → (uuid, display name)
+    pub(super) users: HashMap<String, (String, String)>,
+}
+
+impl Ids {
+    fn load(tx: &rusqlite::Transaction<'_>) -> StoreResult<Ids> {
+        let customers = tx
+            .prepare_cached("SELECT name, id FROM customers")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<HashMap<String, i64>>>()?;
+        let users = tx
+            .prepare_cached("SELECT username, uuid, display_name FROM users")?
+            .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?
+            .collect::<rusqlite::Result<HashMap<String, (String, String)>>>()?;
+        Ok(Ids { customers, users })
+    }
+
+    /// A customer's id; 0 (which no customer has, so the insert fails) when unknown.
+    pub(super) fn customer(&self, name: &str) -> i64 {
+        self.customers.get(name).copied().unwrap_or(0)
+    }
+
+    pub(super) fn user(&self, username: &str) -> (&str, &str) {
+        self.users
+            .get(username)
+            .map(|(u, n)| (u.as_str(), n.as_str()))
+            .unwrap_or(("", ""))
+    }
+}
+
 /// A rule's `jsonData` as the CM UI writes it, from its type, events and criteria.
 fn default_rule_json(r: &RuleSeed) -> String {
     let criteria: Vec<serde_json::Value> = r
@@ -774,6 +806,237 @@ fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_owned(),
         None => message.to_owned(),
+    }
+}
+
+impl Seed {
+    /// Check the whole seed (what loading does before storing anything).
+    pub fn check(&self) -> Result<(), SeedError> {
+        self.validate()
+    }
+
+    /// Only the records of one customer (its own entry, users and objects).
+    pub fn for_customer(&self, name: &str) -> Seed {
+        fn keep<T: Clone>(items: &[T], f: impl Fn(&T) -> &str, name: &str) -> Vec<T> {
+            items.iter().filter(|x| f(x) == name).cloned().collect()
+        }
+        Seed {
+            name: self.name.clone(),
+            customers: keep(&self.customers, |c| &c.name, name),
+            users: keep(&self.users, |u| &u.customer, name),
+            rulesets: keep(&self.rulesets, |r| &r.customer, name),
+            rules: keep(&self.rules, |r| &r.customer, name),
+            profiles: keep(&self.profiles, |p| &p.customer, name),
+            alerts: keep(&self.alerts, |a| &a.customer, name),
+            asset_tags: keep(&self.asset_tags, |t| &t.customer, name),
+            assets: keep(&self.assets, |a| &a.customer, name),
+            scripts: keep(&self.scripts, |s| &s.customer, name),
+            jobs: keep(&self.jobs, |j| &j.customer, name),
+            asset_jobs: keep(&self.asset_jobs, |a| &a.customer, name),
+            activities: keep(&self.activities, |a| &a.customer, name),
+        }
+    }
+
+    /// This seed's records followed by `more`'s.
+    pub fn merged(&self, more: &Seed) -> Seed {
+        fn cat<T: Clone>(a: &[T], b: &[T]) -> Vec<T> {
+            a.iter().chain(b).cloned().collect()
+        }
+        Seed {
+            name: self.name.clone(),
+            customers: cat(&self.customers, &more.customers),
+            users: cat(&self.users, &more.users),
+            rulesets: cat(&self.rulesets, &more.rulesets),
+            rules: cat(&self.rules, &more.rules),
+            profiles: cat(&self.profiles, &more.profiles),
+            alerts: cat(&self.alerts, &more.alerts),
+            asset_tags: cat(&self.asset_tags, &more.asset_tags),
+            assets: cat(&self.assets, &more.assets),
+            scripts: cat(&self.scripts, &more.scripts),
+            jobs: cat(&self.jobs, &more.jobs),
+            asset_jobs: cat(&self.asset_jobs, &more.asset_jobs),
+            activities: cat(&self.activities, &more.activities),
+        }
+    }
+
+    /// Records given at run time as one JSON object whose keys are the seed files' names
+    /// (`{"scripts": [...], "alerts": [...]}`; `.json` may be left off). Parsed and
+    /// reported like files; references are checked by the caller against what is stored.
+    pub fn from_json_object(value: &serde_json::Value) -> Result<Seed, SeedError> {
+        let Some(object) = value.as_object() else {
+            return Err(SeedError::file(
+                "(request body)",
+                "must be an object like {\"scripts\": [...]}",
+            ));
+        };
+        for key in object.keys() {
+            let file = if key.ends_with(".json") {
+                key.clone()
+            } else {
+                format!("{key}.json")
+            };
+            if !FILES.iter().any(|(known, _)| *known == file) {
+                let known: Vec<&str> = FILES
+                    .iter()
+                    .map(|(n, _)| n.trim_end_matches(".json"))
+                    .collect();
+                return Err(SeedError::file(
+                    &file,
+                    format!("unknown object type; known: {}", known.join(", ")),
+                ));
+            }
+        }
+        let read = |file: &str| -> Result<Option<String>, SeedError> {
+            let key = file.trim_end_matches(".json");
+            Ok(object
+                .get(key)
+                .or_else(|| object.get(file))
+                .map(serde_json::Value::to_string))
+        };
+        Ok(Seed {
+            name: "runtime".to_owned(),
+            customers: parse_optional(&read, "customers.json")?,
+            users: parse_optional(&read, "users.json")?,
+            rulesets: parse_optional(&read, "rulesets.json")?,
+            rules: parse_optional(&read, "rules.json")?,
+            profiles: parse_optional(&read, "profiles.json")?,
+            alerts: parse_optional(&read, "alerts.json")?,
+            asset_tags: parse_optional(&read, "assettags.json")?,
+            assets: parse_optional(&read, "assets.json")?,
+            scripts: parse_optional(&read, "scripts.json")?,
+            jobs: parse_optional(&read, "jobs.json")?,
+            asset_jobs: parse_optional(&read, "assetjobs.json")?,
+            activities: parse_optional(&read, "activities.json")?,
+        })
+    }
+
+    /// A copy of `template`'s objects for a new customer and its one user: every id moved by
+    /// `offset`, uuids of activities renewed, users of the template replaced by the new one.
+    pub fn copy_customer(
+        &self,
+        template: &str,
+        customer: CustomerSeed,
+        user: UserSeed,
+        offset: i64,
+    ) -> Seed {
+        let t = self.for_customer(template);
+        let (c, u) = (customer.name.clone(), user.username.clone());
+        let moved = |id: i64| id + offset;
+        Seed {
+            name: self.name.clone(),
+            customers: vec![customer],
+            users: vec![user],
+            rulesets: t
+                .rulesets
+                .into_iter()
+                .map(|mut r| {
+                    r.id = moved(r.id);
+                    r.customer = c.clone();
+                    r
+                })
+                .collect(),
+            rules: t
+                .rules
+                .into_iter()
+                .map(|mut r| {
+                    r.id = moved(r.id);
+                    r.ruleset = r.ruleset.map(moved);
+                    r.customer = c.clone();
+                    for cr in &mut r.criteria {
+                        cr.id = moved(cr.id);
+                    }
+                    r
+                })
+                .collect(),
+            profiles: t
+                .profiles
+                .into_iter()
+                .map(|mut p| {
+                    p.id = moved(p.id);
+                    p.ruleset = p.ruleset.map(moved);
+                    p.uuid = uuid::Uuid::new_v4().to_string();
+                    p.customer = c.clone();
+                    p
+                })
+                .collect(),
+            alerts: t
+                .alerts
+                .into_iter()
+                .map(|mut a| {
+                    a.id = moved(a.id);
+                    a.profile = a.profile.map(moved);
+                    a.rule = a.rule.map(moved);
+                    a.customer = c.clone();
+                    a
+                })
+                .collect(),
+            asset_tags: t
+                .asset_tags
+                .into_iter()
+                .map(|mut x| {
+                    x.id = moved(x.id);
+                    x.customer = c.clone();
+                    x
+                })
+                .collect(),
+            assets: t
+                .assets
+                .into_iter()
+                .map(|mut a| {
+                    a.id = moved(a.id);
+                    a.tags = a.tags.iter().map(|id| moved(*id)).collect();
+                    a.customer = c.clone();
+                    a
+                })
+                .collect(),
+            scripts: t
+                .scripts
+                .into_iter()
+                .map(|mut s| {
+                    s.id = moved(s.id);
+                    s.customer = c.clone();
+                    s.created_by = u.clone();
+                    s.updated_by = s.updated_by.map(|_| u.clone());
+                    s.approved_by = s.approved_by.map(|_| u.clone());
+                    s
+                })
+                .collect(),
+            jobs: t
+                .jobs
+                .into_iter()
+                .map(|mut j| {
+                    j.id = moved(j.id);
+                    j.script = moved(j.script);
+                    j.customer = c.clone();
+                    j
+                })
+                .collect(),
+            asset_jobs: t
+                .asset_jobs
+                .into_iter()
+                .map(|mut a| {
+                    a.id = moved(a.id);
+                    a.job = moved(a.job);
+                    a.asset = moved(a.asset);
+                    a.customer = c.clone();
+                    a
+                })
+                .collect(),
+            activities: t
+                .activities
+                .into_iter()
+                .map(|mut a| {
+                    a.id = uuid::Uuid::new_v4().to_string();
+                    a.customer = c.clone();
+                    a.user = u.clone();
+                    a.target_id = a
+                        .target_id
+                        .parse::<i64>()
+                        .map_or(a.target_id, |id| moved(id).to_string());
+                    a
+                })
+                .collect(),
+        }
     }
 }
 

@@ -41,14 +41,16 @@ impl TestResponse {
 
 impl TestApp {
     pub async fn new() -> TestApp {
+        let seed = Seed::embedded().unwrap();
         let store = Store::open_memory().unwrap();
-        store.load_seed(Seed::embedded().unwrap()).await.unwrap();
+        store.load_seed(seed.clone()).await.unwrap();
         let state = AppState::new(
             store,
             Clock::frozen_at(T0_MS),
             JwtKeys::from_secret(SECRET),
             ServerInfo::default(),
         );
+        state.control.set_startup_seed(seed);
         TestApp {
             router: qualys_mock::app(state.clone()),
             state,

@@ -352,16 +352,11 @@ impl Seed {
     pub(super) fn insert_car(
         &self,
         tx: &rusqlite::Transaction<'_>,
-        customer_ids: &HashMap<&str, i64>,
+        ids: &super::Ids,
     ) -> StoreResult<()> {
-        let cust = |name: &str| customer_ids[name];
+        let cust = |name: &str| ids.customer(name);
         let ms = |v: &str| iso_millis(v).unwrap_or(0);
-        let users: HashMap<&str, (&str, &str)> = self
-            .users
-            .iter()
-            .map(|u| (u.username.as_str(), (u.uuid.as_str(), u.name.as_str())))
-            .collect();
-        let user = |name: &str| users.get(name).copied().unwrap_or(("", ""));
+        let user = |name: &str| ids.user(name);
 
         let mut stmt = tx.prepare_cached(
             "INSERT INTO asset_tags (id, customer_id, uuid, name, background_color) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -1,0 +1,399 @@
+//! Fault rules: make matching API calls fail, slow down, drop, or hit a rate limit — for
+//! the next N calls, or with a probability drawn from a seeded generator — then stop.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::car::error::{CarError, RateLimit};
+use crate::cm::wire::{Format, ServiceResponse};
+use crate::state::AppState;
+
+/// A fault rule as given to `POST /_mock/faults`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FaultSpec {
+    /// Match this method only (any when absent).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Path pattern: exact, or with `*` standing for any run of characters.
+    pub path: String,
+    /// Answer with this status (the API's own error body unless `body` is given).
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// A body to answer with instead of the API's error (JSON value or text).
+    #[serde(default)]
+    pub body: Option<serde_json::Value>,
+    /// Extra response headers.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// Wait this long first (then answer normally unless a status or drop is set).
+    #[serde(default)]
+    pub latency_ms: Option<u64>,
+    /// Cut the connection instead of answering.
+    #[serde(default)]
+    pub drop: bool,
+    /// Answer as the vendor's rate limit does: CAR 429 with `Retry-After` and
+    /// `X-RateLimit-*`, CM 429 with `LIMIT_EXCEEDED`.
+    #[serde(default)]
+    pub rate_limit: Option<u64>,
+    /// Apply to this many matching calls, then stop (always when absent).
+    #[serde(default)]
+    pub times: Option<u64>,
+    /// Apply with this probability (0..=1) per matching call.
+    #[serde(default)]
+    pub probability: Option<f64>,
+    /// Seed for the probability draws (same seed, same sequence).
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+/// A rule as stored and listed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fault {
+    pub id: u64,
+    #[serde(flatten)]
+    pub spec: FaultSpec,
+    /// Times it was applied.
+    pub applied: u64,
+    #[serde(skip)]
+    rng: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Faults {
+    rules: Mutex<(u64, Vec<Fault>)>,
+}
+
+/// Why a fault spec was refused.
+pub fn check(spec: &FaultSpec) -> Result<(), String> {
+    if let Some(s) = spec.status
+        && StatusCode::from_u16(s).is_err()
+    {
+        return Err(format!("status {s} is not an HTTP status"));
+    }
+    if let Some(p) = spec.probability
+        && !(0.0..=1.0).contains(&p)
+    {
+        return Err("probability must be between 0 and 1".into());
+    }
+    if spec.status.is_none() && spec.latency_ms.is_none() && !spec.drop && spec.rate_limit.is_none()
+    {
+        return Err("a fault needs status, latencyMs, drop or rateLimit".into());
+    }
+    if !spec.path.starts_with('/') {
+        return Err("path must start with /".into());
+    }
+    Ok(())
+}
+
+/// `*` matches any run of characters.
+pub fn path_matches(pattern: &str, path: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == path;
+    }
+    let mut rest = path;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            let Some(r) = rest.strip_prefix(part) else {
+                return false;
+            };
+            rest = r;
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            let Some(at) = rest.find(part) else {
+                return false;
+            };
+            rest = &rest[at + part.len()..];
+        }
+    }
+    true
+}
+
+/// splitmix64: small, seedable, good enough for fault draws.
+fn next(state: &mut u64) -> f64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+impl Faults {
+    pub fn add(&self, spec: FaultSpec) -> Fault {
+        let mut guard = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        guard.0 += 1;
+        let fault = Fault {
+            id: guard.0,
+            rng: spec.seed.unwrap_or(guard.0),
+            spec,
+            applied: 0,
+        };
+        guard.1.push(fault.clone());
+        fault
+    }
+
+    pub fn list(&self) -> Vec<Fault> {
+        self.rules
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .clone()
+    }
+
+    pub fn remove(&self, id: u64) -> bool {
+        let mut guard = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        let before = guard.1.len();
+        guard.1.retain(|f| f.id != id);
+        guard.1.len() != before
+    }
+
+    pub fn clear(&self) {
+        self.rules
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .clear();
+    }
+
+    /// The first rule that applies to this call, counted; spent rules are removed.
+    fn take(&self, method: &str, path: &str) -> Option<FaultSpec> {
+        let mut guard = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        let rules = &mut guard.1;
+        let index = rules.iter_mut().position(|f| {
+            let matches = f
+                .spec
+                .method
+                .as_ref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && path_matches(&f.spec.path, path);
+            matches && f.spec.probability.is_none_or(|p| next(&mut f.rng) < p)
+        })?;
+        let fault = &mut rules[index];
+        fault.applied += 1;
+        let spec = fault.spec.clone();
+        if fault.spec.times.is_some_and(|t| fault.applied >= t) {
+            rules.remove(index);
+        }
+        Some(spec)
+    }
+}
+
+/// A body that fails at once: the connection is cut after the status line.
+struct Broken;
+
+impl http_body::Body for Broken {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "fault: connection dropped",
+        ))))
+    }
+}
+
+fn qps_code(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => "INVALID_CREDENTIALS",
+        403 => "UNAUTHORIZED",
+        404 => "OBJECT_NOT_FOUND",
+        429 => "LIMIT_EXCEEDED",
+        500..=599 => "INTERNAL_ERROR",
+        _ => "INVALID_REQUEST",
+    }
+}
+
+/// The API's own error for `status` at `path`.
+fn api_error(path: &str, headers: &HeaderMap, status: StatusCode) -> Response {
+    if path.starts_with("/qps/") {
+        let format = Format::from_headers(headers);
+        let message = format!("Simulated failure ({status})");
+        let body = ServiceResponse::error(
+            qps_code(status),
+            message,
+            "This failure was injected by qualys-mock.".into(),
+        );
+        let host = headers
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        let rendered = body.render(format, &format!("https://{host}/qps/xsd/1.0/cm.xsd"));
+        return (
+            status,
+            [(axum::http::header::CONTENT_TYPE, format.content_type())],
+            rendered,
+        )
+            .into_response();
+    }
+    let message = status
+        .canonical_reason()
+        .unwrap_or("Simulated failure")
+        .to_owned();
+    let mut response = match status.as_u16() {
+        401 => CarError::Token(crate::auth::TokenError::Invalid).into_response(),
+        400 => CarError::BadRequest(message).into_response(),
+        404 => CarError::NotFound(message).into_response(),
+        409 => CarError::Conflict(message).into_response(),
+        _ => CarError::Internal(message).into_response(),
+    };
+    *response.status_mut() = status;
+    response
+}
+
+fn rate_limited(path: &str, headers: &HeaderMap, retry_after: u64) -> Response {
+    if path.starts_with("/qps/") {
+        let mut response = api_error(path, headers, StatusCode::TOO_MANY_REQUESTS);
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            HeaderValue::from(retry_after),
+        );
+        return response;
+    }
+    CarError::TooManyRequests {
+        message: "API rate limit exceeded".into(),
+        limit: RateLimit {
+            limit: 300,
+            window_s: 3600,
+            remaining: 0,
+            retry_after_s: retry_after,
+        },
+    }
+    .into_response()
+}
+
+/// Apply the first matching fault rule to API calls (`/_mock/` is never faulted).
+pub async fn inject(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    if path.starts_with("/_mock/") {
+        return next.run(request).await;
+    }
+    let Some(spec) = state.control.faults.take(request.method().as_str(), &path) else {
+        return next.run(request).await;
+    };
+    if let Some(ms) = spec.latency_ms {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let mut response = if spec.drop {
+        Response::new(Body::new(Broken))
+    } else if let Some(retry_after) = spec.rate_limit {
+        rate_limited(&path, request.headers(), retry_after)
+    } else if let Some(status) = spec.status.and_then(|s| StatusCode::from_u16(s).ok()) {
+        match &spec.body {
+            Some(serde_json::Value::String(text)) => (status, text.clone()).into_response(),
+            Some(json) => (status, axum::Json(json.clone())).into_response(),
+            None => api_error(&path, request.headers(), status),
+        }
+    } else {
+        next.run(request).await
+    };
+    for (k, v) in &spec.headers {
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(k.as_str()), HeaderValue::from_str(v))
+        {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(path: &str) -> FaultSpec {
+        FaultSpec {
+            method: None,
+            path: path.into(),
+            status: Some(500),
+            body: None,
+            headers: Default::default(),
+            latency_ms: None,
+            drop: false,
+            rate_limit: None,
+            times: None,
+            probability: None,
+            seed: None,
+        }
+    }
+
+    #[test]
+    fn patterns() {
+        assert!(path_matches(
+            "/sm/v1/scripts/search",
+            "/sm/v1/scripts/search"
+        ));
+        assert!(path_matches("/sm/v1/*", "/sm/v1/scripts/search"));
+        assert!(path_matches(
+            "/qps/rest/1.0/*/cm/alert*",
+            "/qps/rest/1.0/search/cm/alert/"
+        ));
+        assert!(!path_matches("/sm/v1/*/execute", "/sm/v1/scripts/1/clone"));
+        assert!(!path_matches("/auth", "/auth/x"));
+    }
+
+    #[test]
+    fn times_then_stop() {
+        let f = Faults::default();
+        f.add(FaultSpec {
+            times: Some(2),
+            ..spec("/x")
+        });
+        assert!(f.take("GET", "/x").is_some());
+        assert!(f.take("GET", "/x").is_some());
+        assert!(f.take("GET", "/x").is_none());
+        assert!(f.list().is_empty());
+    }
+
+    #[test]
+    fn probability_is_reproducible_by_seed() {
+        let draws = |seed| {
+            let f = Faults::default();
+            f.add(FaultSpec {
+                probability: Some(0.5),
+                seed: Some(seed),
+                ..spec("/x")
+            });
+            (0..64)
+                .map(|_| f.take("GET", "/x").is_some())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(draws(7), draws(7));
+        assert_ne!(draws(7), draws(8));
+        let hits = draws(7).iter().filter(|h| **h).count();
+        assert!((16..=48).contains(&hits), "{hits}");
+    }
+
+    #[test]
+    fn specs_are_checked() {
+        assert!(check(&spec("/x")).is_ok());
+        assert!(
+            check(&FaultSpec {
+                status: None,
+                ..spec("/x")
+            })
+            .is_err()
+        );
+        assert!(
+            check(&FaultSpec {
+                probability: Some(2.0),
+                ..spec("/x")
+            })
+            .is_err()
+        );
+        assert!(check(&spec("x")).is_err());
+    }
+}

@@ -1,0 +1,237 @@
+//! The request journal: what each API call was and how it was answered, in a ring of fixed
+//! size, so a soak run does not grow memory. `/_mock/` calls are not recorded.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+use crate::state::AppState;
+
+/// One recorded call.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    pub seq: u64,
+    /// When, by the store clock (epoch ms).
+    pub at_ms: i64,
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub status: u16,
+    pub latency_ms: f64,
+    /// The caller's user, as its credentials name it (not verified here).
+    pub user: Option<String>,
+    /// The request body, cut at the journal's body limit.
+    pub body: Option<String>,
+    pub body_truncated: bool,
+}
+
+/// What `GET /_mock/requests` filters on.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Filter {
+    pub method: Option<String>,
+    /// A path prefix.
+    pub path: Option<String>,
+    pub status: Option<u16>,
+    /// Only entries at or after this time (epoch ms).
+    pub since: Option<i64>,
+}
+
+/// The ring of entries.
+#[derive(Debug)]
+pub struct Journal {
+    entries: Mutex<VecDeque<Entry>>,
+    next_seq: Mutex<u64>,
+    capacity: usize,
+    body_limit: usize,
+}
+
+impl Journal {
+    pub fn new(capacity: usize, body_limit: usize) -> Journal {
+        Journal {
+            entries: Mutex::new(VecDeque::with_capacity(capacity.min(4096))),
+            next_seq: Mutex::new(1),
+            capacity,
+            body_limit,
+        }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    fn push(&self, mut entry: Entry) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut seq = self.next_seq.lock().unwrap_or_else(|e| e.into_inner());
+        entry.seq = *seq;
+        *seq += 1;
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        while entries.len() >= self.capacity {
+            entries.pop_front();
+        }
+        entries.push_back(entry);
+    }
+
+    pub fn list(&self, f: &Filter) -> Vec<Entry> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .iter()
+            .filter(|e| {
+                f.method
+                    .as_ref()
+                    .is_none_or(|m| e.method.eq_ignore_ascii_case(m))
+            })
+            .filter(|e| {
+                f.path
+                    .as_ref()
+                    .is_none_or(|p| e.path.starts_with(p.as_str()))
+            })
+            .filter(|e| f.status.is_none_or(|s| e.status == s))
+            .filter(|e| f.since.is_none_or(|s| e.at_ms >= s))
+            .cloned()
+            .collect()
+    }
+
+    pub fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The user a request's credentials name: Basic user, `user` header, or a JWT's `sub`.
+fn user_of(headers: &HeaderMap) -> Option<String> {
+    if let Some(auth) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let (scheme, rest) = auth.trim().split_once(' ')?;
+        let rest = rest.trim();
+        if scheme.eq_ignore_ascii_case("basic") {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(rest)
+                .ok()?;
+            let text = String::from_utf8(decoded).ok()?;
+            return text.split_once(':').map(|(u, _)| u.to_owned());
+        }
+        if scheme.eq_ignore_ascii_case("bearer") {
+            let payload = rest.split('.').nth(1)?;
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .ok()?;
+            let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+            return claims.get("sub")?.as_str().map(str::to_owned);
+        }
+    }
+    headers
+        .get("user")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Record every API call (its body buffered, up to the server's body limit).
+pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    if path.starts_with("/_mock/") {
+        return next.run(request).await;
+    }
+    let started = Instant::now();
+    let journal = &state.control.journal;
+    let method = request.method().to_string();
+    let query = request.uri().query().map(str::to_owned);
+    let user = user_of(request.headers());
+    let (parts, body) = request.into_parts();
+    let bytes = match to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(_) => return crate::http::payload_too_large(),
+    };
+    let (body_text, truncated) = if bytes.is_empty() {
+        (None, false)
+    } else {
+        let cut = bytes.len().min(journal.body_limit);
+        (
+            Some(String::from_utf8_lossy(&bytes[..cut]).into_owned()),
+            bytes.len() > cut,
+        )
+    };
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    journal.push(Entry {
+        seq: 0,
+        at_ms: state.clock.now_ms(),
+        method,
+        path,
+        query,
+        status: response.status().as_u16(),
+        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+        user,
+        body: body_text,
+        body_truncated: truncated,
+    });
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str, status: u16) -> Entry {
+        Entry {
+            seq: 0,
+            at_ms: 0,
+            method: "GET".into(),
+            path: path.into(),
+            query: None,
+            status,
+            latency_ms: 0.0,
+            user: None,
+            body: None,
+            body_truncated: false,
+        }
+    }
+
+    #[test]
+    fn the_ring_keeps_the_newest() {
+        let j = Journal::new(3, 10);
+        for i in 0..5 {
+            j.push(entry(&format!("/p{i}"), 200));
+        }
+        let all = j.list(&Filter::default());
+        assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4, 5]);
+        assert_eq!(j.len(), 3);
+    }
+
+    #[test]
+    fn users_come_from_credentials() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            "Basic YWNtZV9zczI6cGFzc3dk".parse().unwrap(),
+        );
+        assert_eq!(user_of(&h).as_deref(), Some("acme_ss2"));
+        let mut h = HeaderMap::new();
+        h.insert("user", "bob".parse().unwrap());
+        assert_eq!(user_of(&h).as_deref(), Some("bob"));
+    }
+}

@@ -1,0 +1,297 @@
+//! qualys-mock as a library: start the emulator inside a Rust test, on a free port, and
+//! control it directly — no binary, no Docker.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use qualys_mock::MockServer;
+//!
+//! let server = MockServer::builder().frozen_at("2022-05-10T00:00:00Z").start().await.unwrap();
+//! let (user, password) = server.credentials();
+//!
+//! // Any HTTP client works; here a raw request keeps the example dependency-free.
+//! let url = format!("{}/qps/rest/portal/version", server.base_url());
+//! assert!(url.starts_with("http://127.0.0.1:"));
+//! assert_eq!((user, password), ("acme_ss2", "passwd"));
+//!
+//! // Control it directly: move time, inject faults, reset.
+//! server.advance("4h").await.unwrap();
+//! server.fail_next("POST", "/sm/v1/scripts/search", 500, 2).unwrap();
+//! server.reset().await.unwrap();
+//! server.shutdown().await;
+//! # }
+//! ```
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::clock::{Clock, ClockState};
+use crate::config::{Cli, Command, ServeArgs};
+use crate::control::faults::{Fault, FaultSpec};
+use crate::control::journal::{Entry, Filter};
+use crate::control::ops::{
+    self, ControlError, ControlResult, CreatedCustomer, NewCustomer, ResetReport,
+};
+use crate::server::{Running, StartError};
+use crate::state::{AppState, Limits};
+use crate::store::{Seed, SeedError};
+
+/// Sets up a [`MockServer`].
+#[derive(Debug, Default)]
+pub struct MockServerBuilder {
+    seed: Option<Seed>,
+    clock: Option<Clock>,
+    limits: Option<Limits>,
+    https: bool,
+    seed_error: Option<SeedError>,
+}
+
+impl MockServerBuilder {
+    /// Load this seed folder instead of the embedded default.
+    pub fn seed_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        match Seed::from_dir(dir.as_ref()) {
+            Ok(seed) => self.seed = Some(seed),
+            Err(e) => self.seed_error = Some(e),
+        }
+        self
+    }
+
+    /// Use this seed.
+    pub fn seed(mut self, seed: Seed) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Use this clock (e.g. one shared with the test).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Start with the clock frozen at an ISO date-time.
+    pub fn frozen_at(mut self, iso: &str) -> Self {
+        let ms = crate::store::seed::iso_millis(iso).unwrap_or(0);
+        self.clock = Some(Clock::frozen_at(ms));
+        self
+    }
+
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
+    /// Also serve HTTPS (generated certificate; see [`MockServer::trust_pem_path`]).
+    pub fn https(mut self) -> Self {
+        self.https = true;
+        self
+    }
+
+    /// Start on 127.0.0.1 with a free port.
+    pub async fn start(self) -> Result<MockServer, StartError> {
+        if let Some(e) = self.seed_error {
+            return Err(StartError::Seed(e));
+        }
+        let mut argv = vec!["qualys-mock", "serve", "--port", "0"];
+        let pem = std::env::temp_dir().join(format!("qualys-mock-ca-{}.pem", uuid::Uuid::new_v4()));
+        let pem_text = pem.to_string_lossy().into_owned();
+        if self.https {
+            argv.extend(["--https-port", "0", "--tls-cert-out", &pem_text]);
+        }
+        let mut args: ServeArgs = match Cli::try_parse_from_args(&argv) {
+            Some(args) => args,
+            None => {
+                return Err(StartError::Seed(SeedError::file(
+                    "(arguments)",
+                    "could not build the defaults",
+                )));
+            }
+        };
+        args.seed = None;
+        let state = match self.seed {
+            Some(seed) => {
+                let state = AppState::in_memory(seed, self.clock.unwrap_or_default()).await?;
+                state.set_limits(args.limits());
+                state
+            }
+            None => crate::server::build_state(&args, self.clock.unwrap_or_default()).await?,
+        };
+        if let Some(limits) = self.limits {
+            state.set_limits(limits);
+        }
+        let running = crate::server::start(&args, state).await?;
+        Ok(MockServer { running })
+    }
+}
+
+impl Cli {
+    fn try_parse_from_args(argv: &[&str]) -> Option<ServeArgs> {
+        use clap::Parser;
+        match Cli::try_parse_from(argv).ok()?.command {
+            Command::Serve(args) => Some(*args),
+            Command::Healthcheck(_) => None,
+        }
+    }
+}
+
+/// A running emulator inside this process.
+pub struct MockServer {
+    running: Running,
+}
+
+impl MockServer {
+    pub fn builder() -> MockServerBuilder {
+        MockServerBuilder::default()
+    }
+
+    /// Start on the embedded default seed.
+    pub async fn start() -> Result<MockServer, StartError> {
+        MockServer::builder().start().await
+    }
+
+    /// `http://127.0.0.1:<port>`: the base of both APIs (`/auth`, `/sm/v1`, `/qps/rest`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.running.http_addr)
+    }
+
+    /// `https://localhost:<port>`, when started with [`MockServerBuilder::https`].
+    pub fn https_url(&self) -> Option<String> {
+        self.running
+            .https_addr
+            .map(|a| format!("https://localhost:{}", a.port()))
+    }
+
+    /// The PEM a client must trust for [`Self::https_url`].
+    pub fn trust_pem_path(&self) -> Option<&Path> {
+        self.running.trust_pem_path.as_deref()
+    }
+
+    /// The default user of the default seed (customer Acme).
+    pub fn credentials(&self) -> (&'static str, &'static str) {
+        ("acme_ss2", "passwd")
+    }
+
+    /// The server's state, for what the methods here do not cover.
+    pub fn state(&self) -> &AppState {
+        &self.running.state
+    }
+
+    /// Back to the start seed, every customer.
+    pub async fn reset(&self) -> ControlResult<ResetReport> {
+        ops::reset(self.state(), None).await
+    }
+
+    /// Back to the start seed, one customer.
+    pub async fn reset_customer(&self, name: &str) -> ControlResult<ResetReport> {
+        ops::reset(self.state(), Some(name.to_owned())).await
+    }
+
+    /// A fresh customer with its own user (`copy_of: Some("Acme")` copies Acme's objects).
+    pub async fn create_customer(&self, req: NewCustomer) -> ControlResult<CreatedCustomer> {
+        ops::create_customer(self.state(), req).await
+    }
+
+    /// Load records in the seed format (`{"scripts": [...]}`), all or nothing.
+    pub async fn seed(&self, records: &Value) -> ControlResult<usize> {
+        Ok(ops::load_seed(self.state(), records).await?.records)
+    }
+
+    pub fn clock(&self) -> ClockState {
+        self.state().clock.state()
+    }
+
+    /// Move time (`"4h"`, `"30m"`, `"-1d"`) and run what became due.
+    pub async fn advance(&self, by: &str) -> ControlResult<ClockState> {
+        let change = ops::ClockChange {
+            advance: Some(Value::String(by.to_owned())),
+            ..Default::default()
+        };
+        ops::change_clock(self.state(), change).await
+    }
+
+    /// Jump to an ISO date-time and run what became due.
+    pub async fn set_time(&self, iso: &str) -> ControlResult<ClockState> {
+        let change = ops::ClockChange {
+            set: Some(Value::String(iso.to_owned())),
+            ..Default::default()
+        };
+        ops::change_clock(self.state(), change).await
+    }
+
+    pub fn freeze(&self) {
+        self.state().clock.freeze();
+    }
+
+    /// The request journal, filtered.
+    pub fn requests(&self, filter: &Filter) -> Vec<Entry> {
+        ops::requests(self.state(), filter)
+    }
+
+    pub fn clear_requests(&self) {
+        self.state().control.journal.clear();
+    }
+
+    pub fn add_fault(&self, spec: FaultSpec) -> ControlResult<Fault> {
+        ops::add_fault(self.state(), spec)
+    }
+
+    /// The next `times` calls of `method path` answer `status` (the API's own error body).
+    pub fn fail_next(
+        &self,
+        method: &str,
+        path: &str,
+        status: u16,
+        times: u64,
+    ) -> ControlResult<Fault> {
+        self.add_fault(FaultSpec {
+            method: Some(method.to_owned()),
+            path: path.to_owned(),
+            status: Some(status),
+            body: None,
+            headers: Default::default(),
+            latency_ms: None,
+            drop: false,
+            rate_limit: None,
+            times: Some(times),
+            probability: None,
+            seed: None,
+        })
+    }
+
+    pub fn clear_faults(&self) {
+        self.state().control.faults.clear();
+    }
+
+    /// Inject CM host events for a customer; returns the alerts raised (CM JSON records).
+    pub async fn inject_events(&self, customer: &str, events: Value) -> ControlResult<Vec<Value>> {
+        let events =
+            serde_json::from_value(events).map_err(|e| ControlError::BadRequest(e.to_string()))?;
+        ops::inject_events(
+            self.state(),
+            ops::Events {
+                customer: customer.to_owned(),
+                events,
+            },
+        )
+        .await
+    }
+
+    /// Force an asset job's status and output.
+    pub async fn force_outcome(
+        &self,
+        asset_job: i64,
+        outcome: ops::ForcedOutcome,
+    ) -> ControlResult<()> {
+        ops::force_outcome(self.state(), asset_job, outcome).await
+    }
+
+    /// Change limits at run time (execute interval, script limit, job timings, ...).
+    pub fn set_limits(&self, limits: Limits) {
+        self.state().set_limits(limits);
+    }
+
+    /// Stop gracefully.
+    pub async fn shutdown(self) {
+        self.running.shutdown().await;
+    }
+}
