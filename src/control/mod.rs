@@ -31,6 +31,9 @@ pub struct ControlState {
     pub faults: faults::Faults,
     pub token: Option<String>,
     seeds: Mutex<Seeds>,
+    /// Held while a customer is created or records are seeded: picking ids and checking
+    /// against what was seeded must not interleave with another such change.
+    changing: tokio::sync::Mutex<()>,
 }
 
 #[derive(Debug, Default)]
@@ -54,6 +57,7 @@ impl ControlState {
             faults: faults::Faults::default(),
             token,
             seeds: Mutex::new(Seeds::default()),
+            changing: tokio::sync::Mutex::new(()),
         }
     }
 

@@ -40,6 +40,7 @@ pub struct ResetReport {
 /// Back to the seed the server started with: everything, or one customer.
 pub async fn reset(state: &AppState, customer: Option<String>) -> ControlResult<ResetReport> {
     let started = Instant::now();
+    let _changing = state.control.changing.lock().await;
     match &customer {
         None => {
             let seed = state.control.startup_seed();
@@ -95,6 +96,7 @@ pub async fn create_customer(state: &AppState, req: NewCustomer) -> ControlResul
     if name.is_empty() {
         return Err(ControlError::BadRequest("name is required".into()));
     }
+    let _changing = state.control.changing.lock().await;
     let (customer_id, user_id) = state.store.next_ids().await?;
     let username = req.username.unwrap_or_else(|| {
         format!(
@@ -139,7 +141,7 @@ pub async fn create_customer(state: &AppState, req: NewCustomer) -> ControlResul
             ..Seed::default()
         },
     };
-    state.control.current_seed().merged(&seed).check()?;
+    state.control.current_seed().check_addition(&seed)?;
     state
         .store
         .load_seed(seed.clone())
@@ -174,7 +176,8 @@ pub struct Loaded {
 /// nothing.
 pub async fn load_seed(state: &AppState, body: &Value) -> ControlResult<Loaded> {
     let seed = Seed::from_json_object(body)?;
-    state.control.current_seed().merged(&seed).check()?;
+    let _changing = state.control.changing.lock().await;
+    state.control.current_seed().check_addition(&seed)?;
     let records = seed.customers.len()
         + seed.users.len()
         + seed.rulesets.len()

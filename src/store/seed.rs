@@ -786,17 +786,15 @@ fn parse_file<T: DeserializeOwned>(file: &str, text: &str) -> Result<Vec<T>, See
             }
         }
         let inner = e.into_inner();
-        let message = match inner.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                format!("not valid JSON: {inner}")
-            }
-            _ => strip_position(&inner.to_string()),
-        };
+        if inner.is_syntax() || inner.is_eof() {
+            // The position says more than a record index would.
+            return SeedError::file(file, format!("not valid JSON: {inner}"));
+        }
         SeedError {
             file: file.to_owned(),
             record,
             field: (!field.is_empty()).then(|| field.join(".")),
-            message,
+            message: strip_position(&inner.to_string()),
         }
     })
 }
@@ -813,6 +811,36 @@ impl Seed {
     /// Check the whole seed (what loading does before storing anything).
     pub fn check(&self) -> Result<(), SeedError> {
         self.validate()
+    }
+
+    /// How many records a file holds in this seed.
+    pub fn count(&self, file: &str) -> usize {
+        match file {
+            "customers.json" => self.customers.len(),
+            "users.json" => self.users.len(),
+            "rulesets.json" => self.rulesets.len(),
+            "rules.json" => self.rules.len(),
+            "profiles.json" => self.profiles.len(),
+            "alerts.json" => self.alerts.len(),
+            "assettags.json" => self.asset_tags.len(),
+            "assets.json" => self.assets.len(),
+            "scripts.json" => self.scripts.len(),
+            "jobs.json" => self.jobs.len(),
+            "assetjobs.json" => self.asset_jobs.len(),
+            "activities.json" => self.activities.len(),
+            _ => 0,
+        }
+    }
+
+    /// Check `more` as it would stand after this seed; errors name `more`'s own records.
+    pub fn check_addition(&self, more: &Seed) -> Result<(), SeedError> {
+        self.merged(more).check().map_err(|mut e| {
+            let base = self.count(&e.file);
+            if let Some((index, _)) = &mut e.record {
+                *index = index.saturating_sub(base);
+            }
+            e
+        })
     }
 
     /// Only the records of one customer (its own entry, users and objects).

@@ -191,3 +191,9 @@ impl TestApp {
 pub fn ms(iso: &str) -> i64 {
     qualys_mock::store::seed::iso_millis(iso).unwrap()
 }
+
+/// A plain reqwest client (the ring provider installed for its TLS stack).
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}

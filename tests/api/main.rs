@@ -6,6 +6,8 @@ mod car_ops;
 mod cm;
 mod cm_auth;
 mod cm_filters;
+mod control;
 mod health;
 mod helpers;
 mod listener;
+mod mock_server;

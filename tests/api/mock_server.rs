@@ -1,0 +1,225 @@
+//! qualys_mock::MockServer from a Rust test: a real listener, a real HTTP client.
+
+use std::sync::Arc;
+
+use qualys_mock::MockServer;
+use qualys_mock::control::journal::Filter;
+use qualys_mock::control::ops::NewCustomer;
+use serde_json::{Value, json};
+
+async fn token(client: &reqwest::Client, base: &str, user: &str, password: &str) -> String {
+    let r = client
+        .post(format!("{base}/auth"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("username={user}&password={password}&token=true"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.text().await.unwrap()
+}
+
+async fn post_json(client: &reqwest::Client, url: String, token: &str, body: &str) -> (u16, Value) {
+    let r = client
+        .post(url)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (
+        status,
+        serde_json::from_str(&r.text().await.unwrap()).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn a_rust_test_drives_and_controls_the_server() {
+    let server = MockServer::builder()
+        .frozen_at("2024-01-01T00:00:00Z")
+        .start()
+        .await
+        .unwrap();
+    let base = server.base_url();
+    let client = crate::helpers::http_client();
+    let (user, password) = server.credentials();
+    let t = token(&client, &base, user, password).await;
+
+    // Faults: two failures, then success.
+    server
+        .fail_next("POST", "/sm/v1/scripts/search", 503, 2)
+        .unwrap();
+    let url = format!("{base}/sm/v1/scripts/search");
+    let statuses = [
+        post_json(&client, url.clone(), &t, "").await.0,
+        post_json(&client, url.clone(), &t, "").await.0,
+        post_json(&client, url.clone(), &t, "").await.0,
+    ];
+    assert_eq!(statuses, [503, 503, 200]);
+
+    // The journal saw them.
+    let seen = server.requests(&Filter {
+        path: Some("/sm/v1/scripts/search".into()),
+        ..Filter::default()
+    });
+    assert_eq!(
+        seen.iter().map(|e| e.status).collect::<Vec<_>>(),
+        vec![503, 503, 200]
+    );
+    server.clear_requests();
+    assert!(server.requests(&Filter::default()).is_empty());
+
+    // Time: four hours later the token has expired.
+    server.advance("4h").await.unwrap();
+    assert_eq!(
+        post_json(&client, url.clone(), &t, "").await,
+        (
+            401,
+            json!({"status": 401, "error": "Unauthorized", "message": "JWT expired"})
+        )
+    );
+
+    // CM events raise alerts a CM client then finds.
+    let raised = server
+        .inject_events(
+            "Acme",
+            json!([{"eventType": "PORT_OPEN", "ipAddress": "10.10.30.21", "info": {"port": 8080}}]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(raised.len(), 1);
+    let id = raised[0]["Alert"]["id"].as_i64().unwrap();
+    let r = client
+        .get(format!("{base}/qps/rest/1.0/get/cm/alert/{id}"))
+        .basic_auth(user, Some(password))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("<eventType>PORT_OPEN</eventType>")
+    );
+
+    // Reset brings the seed back.
+    server.reset().await.unwrap();
+    let r = client
+        .get(format!("{base}/qps/rest/1.0/get/cm/alert/{id}"))
+        .basic_auth(user, Some(password))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("OBJECT_NOT_FOUND"));
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn parallel_tests_on_separate_customers_do_not_disturb_each_other() {
+    let server = Arc::new(MockServer::start().await.unwrap());
+    let mut set = tokio::task::JoinSet::new();
+    for n in 0..8 {
+        let server = Arc::clone(&server);
+        set.spawn(async move {
+            let created = server
+                .create_customer(NewCustomer {
+                    name: format!("Tenant {n}"),
+                    copy_of: Some("Acme".into()),
+                    ..NewCustomer::default()
+                })
+                .await
+                .unwrap();
+            let base = server.base_url();
+            let client = crate::helpers::http_client();
+            let t = token(&client, &base, &created.username, &created.password).await;
+            let search = format!("{base}/sm/v1/scripts/search");
+            for k in 0..5 {
+                let clone = format!("{base}/sm/v1/scripts/{}/clone", 16012 + created.id_offset);
+                let (status, _) = post_json(
+                    &client,
+                    clone,
+                    &t,
+                    &format!(r#"{{"scriptTitle": "mine {k}"}}"#),
+                )
+                .await;
+                assert_eq!(status, 201);
+            }
+            let (_, v) = post_json(&client, search.clone(), &t, "").await;
+            assert_eq!(
+                v["body"]["totalCount"],
+                48 + 5,
+                "tenant {n} sees only its own scripts"
+            );
+            server.reset_customer(&created.name).await.unwrap();
+            let (_, v) = post_json(&client, search, &t, "").await;
+            assert_eq!(
+                v["body"]["totalCount"], 48,
+                "tenant {n} is back to its copy"
+            );
+        });
+    }
+    set.join_all().await;
+    // Acme itself was never touched.
+    let client = crate::helpers::http_client();
+    let t = token(&client, &server.base_url(), "acme_ss2", "passwd").await;
+    let (_, v) = post_json(
+        &client,
+        format!("{}/sm/v1/scripts/search", server.base_url()),
+        &t,
+        "",
+    )
+    .await;
+    assert_eq!(v["body"]["totalCount"], 48);
+}
+
+#[tokio::test]
+async fn a_broken_seed_folder_fails_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("customers.json"), "[{").unwrap();
+    let err = MockServer::builder()
+        .seed_dir(dir.path())
+        .start()
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string()
+            .starts_with("invalid seed: seed file customers.json: not valid JSON"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_connection_is_an_error_to_the_client() {
+    let server = MockServer::start().await.unwrap();
+    server
+        .add_fault(
+            serde_json::from_value(
+                json!({"path": "/qps/rest/portal/version", "drop": true, "times": 1}),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let client = crate::helpers::http_client();
+    let url = format!("{}/qps/rest/portal/version", server.base_url());
+    let first = match client
+        .get(&url)
+        .basic_auth("acme_ss2", Some("passwd"))
+        .send()
+        .await
+    {
+        Ok(r) => r.text().await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    assert!(first.is_err(), "the connection was cut");
+    let second = client
+        .get(&url)
+        .basic_auth("acme_ss2", Some("passwd"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 200);
+    server.shutdown().await;
+}
