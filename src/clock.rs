@@ -31,6 +31,7 @@ impl Default for Mode {
 
 /// What [`Clock::state`] reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ClockState {
     /// Now, in epoch milliseconds.
     pub now_ms: i64,

@@ -228,7 +228,7 @@ async fn advancing_the_clock_four_hours_expires_tokens() {
     assert_eq!(search_status(&app, &t).await, StatusCode::OK);
     let r = mock(&app, Method::POST, "/_mock/clock", json!({"advance": "4h"})).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.json()["now_ms"], crate::helpers::T0_MS + 4 * 3600 * 1000);
+    assert_eq!(r.json()["nowMs"], crate::helpers::T0_MS + 4 * 3600 * 1000);
     let r = app.car(Method::POST, "/sm/v1/scripts/search", &t, "").await;
     assert_eq!(
         (r.status, r.json()["message"].clone()),
@@ -244,13 +244,13 @@ async fn advancing_the_clock_four_hours_expires_tokens() {
     .await
     .json();
     assert_eq!(
-        (r["now_ms"].clone(), r["frozen"].clone()),
+        (r["nowMs"].clone(), r["frozen"].clone()),
         (json!(1652140800000i64), json!(true))
     );
     assert_eq!(
         mock(&app, Method::GET, "/_mock/clock", json!({}))
             .await
-            .json()["now_ms"],
+            .json()["nowMs"],
         1652140800000i64
     );
     let r = mock(&app, Method::POST, "/_mock/clock", json!({"resume": true}))
