@@ -19,6 +19,8 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Exit 0 when a running emulator answers healthy, 1 otherwise (for Docker HEALTHCHECK).
     Healthcheck(HealthcheckArgs),
+    /// Write a deterministic data set of any size: a seed folder or a database file.
+    Generate(crate::generate::GenerateArgs),
 }
 
 #[derive(Debug, Clone, Args)]

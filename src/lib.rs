@@ -25,6 +25,8 @@
 //! - [`iprange`] — CM profile target lists (`10.10.10.1-10.10.31.255`).
 //! - [`http`] — cross-cutting layers: request logging, body size limit.
 //! - [`healthcheck`] — the `healthcheck` subcommand's tiny HTTP probe.
+//! - [`generate`] — the `generate` subcommand: deterministic data sets of any size.
+//! - [`rng`] — a small seedable generator (data sets, fault probabilities).
 //!
 //! `seed-data/` (embedded at build time) is the default data set; `tests/api/` drives the
 //! real HTTP surface.
@@ -35,12 +37,14 @@ pub mod clock;
 pub mod cm;
 pub mod config;
 pub mod control;
+pub mod generate;
 pub mod healthcheck;
 pub mod http;
 pub mod iprange;
 pub mod mock;
 pub mod page;
 pub mod query;
+pub mod rng;
 pub mod server;
 pub mod state;
 pub mod store;

@@ -39,6 +39,16 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Generate(args) => match runtime.block_on(qualys_mock::generate::run(&args)) {
+            Ok(summary) => {
+                println!("{summary}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("qualys-mock generate: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Healthcheck(args) => {
             let timeout = Duration::from_secs(args.timeout);
             match runtime.block_on(qualys_mock::healthcheck::probe(&args.url, timeout)) {

@@ -64,7 +64,7 @@ pub struct Fault {
     /// Times it was applied.
     pub applied: u64,
     #[serde(skip)]
-    rng: u64,
+    rng: crate::rng::Rng,
 }
 
 #[derive(Debug, Default)]
@@ -119,23 +119,13 @@ pub fn path_matches(pattern: &str, path: &str) -> bool {
     true
 }
 
-/// splitmix64: small, seedable, good enough for fault draws.
-fn next(state: &mut u64) -> f64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    (z >> 11) as f64 / (1u64 << 53) as f64
-}
-
 impl Faults {
     pub fn add(&self, spec: FaultSpec) -> Fault {
         let mut guard = self.rules.lock().unwrap_or_else(|e| e.into_inner());
         guard.0 += 1;
         let fault = Fault {
             id: guard.0,
-            rng: spec.seed.unwrap_or(guard.0),
+            rng: crate::rng::Rng::new(spec.seed.unwrap_or(guard.0)),
             spec,
             applied: 0,
         };
@@ -177,7 +167,7 @@ impl Faults {
                 .as_ref()
                 .is_none_or(|m| m.eq_ignore_ascii_case(method))
                 && path_matches(&f.spec.path, path);
-            matches && f.spec.probability.is_none_or(|p| next(&mut f.rng) < p)
+            matches && f.spec.probability.is_none_or(|p| f.rng.unit() < p)
         })?;
         let fault = &mut rules[index];
         fault.applied += 1;

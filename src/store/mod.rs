@@ -23,7 +23,7 @@ pub use accounts::{Caller, RecordCounts};
 pub use seed::{Seed, SeedError};
 
 /// Bumped with every change to `schema.sql`.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 const SCHEMA: &str = include_str!("schema.sql");
 
 /// What can go wrong in the store.

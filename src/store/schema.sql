@@ -72,8 +72,8 @@ CREATE TABLE assets (
     agent_version   TEXT NOT NULL DEFAULT '',
     activated_for_modules_json TEXT NOT NULL DEFAULT '[]'
 );
-CREATE INDEX assets_customer_name ON assets(customer_id, name);
-CREATE INDEX assets_customer_address ON assets(customer_id, address);
+CREATE INDEX assets_customer_name ON assets(customer_id, name COLLATE NOCASE);
+CREATE INDEX assets_customer_address ON assets(customer_id, address COLLATE NOCASE);
 
 CREATE TABLE asset_interfaces (
     asset_id       INTEGER NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
@@ -259,5 +259,6 @@ CREATE TABLE cm_alerts (
 );
 CREATE INDEX cm_alerts_customer_id ON cm_alerts(customer_id, id);
 CREATE INDEX cm_alerts_customer_event ON cm_alerts(customer_id, event_type, id);
-CREATE INDEX cm_alerts_customer_ip ON cm_alerts(customer_id, ip_address, id);
+CREATE INDEX cm_alerts_customer_ip ON cm_alerts(customer_id, ip_address COLLATE NOCASE, id);
+CREATE INDEX cm_alerts_customer_host ON cm_alerts(customer_id, hostname COLLATE NOCASE, id);
 CREATE INDEX cm_alerts_customer_alert_date ON cm_alerts(customer_id, alert_s);

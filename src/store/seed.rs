@@ -13,8 +13,8 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use super::StoreResult;
 use crate::query::catalog::{EVENT_TYPES, FREQUENCIES, RULE_TYPES};
@@ -112,7 +112,7 @@ impl SeedError {
 }
 
 /// One customer (tenant). Every other record names its customer by `name`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CustomerSeed {
     pub id: i64,
@@ -121,7 +121,7 @@ pub struct CustomerSeed {
 }
 
 /// One user: a login for both APIs.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UserSeed {
     pub id: i64,
@@ -135,7 +135,7 @@ pub struct UserSeed {
 }
 
 /// A CM ruleset.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RulesetSeed {
     pub id: i64,
@@ -150,7 +150,7 @@ pub struct RulesetSeed {
 }
 
 /// One criterion of a CM rule.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RuleCriterionSeed {
     pub id: i64,
@@ -160,14 +160,16 @@ pub struct RuleCriterionSeed {
 }
 
 /// A CM rule; `jsonData` is built from the other fields when not given.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RuleSeed {
     pub id: i64,
     pub customer: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ruleset: Option<i64>,
     pub rule_type: String,
     pub event_types: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub json_data: Option<String>,
     pub date_created: String,
     #[serde(default)]
@@ -175,7 +177,7 @@ pub struct RuleSeed {
 }
 
 /// A CM monitoring profile; `targetList` defaults to `includedIps`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ProfileSeed {
     pub id: i64,
@@ -187,7 +189,9 @@ pub struct ProfileSeed {
     pub frequency: String,
     pub is_active: bool,
     pub included_ips: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub target_list: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ruleset: Option<i64>,
 }
 
@@ -196,7 +200,7 @@ fn remediation() -> String {
 }
 
 /// A CM alert. `alertInfo` is the event's details, rendered as given.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AlertSeed {
     pub id: i64,
@@ -212,7 +216,9 @@ pub struct AlertSeed {
     pub alert_date: String,
     #[serde(default)]
     pub is_hidden: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<i64>,
     #[serde(default)]
     pub alert_info: serde_json::Map<String, serde_json::Value>,

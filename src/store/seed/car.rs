@@ -4,29 +4,34 @@ use std::collections::{HashMap, HashSet};
 
 use base64::Engine as _;
 use rusqlite::params;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Seed, SeedError};
 use crate::store::StoreResult;
 
 pub use crate::query::catalog::{ASSET_JOB_STATUSES, EXECUTION_TYPES, PLATFORMS, SCRIPT_STATUSES};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AssetTagSeed {
     pub id: i64,
     pub customer: String,
     pub uuid: String,
     pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub background_color: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct InterfaceSeed {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub interface_name: Option<String>,
 }
 
@@ -34,7 +39,7 @@ fn host() -> String {
     "HOST".to_owned()
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AssetSeed {
     pub id: i64,
@@ -56,14 +61,14 @@ pub struct AssetSeed {
     pub tags: Vec<i64>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdName {
     pub id: i64,
     pub name: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ScriptSeed {
     pub id: i64,
@@ -80,8 +85,10 @@ pub struct ScriptSeed {
     pub threshold: i64,
     /// The script's text; `contentBase64` gives bytes instead.
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content_base64: Option<String>,
     #[serde(default)]
     pub imported_from_id: i64,
@@ -93,13 +100,17 @@ pub struct ScriptSeed {
     pub subscribed_modules: Vec<String>,
     pub created: String,
     pub created_by: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub updated: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub approved_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_executed: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct JobSeed {
     pub id: i64,
@@ -107,13 +118,14 @@ pub struct JobSeed {
     pub script: i64,
     pub correlation_uuid: String,
     pub execution_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     #[serde(default)]
     pub is_test: bool,
     pub created: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AssetJobSeed {
     pub id: i64,
@@ -121,15 +133,19 @@ pub struct AssetJobSeed {
     pub job: i64,
     pub asset: i64,
     pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_code: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<String>,
     pub manifest_id: String,
     pub created: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ended: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ActivitySeed {
     pub id: String,
@@ -140,6 +156,7 @@ pub struct ActivitySeed {
     pub target_name: String,
     pub target_id: String,
     pub action: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_comment: Option<String>,
 }
 
