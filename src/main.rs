@@ -7,8 +7,11 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // All store work goes through one connection: a few blocking threads are plenty, and
+    // tokio's default (512) only costs memory under load.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(4)
         .build()
     {
         Ok(rt) => rt,

@@ -1,10 +1,12 @@
 //! Shared application state: cheap to clone (handles and `Arc`s inside).
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::auth::JwtKeys;
 use crate::clock::Clock;
-use crate::store::{Seed, Store, StoreError};
+use crate::store::{Caller, Seed, Store, StoreError};
 
 /// What every handler can reach.
 #[derive(Clone, Debug)]
@@ -16,6 +18,21 @@ pub struct AppState {
     /// Journal, faults, seeds: what `/_mock/` controls.
     pub control: Arc<crate::control::ControlState>,
     limits: Arc<RwLock<Limits>>,
+    caches: Arc<Caches>,
+}
+
+/// What is kept in memory to spare the store: authenticated callers, and when the job
+/// engine next has work. Cleared whenever the control API changes data.
+#[derive(Debug, Default)]
+struct Caches {
+    /// CAR: user id → caller.
+    by_user_id: Mutex<HashMap<i64, Caller>>,
+    /// CM: (username, password) → caller, for credentials that were right.
+    by_login: Mutex<HashMap<(String, String), Caller>>,
+    /// The engine has nothing to do before this time (epoch ms); `i64::MIN`: look.
+    engine_due: AtomicI64,
+    /// Bumped by every change that may give the engine work.
+    engine_generation: AtomicU64,
 }
 
 /// What flags set and the control API may change at run time.
@@ -76,6 +93,63 @@ impl AppState {
             info: Arc::new(info),
             control: Arc::new(crate::control::ControlState::default()),
             limits: Arc::new(RwLock::new(Limits::default())),
+            caches: Arc::new(Caches {
+                engine_due: AtomicI64::new(i64::MIN),
+                ..Caches::default()
+            }),
+        }
+    }
+
+    /// A caller by user id, from the cache or the store.
+    pub async fn caller_by_user_id(&self, id: i64) -> Result<Option<Caller>, StoreError> {
+        if let Some(c) = self.caches.by_user_id.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
+            return Ok(Some(c.clone()));
+        }
+        let found = self.store.caller_by_user_id(id).await?;
+        if let Some(c) = &found {
+            self.caches.by_user_id.lock().unwrap_or_else(|e| e.into_inner()).insert(id, c.clone());
+        }
+        Ok(found)
+    }
+
+    /// A caller by login, from the cache or the store.
+    pub async fn authenticate(&self, user: &str, password: &str) -> Result<Option<Caller>, StoreError> {
+        let key = (user.to_owned(), password.to_owned());
+        if let Some(c) = self.caches.by_login.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(Some(c.clone()));
+        }
+        let found = self.store.authenticate(user, password).await?;
+        if let Some(c) = &found {
+            self.caches.by_login.lock().unwrap_or_else(|e| e.into_inner()).insert(key, c.clone());
+        }
+        Ok(found)
+    }
+
+    /// Data changed under the caches (reset, new customers, seeds, forced outcomes).
+    pub fn data_changed(&self) {
+        self.caches.by_user_id.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.caches.by_login.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.engine_work_added();
+    }
+
+    /// Something may be due for the engine (a job created, a schedule stored, ...).
+    pub fn engine_work_added(&self) {
+        self.caches.engine_generation.fetch_add(1, Ordering::SeqCst);
+        self.caches.engine_due.store(i64::MIN, Ordering::SeqCst);
+    }
+
+    /// Whether the engine may have work at `now_ms`, and the generation seen.
+    pub fn engine_check(&self, now_ms: i64) -> Option<u64> {
+        let generation = self.caches.engine_generation.load(Ordering::SeqCst);
+        (now_ms >= self.caches.engine_due.load(Ordering::SeqCst)).then_some(generation)
+    }
+
+    /// After a catch-up that began at `generation`: nothing is due before `next_ms`.
+    pub fn engine_idle_until(&self, generation: u64, next_ms: Option<i64>) {
+        self.caches.engine_due.store(next_ms.unwrap_or(i64::MAX), Ordering::SeqCst);
+        // A change that raced the catch-up wins: look again next time.
+        if self.caches.engine_generation.load(Ordering::SeqCst) != generation {
+            self.caches.engine_due.store(i64::MIN, Ordering::SeqCst);
         }
     }
 
@@ -94,6 +168,7 @@ impl AppState {
     /// Replace the limits (flags at start, `PUT /_mock/config` at run time).
     pub fn set_limits(&self, limits: Limits) {
         *self.limits.write().unwrap_or_else(|e| e.into_inner()) = limits;
+        self.engine_work_added();
     }
 
     /// A fresh in-memory store loaded with `seed`, a random JWT secret and `clock`.

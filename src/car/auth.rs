@@ -73,7 +73,7 @@ pub async fn login(
         field("username").unwrap_or(""),
         field("password").unwrap_or(""),
     );
-    let Some(caller) = state.store.authenticate(username, password).await? else {
+    let Some(caller) = state.authenticate(username, password).await? else {
         return Err(CarError::LoginFailed(
             "Authentication failed: invalid username or password".to_owned(),
         ));
@@ -106,7 +106,7 @@ impl FromRequestParts<AppState> for CarCaller {
             .filter(|t| !t.is_empty())
             .ok_or(TokenError::Invalid)?;
         let claims = state.keys.verify(token, state.clock.now_s())?;
-        match state.store.caller_by_user_id(claims.portal_user_id).await? {
+        match state.caller_by_user_id(claims.portal_user_id).await? {
             Some(caller) if caller.customer_id == claims.customer_id => Ok(CarCaller(caller)),
             _ => Err(TokenError::Invalid.into()),
         }

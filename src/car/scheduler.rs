@@ -190,6 +190,7 @@ pub async fn create(
             }
             other => refused(other),
         })?;
+    state.engine_work_added();
     Ok((
         StatusCode::CREATED,
         Json(json!({"errorCode": "0", "message": "Script scheduler created successfully", "body": {"id": id.to_string()}})),

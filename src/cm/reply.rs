@@ -118,7 +118,7 @@ impl FromRequestParts<AppState> for CmCaller {
             Credentials::Malformed => return Err(fail(CmError::invalid_credentials())),
             Credentials::Given(user, password) => (user, password),
         };
-        match state.store.authenticate(&user, &password).await {
+        match state.authenticate(&user, &password).await {
             Ok(Some(caller)) => Ok(CmCaller(caller)),
             Ok(None) => Err(fail(CmError::invalid_credentials())),
             Err(e) => Err(fail(e.into())),

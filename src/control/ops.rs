@@ -57,6 +57,7 @@ pub async fn reset(state: &AppState, customer: Option<String>) -> ControlResult<
             state.store.replace_customer(name.clone(), seed).await?;
         }
     }
+    state.data_changed();
     Ok(ResetReport {
         customer,
         elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
@@ -155,6 +156,7 @@ pub async fn create_customer(state: &AppState, req: NewCustomer) -> ControlResul
             other => ControlError::Store(other),
         })?;
     state.control.remember_customer(&name, seed);
+    state.data_changed();
     Ok(CreatedCustomer {
         id: customer.id,
         uuid: customer.uuid,
@@ -202,6 +204,7 @@ pub async fn load_seed(state: &AppState, body: &Value) -> ControlResult<Loaded> 
             other => ControlError::Store(other),
         })?;
     state.control.remember_seed(seed);
+    state.data_changed();
     Ok(Loaded { records })
 }
 

@@ -1237,3 +1237,26 @@ impl Store {
         .await
     }
 }
+
+impl Store {
+    /// When the engine next has something to do: the earliest schedule firing or asset-job
+    /// transition; `None` when nothing is pending.
+    pub async fn car_next_due(&self, queue_ms: i64, run_ms: i64) -> StoreResult<Option<i64>> {
+        self.call(move |conn| {
+            let jobs: Option<i64> = conn
+                .prepare_cached(
+                    "SELECT min(CASE WHEN status = 'QUEUED' THEN created_ms + ?1 ELSE started_ms + ?2 END) \
+                     FROM asset_jobs WHERE end_ms IS NULL AND forced = 0",
+                )?
+                .query_row(params![queue_ms, run_ms], |r| r.get(0))?;
+            let schedules: Option<i64> = conn
+                .prepare_cached("SELECT min(next_fire_ms) FROM schedules WHERE next_fire_ms IS NOT NULL")?
+                .query_row([], |r| r.get(0))?;
+            Ok(match (jobs, schedules) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            })
+        })
+        .await
+    }
+}
