@@ -102,33 +102,65 @@ impl AppState {
 
     /// A caller by user id, from the cache or the store.
     pub async fn caller_by_user_id(&self, id: i64) -> Result<Option<Caller>, StoreError> {
-        if let Some(c) = self.caches.by_user_id.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
+        if let Some(c) = self
+            .caches
+            .by_user_id
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+        {
             return Ok(Some(c.clone()));
         }
         let found = self.store.caller_by_user_id(id).await?;
         if let Some(c) = &found {
-            self.caches.by_user_id.lock().unwrap_or_else(|e| e.into_inner()).insert(id, c.clone());
+            self.caches
+                .by_user_id
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id, c.clone());
         }
         Ok(found)
     }
 
     /// A caller by login, from the cache or the store.
-    pub async fn authenticate(&self, user: &str, password: &str) -> Result<Option<Caller>, StoreError> {
+    pub async fn authenticate(
+        &self,
+        user: &str,
+        password: &str,
+    ) -> Result<Option<Caller>, StoreError> {
         let key = (user.to_owned(), password.to_owned());
-        if let Some(c) = self.caches.by_login.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        if let Some(c) = self
+            .caches
+            .by_login
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
             return Ok(Some(c.clone()));
         }
         let found = self.store.authenticate(user, password).await?;
         if let Some(c) = &found {
-            self.caches.by_login.lock().unwrap_or_else(|e| e.into_inner()).insert(key, c.clone());
+            self.caches
+                .by_login
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key, c.clone());
         }
         Ok(found)
     }
 
     /// Data changed under the caches (reset, new customers, seeds, forced outcomes).
     pub fn data_changed(&self) {
-        self.caches.by_user_id.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        self.caches.by_login.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.caches
+            .by_user_id
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.caches
+            .by_login
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         self.engine_work_added();
     }
 
@@ -146,7 +178,9 @@ impl AppState {
 
     /// After a catch-up that began at `generation`: nothing is due before `next_ms`.
     pub fn engine_idle_until(&self, generation: u64, next_ms: Option<i64>) {
-        self.caches.engine_due.store(next_ms.unwrap_or(i64::MAX), Ordering::SeqCst);
+        self.caches
+            .engine_due
+            .store(next_ms.unwrap_or(i64::MAX), Ordering::SeqCst);
         // A change that raced the catch-up wins: look again next time.
         if self.caches.engine_generation.load(Ordering::SeqCst) != generation {
             self.caches.engine_due.store(i64::MIN, Ordering::SeqCst);

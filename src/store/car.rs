@@ -253,6 +253,47 @@ fn sql_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// The count and select statements of a search, and their values (the select's last two
+/// are the limit and offset).
+fn search_sql(
+    cols: &str,
+    from: &str,
+    alias: &str,
+    key: &str,
+    customer_id: i64,
+    q: &Query,
+) -> (String, String, Vec<rusqlite::types::Value>) {
+    let filter = if q.filter.sql.is_empty() {
+        "1"
+    } else {
+        &q.filter.sql
+    };
+    let condition = format!("{alias}.customer_id = ? AND ({filter})");
+    let mut values = Vec::with_capacity(q.filter.params.len() + 3);
+    values.push(rusqlite::types::Value::Integer(customer_id));
+    values.extend(q.filter.params.iter().map(to_sql));
+    let mut order: Vec<String> = q
+        .order
+        .iter()
+        .map(|(expr, desc)| format!("{expr} {}", if *desc { "DESC" } else { "ASC" }))
+        .collect();
+    order.push(format!("{key} ASC"));
+    let window = q.window.unwrap_or(Window {
+        offset: 0,
+        limit: u64::MAX >> 1,
+    });
+    values.push(rusqlite::types::Value::Integer(sql_i64(window.limit)));
+    values.push(rusqlite::types::Value::Integer(sql_i64(window.offset)));
+    (
+        format!("SELECT count(*) FROM {from} WHERE {condition}"),
+        format!(
+            "SELECT {cols} FROM {from} WHERE {condition} ORDER BY {} LIMIT ? OFFSET ?",
+            order.join(", ")
+        ),
+        values,
+    )
+}
+
 /// `SELECT cols FROM from WHERE alias.customer_id = ? AND (filter) ORDER BY .. LIMIT ..`
 /// plus the total. `key` breaks ties in the order (the table's primary key).
 #[allow(clippy::too_many_arguments)]
@@ -266,34 +307,15 @@ fn search<T>(
     q: &Query,
     map: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
 ) -> StoreResult<Page<T>> {
-    let filter = if q.filter.sql.is_empty() {
-        "1"
-    } else {
-        &q.filter.sql
-    };
-    let condition = format!("{alias}.customer_id = ? AND ({filter})");
-    let mut values = Vec::with_capacity(q.filter.params.len() + 3);
-    values.push(rusqlite::types::Value::Integer(customer_id));
-    values.extend(q.filter.params.iter().map(to_sql));
+    let (count_sql, sql, values) = search_sql(cols, from, alias, key, customer_id, q);
+    let filter_values = &values[..values.len() - 2];
     let total: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) FROM {from} WHERE {condition}"))?
-        .query_row(params_from_iter(values.iter()), |r| r.get(0))?;
-    let mut order: Vec<String> = q
-        .order
-        .iter()
-        .map(|(expr, desc)| format!("{expr} {}", if *desc { "DESC" } else { "ASC" }))
-        .collect();
-    order.push(format!("{key} ASC"));
+        .prepare_cached(&count_sql)?
+        .query_row(params_from_iter(filter_values.iter()), |r| r.get(0))?;
     let window = q.window.unwrap_or(Window {
         offset: 0,
         limit: u64::MAX >> 1,
     });
-    values.push(rusqlite::types::Value::Integer(sql_i64(window.limit)));
-    values.push(rusqlite::types::Value::Integer(sql_i64(window.offset)));
-    let sql = format!(
-        "SELECT {cols} FROM {from} WHERE {condition} ORDER BY {} LIMIT ? OFFSET ?",
-        order.join(", ")
-    );
     let items = conn
         .prepare_cached(&sql)?
         .query_map(params_from_iter(values), map)?
@@ -648,7 +670,41 @@ fn create_job(
     Ok((job_id, correlation))
 }
 
+/// What each CAR search selects from: (columns, from, alias, key).
+fn car_source(object: &str) -> (&'static str, &'static str, &'static str, &'static str) {
+    match object {
+        "script" => (SCRIPT_COLS, "scripts s", "s", "s.id"),
+        "asset" => (ASSET_COLS, "assets a", "a", "a.id"),
+        "assettag" => ("t.id", "asset_tags t", "t", "t.id"),
+        "job" => (JOB_COLS, "script_jobs j", "j", "j.id"),
+        "assetjob" => (
+            "aj.id",
+            "asset_jobs aj JOIN script_jobs j ON j.id = aj.job_id",
+            "aj",
+            "aj.id",
+        ),
+        _ => ("ac.uuid", "activities ac", "ac", "ac.seq"),
+    }
+}
+
 impl Store {
+    /// The query plans (count, then select) of a CAR search, as run.
+    pub async fn car_explain(
+        &self,
+        object: &'static str,
+        customer_id: i64,
+        q: Query,
+    ) -> StoreResult<Vec<String>> {
+        self.call(move |conn| {
+            let (cols, from, alias, key) = car_source(object);
+            let (count_sql, sql, values) = search_sql(cols, from, alias, key, customer_id, &q);
+            let mut lines = super::cm::plan(conn, &count_sql, &values[..values.len() - 2])?;
+            lines.extend(super::cm::plan(conn, &sql, &values)?);
+            Ok(lines)
+        })
+        .await
+    }
+
     pub async fn car_scripts(&self, customer_id: i64, q: Query) -> StoreResult<Page<ScriptRow>> {
         self.call(move |conn| {
             search(

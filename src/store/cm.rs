@@ -86,16 +86,14 @@ fn sql_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// Run `SELECT … FROM … WHERE customer AND filter ORDER BY id` over a window (+1).
-fn search<T>(
-    conn: &Connection,
+/// The SQL and values of a search (one more record than the window, to tell `hasMore`).
+fn search_sql(
     select_from: &str,
     alias: &str,
     customer_id: i64,
     filter: &SqlWhere,
     window: Window,
-    map: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
-) -> StoreResult<Page<T>> {
+) -> (String, Vec<rusqlite::types::Value>) {
     let sql = format!(
         "{select_from} WHERE {alias}.customer_id = ? AND ({}) ORDER BY {alias}.id LIMIT ? OFFSET ?",
         if filter.sql.is_empty() {
@@ -111,6 +109,57 @@ fn search<T>(
         window.limit.saturating_add(1),
     )));
     values.push(rusqlite::types::Value::Integer(sql_i64(window.offset)));
+    (sql, values)
+}
+
+/// `EXPLAIN QUERY PLAN` of a statement, one line per step.
+pub(super) fn plan(
+    conn: &Connection,
+    sql: &str,
+    values: &[rusqlite::types::Value],
+) -> StoreResult<Vec<String>> {
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+    let rows = stmt
+        .query_map(params_from_iter(values.iter()), |r| r.get::<_, String>(3))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+fn alert_select() -> String {
+    format!(
+        "SELECT a.id, a.source, a.event_type, a.trigger_uuid, a.ip_address, a.hostname, \
+         a.event_s, a.alert_s, a.is_hidden, a.alert_info_json, {PROFILE_COLS} \
+         FROM cm_alerts a LEFT JOIN cm_profiles p \
+         ON p.id = a.profile_id AND p.customer_id = a.customer_id"
+    )
+}
+
+fn profile_select() -> String {
+    format!(
+        "SELECT {PROFILE_COLS}, {RULESET_COLS} FROM cm_profiles p LEFT JOIN cm_rulesets s \
+         ON s.id = p.ruleset_id AND s.customer_id = p.customer_id"
+    )
+}
+
+fn rule_select() -> String {
+    format!("SELECT {RULE_COLS} FROM cm_rules r")
+}
+
+fn ruleset_select() -> String {
+    format!("SELECT {RULESET_COLS} FROM cm_rulesets s")
+}
+
+/// Run `SELECT … FROM … WHERE customer AND filter ORDER BY id` over a window (+1).
+fn search<T>(
+    conn: &Connection,
+    select_from: &str,
+    alias: &str,
+    customer_id: i64,
+    filter: &SqlWhere,
+    window: Window,
+    map: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
+) -> StoreResult<Page<T>> {
+    let (sql, values) = search_sql(select_from, alias, customer_id, filter, window);
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
         .query_map(params_from_iter(values), map)?
@@ -189,6 +238,27 @@ fn with_criteria(conn: &Connection, mut rules: Vec<RuleRow>) -> StoreResult<Vec<
 }
 
 impl Store {
+    /// The query plan of a CM search (`alert`, `profile`, `rule`, `ruleset`), as run.
+    pub async fn cm_explain(
+        &self,
+        object: &'static str,
+        customer_id: i64,
+        filter: SqlWhere,
+        window: Window,
+    ) -> StoreResult<Vec<String>> {
+        self.call(move |conn| {
+            let (select, alias) = match object {
+                "alert" => (alert_select(), "a"),
+                "profile" => (profile_select(), "p"),
+                "rule" => (rule_select(), "r"),
+                _ => (ruleset_select(), "s"),
+            };
+            let (sql, values) = search_sql(&select, alias, customer_id, &filter, window);
+            plan(conn, &sql, &values)
+        })
+        .await
+    }
+
     /// Alerts of `customer_id` matching `filter`, in ascending id.
     pub async fn cm_alerts(
         &self,
@@ -197,32 +267,34 @@ impl Store {
         window: Window,
     ) -> StoreResult<Page<AlertRow>> {
         self.call(move |conn| {
-            let select = format!(
-                "SELECT a.id, a.source, a.event_type, a.trigger_uuid, a.ip_address, a.hostname, \
-                 a.event_s, a.alert_s, a.is_hidden, a.alert_info_json, {PROFILE_COLS} \
-                 FROM cm_alerts a LEFT JOIN cm_profiles p \
-                 ON p.id = a.profile_id AND p.customer_id = a.customer_id"
-            );
-            search(conn, &select, "a", customer_id, &filter, window, |r| {
-                let info: String = r.get(9)?;
-                let profile_id: Option<i64> = r.get(10)?;
-                Ok(AlertRow {
-                    id: r.get(0)?,
-                    source: r.get(1)?,
-                    event_type: r.get(2)?,
-                    trigger_uuid: r.get(3)?,
-                    ip_address: r.get(4)?,
-                    hostname: r.get(5)?,
-                    event_s: r.get(6)?,
-                    alert_s: r.get(7)?,
-                    is_hidden: r.get(8)?,
-                    alert_info: serde_json::from_str(&info).unwrap_or_default(),
-                    profile: match profile_id {
-                        Some(_) => Some(profile_at(r, 10)?),
-                        None => None,
-                    },
-                })
-            })
+            search(
+                conn,
+                &alert_select(),
+                "a",
+                customer_id,
+                &filter,
+                window,
+                |r| {
+                    let info: String = r.get(9)?;
+                    let profile_id: Option<i64> = r.get(10)?;
+                    Ok(AlertRow {
+                        id: r.get(0)?,
+                        source: r.get(1)?,
+                        event_type: r.get(2)?,
+                        trigger_uuid: r.get(3)?,
+                        ip_address: r.get(4)?,
+                        hostname: r.get(5)?,
+                        event_s: r.get(6)?,
+                        alert_s: r.get(7)?,
+                        is_hidden: r.get(8)?,
+                        alert_info: serde_json::from_str(&info).unwrap_or_default(),
+                        profile: match profile_id {
+                            Some(_) => Some(profile_at(r, 10)?),
+                            None => None,
+                        },
+                    })
+                },
+            )
         })
         .await
     }
@@ -235,18 +307,22 @@ impl Store {
         window: Window,
     ) -> StoreResult<Page<ProfileRow>> {
         self.call(move |conn| {
-            let select = format!(
-                "SELECT {PROFILE_COLS}, {RULESET_COLS} FROM cm_profiles p LEFT JOIN cm_rulesets s \
-                 ON s.id = p.ruleset_id AND s.customer_id = p.customer_id"
-            );
-            search(conn, &select, "p", customer_id, &filter, window, |r| {
-                let mut profile = profile_at(r, 0)?;
-                let ruleset_id: Option<i64> = r.get(9)?;
-                if ruleset_id.is_some() {
-                    profile.ruleset = Some(ruleset_at(r, 9)?);
-                }
-                Ok(profile)
-            })
+            search(
+                conn,
+                &profile_select(),
+                "p",
+                customer_id,
+                &filter,
+                window,
+                |r| {
+                    let mut profile = profile_at(r, 0)?;
+                    let ruleset_id: Option<i64> = r.get(9)?;
+                    if ruleset_id.is_some() {
+                        profile.ruleset = Some(ruleset_at(r, 9)?);
+                    }
+                    Ok(profile)
+                },
+            )
         })
         .await
     }
@@ -259,8 +335,15 @@ impl Store {
         window: Window,
     ) -> StoreResult<Page<RuleRow>> {
         self.call(move |conn| {
-            let select = format!("SELECT {RULE_COLS} FROM cm_rules r");
-            let page = search(conn, &select, "r", customer_id, &filter, window, rule_row)?;
+            let page = search(
+                conn,
+                &rule_select(),
+                "r",
+                customer_id,
+                &filter,
+                window,
+                rule_row,
+            )?;
             Ok(Page {
                 items: with_criteria(conn, page.items)?,
                 ..page
@@ -277,10 +360,15 @@ impl Store {
         window: Window,
     ) -> StoreResult<Page<RulesetWithRules>> {
         self.call(move |conn| {
-            let select = format!("SELECT {RULESET_COLS} FROM cm_rulesets s");
-            let page = search(conn, &select, "s", customer_id, &filter, window, |r| {
-                ruleset_at(r, 0)
-            })?;
+            let page = search(
+                conn,
+                &ruleset_select(),
+                "s",
+                customer_id,
+                &filter,
+                window,
+                |r| ruleset_at(r, 0),
+            )?;
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {RULE_COLS} FROM cm_rules r WHERE r.ruleset_id = ?1 AND r.customer_id = ?2 \
                  ORDER BY r.id"

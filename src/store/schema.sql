@@ -92,7 +92,7 @@ CREATE TABLE asset_tags (
     name             TEXT NOT NULL,
     background_color TEXT
 );
-CREATE INDEX asset_tags_customer_name ON asset_tags(customer_id, name);
+CREATE INDEX asset_tags_customer_name ON asset_tags(customer_id, name COLLATE NOCASE);
 
 CREATE TABLE asset_tag_links (
     asset_id INTEGER NOT NULL REFERENCES assets(id) ON DELETE CASCADE,

@@ -11,3 +11,4 @@ mod health;
 mod helpers;
 mod listener;
 mod mock_server;
+mod query_plans;
