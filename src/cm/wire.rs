@@ -9,7 +9,6 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use axum::http::{HeaderMap, HeaderValue, header};
-use serde_json::{Map, Value};
 
 /// Which form the client asked for (`Accept: application/json` gives JSON; XML otherwise).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,65 +179,83 @@ impl ServiceResponse {
     }
 
     fn to_json(&self) -> String {
-        let mut body = Map::new();
-        body.insert("responseCode".into(), Value::String(self.code.to_string()));
+        let mut out = String::with_capacity(256 + self.data.len() * 768);
+        out.push_str("{\"ServiceResponse\":{\"responseCode\":");
+        json_str(&mut out, &self.code);
         if let Some((message, resolution)) = &self.error {
-            let mut details = Map::new();
-            details.insert("errorMessage".into(), Value::String(message.clone()));
-            details.insert("errorResolution".into(), Value::String(resolution.clone()));
-            body.insert("responseErrorDetails".into(), Value::Object(details));
+            out.push_str(",\"responseErrorDetails\":{\"errorMessage\":");
+            json_str(&mut out, message);
+            out.push_str(",\"errorResolution\":");
+            json_str(&mut out, resolution);
+            out.push('}');
         }
         if let Some(count) = self.count {
-            body.insert("count".into(), Value::from(count));
+            let _ = write!(out, ",\"count\":{count}");
         }
         if let Some(more) = self.has_more {
-            body.insert("hasMoreRecords".into(), Value::String(more.to_string()));
+            let _ = write!(out, ",\"hasMoreRecords\":\"{more}\"");
         }
         if let Some(last) = self.last_id {
-            body.insert("lastId".into(), Value::from(last));
+            let _ = write!(out, ",\"lastId\":{last}");
         }
         if !self.data.is_empty() {
-            let data = self
-                .data
-                .iter()
-                .map(|record| {
-                    Value::Object(
-                        record
-                            .iter()
-                            .map(|(k, v)| (k.to_string(), json_value(v)))
-                            .collect(),
-                    )
-                })
-                .collect();
-            body.insert("data".into(), Value::Array(data));
+            out.push_str(",\"data\":[");
+            for (i, record) in self.data.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                json_fields(&mut out, record);
+            }
+            out.push(']');
         }
-        let mut root = Map::new();
-        root.insert("ServiceResponse".into(), Value::Object(body));
-        Value::Object(root).to_string()
+        out.push_str("}}");
+        out
     }
 }
 
-fn json_value(node: &Node) -> Value {
+/// A JSON string literal (serde_json's escaping).
+fn json_str(out: &mut String, s: &str) {
+    // Serialising a &str cannot fail.
+    out.push_str(&serde_json::to_string(s).unwrap_or_default());
+}
+
+fn json_fields(out: &mut String, fields: &[(Name, Node)]) {
+    out.push('{');
+    for (i, (k, v)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_str(out, k);
+        out.push(':');
+        json_node(out, v);
+    }
+    out.push('}');
+}
+
+fn json_node(out: &mut String, node: &Node) {
     match node {
-        Node::Text(s) => Value::String(s.clone()),
-        Node::Int(i) => Value::from(*i),
-        Node::Bool(b) => Value::String(b.to_string()),
-        Node::Obj(fields) => Value::Object(
-            fields
-                .iter()
-                .map(|(k, v)| (k.to_string(), json_value(v)))
-                .collect(),
-        ),
-        Node::List(items) => Value::Array(
-            items
-                .iter()
-                .map(|(k, v)| {
-                    let mut m = Map::new();
-                    m.insert(k.to_string(), json_value(v));
-                    Value::Object(m)
-                })
-                .collect(),
-        ),
+        Node::Text(s) => json_str(out, s),
+        Node::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Node::Bool(b) => {
+            let _ = write!(out, "\"{b}\"");
+        }
+        Node::Obj(fields) => json_fields(out, fields),
+        Node::List(items) => {
+            out.push('[');
+            for (i, (k, v)) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push('{');
+                json_str(out, k);
+                out.push(':');
+                json_node(out, v);
+                out.push('}');
+            }
+            out.push(']');
+        }
     }
 }
 
@@ -252,9 +269,11 @@ fn xml_name(name: &str) -> Cow<'_, str> {
     }
 }
 
+const PAD: &str = "                                                                ";
+
 fn xml_element(out: &mut String, name: &str, node: &Node, depth: usize) {
     let name = xml_name(name);
-    let pad = "  ".repeat(depth);
+    let pad = &PAD[..(depth * 2).min(PAD.len())];
     match node {
         Node::Text(s) => {
             let _ = writeln!(out, "{pad}<{name}>{}</{name}>", escape(s));
@@ -325,6 +344,8 @@ mod tests {
         </ServiceResponse>
         "#);
     }
+
+    use serde_json::Value;
 
     #[test]
     fn json_wraps_records_and_stringifies_booleans() {
