@@ -55,7 +55,8 @@ async fn cm_searches_use_indexes() {
         offset: 0,
         limit: 100,
     };
-    let cases: Vec<(&'static str, &Catalog, &str, &str, Vec<(&str, &str, &str)>)> = vec![
+    type Case<'a> = (&'static str, &'a Catalog, &'a str, &'a str, Vec<(&'a str, &'a str, &'a str)>);
+    let cases: Vec<Case> = vec![
         ("alert", &catalog::CM_ALERT, "a", "customer_id=?", vec![]),
         (
             "alert",
