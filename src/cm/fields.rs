@@ -53,6 +53,7 @@ fn prune(node: Node, paths: &[&[String]]) -> Node {
                 .map(|(wrapper, item)| (wrapper, prune(item, paths)))
                 .collect(),
         ),
+        Node::Shared(inner) => prune(Node::clone(&inner), paths),
         leaf => leaf,
     }
 }

@@ -61,9 +61,11 @@ impl Kind {
     ) -> StoreResult<Page<(i64, Node)>> {
         let store = &state.store;
         Ok(match self {
-            Kind::Alert => map(store.cm_alerts(customer_id, filter, window).await?, |a| {
-                (a.id, alert(&a))
-            }),
+            Kind::Alert => {
+                let page = store.cm_alerts(customer_id, filter, window).await?;
+                let mut profiles = std::collections::HashMap::new();
+                map(page, |a| (a.id, alert_sharing(a, &mut profiles)))
+            }
             Kind::Profile => map(store.cm_profiles(customer_id, filter, window).await?, |p| {
                 (p.id, profile(&p, true))
             }),
@@ -77,7 +79,7 @@ impl Kind {
     }
 }
 
-fn map<T, U>(page: Page<T>, f: impl Fn(T) -> U) -> Page<U> {
+fn map<T, U>(page: Page<T>, f: impl FnMut(T) -> U) -> Page<U> {
     Page {
         items: page.items.into_iter().map(f).collect(),
         has_more: page.has_more,
@@ -85,13 +87,36 @@ fn map<T, U>(page: Page<T>, f: impl Fn(T) -> U) -> Page<U> {
     }
 }
 
-/// Epoch seconds as `2018-06-04T10:57:43Z`.
+/// Epoch seconds as `2018-06-04T10:57:43Z` (by hand: it is on every record's path).
 pub fn iso(seconds: i64) -> String {
-    let fmt = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    OffsetDateTime::from_unix_timestamp(seconds)
-        .ok()
-        .and_then(|t| t.format(&fmt).ok())
-        .unwrap_or_default()
+    let Ok(t) = OffsetDateTime::from_unix_timestamp(seconds) else {
+        return String::new();
+    };
+    let (date, time) = (t.date(), t.time());
+    let mut out = String::with_capacity(20);
+    let two = |out: &mut String, n: u8| {
+        out.push((b'0' + n / 10) as char);
+        out.push((b'0' + n % 10) as char);
+    };
+    let year = date.year();
+    if !(0..=9999).contains(&year) {
+        let fmt = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+        return t.format(&fmt).unwrap_or_default();
+    }
+    two(&mut out, (year / 100) as u8);
+    two(&mut out, (year % 100) as u8);
+    out.push('-');
+    two(&mut out, u8::from(date.month()));
+    out.push('-');
+    two(&mut out, date.day());
+    out.push('T');
+    two(&mut out, time.hour());
+    out.push(':');
+    two(&mut out, time.minute());
+    out.push(':');
+    two(&mut out, time.second());
+    out.push('Z');
+    out
 }
 
 fn json_node(v: &serde_json::Value) -> Node {
@@ -107,24 +132,35 @@ fn json_node(v: &serde_json::Value) -> Node {
     }
 }
 
+/// An alert's record tree.
 pub fn alert(a: &AlertRow) -> Node {
+    alert_sharing(a.clone(), &mut std::collections::HashMap::new())
+}
+
+/// An alert's record tree, its strings moved rather than copied and its profile subtree
+/// shared with the page's other alerts of that profile.
+pub fn alert_sharing(a: AlertRow, profiles: &mut std::collections::HashMap<i64, Node>) -> Node {
     let mut b = ObjBuilder::new()
         .int("id", a.id)
-        .text("source", &a.source)
-        .text("eventType", &a.event_type)
-        .text("triggerUuid", &a.trigger_uuid)
-        .text("ipAddress", &a.ip_address)
-        .text("hostname", &a.hostname)
+        .text("source", a.source)
+        .text("eventType", a.event_type)
+        .text("triggerUuid", a.trigger_uuid)
+        .text("ipAddress", a.ip_address)
+        .text("hostname", a.hostname)
         .text("eventDate", iso(a.event_s))
         .text("alertDate", iso(a.alert_s))
         .bool("isHidden", a.is_hidden);
     if let Some(p) = &a.profile {
-        b = b.field("profile", profile(p, false));
+        let node = profiles
+            .entry(p.id)
+            .or_insert_with(|| Node::Shared(std::sync::Arc::new(profile(p, false))))
+            .clone();
+        b = b.field("profile", node);
     }
     let info = a
         .alert_info
-        .iter()
-        .map(|(k, v)| (Name::Owned(k.clone()), json_node(v)))
+        .into_iter()
+        .map(|(k, v)| (Name::Owned(k), json_node(&v)))
         .collect();
     b.field("alertInfo", Node::Obj(info)).build()
 }

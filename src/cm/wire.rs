@@ -52,6 +52,8 @@ pub enum Node {
     Obj(Vec<(Name, Node)>),
     /// A list of wrapped items: `<list><Rule>..</Rule></list>`, JSON `[{"Rule":{..}}]`.
     List(Vec<(Name, Node)>),
+    /// A subtree several records share (the same profile on many alerts).
+    Shared(std::sync::Arc<Node>),
 }
 
 impl Node {
@@ -66,7 +68,7 @@ pub struct ObjBuilder(Vec<(Name, Node)>);
 
 impl ObjBuilder {
     pub fn new() -> Self {
-        Self::default()
+        ObjBuilder(Vec::with_capacity(12))
     }
     pub fn field(mut self, name: impl Into<Name>, value: Node) -> Self {
         self.0.push((name.into(), value));
@@ -133,7 +135,7 @@ impl ServiceResponse {
     }
 
     fn to_xml(&self, schema_url: &str) -> String {
-        let mut out = String::with_capacity(512 + self.data.len() * 512);
+        let mut out = String::with_capacity(512 + self.data.len() * 1536);
         out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         let _ = writeln!(
             out,
@@ -179,7 +181,7 @@ impl ServiceResponse {
     }
 
     fn to_json(&self) -> String {
-        let mut out = String::with_capacity(256 + self.data.len() * 768);
+        let mut out = String::with_capacity(256 + self.data.len() * 1280);
         out.push_str("{\"ServiceResponse\":{\"responseCode\":");
         json_str(&mut out, &self.code);
         if let Some((message, resolution)) = &self.error {
@@ -235,13 +237,11 @@ fn json_fields(out: &mut String, fields: &[(Name, Node)]) {
 fn json_node(out: &mut String, node: &Node) {
     match node {
         Node::Text(s) => json_str(out, s),
-        Node::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
-        Node::Bool(b) => {
-            let _ = write!(out, "\"{b}\"");
-        }
+        Node::Int(i) => out.push_str(itoa(*i).as_str()),
+        Node::Bool(true) => out.push_str("\"true\""),
+        Node::Bool(false) => out.push_str("\"false\""),
         Node::Obj(fields) => json_fields(out, fields),
+        Node::Shared(inner) => json_node(out, inner),
         Node::List(items) => {
             out.push('[');
             for (i, (k, v)) in items.iter().enumerate() {
@@ -272,28 +272,80 @@ fn xml_name(name: &str) -> Cow<'_, str> {
 const PAD: &str = "                                                                ";
 
 fn xml_element(out: &mut String, name: &str, node: &Node, depth: usize) {
+    // Written with push_str: this is the hot loop of every XML answer, and `write!`'s
+    // formatting machinery cost more than the rest of it together.
+    if let Node::Shared(inner) = node {
+        return xml_element(out, name, inner, depth);
+    }
     let name = xml_name(name);
     let pad = &PAD[..(depth * 2).min(PAD.len())];
+    out.push_str(pad);
+    out.push('<');
+    out.push_str(&name);
     match node {
-        Node::Text(s) => {
-            let _ = writeln!(out, "{pad}<{name}>{}</{name}>", escape(s));
-        }
-        Node::Int(i) => {
-            let _ = writeln!(out, "{pad}<{name}>{i}</{name}>");
-        }
-        Node::Bool(b) => {
-            let _ = writeln!(out, "{pad}<{name}>{b}</{name}>");
-        }
-        Node::Obj(fields) | Node::List(fields) if fields.is_empty() => {
-            let _ = writeln!(out, "{pad}<{name}/>");
-        }
+        Node::Obj(fields) | Node::List(fields) if fields.is_empty() => out.push_str("/>\n"),
         Node::Obj(fields) | Node::List(fields) => {
-            let _ = writeln!(out, "{pad}<{name}>");
+            out.push_str(">\n");
             for (child, value) in fields {
                 xml_element(out, child, value, depth + 1);
             }
-            let _ = writeln!(out, "{pad}</{name}>");
+            out.push_str(pad);
+            out.push_str("</");
+            out.push_str(&name);
+            out.push_str(">\n");
         }
+        leaf => {
+            out.push('>');
+            match leaf {
+                Node::Text(s) => out.push_str(&escape(s)),
+                Node::Int(i) => out.push_str(itoa(*i).as_str()),
+                Node::Bool(true) => out.push_str("true"),
+                Node::Bool(false) => out.push_str("false"),
+                Node::Obj(_) | Node::List(_) | Node::Shared(_) => {}
+            }
+            out.push_str("</");
+            out.push_str(&name);
+            out.push_str(">\n");
+        }
+    }
+}
+
+/// An integer's digits without the formatting machinery.
+fn itoa(mut n: i64) -> Digits {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let negative = n < 0;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10).unsigned_abs() as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut d = Digits {
+        buf: [0; 21],
+        len: 0,
+    };
+    if negative {
+        d.buf[0] = b'-';
+        d.len = 1;
+    }
+    for &b in &buf[i..] {
+        d.buf[d.len] = b;
+        d.len += 1;
+    }
+    d
+}
+
+struct Digits {
+    buf: [u8; 21],
+    len: usize,
+}
+
+impl Digits {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("0")
     }
 }
 
@@ -372,6 +424,13 @@ mod tests {
             "r"
         );
         assert!(json["ServiceResponse"].get("count").is_none());
+    }
+
+    #[test]
+    fn digits() {
+        for n in [0, 7, -7, 10, 246213, i64::MAX, i64::MIN] {
+            assert_eq!(itoa(n).as_str(), n.to_string());
+        }
     }
 
     #[test]

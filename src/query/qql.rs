@@ -153,34 +153,28 @@ impl Parser {
 
     /// `or_expr = and_expr { ws "OR" ws and_expr }`
     fn or_expr(&mut self) -> PResult<Filter> {
-        let mut parts = vec![self.and_expr()?];
-        loop {
-            let save = self.pos;
-            self.ws();
-            if self.eat_keyword("OR") {
-                self.ws();
-                parts.push(self.and_expr()?);
-            } else {
-                self.pos = save;
-                break;
-            }
-        }
-        Ok(if parts.len() == 1 {
-            parts.remove(0)
-        } else {
-            Filter::Or(parts)
-        })
+        self.chain("OR", Parser::and_expr, Filter::Or)
     }
 
     /// `and_expr = not_expr { ws "AND" ws not_expr }`
     fn and_expr(&mut self) -> PResult<Filter> {
-        let mut parts = vec![self.not_expr()?];
+        self.chain("AND", Parser::not_expr, Filter::And)
+    }
+
+    /// `operand { ws keyword ws operand }`, one node when there is one operand.
+    fn chain(
+        &mut self,
+        keyword: &str,
+        operand: fn(&mut Parser) -> PResult<Filter>,
+        join: fn(Vec<Filter>) -> Filter,
+    ) -> PResult<Filter> {
+        let mut parts = vec![operand(self)?];
         loop {
             let save = self.pos;
             self.ws();
-            if self.eat_keyword("AND") {
+            if self.eat_keyword(keyword) {
                 self.ws();
-                parts.push(self.not_expr()?);
+                parts.push(operand(self)?);
             } else {
                 self.pos = save;
                 break;
@@ -189,7 +183,7 @@ impl Parser {
         Ok(if parts.len() == 1 {
             parts.remove(0)
         } else {
-            Filter::And(parts)
+            join(parts)
         })
     }
 

@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params, params_from_iter};
 
-use super::{Caller, Store, StoreResult};
+use super::{Caller, Store, StoreResult, sql_i64, to_sql};
 use crate::page::{Page, Window};
-use crate::query::{SqlValue, SqlWhere};
+use crate::query::SqlWhere;
 
 /// A search: compiled filter, sort (catalog SQL expression, descending?), window.
 #[derive(Debug, Clone, Default)]
@@ -240,17 +240,6 @@ pub struct Outcome {
     pub code: i64,
     pub text: String,
     pub result: Vec<u8>,
-}
-
-fn to_sql(v: &SqlValue) -> rusqlite::types::Value {
-    match v {
-        SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
-        SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
-    }
-}
-
-fn sql_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// The count and select statements of a search, and their values (the select's last two

@@ -5,9 +5,9 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
-use super::{Store, StoreResult};
+use super::{Store, StoreResult, sql_i64, to_sql};
 use crate::page::{Page, Window};
-use crate::query::{SqlValue, SqlWhere};
+use crate::query::SqlWhere;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RulesetRow {
@@ -70,20 +70,10 @@ pub struct AlertRow {
     pub event_s: i64,
     pub alert_s: i64,
     pub is_hidden: bool,
-    /// The profile that raised it (without its ruleset, as alerts show it).
-    pub profile: Option<ProfileRow>,
+    /// The profile that raised it (without its ruleset, as alerts show it); shared by the
+    /// alerts of one page that name the same profile.
+    pub profile: Option<std::sync::Arc<ProfileRow>>,
     pub alert_info: serde_json::Map<String, serde_json::Value>,
-}
-
-fn to_sql(v: &SqlValue) -> rusqlite::types::Value {
-    match v {
-        SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
-        SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
-    }
-}
-
-fn sql_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// The SQL and values of a search (one more record than the window, to tell `hasMore`).
@@ -126,12 +116,9 @@ pub(super) fn plan(
 }
 
 fn alert_select() -> String {
-    format!(
-        "SELECT a.id, a.source, a.event_type, a.trigger_uuid, a.ip_address, a.hostname, \
-         a.event_s, a.alert_s, a.is_hidden, a.alert_info_json, {PROFILE_COLS} \
-         FROM cm_alerts a LEFT JOIN cm_profiles p \
-         ON p.id = a.profile_id AND p.customer_id = a.customer_id"
-    )
+    "SELECT a.id, a.source, a.event_type, a.trigger_uuid, a.ip_address, a.hostname, \
+     a.event_s, a.alert_s, a.is_hidden, a.alert_info_json, a.profile_id FROM cm_alerts a"
+        .to_owned()
 }
 
 fn profile_select() -> String {
@@ -267,7 +254,7 @@ impl Store {
         window: Window,
     ) -> StoreResult<Page<AlertRow>> {
         self.call(move |conn| {
-            search(
+            let page = search(
                 conn,
                 &alert_select(),
                 "a",
@@ -276,25 +263,48 @@ impl Store {
                 window,
                 |r| {
                     let info: String = r.get(9)?;
-                    let profile_id: Option<i64> = r.get(10)?;
-                    Ok(AlertRow {
-                        id: r.get(0)?,
-                        source: r.get(1)?,
-                        event_type: r.get(2)?,
-                        trigger_uuid: r.get(3)?,
-                        ip_address: r.get(4)?,
-                        hostname: r.get(5)?,
-                        event_s: r.get(6)?,
-                        alert_s: r.get(7)?,
-                        is_hidden: r.get(8)?,
-                        alert_info: serde_json::from_str(&info).unwrap_or_default(),
-                        profile: match profile_id {
-                            Some(_) => Some(profile_at(r, 10)?),
-                            None => None,
+                    Ok((
+                        AlertRow {
+                            id: r.get(0)?,
+                            source: r.get(1)?,
+                            event_type: r.get(2)?,
+                            trigger_uuid: r.get(3)?,
+                            ip_address: r.get(4)?,
+                            hostname: r.get(5)?,
+                            event_s: r.get(6)?,
+                            alert_s: r.get(7)?,
+                            is_hidden: r.get(8)?,
+                            alert_info: serde_json::from_str(&info).unwrap_or_default(),
+                            profile: None,
                         },
-                    })
+                        r.get::<_, Option<i64>>(10)?,
+                    ))
                 },
-            )
+            )?;
+            // A page names few profiles: read each once, share it.
+            let mut profiles: std::collections::HashMap<i64, Option<std::sync::Arc<ProfileRow>>> =
+                std::collections::HashMap::new();
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {PROFILE_COLS} FROM cm_profiles p WHERE p.id = ?1 AND p.customer_id = ?2"
+            ))?;
+            let mut items = Vec::with_capacity(page.items.len());
+            for (mut alert, profile_id) in page.items {
+                if let Some(id) = profile_id {
+                    if !profiles.contains_key(&id) {
+                        let row = stmt
+                            .query_row(params![id, customer_id], |r| profile_at(r, 0))
+                            .optional()?;
+                        profiles.insert(id, row.map(std::sync::Arc::new));
+                    }
+                    alert.profile = profiles.get(&id).cloned().flatten();
+                }
+                items.push(alert);
+            }
+            Ok(Page {
+                items,
+                has_more: page.has_more,
+                total: page.total,
+            })
         })
         .await
     }

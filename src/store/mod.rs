@@ -212,6 +212,19 @@ impl Store {
     }
 }
 
+/// A filter value as SQLite takes it.
+fn to_sql(v: &crate::query::SqlValue) -> rusqlite::types::Value {
+    match v {
+        crate::query::SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
+        crate::query::SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
+    }
+}
+
+/// A count or offset as SQLite's integer (saturating).
+fn sql_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 fn configure(conn: &Connection, file: bool) -> StoreResult<()> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     if file {

@@ -58,6 +58,26 @@ const FILES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Every list of a [`Seed`], once: its field, its file, and the field naming its customer.
+macro_rules! seed_lists {
+    ($apply:ident) => {
+        $apply!(
+            customers "customers.json" name,
+            users "users.json" customer,
+            rulesets "rulesets.json" customer,
+            rules "rules.json" customer,
+            profiles "profiles.json" customer,
+            alerts "alerts.json" customer,
+            asset_tags "assettags.json" customer,
+            assets "assets.json" customer,
+            scripts "scripts.json" customer,
+            jobs "jobs.json" customer,
+            asset_jobs "assetjobs.json" customer,
+            activities "activities.json" customer
+        )
+    };
+}
+
 /// A seed that failed to read or validate. Displays as
 /// `users.json: record 2 ("bob"), field customer: unknown customer "Acm"`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -288,23 +308,13 @@ impl Seed {
         name: &str,
         read: impl Fn(&str) -> Result<Option<String>, SeedError>,
     ) -> Result<Seed, SeedError> {
-        let customers_text = read("customers.json")?
-            .ok_or_else(|| SeedError::file("customers.json", "missing: a seed needs customers"))?;
-        let seed = Seed {
-            name: name.to_owned(),
-            customers: parse_file("customers.json", &customers_text)?,
-            users: parse_optional(&read, "users.json")?,
-            rulesets: parse_optional(&read, "rulesets.json")?,
-            rules: parse_optional(&read, "rules.json")?,
-            profiles: parse_optional(&read, "profiles.json")?,
-            alerts: parse_optional(&read, "alerts.json")?,
-            asset_tags: parse_optional(&read, "assettags.json")?,
-            assets: parse_optional(&read, "assets.json")?,
-            scripts: parse_optional(&read, "scripts.json")?,
-            jobs: parse_optional(&read, "jobs.json")?,
-            asset_jobs: parse_optional(&read, "assetjobs.json")?,
-            activities: parse_optional(&read, "activities.json")?,
-        };
+        if read("customers.json")?.is_none() {
+            return Err(SeedError::file(
+                "customers.json",
+                "missing: a seed needs customers",
+            ));
+        }
+        let seed = read_lists(name, &read)?;
         seed.validate()?;
         Ok(seed)
     }
@@ -767,6 +777,19 @@ pub fn iso_seconds(v: &str) -> Option<i64> {
         .map(|t| t.unix_timestamp())
 }
 
+/// Every list of a seed, each from its file (missing files are empty lists).
+fn read_lists(
+    name: &str,
+    read: &impl Fn(&str) -> Result<Option<String>, SeedError>,
+) -> Result<Seed, SeedError> {
+    macro_rules! read_all {
+        ($($field:ident $file:literal $owner:ident),*) => {
+            Ok(Seed { name: name.to_owned(), $($field: parse_optional(read, $file)?,)* })
+        };
+    }
+    seed_lists!(read_all)
+}
+
 fn parse_optional<T: DeserializeOwned>(
     read: &impl Fn(&str) -> Result<Option<String>, SeedError>,
     file: &str,
@@ -821,21 +844,13 @@ impl Seed {
 
     /// How many records a file holds in this seed.
     pub fn count(&self, file: &str) -> usize {
-        match file {
-            "customers.json" => self.customers.len(),
-            "users.json" => self.users.len(),
-            "rulesets.json" => self.rulesets.len(),
-            "rules.json" => self.rules.len(),
-            "profiles.json" => self.profiles.len(),
-            "alerts.json" => self.alerts.len(),
-            "assettags.json" => self.asset_tags.len(),
-            "assets.json" => self.assets.len(),
-            "scripts.json" => self.scripts.len(),
-            "jobs.json" => self.jobs.len(),
-            "assetjobs.json" => self.asset_jobs.len(),
-            "activities.json" => self.activities.len(),
-            _ => 0,
+        let seed = self;
+        macro_rules! count {
+            ($($field:ident $name:literal $owner:ident),*) => {
+                match file { $($name => seed.$field.len(),)* _ => 0 }
+            };
         }
+        seed_lists!(count)
     }
 
     /// Check `more` as it would stand after this seed; errors name `more`'s own records.
@@ -851,46 +866,30 @@ impl Seed {
 
     /// Only the records of one customer (its own entry, users and objects).
     pub fn for_customer(&self, name: &str) -> Seed {
-        fn keep<T: Clone>(items: &[T], f: impl Fn(&T) -> &str, name: &str) -> Vec<T> {
-            items.iter().filter(|x| f(x) == name).cloned().collect()
+        let seed = self;
+        macro_rules! only {
+            ($($field:ident $file:literal $owner:ident),*) => {
+                Seed {
+                    name: seed.name.clone(),
+                    $($field: seed.$field.iter().filter(|x| x.$owner == name).cloned().collect(),)*
+                }
+            };
         }
-        Seed {
-            name: self.name.clone(),
-            customers: keep(&self.customers, |c| &c.name, name),
-            users: keep(&self.users, |u| &u.customer, name),
-            rulesets: keep(&self.rulesets, |r| &r.customer, name),
-            rules: keep(&self.rules, |r| &r.customer, name),
-            profiles: keep(&self.profiles, |p| &p.customer, name),
-            alerts: keep(&self.alerts, |a| &a.customer, name),
-            asset_tags: keep(&self.asset_tags, |t| &t.customer, name),
-            assets: keep(&self.assets, |a| &a.customer, name),
-            scripts: keep(&self.scripts, |s| &s.customer, name),
-            jobs: keep(&self.jobs, |j| &j.customer, name),
-            asset_jobs: keep(&self.asset_jobs, |a| &a.customer, name),
-            activities: keep(&self.activities, |a| &a.customer, name),
-        }
+        seed_lists!(only)
     }
 
     /// This seed's records followed by `more`'s.
     pub fn merged(&self, more: &Seed) -> Seed {
-        fn cat<T: Clone>(a: &[T], b: &[T]) -> Vec<T> {
-            a.iter().chain(b).cloned().collect()
+        let seed = self;
+        macro_rules! cat {
+            ($($field:ident $file:literal $owner:ident),*) => {
+                Seed {
+                    name: seed.name.clone(),
+                    $($field: seed.$field.iter().chain(&more.$field).cloned().collect(),)*
+                }
+            };
         }
-        Seed {
-            name: self.name.clone(),
-            customers: cat(&self.customers, &more.customers),
-            users: cat(&self.users, &more.users),
-            rulesets: cat(&self.rulesets, &more.rulesets),
-            rules: cat(&self.rules, &more.rules),
-            profiles: cat(&self.profiles, &more.profiles),
-            alerts: cat(&self.alerts, &more.alerts),
-            asset_tags: cat(&self.asset_tags, &more.asset_tags),
-            assets: cat(&self.assets, &more.assets),
-            scripts: cat(&self.scripts, &more.scripts),
-            jobs: cat(&self.jobs, &more.jobs),
-            asset_jobs: cat(&self.asset_jobs, &more.asset_jobs),
-            activities: cat(&self.activities, &more.activities),
-        }
+        seed_lists!(cat)
     }
 
     /// Records given at run time as one JSON object whose keys are the seed files' names
@@ -927,21 +926,7 @@ impl Seed {
                 .or_else(|| object.get(file))
                 .map(serde_json::Value::to_string))
         };
-        Ok(Seed {
-            name: "runtime".to_owned(),
-            customers: parse_optional(&read, "customers.json")?,
-            users: parse_optional(&read, "users.json")?,
-            rulesets: parse_optional(&read, "rulesets.json")?,
-            rules: parse_optional(&read, "rules.json")?,
-            profiles: parse_optional(&read, "profiles.json")?,
-            alerts: parse_optional(&read, "alerts.json")?,
-            asset_tags: parse_optional(&read, "assettags.json")?,
-            assets: parse_optional(&read, "assets.json")?,
-            scripts: parse_optional(&read, "scripts.json")?,
-            jobs: parse_optional(&read, "jobs.json")?,
-            asset_jobs: parse_optional(&read, "assetjobs.json")?,
-            activities: parse_optional(&read, "activities.json")?,
-        })
+        read_lists("runtime", &read)
     }
 
     /// A copy of `template`'s objects for a new customer and its one user: every id moved by

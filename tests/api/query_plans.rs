@@ -55,7 +55,13 @@ async fn cm_searches_use_indexes() {
         offset: 0,
         limit: 100,
     };
-    type Case<'a> = (&'static str, &'a Catalog, &'a str, &'a str, Vec<(&'a str, &'a str, &'a str)>);
+    type Case<'a> = (
+        &'static str,
+        &'a Catalog,
+        &'a str,
+        &'a str,
+        Vec<(&'a str, &'a str, &'a str)>,
+    );
     let cases: Vec<Case> = vec![
         ("alert", &catalog::CM_ALERT, "a", "customer_id=?", vec![]),
         (
