@@ -290,13 +290,15 @@ impl Store {
             let mut items = Vec::with_capacity(page.items.len());
             for (mut alert, profile_id) in page.items {
                 if let Some(id) = profile_id {
-                    if !profiles.contains_key(&id) {
-                        let row = stmt
-                            .query_row(params![id, customer_id], |r| profile_at(r, 0))
-                            .optional()?;
-                        profiles.insert(id, row.map(std::sync::Arc::new));
-                    }
-                    alert.profile = profiles.get(&id).cloned().flatten();
+                    alert.profile = match profiles.entry(id) {
+                        std::collections::hash_map::Entry::Occupied(e) => e.get().clone(),
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            let row = stmt
+                                .query_row(params![id, customer_id], |r| profile_at(r, 0))
+                                .optional()?;
+                            e.insert(row.map(std::sync::Arc::new)).clone()
+                        }
+                    };
                 }
                 items.push(alert);
             }
