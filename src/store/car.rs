@@ -354,14 +354,19 @@ fn script_row(r: &Row<'_>) -> rusqlite::Result<ScriptRow> {
     })
 }
 
+/// A customer's script by id.
+fn script_by_id(conn: &Connection, customer_id: i64, id: i64) -> StoreResult<Option<ScriptRow>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {SCRIPT_COLS} FROM scripts s WHERE s.customer_id = ?1 AND s.id = ?2"
+        ))?
+        .query_row(params![customer_id, id], script_row)
+        .optional()?)
+}
+
 fn script_by_key(conn: &Connection, customer_id: i64, key: &str) -> StoreResult<Option<ScriptRow>> {
     if let Ok(id) = key.parse::<i64>() {
-        let found = conn
-            .prepare_cached(&format!(
-                "SELECT {SCRIPT_COLS} FROM scripts s WHERE s.customer_id = ?1 AND s.id = ?2"
-            ))?
-            .query_row(params![customer_id, id], script_row)
-            .optional()?;
+        let found = script_by_id(conn, customer_id, id)?;
         if found.is_some() {
             return Ok(found);
         }
@@ -727,15 +732,9 @@ impl Store {
         ids: Vec<i64>,
     ) -> StoreResult<Result<Vec<ScriptRow>, Vec<i64>>> {
         self.call(move |conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {SCRIPT_COLS} FROM scripts s WHERE s.customer_id = ?1 AND s.id = ?2"
-            ))?;
             let (mut found, mut missing) = (Vec::new(), Vec::new());
             for id in ids {
-                match stmt
-                    .query_row(params![customer_id, id], script_row)
-                    .optional()?
-                {
+                match script_by_id(conn, customer_id, id)? {
                     Some(s) => found.push(s),
                     None => missing.push(id),
                 }
@@ -1018,13 +1017,7 @@ impl Store {
     ) -> WriteResult<String> {
         self.transaction(move |tx| {
             let customer = caller.customer_id;
-            let script = tx
-                .prepare_cached(&format!(
-                    "SELECT {SCRIPT_COLS} FROM scripts s WHERE s.customer_id = ?1 AND s.id = ?2"
-                ))?
-                .query_row(params![customer, script_id], script_row)
-                .optional()?;
-            let Some(script) = script else {
+            let Some(script) = script_by_id(tx, customer, script_id)? else {
                 return Ok(Err(Refusal::NotFound(format!("Script not found: {script_id}"))));
             };
             match script.status.as_str() {
@@ -1189,12 +1182,7 @@ impl Store {
             if current != Some(Some(fire_ms)) {
                 return Ok(false);
             }
-            let script = tx
-                .prepare_cached(&format!(
-                    "SELECT {SCRIPT_COLS} FROM scripts s WHERE s.customer_id = ?1 AND s.id = ?2"
-                ))?
-                .query_row(params![schedule.customer_id, schedule.script_id], script_row)
-                .optional()?;
+            let script = script_by_id(tx, schedule.customer_id, schedule.script_id)?;
             let mut fired = false;
             if let Some(script) = script.filter(|s| s.status == "APPROVED")
                 && let Ok(assets) = resolve_targets(tx, schedule.customer_id, &schedule.targets)?
