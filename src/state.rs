@@ -33,7 +33,13 @@ struct Caches {
     engine_due: AtomicI64,
     /// Bumped by every change that may give the engine work.
     engine_generation: AtomicU64,
+    /// Rendered CM alert records, by (alert id, format): alerts and profiles never change
+    /// once stored, so a rendering stays true until the data is reset or reseeded.
+    records: Mutex<HashMap<(i64, bool), Arc<str>>>,
 }
+
+/// Rendered records kept at most (about 1.5 KB each).
+const MAX_CACHED_RECORDS: usize = 20_000;
 
 /// What flags set and the control API may change at run time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -149,8 +155,36 @@ impl AppState {
         Ok(found)
     }
 
+    /// A rendered alert record (`json`: the JSON rendering, else XML), if cached.
+    pub fn cached_record(&self, id: i64, json: bool) -> Option<Arc<str>> {
+        self.caches
+            .records
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(id, json))
+            .cloned()
+    }
+
+    /// Keep a rendered alert record (the cache starts over when full).
+    pub fn cache_record(&self, id: i64, json: bool, text: Arc<str>) {
+        let mut records = self
+            .caches
+            .records
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if records.len() >= MAX_CACHED_RECORDS {
+            records.clear();
+        }
+        records.insert((id, json), text);
+    }
+
     /// Data changed under the caches (reset, new customers, seeds, forced outcomes).
     pub fn data_changed(&self) {
+        self.caches
+            .records
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         self.caches
             .by_user_id
             .lock()

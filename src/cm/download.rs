@@ -84,8 +84,8 @@ fn utc(seconds: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(seconds).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-fn info_text(a: &AlertRow, key: &str) -> Option<String> {
-    match a.alert_info.get(key)? {
+fn info_text(info: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
+    match info.get(key)? {
         Value::String(s) if s.is_empty() => None,
         Value::String(s) => Some(s.clone()),
         Value::Null => None,
@@ -133,7 +133,7 @@ pub fn csv(alerts: &[AlertRow]) -> String {
             csv_field(a.profile.as_ref().map(|p| p.title.as_str())),
             csv_field(Some(&a.ip_address)),
             csv_field(Some(&a.hostname)),
-            csv_field(info_text(a, "operatingSystem").as_deref()),
+            csv_field(info_text(&a.alert_info(), "operatingSystem").as_deref()),
             csv_field(Some(&csv_date(a.event_s))),
             csv_field(Some(&csv_date(a.alert_s))),
         ];
@@ -193,7 +193,8 @@ pub fn cef(alerts: &[AlertRow], now: OffsetDateTime, host: &str) -> String {
     out.push('\n');
     for a in alerts {
         let cat = category(&a.event_type);
-        let info = |k: &str| info_text(a, k);
+        let details = a.alert_info();
+        let info = |k: &str| info_text(&details, k);
         let severity = if cat == "VULN" {
             info("severity").unwrap_or_else(|| "0".to_owned())
         } else {

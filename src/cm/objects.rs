@@ -4,7 +4,8 @@
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use super::wire::{Name, Node, ObjBuilder};
+use super::fields::Fields;
+use super::wire::{Format, Name, Node, ObjBuilder, Record, render_record};
 use crate::page::{Page, Window};
 use crate::query::SqlWhere;
 use crate::query::catalog::{CM_ALERT, CM_PROFILE, CM_RULE, CM_RULESET, Catalog};
@@ -79,6 +80,45 @@ impl Kind {
     }
 }
 
+impl Kind {
+    /// Records for an answer in `format`. Alerts come from the render cache where no
+    /// `fields` limit applies (an alert and its profile never change once stored).
+    pub async fn fetch_records(
+        self,
+        state: &AppState,
+        customer_id: i64,
+        filter: SqlWhere,
+        window: Window,
+        format: Format,
+        fields: Option<&Fields>,
+    ) -> StoreResult<Page<(i64, Record)>> {
+        let wrapper = Name::Borrowed(self.wrapper());
+        if self == Kind::Alert && fields.is_none() {
+            let page = state.store.cm_alerts(customer_id, filter, window).await?;
+            let json = format == Format::Json;
+            let mut profiles = std::collections::HashMap::new();
+            return Ok(map(page, |a| {
+                let id = a.id;
+                let text = state.cached_record(id, json).unwrap_or_else(|| {
+                    let tree = [(wrapper.clone(), alert_sharing(a, &mut profiles))];
+                    let text: std::sync::Arc<str> = render_record(format, &tree).into();
+                    state.cache_record(id, json, text.clone());
+                    text
+                });
+                (id, Record::Rendered(text))
+            }));
+        }
+        let page = self.fetch(state, customer_id, filter, window).await?;
+        Ok(map(page, |(id, node)| {
+            let node = match fields {
+                Some(f) => f.apply(node),
+                None => node,
+            };
+            (id, Record::Tree(vec![(wrapper.clone(), node)]))
+        }))
+    }
+}
+
 fn map<T, U>(page: Page<T>, f: impl FnMut(T) -> U) -> Page<U> {
     Page {
         items: page.items.into_iter().map(f).collect(),
@@ -140,6 +180,7 @@ pub fn alert(a: &AlertRow) -> Node {
 /// An alert's record tree, its strings moved rather than copied and its profile subtree
 /// shared with the page's other alerts of that profile.
 pub fn alert_sharing(a: AlertRow, profiles: &mut std::collections::HashMap<i64, Node>) -> Node {
+    let info = a.alert_info();
     let mut b = ObjBuilder::new()
         .int("id", a.id)
         .text("source", a.source)
@@ -157,8 +198,7 @@ pub fn alert_sharing(a: AlertRow, profiles: &mut std::collections::HashMap<i64, 
             .clone();
         b = b.field("profile", node);
     }
-    let info = a
-        .alert_info
+    let info = info
         .into_iter()
         .map(|(k, v)| (Name::Owned(k), json_node(&v)))
         .collect();

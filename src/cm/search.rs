@@ -17,7 +17,7 @@ use super::fields::Fields;
 use super::objects::Kind;
 use super::reply::{CmCaller, Ctx, Reply};
 use super::request::{self, ServiceRequest};
-use super::wire::{Name, ServiceResponse};
+use super::wire::ServiceResponse;
 use crate::page::Window;
 use crate::query::criteria::{self, Criterion};
 use crate::state::AppState;
@@ -95,19 +95,18 @@ pub async fn search(
         let (req, sql) = compile(&state, kind, &headers, &body)?;
         let fields = Fields::parse(query_params(&uri).get("fields").map(String::as_str));
         let window = Window::qps(req.start_from_offset, req.limit_results);
-        let page = kind.fetch(&state, caller.customer_id, sql, window).await?;
+        let page = kind
+            .fetch_records(
+                &state,
+                caller.customer_id,
+                sql,
+                window,
+                ctx.format,
+                fields.as_ref(),
+            )
+            .await?;
         let last_id = page.items.last().map(|(id, _)| *id);
-        let data = page
-            .items
-            .into_iter()
-            .map(|(_, node)| {
-                let node = match &fields {
-                    Some(f) => f.apply(node),
-                    None => node,
-                };
-                vec![(Name::Borrowed(kind.wrapper()), node)]
-            })
-            .collect();
+        let data = page.items.into_iter().map(|(_, record)| record).collect();
         let mut response = ServiceResponse::success(data);
         response.has_more = Some(page.has_more);
         response.last_id = if page.has_more { last_id } else { None };
@@ -147,18 +146,21 @@ pub async fn get_one(
             offset: 0,
             limit: 1,
         };
-        let page = kind.fetch(&state, caller.customer_id, sql, window).await?;
-        let Some((_, node)) = page.items.into_iter().next() else {
+        let fields = Fields::parse(query_params(&uri).get("fields").map(String::as_str));
+        let page = kind
+            .fetch_records(
+                &state,
+                caller.customer_id,
+                sql,
+                window,
+                ctx.format,
+                fields.as_ref(),
+            )
+            .await?;
+        let Some((_, record)) = page.items.into_iter().next() else {
             return Err(CmError::not_found(kind.wrapper(), &id));
         };
-        let node = match Fields::parse(query_params(&uri).get("fields").map(String::as_str)) {
-            Some(f) => f.apply(node),
-            None => node,
-        };
-        Ok(ServiceResponse::success(vec![vec![(
-            Name::Borrowed(kind.wrapper()),
-            node,
-        )]]))
+        Ok(ServiceResponse::success(vec![record]))
     }
     .await;
     ctx.reply(result)

@@ -56,5 +56,5 @@ pub async fn version(ctx: Ctx, _caller: CmCaller) -> Reply {
         (Name::Borrowed("Portal-Version"), block(PORTAL_VERSIONS)),
         (Name::Borrowed("QWeb-Version"), block(QWEB_VERSIONS)),
     ];
-    ctx.ok(ServiceResponse::success(vec![record]))
+    ctx.ok(ServiceResponse::success(vec![record.into()]))
 }

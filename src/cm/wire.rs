@@ -88,6 +88,34 @@ impl ObjBuilder {
     }
 }
 
+/// One record of a `data` block: a tree, or its rendering for the answer's format (see
+/// [`render_record`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Tree(Vec<(Name, Node)>),
+    Rendered(std::sync::Arc<str>),
+}
+
+impl From<Vec<(Name, Node)>> for Record {
+    fn from(fields: Vec<(Name, Node)>) -> Record {
+        Record::Tree(fields)
+    }
+}
+
+/// A record rendered as it stands in a `data` block of `format`.
+pub fn render_record(format: Format, fields: &[(Name, Node)]) -> String {
+    let mut out = String::with_capacity(1536);
+    match format {
+        Format::Xml => {
+            for (name, node) in fields {
+                xml_element(&mut out, name, node, 2);
+            }
+        }
+        Format::Json => json_fields(&mut out, fields),
+    }
+    out
+}
+
 /// The body of a QPS answer, success or error.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceResponse {
@@ -99,12 +127,12 @@ pub struct ServiceResponse {
     /// Only while more records remain.
     pub last_id: Option<i64>,
     /// Each record is an object whose keys are the wrapper element(s), e.g. `Alert`.
-    pub data: Vec<Vec<(Name, Node)>>,
+    pub data: Vec<Record>,
     pub error: Option<(String, String)>,
 }
 
 impl ServiceResponse {
-    pub fn success(data: Vec<Vec<(Name, Node)>>) -> Self {
+    pub fn success(data: Vec<Record>) -> Self {
         ServiceResponse {
             code: Cow::Borrowed("SUCCESS"),
             count: Some(data.len()),
@@ -169,8 +197,13 @@ impl ServiceResponse {
             } else {
                 out.push_str("  <data>\n");
                 for record in &self.data {
-                    for (name, node) in record {
-                        xml_element(&mut out, name, node, 2);
+                    match record {
+                        Record::Tree(fields) => {
+                            for (name, node) in fields {
+                                xml_element(&mut out, name, node, 2);
+                            }
+                        }
+                        Record::Rendered(text) => out.push_str(text),
                     }
                 }
                 out.push_str("  </data>\n");
@@ -206,7 +239,10 @@ impl ServiceResponse {
                 if i > 0 {
                     out.push(',');
                 }
-                json_fields(&mut out, record);
+                match record {
+                    Record::Tree(fields) => json_fields(&mut out, fields),
+                    Record::Rendered(text) => out.push_str(text),
+                }
             }
             out.push(']');
         }
@@ -367,7 +403,7 @@ mod tests {
                 ObjBuilder::new().field("list", Node::List(vec![])).build(),
             )
             .build();
-        let mut r = ServiceResponse::success(vec![vec![("Rule".into(), rule)]]);
+        let mut r = ServiceResponse::success(vec![vec![("Rule".into(), rule)].into()]);
         r.has_more = Some(true);
         r.last_id = Some(6002);
         r
@@ -424,6 +460,26 @@ mod tests {
             "r"
         );
         assert!(json["ServiceResponse"].get("count").is_none());
+    }
+
+    #[test]
+    fn a_rendered_record_reads_as_its_tree() {
+        let tree = vec![(
+            "Alert".into(),
+            ObjBuilder::new()
+                .int("id", 1)
+                .text("hostname", "a&b")
+                .build(),
+        )];
+        for format in [Format::Xml, Format::Json] {
+            let from_tree =
+                ServiceResponse::success(vec![Record::Tree(tree.clone())]).render(format, "x");
+            let rendered = Record::Rendered(render_record(format, &tree).into());
+            assert_eq!(
+                ServiceResponse::success(vec![rendered]).render(format, "x"),
+                from_tree
+            );
+        }
     }
 
     #[test]

@@ -335,6 +335,7 @@ pub async fn inject_events(state: &AppState, req: Events) -> ControlResult<Vec<V
                     std::borrow::Cow::Borrowed("Alert"),
                     crate::cm::objects::alert(a),
                 )]
+                .into()
             })
             .collect(),
     );

@@ -73,7 +73,15 @@ pub struct AlertRow {
     /// The profile that raised it (without its ruleset, as alerts show it); shared by the
     /// alerts of one page that name the same profile.
     pub profile: Option<std::sync::Arc<ProfileRow>>,
-    pub alert_info: serde_json::Map<String, serde_json::Value>,
+    /// The event's details as stored (a JSON object); see [`AlertRow::alert_info`].
+    pub alert_info_json: String,
+}
+
+impl AlertRow {
+    /// The event's details, parsed.
+    pub fn alert_info(&self) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::from_str(&self.alert_info_json).unwrap_or_default()
+    }
 }
 
 /// The SQL and values of a search (one more record than the window, to tell `hasMore`).
@@ -262,7 +270,6 @@ impl Store {
                 &filter,
                 window,
                 |r| {
-                    let info: String = r.get(9)?;
                     Ok((
                         AlertRow {
                             id: r.get(0)?,
@@ -274,7 +281,7 @@ impl Store {
                             event_s: r.get(6)?,
                             alert_s: r.get(7)?,
                             is_hidden: r.get(8)?,
-                            alert_info: serde_json::from_str(&info).unwrap_or_default(),
+                            alert_info_json: r.get(9)?,
                             profile: None,
                         },
                         r.get::<_, Option<i64>>(10)?,

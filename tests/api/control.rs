@@ -898,3 +898,59 @@ async fn a_control_token_guards_everything_but_health() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn rendered_alerts_are_forgotten_when_the_data_is_reset() {
+    let app = TestApp::new().await;
+    let auth = basic("acme_ss2", "passwd");
+    let find = |app: &'static TestApp, ip: &'static str| {
+        let auth = auth.clone();
+        async move {
+            let body = format!(
+                r#"<ServiceRequest><filters><Criteria field="ipAddress" operator="EQUALS">{ip}</Criteria></filters></ServiceRequest>"#
+            );
+            app.request(
+                Method::POST,
+                "/qps/rest/1.0/search/cm/alert",
+                &[("authorization", &auth)],
+                body,
+            )
+            .await
+            .text()
+        }
+    };
+    let app: &'static TestApp = Box::leak(Box::new(app));
+    let inject = |host: &str| json!({"customer": "Acme", "events": [{"eventType": "HOST_FOUND", "ipAddress": "10.10.12.5", "hostname": host}]});
+    let first = mock(
+        app,
+        Method::POST,
+        "/_mock/cm/events",
+        inject("first.acme.corp"),
+    )
+    .await
+    .json();
+    let id = first["alerts"][0]["Alert"]["id"].clone();
+    assert!(
+        find(app, "10.10.12.5")
+            .await
+            .contains("<hostname>first.acme.corp</hostname>")
+    );
+    mock(app, Method::POST, "/_mock/reset", json!({})).await;
+    let second = mock(
+        app,
+        Method::POST,
+        "/_mock/cm/events",
+        inject("second.acme.corp"),
+    )
+    .await
+    .json();
+    assert_eq!(
+        second["alerts"][0]["Alert"]["id"], id,
+        "the id is reused after the reset"
+    );
+    let xml = find(app, "10.10.12.5").await;
+    assert!(
+        xml.contains("<hostname>second.acme.corp</hostname>") && !xml.contains("first.acme.corp"),
+        "{xml}"
+    );
+}
