@@ -94,19 +94,56 @@ impl Kind {
     ) -> StoreResult<Page<(i64, Record)>> {
         let wrapper = Name::Borrowed(self.wrapper());
         if self == Kind::Alert && fields.is_none() {
-            let page = state.store.cm_alerts(customer_id, filter, window).await?;
             let json = format == Format::Json;
-            let mut profiles = std::collections::HashMap::new();
-            return Ok(map(page, |a| {
-                let id = a.id;
-                let text = state.cached_record(id, json).unwrap_or_else(|| {
+            // The page's ids first; full rows only for records not rendered before.
+            let ids = state
+                .store
+                .cm_alert_ids(customer_id, filter, window)
+                .await?;
+            let mut rendered: std::collections::HashMap<i64, std::sync::Arc<str>> = ids
+                .items
+                .iter()
+                .filter_map(|id| state.cached_record(*id, json).map(|t| (*id, t)))
+                .collect();
+            let missing: Vec<String> = ids
+                .items
+                .iter()
+                .filter(|id| !rendered.contains_key(id))
+                .map(i64::to_string)
+                .collect();
+            if !missing.is_empty() {
+                let by_id = [crate::query::criteria::Criterion {
+                    field: Some("id".into()),
+                    operator: Some("IN".into()),
+                    value: Some(missing.join(",")),
+                }];
+                let (_, sql) = crate::query::criteria::compile(&by_id, self.catalog(), 0)
+                    .map_err(|e| crate::store::StoreError::Schema(e.message))?;
+                let all = Window {
+                    offset: 0,
+                    limit: missing.len() as u64,
+                };
+                let rows = state.store.cm_alerts(customer_id, sql, all).await?;
+                let mut profiles = std::collections::HashMap::new();
+                for a in rows.items {
+                    let id = a.id;
                     let tree = [(wrapper.clone(), alert_sharing(a, &mut profiles))];
                     let text: std::sync::Arc<str> = render_record(format, &tree).into();
                     state.cache_record(id, json, text.clone());
-                    text
-                });
-                (id, Record::Rendered(text))
-            }));
+                    rendered.insert(id, text);
+                }
+            }
+            // An id whose row vanished meanwhile (a reset racing this search) is left out.
+            let items = ids
+                .items
+                .into_iter()
+                .filter_map(|id| rendered.remove(&id).map(|t| (id, Record::Rendered(t))))
+                .collect();
+            return Ok(Page {
+                items,
+                has_more: ids.has_more,
+                total: ids.total,
+            });
         }
         let page = self.fetch(state, customer_id, filter, window).await?;
         Ok(map(page, |(id, node)| {

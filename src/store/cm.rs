@@ -254,6 +254,27 @@ impl Store {
         .await
     }
 
+    /// Only the ids of a page of alerts (what a render cache needs first).
+    pub async fn cm_alert_ids(
+        &self,
+        customer_id: i64,
+        filter: SqlWhere,
+        window: Window,
+    ) -> StoreResult<Page<i64>> {
+        self.call(move |conn| {
+            search(
+                conn,
+                "SELECT a.id FROM cm_alerts a",
+                "a",
+                customer_id,
+                &filter,
+                window,
+                |r| r.get(0),
+            )
+        })
+        .await
+    }
+
     /// Alerts of `customer_id` matching `filter`, in ascending id.
     pub async fn cm_alerts(
         &self,
