@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 use time::macros::format_description;
-use time::{Date, Duration, Month, PrimitiveDateTime, Time};
+use time::{Date, Month, PrimitiveDateTime, Time};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -182,11 +182,6 @@ impl Recurrence {
     }
 }
 
-/// Whole days in milliseconds (for tests and callers).
-pub fn days(n: i64) -> i64 {
-    Duration::days(n).whole_milliseconds() as i64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,6 +286,5 @@ mod tests {
         assert!(r.validate().unwrap_err().contains("endDate"));
         let r = rec("DAILY", "11/05/2022", "2022-05-01", "10:49:00");
         assert!(r.validate().unwrap_err().contains("startDate"));
-        assert_eq!(days(1), 86_400_000);
     }
 }

@@ -9,7 +9,7 @@ pub mod faults;
 pub mod journal;
 pub mod ops;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
@@ -39,7 +39,7 @@ pub struct ControlState {
 #[derive(Debug, Default)]
 struct Seeds {
     /// What the server started with: what a reset goes back to.
-    startup: Seed,
+    startup: Arc<Seed>,
     /// Customers created at run time, with what they were created with.
     created: Vec<(String, Seed)>,
     /// Everything seeded since the start (for validating new records against).
@@ -65,18 +65,19 @@ impl ControlState {
         self.seeds.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn set_startup_seed(&self, seed: Seed) {
-        self.seeds().startup = seed;
+    pub fn set_startup_seed(&self, seed: impl Into<Arc<Seed>>) {
+        self.seeds().startup = seed.into();
     }
 
-    pub fn startup_seed(&self) -> Seed {
-        self.seeds().startup.clone()
+    /// Shared, not copied: a reset reads it once per test.
+    pub fn startup_seed(&self) -> Arc<Seed> {
+        Arc::clone(&self.seeds().startup)
     }
 
     /// The startup seed plus everything seeded since.
     pub fn current_seed(&self) -> Seed {
         let seeds = self.seeds();
-        let mut all = seeds.startup.clone();
+        let mut all = Seed::clone(&seeds.startup);
         for (_, s) in &seeds.created {
             all = all.merged(s);
         }

@@ -140,7 +140,7 @@ impl Store {
 
     /// Replace everything with `seed`, in one transaction. Foreign keys are not checked
     /// meanwhile: the seed was validated, and the checks would double the time.
-    pub async fn replace_all(&self, seed: Seed) -> StoreResult<()> {
+    pub async fn replace_all(&self, seed: std::sync::Arc<Seed>) -> StoreResult<()> {
         self.call(move |conn| {
             conn.pragma_update(None, "foreign_keys", "OFF")?;
             let result = Store::replace_all_in(conn, &seed);

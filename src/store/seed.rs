@@ -772,9 +772,7 @@ fn default_rule_json(r: &RuleSeed) -> String {
 
 /// `2018-06-04T10:57:43Z` (any RFC 3339) to epoch seconds.
 pub fn iso_seconds(v: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp())
+    iso_millis(v).map(|ms| ms.div_euclid(1000))
 }
 
 /// Every list of a seed, each from its file (missing files are empty lists).
