@@ -124,6 +124,13 @@ impl Clock {
         };
     }
 
+    /// Now as an ISO 8601 date-time in UTC (`2026-11-25T18:30:00.123Z`).
+    pub fn now_iso(&self) -> String {
+        let at = ms_to_datetime(self.now_ms());
+        at.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    }
+
     /// A snapshot for the control API.
     pub fn state(&self) -> ClockState {
         let now_ms = self.now_ms();

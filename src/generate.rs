@@ -19,7 +19,7 @@ use crate::store::seed::{
     ActivitySeed, AlertSeed, AssetJobSeed, AssetSeed, AssetTagSeed, CustomerSeed, JobSeed,
     ProfileSeed, RuleCriterionSeed, RuleSeed, RulesetSeed, ScriptSeed, UserSeed,
 };
-use crate::store::{Opened, Seed, Store, StoreError};
+use crate::store::{Opened, Provenance, Seed, Store, StoreError};
 
 /// Sizes and where to put them.
 #[derive(Debug, Clone, clap::Args)]
@@ -45,6 +45,19 @@ pub struct GenerateArgs {
     /// The generator's seed: the same seed gives the same data.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Write into a non-empty `--out` folder (its seed files are replaced).
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl GenerateArgs {
+    /// The command line that makes this data set again (a store's provenance).
+    fn command_line(&self) -> String {
+        format!(
+            "qualys-mock generate --alerts {} --scripts {} --assets {} --jobs {} --seed {}",
+            self.alerts, self.scripts, self.assets, self.jobs, self.seed
+        )
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +68,10 @@ pub enum GenerateError {
     Store(#[from] StoreError),
     #[error("{0} exists already: generate into a new file")]
     Exists(PathBuf),
+    #[error(
+        "{0} is not empty: name an empty or new folder, or add --force to replace its seed files"
+    )]
+    NotEmpty(PathBuf),
 }
 
 const ACME: &str = "Acme";
@@ -494,6 +511,7 @@ fn base(args: &GenerateArgs) -> Seed {
     }
     Seed {
         name: format!("generated-{}", args.seed),
+        source: None,
         customers,
         users,
         rulesets,
@@ -567,15 +585,17 @@ fn alerts(args: &GenerateArgs, from: u64, to: u64) -> Vec<AlertSeed> {
         .collect()
 }
 
+/// Progress on stderr: one line redrawn on a terminal, a line per chunk elsewhere (CI
+/// logs), so a long run is never silent.
 fn progress(done: u64, total: u64, started: Instant) {
+    let elapsed = started.elapsed().as_secs_f64();
     if std::io::stderr().is_terminal() {
-        eprint!(
-            "\ralerts: {done}/{total} ({:.1} s)   ",
-            started.elapsed().as_secs_f64()
-        );
+        eprint!("\ralerts: {done}/{total} ({elapsed:.1} s)   ");
         if done == total {
             eprintln!();
         }
+    } else {
+        eprintln!("alerts: {done}/{total} ({elapsed:.1} s)");
     }
 }
 
@@ -588,23 +608,33 @@ pub async fn run(args: &GenerateArgs) -> Result<String, GenerateError> {
     let started = Instant::now();
     let seed = base(args);
     if let Some(db) = &args.db {
-        if db.exists() {
+        // One transaction: a generation that is stopped leaves an empty database, which the
+        // next run (or `serve`) fills afresh, never a part of the data.
+        let (store, opened) = Store::open_file(db)?;
+        if opened == Opened::Existing {
             return Err(GenerateError::Exists(db.clone()));
         }
-        let (store, opened) = Store::open_file(db)?;
-        debug_assert_eq!(opened, Opened::Fresh);
-        store.load_seed(seed.clone()).await?;
-        let mut done = 0;
-        while done < args.alerts {
-            let to = (done + CHUNK).min(args.alerts);
-            let chunk = Seed {
-                alerts: alerts(args, done, to),
-                ..Seed::default()
-            };
-            store.load_seed(chunk).await?;
-            done = to;
-            progress(done, args.alerts, started);
-        }
+        let provenance = Provenance {
+            source: args.command_line(),
+            created: crate::clock::Clock::real().now_iso(),
+        };
+        let (base_seed, chunks) = (seed.clone(), args.clone());
+        store
+            .initialize(provenance, move |loader| {
+                loader.load(&base_seed)?;
+                let mut done = 0;
+                while done < chunks.alerts {
+                    let to = (done + CHUNK).min(chunks.alerts);
+                    loader.load(&Seed {
+                        alerts: alerts(&chunks, done, to),
+                        ..Seed::default()
+                    })?;
+                    done = to;
+                    progress(done, chunks.alerts, started);
+                }
+                Ok(())
+            })
+            .await?;
         store.checkpoint().await?;
         return Ok(format!(
             "wrote {} ({} alerts, {} scripts, {} assets, {} jobs) in {:.1} s",
@@ -619,6 +649,10 @@ pub async fn run(args: &GenerateArgs) -> Result<String, GenerateError> {
     let Some(dir) = &args.out else {
         return Err(GenerateError::Io("give --out DIR or --db FILE".into()));
     };
+    let occupied = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
+    if occupied && !args.force {
+        return Err(GenerateError::NotEmpty(dir.clone()));
+    }
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     let write = |name: &str, value: &dyn erased::Json| -> Result<(), GenerateError> {
         let path = dir.join(name);
@@ -692,6 +726,7 @@ mod tests {
             assets: 40,
             jobs: 20,
             seed,
+            force: false,
         }
     }
 
@@ -722,10 +757,22 @@ mod tests {
         let seed = Seed::from_dir(a.path()).unwrap();
         assert_eq!(seed.alerts.len(), 500);
         let store = Store::open_memory().unwrap();
-        store.load_seed(seed).await.unwrap();
+        let provenance = seed.provenance(&crate::clock::Clock::real());
+        store.initialize_with_seed(seed, provenance).await.unwrap();
         let counts = store.record_counts().await.unwrap();
+        // A second run into the same folder is refused, unless forced.
+        assert!(matches!(
+            run(&args(a.path(), 7)).await,
+            Err(GenerateError::NotEmpty(_))
+        ));
+        run(&GenerateArgs {
+            force: true,
+            ..args(a.path(), 7)
+        })
+        .await
+        .unwrap();
         assert_eq!(
-            (counts.alerts, counts.scripts, counts.assets),
+            (counts["alerts"], counts["scripts"], counts["assets"]),
             (500, 31, 41)
         );
     }
@@ -742,7 +789,13 @@ mod tests {
         run(&a).await.unwrap();
         let (store, opened) = Store::open_file(&db).unwrap();
         assert_eq!(opened, Opened::Existing);
-        assert_eq!(store.record_counts().await.unwrap().alerts, 500);
+        assert_eq!(store.record_counts().await.unwrap()["alerts"], 500);
+        let baseline = store.provenance().await.unwrap();
+        assert_eq!(
+            baseline.source,
+            "qualys-mock generate --alerts 500 --scripts 30 --assets 40 --jobs 20 --seed 3"
+        );
+        drop(store);
         assert!(matches!(run(&a).await, Err(GenerateError::Exists(_))));
     }
 }

@@ -45,28 +45,39 @@ pub struct Running {
 
 /// Build the state for `args`: seed, store (memory or file), keys, clock.
 pub async fn build_state(args: &ServeArgs, clock: Clock) -> Result<AppState, StartError> {
-    let seed = match &args.seed {
-        Some(dir) => Seed::from_dir(dir)?,
-        None => Seed::embedded()?,
+    let read_seed = || match &args.seed {
+        Some(dir) => Seed::from_dir(dir),
+        None => Seed::embedded(),
     };
-    let seed_name = seed.name.clone();
-    let startup_seed = seed.clone();
-    let store = match &args.db {
+    let (store, seed_name) = match &args.db {
         None => {
+            let seed = read_seed()?;
+            let name = seed.name.clone();
             let store = Store::open_memory()?;
-            store.load_seed(seed).await?;
-            store
+            let provenance = seed.provenance(&clock);
+            store.initialize_with_seed(seed, provenance).await?;
+            (store, name)
         }
         Some(path) => {
             let (store, opened) = Store::open_file(path)?;
             match opened {
-                Opened::Fresh => store.load_seed(seed).await?,
-                Opened::Existing => tracing::info!(
-                    db = %path.display(),
-                    "using the existing store in the file; the seed is not loaded again"
-                ),
+                Opened::Fresh => {
+                    let seed = read_seed()?;
+                    let name = seed.name.clone();
+                    let provenance = seed.provenance(&clock);
+                    store.initialize_with_seed(seed, provenance).await?;
+                    (store, name)
+                }
+                Opened::Existing => {
+                    let baseline = store.provenance().await?;
+                    tracing::info!(
+                        db = %path.display(),
+                        baseline = %baseline.source,
+                        "using the existing store in the file (its data and baseline); no seed is loaded"
+                    );
+                    (store, baseline.source)
+                }
             }
-            store
         }
     };
     let keys = match &args.jwt_secret {
@@ -83,7 +94,6 @@ pub async fn build_state(args: &ServeArgs, clock: Clock) -> Result<AppState, Sta
             args.journal_size,
             args.journal_body_bytes,
         ));
-    state.control.set_startup_seed(startup_seed);
     state.set_limits(args.limits());
     Ok(state)
 }

@@ -223,7 +223,6 @@ impl AppState {
 
     /// The same state with other control settings (token, journal size).
     pub fn with_control(mut self, control: crate::control::ControlState) -> AppState {
-        control.set_startup_seed(self.control.startup_seed());
         self.control = Arc::new(control);
         self
     }
@@ -239,16 +238,15 @@ impl AppState {
         self.engine_work_added();
     }
 
-    /// A fresh in-memory store loaded with `seed`, a random JWT secret and `clock`.
+    /// A fresh in-memory store whose baseline is `seed`, a random JWT secret and `clock`.
     pub async fn in_memory(seed: Seed, clock: Clock) -> Result<AppState, StoreError> {
         let store = Store::open_memory()?;
         let info = ServerInfo {
             seed_name: seed.name.clone(),
             ..ServerInfo::default()
         };
-        store.load_seed(seed.clone()).await?;
-        let state = AppState::new(store, clock, JwtKeys::random(), info);
-        state.control.set_startup_seed(seed);
-        Ok(state)
+        let provenance = seed.provenance(&clock);
+        store.initialize_with_seed(seed, provenance).await?;
+        Ok(AppState::new(store, clock, JwtKeys::random(), info))
     }
 }

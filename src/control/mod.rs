@@ -9,8 +9,6 @@ pub mod faults;
 pub mod journal;
 pub mod ops;
 
-use std::sync::{Arc, Mutex};
-
 use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{StatusCode, header};
@@ -21,7 +19,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::state::AppState;
-use crate::store::Seed;
+
 use ops::ControlError;
 
 /// Control state shared by the handlers and middleware.
@@ -30,20 +28,6 @@ pub struct ControlState {
     pub journal: journal::Journal,
     pub faults: faults::Faults,
     pub token: Option<String>,
-    seeds: Mutex<Seeds>,
-    /// Held while a customer is created or records are seeded: picking ids and checking
-    /// against what was seeded must not interleave with another such change.
-    changing: tokio::sync::Mutex<()>,
-}
-
-#[derive(Debug, Default)]
-struct Seeds {
-    /// What the server started with: what a reset goes back to.
-    startup: Arc<Seed>,
-    /// Customers created at run time, with what they were created with.
-    created: Vec<(String, Seed)>,
-    /// Everything seeded since the start (for validating new records against).
-    loaded: Vec<Seed>,
 }
 
 impl ControlState {
@@ -56,61 +40,7 @@ impl ControlState {
             journal: journal::Journal::new(journal_size, journal_body_bytes),
             faults: faults::Faults::default(),
             token,
-            seeds: Mutex::new(Seeds::default()),
-            changing: tokio::sync::Mutex::new(()),
         }
-    }
-
-    fn seeds(&self) -> std::sync::MutexGuard<'_, Seeds> {
-        self.seeds.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn set_startup_seed(&self, seed: impl Into<Arc<Seed>>) {
-        self.seeds().startup = seed.into();
-    }
-
-    /// Shared, not copied: a reset reads it once per test.
-    pub fn startup_seed(&self) -> Arc<Seed> {
-        Arc::clone(&self.seeds().startup)
-    }
-
-    /// The startup seed plus everything seeded since.
-    pub fn current_seed(&self) -> Seed {
-        let seeds = self.seeds();
-        let mut all = Seed::clone(&seeds.startup);
-        for (_, s) in &seeds.created {
-            all = all.merged(s);
-        }
-        for s in &seeds.loaded {
-            all = all.merged(s);
-        }
-        all
-    }
-
-    /// What one customer is reset to: its part of the startup seed, or what it was created
-    /// with.
-    pub fn seed_of(&self, customer: &str) -> Seed {
-        let seeds = self.seeds();
-        seeds
-            .created
-            .iter()
-            .find(|(name, _)| name == customer)
-            .map(|(_, s)| s.clone())
-            .unwrap_or_else(|| seeds.startup.for_customer(customer))
-    }
-
-    fn remember_customer(&self, name: &str, seed: Seed) {
-        self.seeds().created.push((name.to_owned(), seed));
-    }
-
-    fn remember_seed(&self, seed: Seed) {
-        self.seeds().loaded.push(seed);
-    }
-
-    fn forget_runtime_seeds(&self) {
-        let mut seeds = self.seeds();
-        seeds.created.clear();
-        seeds.loaded.clear();
     }
 }
 
@@ -186,13 +116,21 @@ fn parse<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, ControlErro
     serde_json::from_value(json_body(bytes)?).map_err(|e| ControlError::BadRequest(e.to_string()))
 }
 
-/// `GET /_mock/health`: 200 once the store is loaded, with the seed's name and record counts.
+/// `GET /_mock/health`: 200 once the store is loaded, with the seed's name, where the
+/// baseline came from, and record counts.
 async fn health(State(state): State<AppState>) -> Response {
-    match state.store.record_counts().await {
-        Ok(counts) => Json(json!({
+    let facts = async {
+        Ok::<_, crate::store::StoreError>((
+            state.store.record_counts().await?,
+            state.store.provenance().await?,
+        ))
+    };
+    match facts.await {
+        Ok((counts, baseline)) => Json(json!({
             "status": "ok",
             "version": env!("CARGO_PKG_VERSION"),
             "seed": state.info.seed_name,
+            "baseline": baseline,
             "counts": counts,
             "clock": state.clock.state(),
         }))

@@ -11,8 +11,7 @@ use super::journal::{Entry, Filter};
 use crate::clock::ClockState;
 use crate::state::{AppState, Limits};
 use crate::store::car::Outcome;
-use crate::store::seed::{CustomerSeed, UserSeed};
-use crate::store::{Seed, SeedError, StoreError};
+use crate::store::{NewTenant, Refused, Seed, SeedError, StoreError};
 
 /// Why a control operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -37,25 +36,16 @@ pub struct ResetReport {
     pub elapsed_ms: f64,
 }
 
-/// Back to the seed the server started with: everything, or one customer.
+/// Back to the baseline the server started with: everything, or one customer.
 pub async fn reset(state: &AppState, customer: Option<String>) -> ControlResult<ResetReport> {
     let started = Instant::now();
-    let _changing = state.control.changing.lock().await;
     match &customer {
-        None => {
-            let seed = state.control.startup_seed();
-            state.store.replace_all(seed).await?;
-            state.control.forget_runtime_seeds();
-        }
-        Some(name) => {
-            if state.store.customer_id(name.clone()).await?.is_none() {
-                return Err(ControlError::NotFound(format!(
-                    "no customer named {name:?}"
-                )));
-            }
-            let seed = state.control.seed_of(name);
-            state.store.replace_customer(name.clone(), seed).await?;
-        }
+        None => state.store.reset(None).await?,
+        Some(name) => state
+            .store
+            .reset_customer(name.clone())
+            .await?
+            .map_err(|refused| ControlError::NotFound(refused.to_string()))?,
     }
     state.data_changed();
     Ok(ResetReport {
@@ -97,73 +87,57 @@ pub async fn create_customer(state: &AppState, req: NewCustomer) -> ControlResul
     if name.is_empty() {
         return Err(ControlError::BadRequest("name is required".into()));
     }
-    let _changing = state.control.changing.lock().await;
-    let (customer_id, user_id) = state.store.next_ids().await?;
     let username = req.username.unwrap_or_else(|| {
         format!(
             "{}_user",
             name.to_lowercase().replace(char::is_whitespace, "_")
         )
     });
+    if username.trim().is_empty() {
+        return Err(ControlError::BadRequest(
+            "username must not be empty".into(),
+        ));
+    }
     let password = req
         .password
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned());
-    let customer = CustomerSeed {
-        id: customer_id,
-        uuid: uuid::Uuid::new_v4().to_string(),
+    if password.is_empty() {
+        return Err(ControlError::BadRequest(
+            "password must not be empty".into(),
+        ));
+    }
+    let new = NewTenant {
         name: name.clone(),
-    };
-    let user = UserSeed {
-        id: user_id,
         uuid: uuid::Uuid::new_v4().to_string(),
-        customer: name.clone(),
         username: username.clone(),
         password: password.clone(),
-        name: username.clone(),
+        user_uuid: uuid::Uuid::new_v4().to_string(),
         modules: req
             .modules
             .unwrap_or_else(|| vec!["CAR".into(), "CM".into()]),
+        copy_of: req.copy_of,
     };
-    // Ids of copies stay clear of every seeded id: a billion per customer.
-    let offset = customer_id * 1_000_000_000;
-    let seed = match &req.copy_of {
-        Some(template) => {
-            let startup = state.control.startup_seed();
-            if !startup.customers.iter().any(|c| &c.name == template) {
-                return Err(ControlError::NotFound(format!(
-                    "no seeded customer named {template:?} to copy"
-                )));
-            }
-            startup.copy_customer(template, customer.clone(), user, offset)
-        }
-        None => Seed {
-            customers: vec![customer.clone()],
-            users: vec![user],
-            ..Seed::default()
-        },
-    };
-    state.control.current_seed().check_addition(&seed)?;
-    state
+    let uuid = new.uuid.clone();
+    let made = state
         .store
-        .load_seed(seed.clone())
-        .await
-        .map_err(|e| match e {
-            StoreError::Sqlite(err) if err.to_string().contains("UNIQUE") => {
-                ControlError::BadRequest(format!(
-                    "a customer or user by that name exists already ({err})"
-                ))
+        .create_customer(new)
+        .await?
+        .map_err(|refused| match refused {
+            Refused::NoTemplate(_) | Refused::NoCustomer(_) => {
+                ControlError::NotFound(refused.to_string())
             }
-            other => ControlError::Store(other),
+            Refused::CustomerTaken(_) | Refused::UserTaken(_) => {
+                ControlError::BadRequest(refused.to_string())
+            }
         })?;
-    state.control.remember_customer(&name, seed);
-    state.data_changed();
+    state.engine_work_added();
     Ok(CreatedCustomer {
-        id: customer.id,
-        uuid: customer.uuid,
+        id: made.id,
+        uuid,
         name,
         username,
         password,
-        id_offset: if req.copy_of.is_some() { offset } else { 0 },
+        id_offset: made.id_offset,
     })
 }
 
@@ -174,36 +148,17 @@ pub struct Loaded {
     pub records: usize,
 }
 
-/// `POST /_mock/seed`: records of any type, validated with what was seeded before; all or
+/// `POST /_mock/seed`: records of any type, checked against what the store holds; all or
 /// nothing.
 pub async fn load_seed(state: &AppState, body: &Value) -> ControlResult<Loaded> {
     let seed = Seed::from_json_object(body)?;
-    let _changing = state.control.changing.lock().await;
-    state.control.current_seed().check_addition(&seed)?;
-    let records = seed.customers.len()
-        + seed.users.len()
-        + seed.rulesets.len()
-        + seed.rules.len()
-        + seed.profiles.len()
-        + seed.alerts.len()
-        + seed.asset_tags.len()
-        + seed.assets.len()
-        + seed.scripts.len()
-        + seed.jobs.len()
-        + seed.asset_jobs.len()
-        + seed.activities.len();
-    state
-        .store
-        .load_seed(seed.clone())
-        .await
-        .map_err(|e| match e {
-            StoreError::Sqlite(err) => ControlError::BadRequest(format!(
-                "the records conflict with what is stored (an id or title taken, or a reference to \
-             something not seeded): {err}"
-            )),
-            other => ControlError::Store(other),
-        })?;
-    state.control.remember_seed(seed);
+    let records = state.store.seed_runtime(seed).await.map_err(|e| match e {
+        StoreError::Seed(e) => ControlError::Seed(e),
+        StoreError::Sqlite(err) => {
+            ControlError::BadRequest(format!("the records conflict with what is stored: {err}"))
+        }
+        other => ControlError::Store(other),
+    })?;
     state.data_changed();
     Ok(Loaded { records })
 }

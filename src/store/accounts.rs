@@ -3,6 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
+use super::objects::TABLES;
 use super::{Store, StoreResult};
 
 /// Who is calling: a user and the customer every query is scoped to.
@@ -17,23 +18,31 @@ pub struct Caller {
     pub modules: Vec<String>,
 }
 
-/// Counts of the main records, for `/_mock/health`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RecordCounts {
-    pub customers: i64,
-    pub users: i64,
-    pub scripts: i64,
-    pub assets: i64,
-    pub asset_tags: i64,
-    pub jobs: i64,
-    pub asset_jobs: i64,
-    pub activities: i64,
-    pub schedules: i64,
-    pub alerts: i64,
-    pub profiles: i64,
-    pub rules: i64,
-    pub rulesets: i64,
+/// Counts of the main records, for `/_mock/health`: one per counted table of the object
+/// table, in its order (`counts["alerts"]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordCounts(Vec<(&'static str, i64)>);
+
+impl std::ops::Index<&str> for RecordCounts {
+    type Output = i64;
+    fn index(&self, name: &str) -> &i64 {
+        self.0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, c)| c)
+            .unwrap_or(&0)
+    }
+}
+
+impl Serialize for RecordCounts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (name, count) in &self.0 {
+            map.serialize_entry(name, count)?;
+        }
+        map.end()
+    }
 }
 
 const CALLER_COLUMNS: &str =
@@ -95,32 +104,27 @@ impl Store {
     /// Counts of the main records, all customers together.
     pub async fn record_counts(&self) -> StoreResult<RecordCounts> {
         self.call(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM users), \
-                 (SELECT count(*) FROM scripts), (SELECT count(*) FROM assets), \
-                 (SELECT count(*) FROM asset_tags), (SELECT count(*) FROM script_jobs), \
-                 (SELECT count(*) FROM asset_jobs), (SELECT count(*) FROM activities), \
-                 (SELECT count(*) FROM schedules), (SELECT count(*) FROM cm_alerts), \
-                 (SELECT count(*) FROM cm_profiles), (SELECT count(*) FROM cm_rules), \
-                 (SELECT count(*) FROM cm_rulesets)",
-            )?;
-            Ok(stmt.query_row([], |r| {
-                Ok(RecordCounts {
-                    customers: r.get(0)?,
-                    users: r.get(1)?,
-                    scripts: r.get(2)?,
-                    assets: r.get(3)?,
-                    asset_tags: r.get(4)?,
-                    jobs: r.get(5)?,
-                    asset_jobs: r.get(6)?,
-                    activities: r.get(7)?,
-                    schedules: r.get(8)?,
-                    alerts: r.get(9)?,
-                    profiles: r.get(10)?,
-                    rules: r.get(11)?,
-                    rulesets: r.get(12)?,
-                })
-            })?)
+            let counted: Vec<(&'static str, &'static str)> = TABLES
+                .iter()
+                .filter_map(|t| t.counted_as.map(|name| (name, t.name)))
+                .collect();
+            // Table names are the object table's constants, never a request's.
+            let sql = format!(
+                "SELECT {}",
+                counted
+                    .iter()
+                    .map(|(_, table)| format!("(SELECT count(*) FROM {table})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let counts = conn.prepare_cached(&sql)?.query_row([], |r| {
+                counted
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (name, _))| Ok((*name, r.get(i)?)))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })?;
+            Ok(RecordCounts(counts))
         })
         .await
     }
@@ -141,7 +145,9 @@ mod tests {
 
     async fn seeded() -> Store {
         let store = Store::open_memory().unwrap();
-        store.load_seed(Seed::embedded().unwrap()).await.unwrap();
+        let seed = Seed::embedded().unwrap();
+        let provenance = seed.provenance(&crate::clock::Clock::real());
+        store.initialize_with_seed(seed, provenance).await.unwrap();
         store
     }
 
@@ -183,11 +189,10 @@ mod tests {
         let mut seed = Seed::embedded().unwrap();
         // Valid for the parser, but the second customer's insert fails on the unique uuid.
         seed.customers[1].uuid = seed.customers[0].uuid.clone();
-        assert!(store.load_seed(seed).await.is_err());
-        assert_eq!(
-            store.record_counts().await.unwrap(),
-            RecordCounts::default()
-        );
+        let provenance = seed.provenance(&crate::clock::Clock::real());
+        assert!(store.initialize_with_seed(seed, provenance).await.is_err());
+        // Not even the schema was kept.
+        assert!(store.record_counts().await.is_err());
     }
 
     #[test]

@@ -441,9 +441,7 @@ mod tests {
     use crate::store::Seed;
 
     async fn seeded() -> Store {
-        let store = Store::open_memory().unwrap();
-        store.load_seed(Seed::embedded().unwrap()).await.unwrap();
-        store
+        Store::memory_with(Seed::embedded().unwrap()).await.unwrap()
     }
 
     fn by_id(id: &str) -> SqlWhere {
@@ -524,17 +522,6 @@ pub struct NewAlert {
 }
 
 impl Store {
-    /// A customer's id by name.
-    pub async fn customer_id(&self, name: String) -> StoreResult<Option<i64>> {
-        self.call(move |conn| {
-            Ok(conn
-                .prepare_cached("SELECT id FROM customers WHERE name = ?1")?
-                .query_row(params![name], |r| r.get(0))
-                .optional()?)
-        })
-        .await
-    }
-
     /// Store alerts (new ids after the largest), in one transaction.
     pub async fn cm_insert_alerts(
         &self,

@@ -9,8 +9,11 @@
 //! the caller's customer id and filters on it.
 
 mod accounts;
+mod baseline;
 pub mod car;
 pub mod cm;
+mod objects;
+mod runtime;
 pub mod seed;
 
 use std::path::Path;
@@ -20,10 +23,11 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OpenFlags};
 
 pub use accounts::{Caller, RecordCounts};
+pub use runtime::{NewTenant, Refused, Tenant};
 pub use seed::{Seed, SeedError};
 
-/// Bumped with every change to `schema.sql`.
-pub const SCHEMA_VERSION: i64 = 2;
+/// Bumped with every change to `schema.sql` (or to the baseline's bookkeeping).
+pub const SCHEMA_VERSION: i64 = 3;
 const SCHEMA: &str = include_str!("schema.sql");
 
 /// What can go wrong in the store.
@@ -56,45 +60,171 @@ impl std::fmt::Debug for Store {
 /// How [`Store::open_file`] found the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Opened {
-    /// The schema was just created: the caller loads a seed.
+    /// The file was new (or an empty database): the caller [`Store::initialize`]s it.
     Fresh,
-    /// The file already held a store of this schema version: its data is kept.
+    /// The file holds a complete store of this schema version: its data and baseline
+    /// are kept.
     Existing,
 }
 
+/// Loads start-up data inside [`Store::initialize`]'s transaction, in as many parts as
+/// the caller likes (a generator streams its alerts in chunks).
+pub struct Loader<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+}
+
+impl Loader<'_> {
+    /// Insert the records of `seed` (checked by the caller).
+    pub fn load(&self, seed: &Seed) -> StoreResult<()> {
+        seed.insert(self.tx)
+    }
+}
+
+/// Where a store's baseline came from, as `/_mock/health` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Provenance {
+    /// `embedded default`, `seed folder <path>`, or the `generate` command line.
+    pub source: String,
+    /// When the baseline was made (ISO 8601, from the server's clock).
+    pub created: String,
+}
+
 impl Store {
-    /// A new, empty in-memory store with the schema applied.
+    /// A new, empty in-memory store: [`Store::initialize`] it before use.
     pub fn open_memory() -> StoreResult<Store> {
         let conn = Connection::open_in_memory()?;
         configure(&conn, false)?;
-        apply_schema(&conn)?;
         Ok(Store::wrap(conn))
     }
 
-    /// Open (or create) a file database. WAL and a busy timeout are set; the schema is
-    /// applied when the file is new. A file of another schema version is refused.
+    /// Open (or create) a file database. WAL and a busy timeout are set. A new file (or
+    /// an empty database) is [`Opened::Fresh`]; a complete store of this version is
+    /// [`Opened::Existing`]; anything else — another program's database, another schema
+    /// version, a store whose first seeding never finished, not a database at all — is
+    /// refused with a message that names the file and says what to do.
     pub fn open_file(path: &Path) -> StoreResult<(Store, Opened)> {
+        let shown = path.display();
+        let refuse = |why: String| StoreError::Schema(format!("cannot use --db {shown}: {why}"));
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags)?;
-        configure(&conn, true)?;
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        let opened = match version {
-            0 => {
-                apply_schema(&conn)?;
-                Opened::Fresh
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| refuse(explain(&e)))?;
+        configure(&conn, true).map_err(|e| match e {
+            StoreError::Sqlite(e) => refuse(explain(&e)),
+            other => other,
+        })?;
+        let probe = |conn: &Connection| -> rusqlite::Result<(i64, i64, bool)> {
+            let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            let tables: i64 = conn.query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )?;
+            let complete = tables > 0
+                && conn
+                    .query_row(
+                        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'store_meta'",
+                        [],
+                        |r| r.get::<_, i64>(0),
+                    )?
+                    == 1
+                && conn.query_row(
+                    "SELECT count(*) FROM store_meta WHERE key = 'complete'",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )? == 1;
+            Ok((version, tables, complete))
+        };
+        let (version, tables, complete) = probe(&conn).map_err(|e| refuse(explain(&e)))?;
+        let opened = match (version, tables, complete) {
+            (0, 0, _) => Opened::Fresh,
+            (0, _, _) => {
+                return Err(refuse(format!(
+                    "it is a SQLite database of another program ({tables} tables, none of them a \
+                     qualys-mock store); name a new file, and qualys-mock creates its store there"
+                )));
             }
-            SCHEMA_VERSION => Opened::Existing,
-            other => {
-                return Err(StoreError::Schema(format!(
-                    "{} holds a qualys-mock store of schema version {other}; this build uses \
-                     version {SCHEMA_VERSION}. Delete the file (or name another) to start afresh.",
-                    path.display()
+            (SCHEMA_VERSION, _, true) => Opened::Existing,
+            (SCHEMA_VERSION, _, false) => {
+                return Err(refuse(
+                    "its first seeding never finished (the process was stopped while it ran); \
+                     delete the file and start again"
+                        .to_owned(),
+                ));
+            }
+            (other, _, _) => {
+                return Err(refuse(format!(
+                    "it holds a qualys-mock store of schema version {other}; this build uses \
+                     version {SCHEMA_VERSION}. Delete the file (or name another) to start afresh."
                 )));
             }
         };
         Ok((Store::wrap(conn), opened))
+    }
+
+    /// Create the schema, load the start-up data with `load`, record where it came from and
+    /// make it the baseline — all in one transaction, so a store that was stopped half-way
+    /// holds nothing at all (and is created afresh next time), never a part.
+    pub async fn initialize<F>(&self, provenance: Provenance, load: F) -> StoreResult<()>
+    where
+        F: FnOnce(&Loader<'_>) -> StoreResult<()> + Send + 'static,
+    {
+        self.call(move |conn| {
+            let tx = conn.transaction()?;
+            tx.execute_batch(SCHEMA)?;
+            baseline::install(&tx)?;
+            load(&Loader { tx: &tx })?;
+            for (key, value) in [
+                ("source", provenance.source.as_str()),
+                ("created", provenance.created.as_str()),
+                ("complete", "1"),
+            ] {
+                tx.execute(
+                    "INSERT INTO store_meta (key, value) VALUES (?1, ?2)",
+                    [key, value],
+                )?;
+            }
+            baseline::start_tracking(&tx)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// [`Store::initialize`] with one seed.
+    pub async fn initialize_with_seed(
+        &self,
+        seed: Seed,
+        provenance: Provenance,
+    ) -> StoreResult<()> {
+        self.initialize(provenance, move |loader| loader.load(&seed))
+            .await
+    }
+
+    /// A new in-memory store whose baseline is `seed` (provenance from the real clock).
+    pub async fn memory_with(seed: Seed) -> StoreResult<Store> {
+        let store = Store::open_memory()?;
+        let provenance = seed.provenance(&crate::clock::Clock::real());
+        store.initialize_with_seed(seed, provenance).await?;
+        Ok(store)
+    }
+
+    /// Where the baseline came from.
+    pub async fn provenance(&self) -> StoreResult<Provenance> {
+        self.call(|conn| {
+            let get = |key: &str| -> rusqlite::Result<String> {
+                conn.query_row("SELECT value FROM store_meta WHERE key = ?1", [key], |r| {
+                    r.get(0)
+                })
+            };
+            Ok(Provenance {
+                source: get("source")?,
+                created: get("created")?,
+            })
+        })
+        .await
     }
 
     fn wrap(conn: Connection) -> Store {
@@ -133,73 +263,14 @@ impl Store {
         .await
     }
 
-    /// Load a seed in one transaction: on any error nothing is stored.
-    pub async fn load_seed(&self, seed: Seed) -> StoreResult<()> {
-        self.transaction(move |tx| seed.insert(tx)).await
+    /// Back to the baseline: everything, or one customer (see [`baseline`]).
+    pub async fn reset(&self, customer: Option<i64>) -> StoreResult<()> {
+        self.call(move |conn| baseline::reset(conn, customer)).await
     }
 
-    /// Replace everything with `seed`, in one transaction. Foreign keys are not checked
-    /// meanwhile: the seed was validated, and the checks would double the time.
-    pub async fn replace_all(&self, seed: std::sync::Arc<Seed>) -> StoreResult<()> {
-        self.call(move |conn| {
-            conn.pragma_update(None, "foreign_keys", "OFF")?;
-            let result = Store::replace_all_in(conn, &seed);
-            conn.pragma_update(None, "foreign_keys", "ON")?;
-            result
-        })
-        .await
-    }
-
-    fn replace_all_in(conn: &mut Connection, seed: &Seed) -> StoreResult<()> {
-        let tx = conn.transaction()?;
-        {
-            // Children first: cheaper than cascading row by row from customers.
-            for table in [
-                "asset_jobs",
-                "script_jobs",
-                "schedules",
-                "activities",
-                "asset_tag_links",
-                "asset_interfaces",
-                "assets",
-                "asset_tags",
-                "scripts",
-                "cm_alerts",
-                "cm_profiles",
-                "cm_rule_criteria",
-                "cm_rules",
-                "cm_rulesets",
-                "users",
-                "customers",
-            ] {
-                tx.execute(&format!("DELETE FROM {table}"), [])?;
-            }
-            seed.insert(&tx)?;
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Replace one customer (and everything it owns) with `seed`, in one transaction.
-    pub async fn replace_customer(&self, name: String, seed: Seed) -> StoreResult<()> {
-        self.transaction(move |tx| {
-            tx.execute("DELETE FROM customers WHERE name = ?1", [&name])?;
-            seed.insert(tx)
-        })
-        .await
-    }
-
-    /// The next free customer id and user id.
-    pub async fn next_ids(&self) -> StoreResult<(i64, i64)> {
-        self.call(|conn| {
-            Ok(conn.query_row(
-                "SELECT (SELECT coalesce(max(id), 0) + 1 FROM customers), \
-                 (SELECT coalesce(max(id), 0) + 1 FROM users)",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?)
-        })
-        .await
+    /// Rows changed since the baseline (or the last reset).
+    pub async fn changed_rows(&self) -> StoreResult<i64> {
+        self.call(|conn| baseline::changed_rows(conn)).await
     }
 
     /// Flush a file database's WAL into the main file (used at shutdown).
@@ -247,48 +318,137 @@ fn configure(conn: &Connection, file: bool) -> StoreResult<()> {
     Ok(())
 }
 
-fn apply_schema(conn: &Connection) -> StoreResult<()> {
-    conn.execute_batch(&format!(
-        "BEGIN;\n{SCHEMA}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"
-    ))?;
-    Ok(())
+/// What SQLite's error means for a `--db` path, in words.
+fn explain(e: &rusqlite::Error) -> String {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) => {
+            "the file is not a SQLite database (name a new file, or delete this one)".to_owned()
+        }
+        Some(rusqlite::ErrorCode::CannotOpen) => {
+            "it cannot be opened or created (does its folder exist, and may this user write \
+             there?)"
+                .to_owned()
+        }
+        Some(rusqlite::ErrorCode::ReadOnly) | Some(rusqlite::ErrorCode::PermissionDenied) => {
+            "it is read-only for this user".to_owned()
+        }
+        Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
+            "another process holds it locked (is another qualys-mock using it?)".to_owned()
+        }
+        _ => e.to_string(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn schema_applies_and_is_versioned() {
-        let conn = Connection::open_in_memory().unwrap();
-        configure(&conn, false).unwrap();
-        apply_schema(&conn).unwrap();
-        let v: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(v, SCHEMA_VERSION);
-        let fk: i64 = conn
-            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(fk, 1);
+    fn provenance() -> Provenance {
+        Provenance {
+            source: "test".into(),
+            created: "2026-01-01T00:00:00Z".into(),
+        }
     }
 
-    #[test]
-    fn file_store_refuses_another_schema_version() {
+    #[tokio::test]
+    async fn initialize_applies_the_schema_and_versions_it() {
+        let store = Store::open_memory().unwrap();
+        store
+            .initialize_with_seed(Seed::embedded().unwrap(), provenance())
+            .await
+            .unwrap();
+        let (v, fk) = store
+            .call(|conn| {
+                let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+                let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+                Ok((v, fk))
+            })
+            .await
+            .unwrap();
+        assert_eq!((v, fk), (SCHEMA_VERSION, 1));
+        assert_eq!(store.provenance().await.unwrap(), provenance());
+        assert_eq!(store.changed_rows().await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn file_store_refuses_another_version_a_foreign_file_and_a_half_made_one() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite");
         {
-            let (_, opened) = Store::open_file(&path).unwrap();
+            let (store, opened) = Store::open_file(&path).unwrap();
             assert_eq!(opened, Opened::Fresh);
+            store
+                .initialize_with_seed(Seed::embedded().unwrap(), provenance())
+                .await
+                .unwrap();
         }
         {
             let (_, opened) = Store::open_file(&path).unwrap();
             assert_eq!(opened, Opened::Existing);
         }
         let conn = Connection::open(&path).unwrap();
+        conn.execute("DELETE FROM store_meta WHERE key = 'complete'", [])
+            .unwrap();
+        drop(conn);
+        let err = Store::open_file(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("never finished") && err.contains("db.sqlite"),
+            "{err}"
+        );
+
+        let conn = Connection::open(&path).unwrap();
         conn.pragma_update(None, "user_version", 99).unwrap();
         drop(conn);
         let err = Store::open_file(&path).unwrap_err().to_string();
         assert!(err.contains("schema version 99"), "{err}");
+
+        let foreign = dir.path().join("other.sqlite");
+        let conn = Connection::open(&foreign).unwrap();
+        conn.execute("CREATE TABLE notes (body TEXT)", []).unwrap();
+        drop(conn);
+        let err = Store::open_file(&foreign).unwrap_err().to_string();
+        assert!(
+            err.contains("another program") && err.contains("other.sqlite"),
+            "{err}"
+        );
+
+        let text = dir.path().join("notes.txt");
+        std::fs::write(&text, "not a database at all, just some text ".repeat(100)).unwrap();
+        let err = Store::open_file(&text).unwrap_err().to_string();
+        assert!(
+            err.contains("not a SQLite database") && err.contains("notes.txt"),
+            "{err}"
+        );
+
+        let missing = dir.path().join("no/such/folder/db.sqlite");
+        let err = Store::open_file(&missing).unwrap_err().to_string();
+        assert!(
+            err.contains("cannot be opened") && err.contains("folder"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_store_stopped_during_its_first_seeding_is_empty_and_made_afresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        {
+            let (store, _) = Store::open_file(&path).unwrap();
+            // The load fails half-way, as a kill would stop it: nothing may remain.
+            let err = store
+                .initialize(provenance(), |tx| {
+                    tx.load(&Seed::embedded().unwrap())?;
+                    Err(StoreError::Schema("stopped".into()))
+                })
+                .await;
+            assert!(err.is_err());
+        }
+        let (store, opened) = Store::open_file(&path).unwrap();
+        assert_eq!(opened, Opened::Fresh);
+        store
+            .initialize_with_seed(Seed::embedded().unwrap(), provenance())
+            .await
+            .unwrap();
+        assert_eq!(store.record_counts().await.unwrap()["customers"], 2);
     }
 }

@@ -3,7 +3,8 @@
 -- version is refused with a message instead of being migrated silently.
 --
 -- Conventions
---   * Every record belongs to a customer (customer_id) and every query filters on it.
+--   * Every record belongs to a customer (customer_id, on child rows too) and every query
+--     filters on it; the baseline (store/baseline.rs) tracks changes per customer by it.
 --   * CAR times are epoch milliseconds (INTEGER, `*_ms`); CM times are epoch seconds
 --     (INTEGER, `*_s`): each is the resolution its API shows on the wire.
 --   * Columns exist for every field a guide lets a client filter or sort on; lists that are
@@ -77,6 +78,7 @@ CREATE INDEX assets_customer_address ON assets(customer_id, address COLLATE NOCA
 
 CREATE TABLE asset_interfaces (
     asset_id       INTEGER NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+    customer_id    INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
     position       INTEGER NOT NULL,
     hostname       TEXT,
     mac_address    TEXT,
@@ -84,6 +86,7 @@ CREATE TABLE asset_interfaces (
     interface_name TEXT,
     PRIMARY KEY (asset_id, position)
 );
+CREATE INDEX asset_interfaces_customer ON asset_interfaces(customer_id);
 
 CREATE TABLE asset_tags (
     id               INTEGER PRIMARY KEY,  -- CAR "tagId" / "id"
@@ -95,11 +98,13 @@ CREATE TABLE asset_tags (
 CREATE INDEX asset_tags_customer_name ON asset_tags(customer_id, name COLLATE NOCASE);
 
 CREATE TABLE asset_tag_links (
-    asset_id INTEGER NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
-    tag_id   INTEGER NOT NULL REFERENCES asset_tags(id) ON DELETE CASCADE,
+    asset_id    INTEGER NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+    tag_id      INTEGER NOT NULL REFERENCES asset_tags(id) ON DELETE CASCADE,
+    customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
     PRIMARY KEY (asset_id, tag_id)
 );  -- rowid keeps the order tags were given in
 CREATE INDEX asset_tag_links_tag ON asset_tag_links(tag_id, asset_id);
+CREATE INDEX asset_tag_links_customer ON asset_tag_links(customer_id);
 
 CREATE TABLE schedules (
     id                  INTEGER PRIMARY KEY,
@@ -220,12 +225,14 @@ CREATE INDEX cm_rules_ruleset ON cm_rules(ruleset_id);
 CREATE TABLE cm_rule_criteria (
     id              INTEGER PRIMARY KEY,
     rule_id         INTEGER NOT NULL REFERENCES cm_rules(id) ON DELETE CASCADE,
+    customer_id     INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
     position        INTEGER NOT NULL,
     property_name   TEXT NOT NULL,
     property_value  TEXT NOT NULL,
     expression_type TEXT NOT NULL
 );
 CREATE INDEX cm_rule_criteria_rule ON cm_rule_criteria(rule_id, position);
+CREATE INDEX cm_rule_criteria_customer ON cm_rule_criteria(customer_id);
 
 CREATE TABLE cm_profiles (
     id           INTEGER PRIMARY KEY,
@@ -262,3 +269,12 @@ CREATE INDEX cm_alerts_customer_event ON cm_alerts(customer_id, event_type, id);
 CREATE INDEX cm_alerts_customer_ip ON cm_alerts(customer_id, ip_address COLLATE NOCASE, id);
 CREATE INDEX cm_alerts_customer_host ON cm_alerts(customer_id, hostname COLLATE NOCASE, id);
 CREATE INDEX cm_alerts_customer_alert_date ON cm_alerts(customer_id, alert_s);
+
+-- The store's own facts -------------------------------------------------------------------
+
+-- Where the baseline came from and when (`/_mock/health` shows them); `complete` is written
+-- in the same transaction as the start-up data, so a store without it is half-made.
+CREATE TABLE store_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);

@@ -42,15 +42,16 @@ impl TestResponse {
 impl TestApp {
     pub async fn new() -> TestApp {
         let seed = Seed::embedded().unwrap();
+        let clock = Clock::frozen_at(T0_MS);
         let store = Store::open_memory().unwrap();
-        store.load_seed(seed.clone()).await.unwrap();
+        let provenance = seed.provenance(&clock);
+        store.initialize_with_seed(seed, provenance).await.unwrap();
         let state = AppState::new(
             store,
-            Clock::frozen_at(T0_MS),
+            clock,
             JwtKeys::from_secret(SECRET),
             ServerInfo::default(),
         );
-        state.control.set_startup_seed(seed);
         TestApp {
             router: qualys_mock::app(state.clone()),
             state,

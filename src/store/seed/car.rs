@@ -6,7 +6,8 @@ use base64::Engine as _;
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
-use super::{Seed, SeedError};
+use super::check::{Check, Owners};
+use super::{Known, Seed, SeedError};
 use crate::store::StoreResult;
 
 pub use crate::query::catalog::{ASSET_JOB_STATUSES, EXECUTION_TYPES, PLATFORMS, SCRIPT_STATUSES};
@@ -167,71 +168,12 @@ pub fn iso_millis(v: &str) -> Option<i64> {
         .and_then(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok())
 }
 
-struct Check<'a> {
-    file: &'static str,
-    index: usize,
-    name: String,
-    customers: &'a HashSet<&'a str>,
-}
-
-impl Check<'_> {
-    fn fail(&self, field: &str, message: impl Into<String>) -> SeedError {
-        SeedError::record(self.file, self.index, &self.name, field, message)
-    }
-    fn customer(&self, c: &str) -> Result<(), SeedError> {
-        if self.customers.contains(c) {
-            Ok(())
-        } else {
-            Err(self.fail("customer", format!("unknown customer {c:?}")))
-        }
-    }
-    fn date(&self, field: &str, v: &str) -> Result<(), SeedError> {
-        iso_millis(v).map(|_| ()).ok_or_else(|| {
-            self.fail(
-                field,
-                format!("{v:?} is not a date like 2022-05-06T14:32:25.520Z"),
-            )
-        })
-    }
-    fn one_of(&self, field: &str, v: &str, allowed: &[&str]) -> Result<(), SeedError> {
-        if allowed.contains(&v) {
-            Ok(())
-        } else {
-            Err(self.fail(field, format!("{v:?} is not one of {}", allowed.join(", "))))
-        }
-    }
-    fn owned(
-        &self,
-        field: &str,
-        id: i64,
-        owners: &HashMap<i64, &str>,
-        customer: &str,
-    ) -> Result<(), SeedError> {
-        match owners.get(&id) {
-            Some(owner) if *owner == customer => Ok(()),
-            Some(_) => Err(self.fail(field, format!("{id} belongs to another customer"))),
-            None => Err(self.fail(field, format!("no such id {id}"))),
-        }
-    }
-    fn unique(
-        &self,
-        id: i64,
-        seen: &mut HashMap<i64, String>,
-        customer: &str,
-    ) -> Result<(), SeedError> {
-        if id <= 0 || seen.insert(id, customer.to_owned()).is_some() {
-            return Err(self.fail("id", "must be positive and unique"));
-        }
-        Ok(())
-    }
-}
-
-fn owners(map: &HashMap<i64, String>) -> HashMap<i64, &str> {
-    map.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
-
 impl Seed {
-    pub(super) fn validate_car(&self, customers: &HashSet<&str>) -> Result<(), SeedError> {
+    pub(super) fn validate_car(
+        &self,
+        customers: &HashSet<&str>,
+        known: &dyn Known,
+    ) -> Result<(), SeedError> {
         let users: HashMap<&str, &str> = self
             .users
             .iter()
@@ -239,39 +181,42 @@ impl Seed {
             .collect();
         let user_of = |check: &Check<'_>, field: &str, user: &str, customer: &str| match users
             .get(user)
+            .map(|c| c.to_string())
+            .or_else(|| known.user_customer(user))
         {
-            Some(c) if *c == customer => Ok(()),
+            Some(c) if c == customer => Ok(()),
             Some(_) => Err(check.fail(field, format!("user {user:?} belongs to another customer"))),
             None => Err(check.fail(field, format!("unknown user {user:?}"))),
         };
 
-        let mut tags = HashMap::new();
+        let mut tags = Owners::new();
         for (index, t) in self.asset_tags.iter().enumerate() {
             let c = Check {
                 file: "assettags.json",
                 index,
                 name: t.name.clone(),
                 customers,
+                known,
             };
             c.customer(&t.customer)?;
-            c.unique(t.id, &mut tags, &t.customer)?;
+            c.unique("asset_tags", t.id, &mut tags, &t.customer)?;
         }
-        let tag_owners = owners(&tags);
-        let mut assets = HashMap::new();
+        let mut assets = Owners::new();
         for (index, a) in self.assets.iter().enumerate() {
             let c = Check {
                 file: "assets.json",
                 index,
                 name: a.name.clone(),
                 customers,
+                known,
             };
             c.customer(&a.customer)?;
-            c.unique(a.id, &mut assets, &a.customer)?;
+            c.unique("assets", a.id, &mut assets, &a.customer)?;
             for t in &a.tags {
-                c.owned("tags", *t, &tag_owners, &a.customer)?;
+                c.owned("tags", "asset_tags", *t, &tags, &a.customer)?;
             }
         }
-        let mut scripts = HashMap::new();
+        let mut scripts = Owners::new();
         let mut titles = HashSet::new();
         for (index, s) in self.scripts.iter().enumerate() {
             let c = Check {
@@ -279,10 +224,13 @@ impl Seed {
                 index,
                 name: s.title.clone(),
                 customers,
+                known,
             };
             c.customer(&s.customer)?;
-            c.unique(s.id, &mut scripts, &s.customer)?;
-            if s.title.trim().is_empty() || !titles.insert((s.customer.as_str(), s.title.as_str()))
+            c.unique("scripts", s.id, &mut scripts, &s.customer)?;
+            if s.title.trim().is_empty()
+                || !titles.insert((s.customer.as_str(), s.title.as_str()))
+                || known.script_title_taken(&s.customer, &s.title)
             {
                 return Err(c.fail("title", "empty, or the customer has this title already"));
             }
@@ -314,34 +262,34 @@ impl Seed {
                 }
             }
         }
-        let script_owners = owners(&scripts);
-        let mut jobs = HashMap::new();
+        let mut jobs = Owners::new();
         for (index, j) in self.jobs.iter().enumerate() {
             let c = Check {
                 file: "jobs.json",
                 index,
                 name: j.id.to_string(),
                 customers,
+                known,
             };
             c.customer(&j.customer)?;
-            c.unique(j.id, &mut jobs, &j.customer)?;
-            c.owned("script", j.script, &script_owners, &j.customer)?;
+            c.unique("script_jobs", j.id, &mut jobs, &j.customer)?;
+            c.owned("script", "scripts", j.script, &scripts, &j.customer)?;
             c.one_of("executionType", &j.execution_type, EXECUTION_TYPES)?;
             c.date("created", &j.created)?;
         }
-        let (job_owners, asset_owners) = (owners(&jobs), owners(&assets));
-        let mut asset_jobs = HashMap::new();
+        let mut asset_jobs = Owners::new();
         for (index, a) in self.asset_jobs.iter().enumerate() {
             let c = Check {
                 file: "assetjobs.json",
                 index,
                 name: a.id.to_string(),
                 customers,
+                known,
             };
             c.customer(&a.customer)?;
-            c.unique(a.id, &mut asset_jobs, &a.customer)?;
-            c.owned("job", a.job, &job_owners, &a.customer)?;
-            c.owned("asset", a.asset, &asset_owners, &a.customer)?;
+            c.unique("asset_jobs", a.id, &mut asset_jobs, &a.customer)?;
+            c.owned("job", "script_jobs", a.job, &jobs, &a.customer)?;
+            c.owned("asset", "assets", a.asset, &assets, &a.customer)?;
             c.one_of("status", &a.status, ASSET_JOB_STATUSES)?;
             c.date("created", &a.created)?;
             if let Some(e) = &a.ended {
@@ -355,9 +303,10 @@ impl Seed {
                 index,
                 name: a.id.clone(),
                 customers,
+                known,
             };
             c.customer(&a.customer)?;
-            if !ids.insert(a.id.as_str()) {
+            if !ids.insert(a.id.as_str()) || known.activity_taken(&a.id) {
                 return Err(c.fail("id", "duplicate id"));
             }
             user_of(&c, "user", &a.user, &a.customer)?;
@@ -392,11 +341,12 @@ impl Seed {
              asset_type, agent_version, activated_for_modules_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?;
         let mut iface = tx.prepare_cached(
-            "INSERT INTO asset_interfaces (asset_id, position, hostname, mac_address, address, interface_name) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO asset_interfaces (asset_id, customer_id, position, hostname, mac_address, address, \
+             interface_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
-        let mut link =
-            tx.prepare_cached("INSERT INTO asset_tag_links (asset_id, tag_id) VALUES (?1, ?2)")?;
+        let mut link = tx.prepare_cached(
+            "INSERT INTO asset_tag_links (asset_id, tag_id, customer_id) VALUES (?1, ?2, ?3)",
+        )?;
         for a in &self.assets {
             let modules =
                 serde_json::to_string(&a.activated_for_modules).unwrap_or_else(|_| "[]".into());
@@ -415,6 +365,7 @@ impl Seed {
             for (pos, i) in a.interfaces.iter().enumerate() {
                 iface.execute(params![
                     a.id,
+                    cust(&a.customer),
                     pos as i64,
                     i.hostname,
                     i.mac_address,
@@ -423,7 +374,7 @@ impl Seed {
                 ])?;
             }
             for t in &a.tags {
-                link.execute(params![a.id, t])?;
+                link.execute(params![a.id, t, cust(&a.customer)])?;
             }
         }
         let mut stmt = tx.prepare_cached(
@@ -476,45 +427,39 @@ impl Seed {
                 modules
             ])?;
         }
-        let scripts: HashMap<i64, &super::car::ScriptSeed> =
-            self.scripts.iter().map(|s| (s.id, s)).collect();
+        // A job copies its script as it is stored: one seeded now or one stored before.
         let mut stmt = tx.prepare_cached(
             "INSERT INTO script_jobs (id, customer_id, script_id, correlation_uuid, execution_type, title, is_test, \
              script_title, script_type, platform, severity, threshold, category_id, category_name, created_ms, \
-             updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+             updated_ms) SELECT ?1, ?2, ?3, ?4, ?5, coalesce(?6, s.title || '-' || (?8 / 1000)), ?7, s.title, \
+             s.type_name, s.platform, s.severity, s.threshold, s.category_id, s.category_name, ?8, ?8 \
+             FROM scripts s WHERE s.id = ?3",
         )?;
         for j in &self.jobs {
-            let s = scripts[&j.script];
-            let created = ms(&j.created);
-            let title = j
-                .title
-                .clone()
-                .unwrap_or_else(|| format!("{}-{}", s.title, created / 1000));
-            stmt.execute(params![
+            let inserted = stmt.execute(params![
                 j.id,
                 cust(&j.customer),
                 j.script,
                 j.correlation_uuid,
                 j.execution_type,
-                title,
+                j.title,
                 j.is_test,
-                s.title,
-                s.script_type.name,
-                s.platform,
-                s.severity,
-                s.threshold,
-                s.category.id,
-                s.category.name,
-                created,
-                created
+                ms(&j.created),
             ])?;
+            if inserted != 1 {
+                return Err(SeedError::file(
+                    "jobs.json",
+                    format!("job {}: no such script {}", j.id, j.script),
+                )
+                .into());
+            }
         }
         let mut stmt = tx.prepare_cached(
             "INSERT INTO asset_jobs (id, customer_id, job_id, asset_id, status, output_code, output_text, \
              script_result, manifest_id, is_test, created_ms, started_ms, end_ms) VALUES \
-             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, \
+             coalesce((SELECT is_test FROM script_jobs WHERE id = ?3), 0), ?10, ?11, ?12)",
         )?;
-        let job_test: HashMap<i64, bool> = self.jobs.iter().map(|j| (j.id, j.is_test)).collect();
         for a in &self.asset_jobs {
             let created = ms(&a.created);
             let started = (a.status != "QUEUED").then_some(created);
@@ -528,7 +473,6 @@ impl Seed {
                 a.output_text,
                 a.result.as_deref().map(str::as_bytes),
                 a.manifest_id,
-                job_test.get(&a.job).copied().unwrap_or(false),
                 created,
                 started,
                 a.ended.as_deref().map(ms)
@@ -539,17 +483,12 @@ impl Seed {
              target_name, target_id, action, audit_comment, custom_fields_json) VALUES \
              (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?;
-        let names: HashMap<&str, &str> = self
-            .users
-            .iter()
-            .map(|u| (u.username.as_str(), u.username.as_str()))
-            .collect();
         for a in &self.activities {
             let fields = serde_json::json!([{"key": "targetId", "value": a.target_id}]).to_string();
             stmt.execute(params![
                 a.id,
                 cust(&a.customer),
-                names.get(a.user.as_str()).copied().unwrap_or(""),
+                a.user,
                 user(&a.user).0,
                 ms(&a.created),
                 a.target_type,
