@@ -59,20 +59,20 @@ async fn export_400_404() {
 
 #[tokio::test]
 async fn import_200_400_409_429_and_all_or_nothing() {
-    let app: &'static TestApp = Box::leak(Box::new(TestApp::new().await));
+    let app = &TestApp::new().await;
     let t = app.acme().await;
     let export = app
         .car(Method::GET, "/sm/v1/scripts/export?ids=72652,75508", &t, "")
         .await
         .json();
-    let acme_scripts = |app: &'static TestApp, t: String| async move {
+    let acme_scripts = |app: TestApp, t: String| async move {
         app.car(Method::POST, "/sm/v1/scripts/search", &t, "")
             .await
             .json()["body"]["totalCount"]
             .as_u64()
             .unwrap()
     };
-    let before = acme_scripts(app, t.clone()).await;
+    let before = acme_scripts(app.clone(), t.clone()).await;
 
     // 409: the same titles exist in this customer; nothing is stored.
     let r = app
@@ -102,7 +102,7 @@ async fn import_200_400_409_429_and_all_or_nothing() {
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
-    assert_eq!(acme_scripts(app, t.clone()).await, before);
+    assert_eq!(acme_scripts(app.clone(), t.clone()).await, before);
 
     // 200 with new titles.
     let mut fresh = export.clone();
@@ -117,7 +117,7 @@ async fn import_200_400_409_429_and_all_or_nothing() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    assert_eq!(acme_scripts(app, t.clone()).await, before + 2);
+    assert_eq!(acme_scripts(app.clone(), t.clone()).await, before + 2);
 
     // 400: not an export.
     for (content, message) in [
@@ -666,7 +666,7 @@ async fn asset_jobs_progress_with_the_clock() {
 
 #[tokio::test]
 async fn schedules_fire_on_the_clock() {
-    let app: &'static TestApp = Box::leak(Box::new(TestApp::new().await));
+    let app = &TestApp::new().await;
     app.state.clock.set(ms("2022-05-10T00:00:00Z"));
     let t = app.acme().await;
     let body = json!({
@@ -684,12 +684,14 @@ async fn schedules_fire_on_the_clock() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
     let schedule_id = r.json()["body"]["id"].as_str().unwrap().to_owned();
-    let scheduled = |app: &'static TestApp| scheduled_times(app, t.clone(), schedule_id.clone());
-    assert!(scheduled(app).await.is_empty());
+    assert!(
+        scheduled_times(app, t.clone(), schedule_id.clone())
+            .await
+            .is_empty()
+    );
     app.state.clock.set(ms("2022-05-11T07:00:00Z"));
     let t = app.acme().await;
-    let scheduled = |app: &'static TestApp| scheduled_times(app, t.clone(), schedule_id.clone());
-    let mut fired = scheduled(app).await;
+    let mut fired = scheduled_times(app, t.clone(), schedule_id.clone()).await;
     fired.sort();
     assert_eq!(
         fired,
@@ -697,9 +699,10 @@ async fn schedules_fire_on_the_clock() {
     );
     app.state.clock.set(ms("2022-05-30T00:00:00Z"));
     let t = app.acme().await;
-    let scheduled = |app: &'static TestApp| scheduled_times(app, t.clone(), schedule_id.clone());
     assert_eq!(
-        scheduled(app).await.len(),
+        scheduled_times(app, t.clone(), schedule_id.clone())
+            .await
+            .len(),
         4,
         "01, 07, 13, 19 o'clock, then the end date"
     );

@@ -903,7 +903,7 @@ async fn a_control_token_guards_everything_but_health() {
 async fn rendered_alerts_are_forgotten_when_the_data_is_reset() {
     let app = TestApp::new().await;
     let auth = basic("acme_ss2", "passwd");
-    let find = |app: &'static TestApp, ip: &'static str| {
+    let find = |app: TestApp, ip: &'static str| {
         let auth = auth.clone();
         async move {
             let body = format!(
@@ -919,7 +919,7 @@ async fn rendered_alerts_are_forgotten_when_the_data_is_reset() {
             .text()
         }
     };
-    let app: &'static TestApp = Box::leak(Box::new(app));
+    let app = &app;
     let inject = |host: &str| json!({"customer": "Acme", "events": [{"eventType": "HOST_FOUND", "ipAddress": "10.10.12.5", "hostname": host}]});
     let first = mock(
         app,
@@ -931,7 +931,7 @@ async fn rendered_alerts_are_forgotten_when_the_data_is_reset() {
     .json();
     let id = first["alerts"][0]["Alert"]["id"].clone();
     assert!(
-        find(app, "10.10.12.5")
+        find(app.clone(), "10.10.12.5")
             .await
             .contains("<hostname>first.acme.corp</hostname>")
     );
@@ -948,7 +948,7 @@ async fn rendered_alerts_are_forgotten_when_the_data_is_reset() {
         second["alerts"][0]["Alert"]["id"], id,
         "the id is reused after the reset"
     );
-    let xml = find(app, "10.10.12.5").await;
+    let xml = find(app.clone(), "10.10.12.5").await;
     assert!(
         xml.contains("<hostname>second.acme.corp</hostname>") && !xml.contains("first.acme.corp"),
         "{xml}"

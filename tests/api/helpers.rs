@@ -15,6 +15,7 @@ pub const SECRET: &[u8] = b"test-secret-for-forging-tokens";
 /// 2024-01-01T00:00:00Z
 pub const T0_MS: i64 = 1_704_067_200_000;
 
+#[derive(Clone)]
 pub struct TestApp {
     pub state: AppState,
     router: Router,
