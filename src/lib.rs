@@ -89,24 +89,71 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// A known path called with a method it does not take.
-async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> impl IntoResponse {
-    (
-        StatusCode::METHOD_NOT_ALLOWED,
-        axum::Json(car::error::gateway_body(
+/// A known path called with a method it does not take: 405, in the format of the surface
+/// the path belongs to (a CM client gets a `ServiceResponse`, a CAR client the gateway's
+/// JSON, a control caller `{"error"}`), with `Allow`.
+async fn method_not_allowed(
+    ctx: cm::reply::Ctx,
+    method: axum::http::Method,
+    uri: Uri,
+) -> axum::response::Response {
+    let path = uri.path();
+    let message = format!("{method} is not supported on {path}");
+    let mut response = match Surface::of(path) {
+        Surface::Cm => cm::wrong_method(ctx, message).into_response(),
+        Surface::Control => control::error_body(StatusCode::METHOD_NOT_ALLOWED, message),
+        Surface::Car => (
             StatusCode::METHOD_NOT_ALLOWED,
-            &format!("{method} is not supported on {}", uri.path()),
-        )),
-    )
+            axum::Json(car::error::gateway_body(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &message,
+            )),
+        )
+            .into_response(),
+    };
+    let allow = if Surface::of(path) == Surface::Cm {
+        "GET, POST"
+    } else {
+        "GET, POST, PUT, DELETE"
+    };
+    response.headers_mut().insert(
+        axum::http::header::ALLOW,
+        axum::http::HeaderValue::from_static(allow),
+    );
+    response
 }
 
-/// A path neither API has.
-async fn not_found(uri: Uri) -> impl IntoResponse {
-    (
-        StatusCode::NOT_FOUND,
-        axum::Json(car::error::gateway_body(
+/// A path no surface has: 404 in the format of the surface its prefix names.
+async fn not_found(ctx: cm::reply::Ctx, uri: Uri) -> axum::response::Response {
+    let path = uri.path();
+    let message = format!("No resource at {path}");
+    match Surface::of(path) {
+        Surface::Cm => cm::no_such_path(ctx, message).into_response(),
+        Surface::Control => control::error_body(StatusCode::NOT_FOUND, message),
+        Surface::Car => (
             StatusCode::NOT_FOUND,
-            &format!("No resource at {}", uri.path()),
-        )),
-    )
+            axum::Json(car::error::gateway_body(StatusCode::NOT_FOUND, &message)),
+        )
+            .into_response(),
+    }
+}
+
+/// Which API a path belongs to, by its prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Surface {
+    Car,
+    Cm,
+    Control,
+}
+
+impl Surface {
+    fn of(path: &str) -> Surface {
+        if path.starts_with("/qps/") || path == "/qps" {
+            Surface::Cm
+        } else if path.starts_with("/_mock/") || path == "/_mock" {
+            Surface::Control
+        } else {
+            Surface::Car
+        }
+    }
 }

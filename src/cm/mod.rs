@@ -65,3 +65,20 @@ async fn unknown(ctx: Ctx, _caller: CmCaller, uri: axum::http::Uri) -> Reply {
         "Check the URL against the Continuous Monitoring API guide.",
     ))
 }
+
+/// A method a QPS path does not take: HTTP 405 with an `INVALID_REQUEST` ServiceResponse.
+pub(crate) fn wrong_method(ctx: Ctx, message: String) -> Reply {
+    let mut error = CmError::invalid_request(message, "Use GET or POST.");
+    error.status = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    ctx.fail(error)
+}
+
+/// A `/qps/` path outside `/qps/rest`: HTTP 404 with an `INVALID_REQUEST` ServiceResponse.
+pub(crate) fn no_such_path(ctx: Ctx, message: String) -> Reply {
+    let mut error = CmError::invalid_request(
+        message,
+        "Check the URL against the Continuous Monitoring API guide.",
+    );
+    error.status = axum::http::StatusCode::NOT_FOUND;
+    ctx.fail(error)
+}

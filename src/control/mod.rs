@@ -50,6 +50,11 @@ impl Default for ControlState {
     }
 }
 
+/// The control API's error body, `{"error": message}`, with `status`.
+pub(crate) fn error_body(status: StatusCode, message: String) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
 impl IntoResponse for ControlError {
     fn into_response(self) -> Response {
         let status = match &self {

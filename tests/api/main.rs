@@ -6,6 +6,7 @@ mod car_ops;
 mod cm;
 mod cm_auth;
 mod cm_filters;
+mod fallbacks;
 mod control;
 mod health;
 mod helpers;
