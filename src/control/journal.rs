@@ -1,8 +1,6 @@
 //! The request journal: what each API call was and how it was answered, in a ring of fixed
 //! size, so a soak run does not grow memory. `/_mock/` calls are not recorded.
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::body::{Body, to_bytes};
@@ -11,113 +9,9 @@ use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine as _;
-use serde::{Deserialize, Serialize};
 
 use crate::state::AppState;
-
-/// One recorded call.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Entry {
-    pub seq: u64,
-    /// When, by the store clock (epoch ms).
-    pub at_ms: i64,
-    pub method: String,
-    pub path: String,
-    pub query: Option<String>,
-    pub status: u16,
-    pub latency_ms: f64,
-    /// The caller's user, as its credentials name it (not verified here).
-    pub user: Option<String>,
-    /// The request body, cut at the journal's body limit.
-    pub body: Option<String>,
-    pub body_truncated: bool,
-}
-
-/// What `GET /_mock/requests` filters on.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Filter {
-    pub method: Option<String>,
-    /// A path prefix.
-    pub path: Option<String>,
-    pub status: Option<u16>,
-    /// Only entries at or after this time (epoch ms).
-    pub since: Option<i64>,
-}
-
-/// The ring of entries.
-#[derive(Debug)]
-pub struct Journal {
-    entries: Mutex<VecDeque<Entry>>,
-    next_seq: Mutex<u64>,
-    capacity: usize,
-    body_limit: usize,
-}
-
-impl Journal {
-    pub fn new(capacity: usize, body_limit: usize) -> Journal {
-        Journal {
-            entries: Mutex::new(VecDeque::with_capacity(capacity.min(4096))),
-            next_seq: Mutex::new(1),
-            capacity,
-            body_limit,
-        }
-    }
-
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    fn push(&self, mut entry: Entry) {
-        if self.capacity == 0 {
-            return;
-        }
-        let mut seq = self.next_seq.lock().unwrap_or_else(|e| e.into_inner());
-        entry.seq = *seq;
-        *seq += 1;
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        while entries.len() >= self.capacity {
-            entries.pop_front();
-        }
-        entries.push_back(entry);
-    }
-
-    pub fn list(&self, f: &Filter) -> Vec<Entry> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .iter()
-            .filter(|e| {
-                f.method
-                    .as_ref()
-                    .is_none_or(|m| e.method.eq_ignore_ascii_case(m))
-            })
-            .filter(|e| {
-                f.path
-                    .as_ref()
-                    .is_none_or(|p| e.path.starts_with(p.as_str()))
-            })
-            .filter(|e| f.status.is_none_or(|s| e.status == s))
-            .filter(|e| f.since.is_none_or(|s| e.at_ms >= s))
-            .cloned()
-            .collect()
-    }
-
-    pub fn clear(&self) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
+pub use crate::state::journal::{Entry, Filter, Journal};
 
 /// The user a request's credentials name: Basic user, `user` header, or a JWT's `sub`.
 fn user_of(headers: &HeaderMap) -> Option<String> {

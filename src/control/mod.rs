@@ -19,36 +19,9 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::state::AppState;
+pub use crate::state::ControlState;
 
 use ops::ControlError;
-
-/// Control state shared by the handlers and middleware.
-#[derive(Debug)]
-pub struct ControlState {
-    pub journal: journal::Journal,
-    pub faults: faults::Faults,
-    pub token: Option<String>,
-}
-
-impl ControlState {
-    pub fn new(
-        token: Option<String>,
-        journal_size: usize,
-        journal_body_bytes: usize,
-    ) -> ControlState {
-        ControlState {
-            journal: journal::Journal::new(journal_size, journal_body_bytes),
-            faults: faults::Faults::default(),
-            token,
-        }
-    }
-}
-
-impl Default for ControlState {
-    fn default() -> Self {
-        ControlState::new(None, 1000, 4096)
-    }
-}
 
 /// The control API's error body, `{"error": message}`, with `status`.
 pub(crate) fn error_body(status: StatusCode, message: String) -> Response {

@@ -20,8 +20,14 @@ async fn a_wrong_method_on_a_qps_path_answers_a_service_response() {
     assert_eq!(r.header("allow"), Some("GET, POST"));
     let body = r.text();
     assert!(body.starts_with("<?xml"), "{body}");
-    assert!(body.contains("<responseCode>INVALID_REQUEST</responseCode>"), "{body}");
-    assert!(body.contains("PUT is not supported on /qps/rest/1.0/search/cm/alert"), "{body}");
+    assert!(
+        body.contains("<responseCode>INVALID_REQUEST</responseCode>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("PUT is not supported on /qps/rest/1.0/search/cm/alert"),
+        "{body}"
+    );
 
     // The client's format is kept: JSON when asked.
     let r = app
@@ -47,7 +53,8 @@ async fn an_unknown_qps_path_answers_a_service_response() {
     let r = app.get("/qps/nothing/here").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert!(
-        r.text().contains("<responseCode>INVALID_REQUEST</responseCode>"),
+        r.text()
+            .contains("<responseCode>INVALID_REQUEST</responseCode>"),
         "{}",
         r.text()
     );

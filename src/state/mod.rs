@@ -4,6 +4,12 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
+pub mod faults;
+pub mod journal;
+
+use faults::Faults;
+use journal::Journal;
+
 use crate::auth::JwtKeys;
 use crate::clock::Clock;
 use crate::store::{Caller, Seed, Store, StoreError};
@@ -15,8 +21,8 @@ pub struct AppState {
     pub clock: Clock,
     pub keys: Arc<JwtKeys>,
     pub info: Arc<ServerInfo>,
-    /// Journal, faults, seeds: what `/_mock/` controls.
-    pub control: Arc<crate::control::ControlState>,
+    /// Journal, faults, token: what `/_mock/` controls.
+    pub control: Arc<ControlState>,
     limits: Arc<RwLock<Limits>>,
     caches: Arc<Caches>,
 }
@@ -97,7 +103,7 @@ impl AppState {
             clock,
             keys: Arc::new(keys),
             info: Arc::new(info),
-            control: Arc::new(crate::control::ControlState::default()),
+            control: Arc::new(ControlState::default()),
             limits: Arc::new(RwLock::new(Limits::default())),
             caches: Arc::new(Caches {
                 engine_due: AtomicI64::new(i64::MIN),
@@ -222,7 +228,7 @@ impl AppState {
     }
 
     /// The same state with other control settings (token, journal size).
-    pub fn with_control(mut self, control: crate::control::ControlState) -> AppState {
+    pub fn with_control(mut self, control: ControlState) -> AppState {
         self.control = Arc::new(control);
         self
     }
@@ -248,5 +254,33 @@ impl AppState {
         let provenance = seed.provenance(&clock);
         store.initialize_with_seed(seed, provenance).await?;
         Ok(AppState::new(store, clock, JwtKeys::random(), info))
+    }
+}
+
+/// Control state shared by the handlers and middleware.
+#[derive(Debug)]
+pub struct ControlState {
+    pub journal: Journal,
+    pub faults: Faults,
+    pub token: Option<String>,
+}
+
+impl ControlState {
+    pub fn new(
+        token: Option<String>,
+        journal_size: usize,
+        journal_body_bytes: usize,
+    ) -> ControlState {
+        ControlState {
+            journal: Journal::new(journal_size, journal_body_bytes),
+            faults: Faults::default(),
+            token,
+        }
+    }
+}
+
+impl Default for ControlState {
+    fn default() -> Self {
+        ControlState::new(None, 1000, 4096)
     }
 }

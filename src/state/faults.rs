@@ -1,0 +1,172 @@
+//! Fault rules' data: which API calls to fail, slow down, drop, or rate-limit — for the
+//! next N calls, or with a probability drawn from a seeded generator. The middleware that
+//! applies them is `control::faults`.
+
+use std::sync::Mutex;
+
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+/// A fault rule as given to `POST /_mock/faults`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FaultSpec {
+    /// Match this method only (any when absent).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Path pattern: exact, or with `*` standing for any run of characters.
+    pub path: String,
+    /// Answer with this status (the API's own error body unless `body` is given).
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// A body to answer with instead of the API's error (JSON value or text).
+    #[serde(default)]
+    pub body: Option<serde_json::Value>,
+    /// Extra response headers.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// Wait this long first (then answer normally unless a status or drop is set).
+    #[serde(default)]
+    pub latency_ms: Option<u64>,
+    /// Cut the connection instead of answering.
+    #[serde(default)]
+    pub drop: bool,
+    /// Answer as the vendor's rate limit does: CAR 429 with `Retry-After` and
+    /// `X-RateLimit-*`, CM 429 with `LIMIT_EXCEEDED`.
+    #[serde(default)]
+    pub rate_limit: Option<u64>,
+    /// Apply to this many matching calls, then stop (always when absent).
+    #[serde(default)]
+    pub times: Option<u64>,
+    /// Apply with this probability (0..=1) per matching call.
+    #[serde(default)]
+    pub probability: Option<f64>,
+    /// Seed for the probability draws (same seed, same sequence).
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+/// A rule as stored and listed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fault {
+    pub id: u64,
+    #[serde(flatten)]
+    pub spec: FaultSpec,
+    /// Times it was applied.
+    pub applied: u64,
+    #[serde(skip)]
+    rng: crate::rng::Rng,
+}
+
+#[derive(Debug, Default)]
+pub struct Faults {
+    rules: Mutex<(u64, Vec<Fault>)>,
+}
+
+/// Why a fault spec was refused.
+pub fn check(spec: &FaultSpec) -> Result<(), String> {
+    if let Some(s) = spec.status
+        && StatusCode::from_u16(s).is_err()
+    {
+        return Err(format!("status {s} is not an HTTP status"));
+    }
+    if let Some(p) = spec.probability
+        && !(0.0..=1.0).contains(&p)
+    {
+        return Err("probability must be between 0 and 1".into());
+    }
+    if spec.status.is_none() && spec.latency_ms.is_none() && !spec.drop && spec.rate_limit.is_none()
+    {
+        return Err("a fault needs status, latencyMs, drop or rateLimit".into());
+    }
+    if !spec.path.starts_with('/') {
+        return Err("path must start with /".into());
+    }
+    Ok(())
+}
+
+/// `*` matches any run of characters.
+pub fn path_matches(pattern: &str, path: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == path;
+    }
+    let mut rest = path;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            let Some(r) = rest.strip_prefix(part) else {
+                return false;
+            };
+            rest = r;
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            let Some(at) = rest.find(part) else {
+                return false;
+            };
+            rest = &rest[at + part.len()..];
+        }
+    }
+    true
+}
+
+impl Faults {
+    pub fn add(&self, spec: FaultSpec) -> Fault {
+        let mut guard = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        guard.0 += 1;
+        let fault = Fault {
+            id: guard.0,
+            rng: crate::rng::Rng::new(spec.seed.unwrap_or(guard.0)),
+            spec,
+            applied: 0,
+        };
+        guard.1.push(fault.clone());
+        fault
+    }
+
+    pub fn list(&self) -> Vec<Fault> {
+        self.rules
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .clone()
+    }
+
+    pub fn remove(&self, id: u64) -> bool {
+        let mut guard = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        let before = guard.1.len();
+        guard.1.retain(|f| f.id != id);
+        guard.1.len() != before
+    }
+
+    pub fn clear(&self) {
+        self.rules
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .clear();
+    }
+
+    /// The first rule that applies to this call, counted; spent rules are removed.
+    pub(crate) fn take(&self, method: &str, path: &str) -> Option<FaultSpec> {
+        let mut guard = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        let rules = &mut guard.1;
+        let index = rules.iter_mut().position(|f| {
+            let matches = f
+                .spec
+                .method
+                .as_ref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && path_matches(&f.spec.path, path);
+            matches && f.spec.probability.is_none_or(|p| f.rng.unit() < p)
+        })?;
+        let fault = &mut rules[index];
+        fault.applied += 1;
+        let spec = fault.spec.clone();
+        if fault.spec.times.is_some_and(|t| fault.applied >= t) {
+            rules.remove(index);
+        }
+        Some(spec)
+    }
+}
