@@ -19,7 +19,7 @@ use crate::store::seed::{
     ActivitySeed, AlertSeed, AssetJobSeed, AssetSeed, AssetTagSeed, CustomerSeed, JobSeed,
     ProfileSeed, RuleCriterionSeed, RuleSeed, RulesetSeed, ScriptSeed, UserSeed,
 };
-use crate::store::{Opened, Provenance, Seed, Store, StoreError};
+use crate::store::{Provenance, Seed, Store, StoreError};
 
 /// Sizes and where to put them.
 #[derive(Debug, Clone, clap::Args)]
@@ -610,8 +610,7 @@ pub async fn run(args: &GenerateArgs) -> Result<String, GenerateError> {
     if let Some(db) = &args.db {
         // One transaction: a generation that is stopped leaves an empty database, which the
         // next run (or `serve`) fills afresh, never a part of the data.
-        let (store, opened) = Store::open_file(db)?;
-        if opened == Opened::Existing {
+        if Store::open_file(db)?.is_some() {
             return Err(GenerateError::Exists(db.clone()));
         }
         let provenance = Provenance {
@@ -619,22 +618,21 @@ pub async fn run(args: &GenerateArgs) -> Result<String, GenerateError> {
             created: crate::clock::Clock::real().now_iso(),
         };
         let (base_seed, chunks) = (seed.clone(), args.clone());
-        store
-            .initialize(provenance, move |loader| {
-                loader.load(&base_seed)?;
-                let mut done = 0;
-                while done < chunks.alerts {
-                    let to = (done + CHUNK).min(chunks.alerts);
-                    loader.load(&Seed {
-                        alerts: alerts(&chunks, done, to),
-                        ..Seed::default()
-                    })?;
-                    done = to;
-                    progress(done, chunks.alerts, started);
-                }
-                Ok(())
-            })
-            .await?;
+        let store = Store::create_file(db, provenance, move |loader| {
+            loader.load(&base_seed)?;
+            let mut done = 0;
+            while done < chunks.alerts {
+                let to = (done + CHUNK).min(chunks.alerts);
+                loader.load(&Seed {
+                    alerts: alerts(&chunks, done, to),
+                    ..Seed::default()
+                })?;
+                done = to;
+                progress(done, chunks.alerts, started);
+            }
+            Ok(())
+        })
+        .await?;
         store.checkpoint().await?;
         return Ok(format!(
             "wrote {} ({} alerts, {} scripts, {} assets, {} jobs) in {:.1} s",
@@ -787,8 +785,7 @@ mod tests {
             ..args(dir.path(), 3)
         };
         run(&a).await.unwrap();
-        let (store, opened) = Store::open_file(&db).unwrap();
-        assert_eq!(opened, Opened::Existing);
+        let store = Store::open_file(&db).unwrap().expect("a complete store");
         assert_eq!(store.record_counts().await.unwrap()["alerts"], 500);
         let baseline = store.provenance().await.unwrap();
         assert_eq!(

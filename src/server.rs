@@ -13,7 +13,7 @@ use crate::auth::JwtKeys;
 use crate::clock::Clock;
 use crate::config::ServeArgs;
 use crate::state::{AppState, ServerInfo};
-use crate::store::{Opened, Seed, SeedError, Store, StoreError};
+use crate::store::{Seed, SeedError, Store, StoreError};
 use crate::tls::{Identity, TlsError, TlsListener};
 
 /// Why the server could not start.
@@ -58,27 +58,24 @@ pub async fn build_state(args: &ServeArgs, clock: Clock) -> Result<AppState, Sta
             store.initialize_with_seed(seed, provenance).await?;
             (store, name)
         }
-        Some(path) => {
-            let (store, opened) = Store::open_file(path)?;
-            match opened {
-                Opened::Fresh => {
-                    let seed = read_seed()?;
-                    let name = seed.name.clone();
-                    let provenance = seed.provenance(&clock);
-                    store.initialize_with_seed(seed, provenance).await?;
-                    (store, name)
-                }
-                Opened::Existing => {
-                    let baseline = store.provenance().await?;
-                    tracing::info!(
-                        db = %path.display(),
-                        baseline = %baseline.source,
-                        "using the existing store in the file (its data and baseline); no seed is loaded"
-                    );
-                    (store, baseline.source)
-                }
+        Some(path) => match Store::open_file(path)? {
+            None => {
+                let seed = read_seed()?;
+                let name = seed.name.clone();
+                let provenance = seed.provenance(&clock);
+                let store = Store::create_file(path, provenance, move |l| l.load(&seed)).await?;
+                (store, name)
             }
-        }
+            Some(store) => {
+                let baseline = store.provenance().await?;
+                tracing::info!(
+                    db = %path.display(),
+                    baseline = %baseline.source,
+                    "using the existing store in the file (its data and baseline); no seed is loaded"
+                );
+                (store, baseline.source)
+            }
+        },
     };
     let keys = match &args.jwt_secret {
         Some(secret) => JwtKeys::from_secret(secret.as_bytes()),

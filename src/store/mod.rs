@@ -57,16 +57,6 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// How [`Store::open_file`] found the database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Opened {
-    /// The file was new (or an empty database): the caller [`Store::initialize`]s it.
-    Fresh,
-    /// The file holds a complete store of this schema version: its data and baseline
-    /// are kept.
-    Existing,
-}
-
 /// Loads start-up data inside [`Store::initialize`]'s transaction, in as many parts as
 /// the caller likes (a generator streams its alerts in chunks).
 pub struct Loader<'a> {
@@ -98,69 +88,93 @@ impl Store {
         Ok(Store::wrap(conn))
     }
 
-    /// Open (or create) a file database. WAL and a busy timeout are set. A new file (or
-    /// an empty database) is [`Opened::Fresh`]; a complete store of this version is
-    /// [`Opened::Existing`]; anything else — another program's database, another schema
-    /// version, a store whose first seeding never finished, not a database at all — is
-    /// refused with a message that names the file and says what to do.
-    pub fn open_file(path: &Path) -> StoreResult<(Store, Opened)> {
+    /// Open the store in a file, if there is one: `None` when the file does not exist or
+    /// is an empty database (then [`Store::create_file`] makes it). A complete store of this
+    /// schema version is opened with its data and baseline; anything else — another
+    /// program's database, another schema version, a store whose first seeding never
+    /// finished, not a database at all — is refused with a message that names the file and
+    /// says what to do.
+    pub fn open_file(path: &Path) -> StoreResult<Option<Store>> {
         let shown = path.display();
         let refuse = |why: String| StoreError::Schema(format!("cannot use --db {shown}: {why}"));
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(refuse(format!("cannot read it: {e}"))),
+            Ok(m) if m.is_dir() => return Err(refuse("it is a folder".to_owned())),
+            Ok(m) if m.len() == 0 => return Ok(None),
+            Ok(_) => {}
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(|e| refuse(explain(&e)))?;
         configure(&conn, true).map_err(|e| match e {
             StoreError::Sqlite(e) => refuse(explain(&e)),
             other => other,
         })?;
-        let probe = |conn: &Connection| -> rusqlite::Result<(i64, i64, bool)> {
-            let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-            let tables: i64 = conn.query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
-                [],
-                |r| r.get(0),
-            )?;
-            let complete = tables > 0
-                && conn
-                    .query_row(
-                        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'store_meta'",
-                        [],
-                        |r| r.get::<_, i64>(0),
-                    )?
-                    == 1
-                && conn.query_row(
-                    "SELECT count(*) FROM store_meta WHERE key = 'complete'",
-                    [],
-                    |r| r.get::<_, i64>(0),
-                )? == 1;
-            Ok((version, tables, complete))
-        };
         let (version, tables, complete) = probe(&conn).map_err(|e| refuse(explain(&e)))?;
-        let opened = match (version, tables, complete) {
-            (0, 0, _) => Opened::Fresh,
-            (0, _, _) => {
-                return Err(refuse(format!(
-                    "it is a SQLite database of another program ({tables} tables, none of them a \
-                     qualys-mock store); name a new file, and qualys-mock creates its store there"
-                )));
+        match (version, tables, complete) {
+            (0, 0, _) => Ok(None),
+            (0, _, _) => Err(refuse(format!(
+                "it is a SQLite database of another program ({tables} tables, none of them a \
+                 qualys-mock store); name a new file, and qualys-mock creates its store there"
+            ))),
+            (SCHEMA_VERSION, _, true) => Ok(Some(Store::wrap(conn))),
+            (SCHEMA_VERSION, _, false) => Err(refuse(
+                "its first seeding never finished (the process was stopped while it ran); \
+                 delete the file and start again"
+                    .to_owned(),
+            )),
+            (other, _, _) => Err(refuse(format!(
+                "it holds a qualys-mock store of schema version {other}; this build uses \
+                 version {SCHEMA_VERSION}. Delete the file (or name another) to start afresh."
+            ))),
+        }
+    }
+
+    /// Make a new store in a file: built aside (`<file>.partial`, without a journal, fast)
+    /// with [`Store::initialize`], then renamed into place. A process stopped on the way
+    /// leaves no file at `path`, so the next start builds it again.
+    pub async fn create_file<F>(path: &Path, provenance: Provenance, load: F) -> StoreResult<Store>
+    where
+        F: FnOnce(&Loader<'_>) -> StoreResult<()> + Send + 'static,
+    {
+        let shown = path.display().to_string();
+        let refuse =
+            move |why: String| StoreError::Schema(format!("cannot create --db {shown}: {why}"));
+        let mut aside = path.as_os_str().to_owned();
+        aside.push(".partial");
+        let aside = std::path::PathBuf::from(aside);
+        for stale in [aside.clone(), aside.with_extension("partial-journal")] {
+            match std::fs::remove_file(&stale) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(refuse(format!("cannot remove {}: {e}", stale.display())));
+                }
+                _ => {}
             }
-            (SCHEMA_VERSION, _, true) => Opened::Existing,
-            (SCHEMA_VERSION, _, false) => {
-                return Err(refuse(
-                    "its first seeding never finished (the process was stopped while it ran); \
-                     delete the file and start again"
-                        .to_owned(),
-                ));
-            }
-            (other, _, _) => {
-                return Err(refuse(format!(
-                    "it holds a qualys-mock store of schema version {other}; this build uses \
-                     version {SCHEMA_VERSION}. Delete the file (or name another) to start afresh."
-                )));
-            }
-        };
-        Ok((Store::wrap(conn), opened))
+        }
+        {
+            let conn = Connection::open(&aside).map_err(|e| refuse(explain(&e)))?;
+            configure(&conn, false)?;
+            // Nothing to protect while building: the file is renamed into place only once
+            // it is whole.
+            conn.pragma_update(None, "journal_mode", "OFF")?;
+            conn.pragma_update(None, "synchronous", "OFF")?;
+            conn.pragma_update(None, "cache_size", -131_072)?;
+            let store = Store::wrap(conn);
+            store.initialize(provenance, load).await?;
+            store.close()?;
+        }
+        std::fs::rename(&aside, path).map_err(|e| refuse(format!("cannot rename: {e}")))?;
+        Store::open_file(path)?.ok_or_else(|| refuse("the new file vanished".to_owned()))
+    }
+
+    /// Close the connection (the last handle only), with the file in WAL mode.
+    fn close(self) -> StoreResult<()> {
+        let conn = Arc::try_unwrap(self.conn)
+            .map_err(|_| StoreError::Worker("the store is still in use".into()))?
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.close().map_err(|(_, e)| StoreError::Sqlite(e))
     }
 
     /// Create the schema, load the start-up data with `load`, record where it came from and
@@ -318,6 +332,28 @@ fn configure(conn: &Connection, file: bool) -> StoreResult<()> {
     Ok(())
 }
 
+/// Schema version, number of tables, and whether the first seeding finished.
+fn probe(conn: &Connection) -> rusqlite::Result<(i64, i64, bool)> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let tables: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+        [],
+        |r| r.get(0),
+    )?;
+    let has_meta: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'store_meta'",
+        [],
+        |r| r.get(0),
+    )?;
+    let complete = has_meta == 1
+        && conn.query_row(
+            "SELECT count(*) FROM store_meta WHERE key = 'complete'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? == 1;
+    Ok((version, tables, complete))
+}
+
 /// What SQLite's error means for a `--db` path, in words.
 fn explain(e: &rusqlite::Error) -> String {
     match e.sqlite_error_code() {
@@ -374,18 +410,14 @@ mod tests {
     async fn file_store_refuses_another_version_a_foreign_file_and_a_half_made_one() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite");
-        {
-            let (store, opened) = Store::open_file(&path).unwrap();
-            assert_eq!(opened, Opened::Fresh);
-            store
-                .initialize_with_seed(Seed::embedded().unwrap(), provenance())
-                .await
-                .unwrap();
-        }
-        {
-            let (_, opened) = Store::open_file(&path).unwrap();
-            assert_eq!(opened, Opened::Existing);
-        }
+        assert!(Store::open_file(&path).unwrap().is_none());
+        let seed = Seed::embedded().unwrap();
+        Store::create_file(&path, provenance(), move |l| l.load(&seed))
+            .await
+            .unwrap();
+        assert!(Store::open_file(&path).unwrap().is_some());
+        assert!(!dir.path().join("db.sqlite.partial").exists());
+
         let conn = Connection::open(&path).unwrap();
         conn.execute("DELETE FROM store_meta WHERE key = 'complete'", [])
             .unwrap();
@@ -421,7 +453,12 @@ mod tests {
         );
 
         let missing = dir.path().join("no/such/folder/db.sqlite");
-        let err = Store::open_file(&missing).unwrap_err().to_string();
+        assert!(Store::open_file(&missing).unwrap().is_none());
+        let seed = Seed::embedded().unwrap();
+        let err = Store::create_file(&missing, provenance(), move |l| l.load(&seed))
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("cannot be opened") && err.contains("folder"),
             "{err}"
@@ -429,24 +466,21 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_store_stopped_during_its_first_seeding_is_empty_and_made_afresh() {
+    async fn a_store_stopped_during_its_first_seeding_leaves_no_file_and_is_made_afresh() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite");
-        {
-            let (store, _) = Store::open_file(&path).unwrap();
-            // The load fails half-way, as a kill would stop it: nothing may remain.
-            let err = store
-                .initialize(provenance(), |tx| {
-                    tx.load(&Seed::embedded().unwrap())?;
-                    Err(StoreError::Schema("stopped".into()))
-                })
-                .await;
-            assert!(err.is_err());
-        }
-        let (store, opened) = Store::open_file(&path).unwrap();
-        assert_eq!(opened, Opened::Fresh);
-        store
-            .initialize_with_seed(Seed::embedded().unwrap(), provenance())
+        // The load fails half-way, as a kill would stop it: nothing may be left at `path`.
+        let err = Store::create_file(&path, provenance(), |loader| {
+            loader.load(&Seed::embedded().unwrap())?;
+            Err(StoreError::Schema("stopped".into()))
+        })
+        .await;
+        assert!(err.is_err());
+        assert!(Store::open_file(&path).unwrap().is_none());
+        // A half-built file from a killed process is replaced on the next start.
+        std::fs::write(dir.path().join("db.sqlite.partial"), b"half").unwrap();
+        let seed = Seed::embedded().unwrap();
+        let store = Store::create_file(&path, provenance(), move |l| l.load(&seed))
             .await
             .unwrap();
         assert_eq!(store.record_counts().await.unwrap()["customers"], 2);
