@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use super::error::CarError;
+use super::extract::{CarJson, JsonObject};
 use crate::page::Window;
 use crate::query::catalog::Catalog;
 use crate::query::sql::{self, CompileError, Names};
@@ -110,22 +111,22 @@ impl SearchBody {
         dates: Option<(&str, &str)>,
         max_page_size: u64,
     ) -> Result<SearchBody, CarError> {
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(SearchBody {
-                page_size: DEFAULT_PAGE_SIZE,
-                ..SearchBody::default()
-            });
-        }
-        let value: Value = serde_json::from_slice(bytes)
-            .map_err(|e| bad(format!("Malformed JSON request body: {e}")))?;
-        let Value::Object(body) = value else {
-            return Err(bad("The request body must be a JSON object"));
-        };
-        let filter = match text(&body, filter_key)? {
+        let CarJson(body) = CarJson::<JsonObject>::from_bytes(bytes)?;
+        SearchBody::from_object(&body, filter_key, dates, max_page_size)
+    }
+
+    /// Read a body already taken as a JSON object (see [`SearchBody::parse`]).
+    pub fn from_object(
+        body: &JsonObject,
+        filter_key: &str,
+        dates: Option<(&str, &str)>,
+        max_page_size: u64,
+    ) -> Result<SearchBody, CarError> {
+        let filter = match text(body, filter_key)? {
             Some(f) => f,
             // Accept the other name too: clients mix them up.
             None => text(
-                &body,
+                body,
                 if filter_key == "filter" {
                     "qql"
                 } else {
@@ -134,14 +135,14 @@ impl SearchBody {
             )?
             .unwrap_or_default(),
         };
-        let page_size = number(&body, "pageSize", DEFAULT_PAGE_SIZE)?;
+        let page_size = number(body, "pageSize", DEFAULT_PAGE_SIZE)?;
         if page_size == 0 || page_size > max_page_size {
             return Err(bad(format!(
                 "pageSize must be between 1 and {max_page_size}"
             )));
         }
         let (start, end) = match dates {
-            Some((s, e)) => (text(&body, s)?, text(&body, e)?),
+            Some((s, e)) => (text(body, s)?, text(body, e)?),
             None => (None, None),
         };
         let include_script_result = match body.get("includeScriptResult") {
@@ -153,7 +154,7 @@ impl SearchBody {
         };
         Ok(SearchBody {
             filter,
-            page_number: number(&body, "pageNumber", 0)?,
+            page_number: number(body, "pageNumber", 0)?,
             page_size,
             sort: parse_sort(body.get("sort").unwrap_or(&Value::Null))?,
             start,

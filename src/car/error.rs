@@ -40,6 +40,9 @@ pub enum CarError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A body over the server's limit (the outer body limit words the answer).
+    #[error("{0}")]
+    TooLarge(String),
     #[error("{message}")]
     TooManyRequests { message: String, limit: RateLimit },
     #[error("{0}")]
@@ -53,6 +56,7 @@ impl CarError {
             CarError::GatewayBadRequest(_) | CarError::BadRequest(_) => StatusCode::BAD_REQUEST,
             CarError::NotFound(_) => StatusCode::NOT_FOUND,
             CarError::Conflict(_) => StatusCode::CONFLICT,
+            CarError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             CarError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             CarError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

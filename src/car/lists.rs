@@ -1,14 +1,13 @@
 //! The list searches: assets, asset tags, jobs, asset jobs, activities.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::auth::CarCaller;
 use super::body::SearchBody;
-use super::engine;
 use super::error::CarError;
+use super::extract::{CarJson, JsonObject};
 use super::views;
 use crate::query::catalog::{CAR_ACTIVITY, CAR_ASSET, CAR_ASSET_JOB, CAR_ASSET_TAG, CAR_JOB};
 use crate::state::AppState;
@@ -17,9 +16,9 @@ use crate::state::AppState;
 pub async fn assets(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
-    body: Bytes,
+    CarJson(body): CarJson<JsonObject>,
 ) -> Result<Json<Value>, CarError> {
-    let body = SearchBody::parse(&body, "filter", None, state.limits().max_page_size)?;
+    let body = SearchBody::from_object(&body, "filter", None, state.limits().max_page_size)?;
     let query = body.query(&CAR_ASSET, "id", state.clock.now_ms())?;
     let page = state.store.car_assets(caller.customer_id, query).await?;
     let items = page
@@ -34,9 +33,9 @@ pub async fn assets(
 pub async fn tags(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
-    body: Bytes,
+    CarJson(body): CarJson<JsonObject>,
 ) -> Result<Json<Value>, CarError> {
-    let body = SearchBody::parse(&body, "filter", None, state.limits().max_page_size)?;
+    let body = SearchBody::from_object(&body, "filter", None, state.limits().max_page_size)?;
     let query = body.query(&CAR_ASSET_TAG, "id", state.clock.now_ms())?;
     let page = state.store.car_tags(caller.customer_id, query).await?;
     let items = page
@@ -51,10 +50,9 @@ pub async fn tags(
 pub async fn jobs(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
-    body: Bytes,
+    CarJson(body): CarJson<JsonObject>,
 ) -> Result<Json<Value>, CarError> {
-    engine::catch_up(&state).await?;
-    let body = SearchBody::parse(
+    let body = SearchBody::from_object(
         &body,
         "filter",
         Some(("startAt", "endAt")),
@@ -74,10 +72,9 @@ pub async fn jobs(
 pub async fn asset_jobs(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
-    body: Bytes,
+    CarJson(body): CarJson<JsonObject>,
 ) -> Result<Json<Value>, CarError> {
-    engine::catch_up(&state).await?;
-    let body = SearchBody::parse(
+    let body = SearchBody::from_object(
         &body,
         "filter",
         Some(("startAt", "endAt")),
@@ -102,10 +99,9 @@ pub async fn asset_jobs(
 pub async fn activities(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
-    body: Bytes,
+    CarJson(body): CarJson<JsonObject>,
 ) -> Result<Json<Value>, CarError> {
-    engine::catch_up(&state).await?;
-    let body = SearchBody::parse(
+    let body = SearchBody::from_object(
         &body,
         "qql",
         Some(("startDate", "endDate")),

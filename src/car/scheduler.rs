@@ -1,7 +1,6 @@
 //! `POST /sm/v1/scripts/scheduler`: schedule a script's execution.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -9,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::auth::CarCaller;
 use super::error::CarError;
+use super::extract::{CarJson, JsonObject};
 use super::recurrence::{Recurrence, day_number};
 use super::scripts::refused;
 use crate::state::AppState;
@@ -18,7 +18,7 @@ fn bad(m: impl Into<String>) -> CarError {
     CarError::BadRequest(m.into())
 }
 
-fn str_field(body: &Value, key: &str) -> Option<String> {
+fn str_field(body: &JsonObject, key: &str) -> Option<String> {
     match body.get(key)? {
         Value::String(s) => Some(s.trim().to_owned()),
         Value::Number(n) => Some(n.to_string()),
@@ -26,7 +26,7 @@ fn str_field(body: &Value, key: &str) -> Option<String> {
     }
 }
 
-fn int_field(body: &Value, key: &str) -> Result<Option<i64>, CarError> {
+fn int_field(body: &JsonObject, key: &str) -> Result<Option<i64>, CarError> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n
@@ -43,7 +43,7 @@ fn int_field(body: &Value, key: &str) -> Result<Option<i64>, CarError> {
 }
 
 /// `[{"UUId": "..", "id": 123}]` → ids (also plain ids).
-fn id_objects(body: &Value, key: &str) -> Result<Vec<i64>, CarError> {
+fn id_objects(body: &JsonObject, key: &str) -> Result<Vec<i64>, CarError> {
     let Some(list) = body.get(key).filter(|v| !v.is_null()) else {
         return Ok(Vec::new());
     };
@@ -72,13 +72,8 @@ fn id_objects(body: &Value, key: &str) -> Result<Vec<i64>, CarError> {
 pub async fn create(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
-    body: Bytes,
+    CarJson(body): CarJson<JsonObject>,
 ) -> Result<Response, CarError> {
-    let body: Value = serde_json::from_slice(&body)
-        .map_err(|e| bad(format!("Malformed JSON request body: {e}")))?;
-    if !body.is_object() {
-        return Err(bad("The request body must be a JSON object"));
-    }
     let title = str_field(&body, "title")
         .filter(|t| !t.is_empty())
         .ok_or_else(|| bad("title is required"))?;

@@ -1,7 +1,6 @@
 //! Scripts: get by id or title, search, export, import, clone.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{StatusCode, Uri};
@@ -12,8 +11,8 @@ use serde_json::{Value, json};
 
 use super::auth::CarCaller;
 use super::body::SearchBody;
-use super::engine;
 use super::error::{CarError, RateLimit};
+use super::extract::{CarJson, JsonObject};
 use super::views;
 use crate::query::catalog::{CAR_SCRIPT, PLATFORMS};
 use crate::state::AppState;
@@ -79,7 +78,6 @@ pub async fn get(
     CarCaller(caller): CarCaller,
     Path(key): Path<String>,
 ) -> Result<Json<Value>, CarError> {
-    engine::catch_up(&state).await?;
     let script = state
         .store
         .car_script(caller.customer_id, key.clone())
@@ -94,10 +92,9 @@ pub async fn get(
 pub async fn search(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
-    body: Bytes,
+    CarJson(body): CarJson<JsonObject>,
 ) -> Result<Json<Value>, CarError> {
-    engine::catch_up(&state).await?;
-    let body = SearchBody::parse(&body, "filter", None, state.limits().max_page_size)?;
+    let body = SearchBody::from_object(&body, "filter", None, state.limits().max_page_size)?;
     let query = body.query(&CAR_SCRIPT, "created.dateTime", state.clock.now_ms())?;
     let page = state.store.car_scripts(caller.customer_id, query).await?;
     let items = page
@@ -325,14 +322,8 @@ pub async fn clone(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
     Path(key): Path<String>,
-    body: Bytes,
+    CarJson(value): CarJson<JsonObject>,
 ) -> Result<Response, CarError> {
-    let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        Value::Null
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| CarError::BadRequest(format!("Malformed JSON request body: {e}")))?
-    };
     let title = value
         .get("scriptTitle")
         .or_else(|| value.get("scriptId"))

@@ -2,6 +2,7 @@
 
 mod car;
 mod car_auth;
+mod car_layers;
 mod car_ops;
 mod cm;
 mod cm_auth;
