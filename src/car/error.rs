@@ -9,7 +9,7 @@
 use axum::Json;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::auth::TokenError;
 use crate::store::StoreError;
@@ -63,13 +63,30 @@ impl CarError {
     }
 }
 
-/// The gateway's own error body.
-pub fn gateway_body(status: StatusCode, message: &str) -> serde_json::Value {
-    json!({
-        "status": status.as_u16(),
-        "error": status.canonical_reason().unwrap_or(""),
-        "message": message,
-    })
+/// The gateway's own error body: `{"status": 401, "error": "Unauthorized", "message": ..}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GatewayBody {
+    status: u16,
+    error: &'static str,
+    message: String,
+}
+
+/// The gateway's own error body for `status`.
+pub fn gateway_body(status: StatusCode, message: &str) -> GatewayBody {
+    GatewayBody {
+        status: status.as_u16(),
+        error: status.canonical_reason().unwrap_or(""),
+        message: message.to_owned(),
+    }
+}
+
+/// The CAR error envelope: `errorCode` the status as a string, `body` null.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorEnvelope<'a> {
+    error_code: String,
+    message: &'a str,
+    body: Option<()>,
 }
 
 impl IntoResponse for CarError {
@@ -81,7 +98,7 @@ impl IntoResponse for CarError {
                 (status, Json(gateway_body(status, &message))).into_response()
             }
             CarError::TooManyRequests { limit, .. } => {
-                let mut response = (status, Json(envelope(status, &message))).into_response();
+                let mut response = (status, envelope(status, &message)).into_response();
                 let headers = response.headers_mut();
                 let mut put = |name: &'static str, value: u64| {
                     headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
@@ -93,16 +110,16 @@ impl IntoResponse for CarError {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(limit.retry_after_s));
                 response
             }
-            _ => (status, Json(envelope(status, &message))).into_response(),
+            _ => (status, envelope(status, &message)).into_response(),
         }
     }
 }
 
-fn envelope(status: StatusCode, message: &str) -> serde_json::Value {
-    json!({
-        "errorCode": status.as_u16().to_string(),
-        "message": message,
-        "body": null,
+fn envelope(status: StatusCode, message: &str) -> Json<ErrorEnvelope<'_>> {
+    Json(ErrorEnvelope {
+        error_code: status.as_u16().to_string(),
+        message,
+        body: None,
     })
 }
 

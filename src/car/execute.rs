@@ -1,13 +1,15 @@
 //! `POST /sm/v1/scripts/{id}/execute`: run a script now on assets and tags.
 
-use axum::Json;
 use axum::extract::{Path, State};
-use serde_json::{Value, json};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::Value;
 
 use super::auth::CarCaller;
 use super::error::CarError;
 use super::extract::{CarJson, JsonObject};
 use super::scripts::refused;
+use super::views::{self, Envelope, Execution};
 use crate::state::AppState;
 use crate::store::car::{ExecuteLimits, Targets};
 
@@ -40,7 +42,7 @@ pub async fn execute(
     CarCaller(caller): CarCaller,
     Path(key): Path<String>,
     CarJson(body): CarJson<JsonObject>,
-) -> Result<Json<Value>, CarError> {
+) -> Result<Response, CarError> {
     let script_id: i64 = key
         .parse()
         .map_err(|_| CarError::NotFound(format!("Script with id {key} not found")))?;
@@ -92,7 +94,10 @@ pub async fn execute(
         .map_err(refused)?;
     // New asset jobs: the engine has work again.
     state.engine_work_added();
-    Ok(Json(
-        json!({"errorCode": null, "message": null, "body": {"correlationUuid": correlation}}),
+    Ok(views::respond(
+        StatusCode::OK,
+        &Envelope::ok(Execution {
+            correlation_uuid: &correlation,
+        }),
     ))
 }

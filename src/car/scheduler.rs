@@ -1,16 +1,16 @@
 //! `POST /sm/v1/scripts/scheduler`: schedule a script's execution.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use axum::response::Response;
+use serde_json::Value;
 
 use super::auth::CarCaller;
 use super::error::CarError;
 use super::extract::{CarJson, JsonObject};
 use super::recurrence::{Recurrence, day_number};
 use super::scripts::refused;
+use super::views::{self, Envelope, NewId};
 use crate::state::AppState;
 use crate::store::car::{NewSchedule, Refusal, Targets};
 
@@ -186,9 +186,13 @@ pub async fn create(
             other => refused(other),
         })?;
     state.engine_work_added();
-    Ok((
+    Ok(views::respond(
         StatusCode::CREATED,
-        Json(json!({"errorCode": "0", "message": "Script scheduler created successfully", "body": {"id": id.to_string()}})),
-    )
-        .into_response())
+        &Envelope::created(
+            "Script scheduler created successfully",
+            NewId {
+                id: views::id_text(id),
+            },
+        ),
+    ))
 }

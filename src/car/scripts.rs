@@ -1,19 +1,18 @@
 //! Scripts: get by id or title, search, export, import, clone.
 
-use axum::Json;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use base64::Engine as _;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::auth::CarCaller;
 use super::body::SearchBody;
 use super::error::{CarError, RateLimit};
 use super::extract::{CarJson, JsonObject};
-use super::views;
+use super::views::{self, Envelope, Imported, List, NewId, ScriptDetail, ScriptItem};
 use crate::query::catalog::{CAR_SCRIPT, PLATFORMS};
 use crate::state::AppState;
 use crate::store::car::{NewScript, Refusal};
@@ -77,15 +76,16 @@ pub async fn get(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
     Path(key): Path<String>,
-) -> Result<Json<Value>, CarError> {
+) -> Result<Response, CarError> {
     let script = state
         .store
         .car_script(caller.customer_id, key.clone())
         .await?
         .ok_or_else(|| CarError::NotFound(format!("Script with id/name {key} not found")))?;
-    Ok(Json(views::envelope(views::script_detail(
-        &script, &caller, false,
-    ))))
+    Ok(views::respond(
+        StatusCode::OK,
+        &Envelope::ok(ScriptDetail::new(&script, &caller, false)),
+    ))
 }
 
 /// `POST /sm/v1/scripts/search`
@@ -93,16 +93,19 @@ pub async fn search(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
     CarJson(body): CarJson<JsonObject>,
-) -> Result<Json<Value>, CarError> {
+) -> Result<Response, CarError> {
     let body = SearchBody::from_object(&body, "filter", None, state.limits().max_page_size)?;
     let query = body.query(&CAR_SCRIPT, "created.dateTime", state.clock.now_ms())?;
     let page = state.store.car_scripts(caller.customer_id, query).await?;
     let items = page
         .items
         .iter()
-        .map(|s| views::script_item(s, &caller))
+        .map(|s| ScriptItem::new(s, &caller))
         .collect();
-    Ok(Json(views::envelope(views::list(page.total, items))))
+    Ok(views::respond(
+        StatusCode::OK,
+        &Envelope::ok(List::new(page.total, items)),
+    ))
 }
 
 /// `GET /sm/v1/scripts/export?ids=1,2`: a JSON array that `import` takes back.
@@ -110,7 +113,7 @@ pub async fn export(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
     uri: Uri,
-) -> Result<Json<Value>, CarError> {
+) -> Result<Response, CarError> {
     let params: std::collections::HashMap<String, String> = uri
         .query()
         .and_then(|q| serde_urlencoded::from_str(q).ok())
@@ -155,12 +158,11 @@ pub async fn export(
             blocked.join(", ")
         )));
     }
-    Ok(Json(Value::Array(
-        scripts
-            .iter()
-            .map(|s| views::script_detail(s, &caller, true))
-            .collect(),
-    )))
+    let items: Vec<ScriptDetail> = scripts
+        .iter()
+        .map(|s| ScriptDetail::new(s, &caller, true))
+        .collect();
+    Ok(views::respond(StatusCode::OK, &items))
 }
 
 #[derive(Debug, Deserialize)]
@@ -283,7 +285,7 @@ pub async fn import(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Result<Json<Value>, CarError> {
+) -> Result<Response, CarError> {
     let mut multipart = multipart.map_err(|e| {
         CarError::BadRequest(format!(
             "Send the export file as multipart/form-data field 'file': {e}"
@@ -312,8 +314,7 @@ pub async fn import(
         .car_import(caller, scripts, limit, state.clock.now_ms())
         .await?
         .map_err(refused)?;
-    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
-    Ok(Json(json!({"ImportedIds": ids})))
+    Ok(views::respond(StatusCode::OK, &Imported::new(&ids)))
 }
 
 /// `POST /sm/v1/scripts/{idOrName}/clone` with `{"scriptTitle": ".."}` (`scriptId` also
@@ -347,11 +348,8 @@ pub async fn clone(
             }
             other => refused(other),
         })?;
-    Ok((
+    Ok(views::respond(
         StatusCode::CREATED,
-        Json(
-            json!({"errorCode": "0", "message": "Cloned script successfully", "body": {"id": id}}),
-        ),
-    )
-        .into_response())
+        &Envelope::created("Cloned script successfully", NewId { id }),
+    ))
 }
