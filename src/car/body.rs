@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use super::error::CarError;
-use super::extract::{CarJson, JsonObject};
+use super::extract::JsonObject;
 use crate::page::Window;
 use crate::query::catalog::Catalog;
 use crate::query::sql::{self, CompileError, Names};
@@ -103,20 +103,25 @@ fn parse_sort(value: &Value) -> Result<Vec<(String, bool)>, CarError> {
 }
 
 impl SearchBody {
-    /// Parse a body; `filter_key` is `filter` or `qql`, `dates` the bound keys
+    /// Parse a body from its bytes (the handlers take it through `CarJson` and call
+    /// [`SearchBody::from_object`]); `filter_key` is `filter` or `qql`, `dates` the bound keys
     /// (`startAt`/`endAt`, `startDate`/`endDate`) where the endpoint has them.
-    pub fn parse(
+    #[cfg(test)]
+    pub(crate) fn parse(
         bytes: &[u8],
         filter_key: &str,
         dates: Option<(&str, &str)>,
         max_page_size: u64,
     ) -> Result<SearchBody, CarError> {
-        let CarJson(body) = CarJson::<JsonObject>::from_bytes(bytes)?;
+        let super::extract::CarJson(body) =
+            super::extract::CarJson::<JsonObject>::from_bytes(bytes)?;
         SearchBody::from_object(&body, filter_key, dates, max_page_size)
     }
 
-    /// Read a body already taken as a JSON object (see [`SearchBody::parse`]).
-    pub fn from_object(
+    /// Read a body already taken as a JSON object: `filter_key` is `filter` or `qql`,
+    /// `dates` the bound keys (`startAt`/`endAt`, `startDate`/`endDate`) where the endpoint
+    /// has them.
+    pub(crate) fn from_object(
         body: &JsonObject,
         filter_key: &str,
         dates: Option<(&str, &str)>,

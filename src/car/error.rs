@@ -16,15 +16,15 @@ use crate::store::StoreError;
 
 /// Rate-limit details for a 429.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RateLimit {
-    pub limit: u64,
-    pub window_s: u64,
-    pub remaining: u64,
-    pub retry_after_s: u64,
+pub(crate) struct RateLimit {
+    pub(crate) limit: u64,
+    pub(crate) window_s: u64,
+    pub(crate) remaining: u64,
+    pub(crate) retry_after_s: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CarError {
+pub(crate) enum CarError {
     /// A gateway authentication failure (bearer token).
     #[error("{0}")]
     Token(TokenError),
@@ -50,7 +50,7 @@ pub enum CarError {
 }
 
 impl CarError {
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             CarError::Token(_) | CarError::LoginFailed(_) => StatusCode::UNAUTHORIZED,
             CarError::GatewayBadRequest(_) | CarError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -65,14 +65,14 @@ impl CarError {
 
 /// The gateway's own error body: `{"status": 401, "error": "Unauthorized", "message": ..}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct GatewayBody {
+pub(crate) struct GatewayBody {
     status: u16,
     error: &'static str,
     message: String,
 }
 
 /// The gateway's own error body for `status`.
-pub fn gateway_body(status: StatusCode, message: &str) -> GatewayBody {
+pub(crate) fn gateway_body(status: StatusCode, message: &str) -> GatewayBody {
     GatewayBody {
         status: status.as_u16(),
         error: status.canonical_reason().unwrap_or(""),

@@ -14,10 +14,10 @@ use crate::state::AppState;
 use crate::store::car::{ExecuteLimits, Targets};
 
 /// Most ids each list may hold.
-pub const MAX_IDS: usize = 25;
+pub(crate) const MAX_IDS: usize = 25;
 
 /// Ids as an array of numbers or strings, or one comma-separated string.
-pub fn ids(body: &JsonObject, key: &str) -> Result<Vec<i64>, CarError> {
+pub(crate) fn ids(body: &JsonObject, key: &str) -> Result<Vec<i64>, CarError> {
     let bad = || CarError::BadRequest(format!("{key} must be a list of ids"));
     let parse = |v: &Value| match v {
         Value::Number(n) => n.as_i64().ok_or_else(bad),
@@ -37,7 +37,7 @@ pub fn ids(body: &JsonObject, key: &str) -> Result<Vec<i64>, CarError> {
     }
 }
 
-pub async fn execute(
+pub(crate) async fn execute(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
     Path(key): Path<String>,

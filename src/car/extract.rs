@@ -29,19 +29,19 @@ use crate::store::StoreError;
 
 /// A handler that runs after the engine caught up; see [`caught_up`].
 #[derive(Clone)]
-pub struct CaughtUp<H> {
+pub(crate) struct CaughtUp<H> {
     handler: H,
     on_error: fn(StoreError) -> Response,
 }
 
 /// `handler`, run once the engine has caught up with the clock; a store error answers the
 /// CAR error envelope.
-pub fn caught_up<H>(handler: H) -> CaughtUp<H> {
+pub(crate) fn caught_up<H>(handler: H) -> CaughtUp<H> {
     caught_up_or(handler, |e| CarError::from(e).into_response())
 }
 
 /// As [`caught_up`], with the surface's own answer to a store error.
-pub fn caught_up_or<H>(handler: H, on_error: fn(StoreError) -> Response) -> CaughtUp<H> {
+pub(crate) fn caught_up_or<H>(handler: H, on_error: fn(StoreError) -> Response) -> CaughtUp<H> {
     CaughtUp { handler, on_error }
 }
 
@@ -66,11 +66,11 @@ where
 /// object where `T` is one, is the CAR 400 envelope. No `Content-Type` is required:
 /// clients of the gateway send all sorts.
 #[derive(Debug, Clone)]
-pub struct CarJson<T>(pub T);
+pub(crate) struct CarJson<T>(pub(crate) T);
 
 impl<T: DeserializeOwned> CarJson<T> {
     /// Deserialize `bytes` as CAR does.
-    pub fn from_bytes(bytes: &[u8]) -> Result<CarJson<T>, CarError> {
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<CarJson<T>, CarError> {
         let first = bytes.iter().copied().find(|b| !b.is_ascii_whitespace());
         let text: &[u8] = if first.is_none() { b"{}" } else { bytes };
         serde_json::from_slice(text).map(CarJson).map_err(|e| {
@@ -112,7 +112,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CarJson<T> {
 
 /// A JSON object, as the body of the CAR endpoints whose fields accept more than one type
 /// (numbers as numbers or strings, `sort` as a string or an array).
-pub type JsonObject = serde_json::Map<String, serde_json::Value>;
+pub(crate) type JsonObject = serde_json::Map<String, serde_json::Value>;
 
 #[cfg(test)]
 mod tests {

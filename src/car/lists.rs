@@ -13,7 +13,7 @@ use crate::query::catalog::{CAR_ACTIVITY, CAR_ASSET, CAR_ASSET_JOB, CAR_ASSET_TA
 use crate::state::AppState;
 
 /// `POST /sm/v1/assets/search`
-pub async fn assets(
+pub(crate) async fn assets(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
     CarJson(body): CarJson<JsonObject>,
@@ -33,7 +33,7 @@ pub async fn assets(
 }
 
 /// `POST /sm/v1/assettags/search`
-pub async fn tags(
+pub(crate) async fn tags(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
     CarJson(body): CarJson<JsonObject>,
@@ -53,7 +53,7 @@ pub async fn tags(
 }
 
 /// `POST /sm/v1/jobs/search` (`startAt`/`endAt` bound the job's creation time)
-pub async fn jobs(
+pub(crate) async fn jobs(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
     CarJson(body): CarJson<JsonObject>,
@@ -78,7 +78,7 @@ pub async fn jobs(
 }
 
 /// `POST /sm/v1/assetjobs/search` (`includeScriptResult` adds the base64 result)
-pub async fn asset_jobs(
+pub(crate) async fn asset_jobs(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
     CarJson(body): CarJson<JsonObject>,
@@ -108,7 +108,7 @@ pub async fn asset_jobs(
 
 /// `POST /sm/v1/scripts/activities` (`qql`; `startDate`/`endDate`). Not in the envelope:
 /// the guide's sample answers with the audit-log service's own shape.
-pub async fn activities(
+pub(crate) async fn activities(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
     CarJson(body): CarJson<JsonObject>,

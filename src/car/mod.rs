@@ -10,17 +10,17 @@
 //! - [`engine`] — schedules fire and jobs progress as the store clock moves.
 //! - [`recurrence`] — when a schedule fires (pure date arithmetic).
 
-pub mod auth;
-pub mod body;
-pub mod engine;
-pub mod error;
-pub mod execute;
-pub mod extract;
-pub mod lists;
-pub mod recurrence;
-pub mod scheduler;
-pub mod scripts;
-pub mod views;
+mod auth;
+mod body;
+pub(crate) mod engine;
+pub(crate) mod error;
+mod execute;
+pub(crate) mod extract;
+mod lists;
+mod recurrence;
+mod scheduler;
+mod scripts;
+mod views;
 
 use axum::Router;
 use axum::http::Uri;

@@ -69,7 +69,7 @@ fn id_objects(body: &JsonObject, key: &str) -> Result<Vec<i64>, CarError> {
         .collect()
 }
 
-pub async fn create(
+pub(crate) async fn create(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
     CarJson(body): CarJson<JsonObject>,

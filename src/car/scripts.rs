@@ -18,12 +18,12 @@ use crate::state::AppState;
 use crate::store::car::{NewScript, Refusal};
 
 /// Largest script accepted (the product's documented 500 KB).
-pub const MAX_SCRIPT_BYTES: usize = 500 * 1024;
+pub(crate) const MAX_SCRIPT_BYTES: usize = 500 * 1024;
 /// Longest script title accepted.
-pub const MAX_TITLE_CHARS: usize = 255;
+pub(crate) const MAX_TITLE_CHARS: usize = 255;
 
 /// Map a store refusal to the CAR answer for it.
-pub fn refused(r: Refusal) -> CarError {
+pub(crate) fn refused(r: Refusal) -> CarError {
     match r {
         Refusal::NotFound(m) => CarError::NotFound(m),
         Refusal::Duplicate(title) => CarError::Conflict(format!(
@@ -72,7 +72,7 @@ pub fn refused(r: Refusal) -> CarError {
 }
 
 /// `GET /sm/v1/scripts/{idOrName}`
-pub async fn get(
+pub(crate) async fn get(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
     Path(key): Path<String>,
@@ -89,7 +89,7 @@ pub async fn get(
 }
 
 /// `POST /sm/v1/scripts/search`
-pub async fn search(
+pub(crate) async fn search(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
     CarJson(body): CarJson<JsonObject>,
@@ -109,7 +109,7 @@ pub async fn search(
 }
 
 /// `GET /sm/v1/scripts/export?ids=1,2`: a JSON array that `import` takes back.
-pub async fn export(
+pub(crate) async fn export(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
     uri: Uri,
@@ -195,7 +195,7 @@ struct ImportedScript {
 }
 
 /// Validate a script title (import, clone): the guide's "proper format".
-pub fn check_title(title: &str) -> Result<String, CarError> {
+pub(crate) fn check_title(title: &str) -> Result<String, CarError> {
     let trimmed = title.trim();
     if trimmed.is_empty() {
         return Err(CarError::BadRequest("Script title is required".into()));
@@ -281,7 +281,7 @@ fn parse_export_file(bytes: &[u8]) -> Result<Vec<NewScript>, CarError> {
 }
 
 /// `POST /sm/v1/scripts/import`: multipart `file` holding an export; all or nothing.
-pub async fn import(
+pub(crate) async fn import(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
     multipart: Result<Multipart, MultipartRejection>,
@@ -319,7 +319,7 @@ pub async fn import(
 
 /// `POST /sm/v1/scripts/{idOrName}/clone` with `{"scriptTitle": ".."}` (`scriptId` also
 /// names the new title, as the guide's curl sample sends it).
-pub async fn clone(
+pub(crate) async fn clone(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
     Path(key): Path<String>,
