@@ -118,6 +118,21 @@ pub(crate) type JsonObject = serde_json::Map<String, serde_json::Value>;
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_store_error_while_catching_up_is_the_car_500_envelope() {
+        async fn handler() {}
+        let wrapped = caught_up(handler);
+        let response = (wrapped.on_error)(StoreError::Worker("it stopped".into()));
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            r#"{"errorCode":"500","message":"Internal server error","body":null}"#
+        );
+    }
+
     fn message(body: &str) -> String {
         match CarJson::<JsonObject>::from_bytes(body.as_bytes()) {
             Ok(CarJson(map)) => format!("ok {}", map.len()),
