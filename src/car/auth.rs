@@ -16,7 +16,7 @@ use crate::store::Caller;
 /// `POST /auth`: form `username`, `password`, `token=true` (`permissions=true` is accepted
 /// and ignored). Fields may also come in the query string. Any `Authorization` header is
 /// ignored. 201 with the raw JWT as the body.
-pub async fn login(
+pub(crate) async fn login(
     State(state): State<AppState>,
     uri: Uri,
     headers: HeaderMap,
@@ -89,7 +89,7 @@ pub async fn login(
 
 /// The caller behind `Authorization: Bearer <jwt>`; any failure is the gateway's 401.
 #[derive(Debug, Clone)]
-pub struct CarCaller(pub Caller);
+pub(crate) struct CarCaller(pub(crate) Caller);
 
 impl FromRequestParts<AppState> for CarCaller {
     type Rejection = CarError;

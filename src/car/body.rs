@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use super::error::CarError;
+use super::extract::JsonObject;
 use crate::page::Window;
 use crate::query::catalog::Catalog;
 use crate::query::sql::{self, CompileError, Names};
@@ -102,30 +103,35 @@ fn parse_sort(value: &Value) -> Result<Vec<(String, bool)>, CarError> {
 }
 
 impl SearchBody {
-    /// Parse a body; `filter_key` is `filter` or `qql`, `dates` the bound keys
+    /// Parse a body from its bytes (the handlers take it through `CarJson` and call
+    /// [`SearchBody::from_object`]); `filter_key` is `filter` or `qql`, `dates` the bound keys
     /// (`startAt`/`endAt`, `startDate`/`endDate`) where the endpoint has them.
-    pub fn parse(
+    #[cfg(test)]
+    pub(crate) fn parse(
         bytes: &[u8],
         filter_key: &str,
         dates: Option<(&str, &str)>,
         max_page_size: u64,
     ) -> Result<SearchBody, CarError> {
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(SearchBody {
-                page_size: DEFAULT_PAGE_SIZE,
-                ..SearchBody::default()
-            });
-        }
-        let value: Value = serde_json::from_slice(bytes)
-            .map_err(|e| bad(format!("Malformed JSON request body: {e}")))?;
-        let Value::Object(body) = value else {
-            return Err(bad("The request body must be a JSON object"));
-        };
-        let filter = match text(&body, filter_key)? {
+        let super::extract::CarJson(body) =
+            super::extract::CarJson::<JsonObject>::from_bytes(bytes)?;
+        SearchBody::from_object(&body, filter_key, dates, max_page_size)
+    }
+
+    /// Read a body already taken as a JSON object: `filter_key` is `filter` or `qql`,
+    /// `dates` the bound keys (`startAt`/`endAt`, `startDate`/`endDate`) where the endpoint
+    /// has them.
+    pub(crate) fn from_object(
+        body: &JsonObject,
+        filter_key: &str,
+        dates: Option<(&str, &str)>,
+        max_page_size: u64,
+    ) -> Result<SearchBody, CarError> {
+        let filter = match text(body, filter_key)? {
             Some(f) => f,
             // Accept the other name too: clients mix them up.
             None => text(
-                &body,
+                body,
                 if filter_key == "filter" {
                     "qql"
                 } else {
@@ -134,14 +140,14 @@ impl SearchBody {
             )?
             .unwrap_or_default(),
         };
-        let page_size = number(&body, "pageSize", DEFAULT_PAGE_SIZE)?;
+        let page_size = number(body, "pageSize", DEFAULT_PAGE_SIZE)?;
         if page_size == 0 || page_size > max_page_size {
             return Err(bad(format!(
                 "pageSize must be between 1 and {max_page_size}"
             )));
         }
         let (start, end) = match dates {
-            Some((s, e)) => (text(&body, s)?, text(&body, e)?),
+            Some((s, e)) => (text(body, s)?, text(body, e)?),
             None => (None, None),
         };
         let include_script_result = match body.get("includeScriptResult") {
@@ -153,7 +159,7 @@ impl SearchBody {
         };
         Ok(SearchBody {
             filter,
-            page_number: number(&body, "pageNumber", 0)?,
+            page_number: number(body, "pageNumber", 0)?,
             page_size,
             sort: parse_sort(body.get("sort").unwrap_or(&Value::Null))?,
             start,

@@ -17,7 +17,7 @@ use crate::store::car::Outcome;
 const MAX_FIRINGS: usize = 100_000;
 
 /// Fire what is due and move jobs along, up to the clock's now.
-pub async fn catch_up(state: &AppState) -> StoreResult<()> {
+pub(crate) async fn catch_up(state: &AppState) -> StoreResult<()> {
     let now = state.clock.now_ms();
     // Most reads find nothing due: the watermark answers without touching the store.
     let Some(generation) = state.engine_check(now) else {
@@ -57,7 +57,7 @@ pub async fn catch_up(state: &AppState) -> StoreResult<()> {
 }
 
 /// The deterministic outcome of running `content` on an asset.
-pub fn outcome(content: &[u8], title: &str, asset: &str, address: &str) -> Outcome {
+pub(crate) fn outcome(content: &[u8], title: &str, asset: &str, address: &str) -> Outcome {
     let has = |marker: &[u8]| content.windows(marker.len()).any(|w| w == marker);
     let (status, code, text) = if has(b"qualys-mock:fail") {
         ("FAILED", 1, "Script exited with a non-zero code")

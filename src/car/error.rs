@@ -9,22 +9,22 @@
 use axum::Json;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::auth::TokenError;
 use crate::store::StoreError;
 
 /// Rate-limit details for a 429.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RateLimit {
-    pub limit: u64,
-    pub window_s: u64,
-    pub remaining: u64,
-    pub retry_after_s: u64,
+pub(crate) struct RateLimit {
+    pub(crate) limit: u64,
+    pub(crate) window_s: u64,
+    pub(crate) remaining: u64,
+    pub(crate) retry_after_s: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CarError {
+pub(crate) enum CarError {
     /// A gateway authentication failure (bearer token).
     #[error("{0}")]
     Token(TokenError),
@@ -40,6 +40,9 @@ pub enum CarError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A body over the server's limit (the outer body limit words the answer).
+    #[error("{0}")]
+    TooLarge(String),
     #[error("{message}")]
     TooManyRequests { message: String, limit: RateLimit },
     #[error("{0}")]
@@ -47,25 +50,43 @@ pub enum CarError {
 }
 
 impl CarError {
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             CarError::Token(_) | CarError::LoginFailed(_) => StatusCode::UNAUTHORIZED,
             CarError::GatewayBadRequest(_) | CarError::BadRequest(_) => StatusCode::BAD_REQUEST,
             CarError::NotFound(_) => StatusCode::NOT_FOUND,
             CarError::Conflict(_) => StatusCode::CONFLICT,
+            CarError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             CarError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             CarError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
 
-/// The gateway's own error body.
-pub fn gateway_body(status: StatusCode, message: &str) -> serde_json::Value {
-    json!({
-        "status": status.as_u16(),
-        "error": status.canonical_reason().unwrap_or(""),
-        "message": message,
-    })
+/// The gateway's own error body: `{"status": 401, "error": "Unauthorized", "message": ..}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct GatewayBody {
+    status: u16,
+    error: &'static str,
+    message: String,
+}
+
+/// The gateway's own error body for `status`.
+pub(crate) fn gateway_body(status: StatusCode, message: &str) -> GatewayBody {
+    GatewayBody {
+        status: status.as_u16(),
+        error: status.canonical_reason().unwrap_or(""),
+        message: message.to_owned(),
+    }
+}
+
+/// The CAR error envelope: `errorCode` the status as a string, `body` null.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorEnvelope<'a> {
+    error_code: String,
+    message: &'a str,
+    body: Option<()>,
 }
 
 impl IntoResponse for CarError {
@@ -77,7 +98,7 @@ impl IntoResponse for CarError {
                 (status, Json(gateway_body(status, &message))).into_response()
             }
             CarError::TooManyRequests { limit, .. } => {
-                let mut response = (status, Json(envelope(status, &message))).into_response();
+                let mut response = (status, envelope(status, &message)).into_response();
                 let headers = response.headers_mut();
                 let mut put = |name: &'static str, value: u64| {
                     headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
@@ -89,16 +110,16 @@ impl IntoResponse for CarError {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(limit.retry_after_s));
                 response
             }
-            _ => (status, Json(envelope(status, &message))).into_response(),
+            _ => (status, envelope(status, &message)).into_response(),
         }
     }
 }
 
-fn envelope(status: StatusCode, message: &str) -> serde_json::Value {
-    json!({
-        "errorCode": status.as_u16().to_string(),
-        "message": message,
-        "body": null,
+fn envelope(status: StatusCode, message: &str) -> Json<ErrorEnvelope<'_>> {
+    Json(ErrorEnvelope {
+        error_code: status.as_u16().to_string(),
+        message,
+        body: None,
     })
 }
 

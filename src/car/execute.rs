@@ -1,21 +1,23 @@
 //! `POST /sm/v1/scripts/{id}/execute`: run a script now on assets and tags.
 
-use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use serde_json::{Value, json};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::Value;
 
 use super::auth::CarCaller;
 use super::error::CarError;
+use super::extract::{CarJson, JsonObject};
 use super::scripts::refused;
+use super::views::{self, Envelope, Execution};
 use crate::state::AppState;
 use crate::store::car::{ExecuteLimits, Targets};
 
 /// Most ids each list may hold.
-pub const MAX_IDS: usize = 25;
+pub(crate) const MAX_IDS: usize = 25;
 
 /// Ids as an array of numbers or strings, or one comma-separated string.
-pub fn ids(body: &Value, key: &str) -> Result<Vec<i64>, CarError> {
+pub(crate) fn ids(body: &JsonObject, key: &str) -> Result<Vec<i64>, CarError> {
     let bad = || CarError::BadRequest(format!("{key} must be a list of ids"));
     let parse = |v: &Value| match v {
         Value::Number(n) => n.as_i64().ok_or_else(bad),
@@ -35,21 +37,15 @@ pub fn ids(body: &Value, key: &str) -> Result<Vec<i64>, CarError> {
     }
 }
 
-pub async fn execute(
+pub(crate) async fn execute(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
     Path(key): Path<String>,
-    body: Bytes,
-) -> Result<Json<Value>, CarError> {
+    CarJson(body): CarJson<JsonObject>,
+) -> Result<Response, CarError> {
     let script_id: i64 = key
         .parse()
         .map_err(|_| CarError::NotFound(format!("Script with id {key} not found")))?;
-    let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        json!({})
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| CarError::BadRequest(format!("Malformed JSON request body: {e}")))?
-    };
     match body.get("testMode") {
         None | Some(Value::Null) | Some(Value::Bool(false)) => {}
         Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => {}
@@ -96,7 +92,12 @@ pub async fn execute(
         )
         .await?
         .map_err(refused)?;
-    Ok(Json(
-        json!({"errorCode": null, "message": null, "body": {"correlationUuid": correlation}}),
+    // New asset jobs: the engine has work again.
+    state.engine_work_added();
+    Ok(views::respond(
+        StatusCode::OK,
+        &Envelope::ok(Execution {
+            correlation_uuid: &correlation,
+        }),
     ))
 }

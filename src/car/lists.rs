@@ -1,60 +1,64 @@
 //! The list searches: assets, asset tags, jobs, asset jobs, activities.
 
-use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use serde_json::{Value, json};
+use axum::http::StatusCode;
+use axum::response::Response;
 
 use super::auth::CarCaller;
 use super::body::SearchBody;
-use super::engine;
 use super::error::CarError;
-use super::views;
+use super::extract::{CarJson, JsonObject};
+use super::views::{self, Envelope, List};
 use crate::query::catalog::{CAR_ACTIVITY, CAR_ASSET, CAR_ASSET_JOB, CAR_ASSET_TAG, CAR_JOB};
 use crate::state::AppState;
 
 /// `POST /sm/v1/assets/search`
-pub async fn assets(
+pub(crate) async fn assets(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
-    body: Bytes,
-) -> Result<Json<Value>, CarError> {
-    let body = SearchBody::parse(&body, "filter", None, state.limits().max_page_size)?;
+    CarJson(body): CarJson<JsonObject>,
+) -> Result<Response, CarError> {
+    let body = SearchBody::from_object(&body, "filter", None, state.limits().max_page_size)?;
     let query = body.query(&CAR_ASSET, "id", state.clock.now_ms())?;
     let page = state.store.car_assets(caller.customer_id, query).await?;
     let items = page
         .items
         .iter()
-        .map(|a| views::asset_item(a, &caller))
+        .map(|a| views::AssetItem::new(a, &caller))
         .collect();
-    Ok(Json(views::envelope(views::list(page.total, items))))
+    Ok(views::respond(
+        StatusCode::OK,
+        &Envelope::ok(List::new(page.total, items)),
+    ))
 }
 
 /// `POST /sm/v1/assettags/search`
-pub async fn tags(
+pub(crate) async fn tags(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
-    body: Bytes,
-) -> Result<Json<Value>, CarError> {
-    let body = SearchBody::parse(&body, "filter", None, state.limits().max_page_size)?;
+    CarJson(body): CarJson<JsonObject>,
+) -> Result<Response, CarError> {
+    let body = SearchBody::from_object(&body, "filter", None, state.limits().max_page_size)?;
     let query = body.query(&CAR_ASSET_TAG, "id", state.clock.now_ms())?;
     let page = state.store.car_tags(caller.customer_id, query).await?;
     let items = page
         .items
         .iter()
-        .map(|t| views::tag_item(t, &caller))
+        .map(|t| views::TagItem::new(t, &caller))
         .collect();
-    Ok(Json(views::envelope(views::list(page.total, items))))
+    Ok(views::respond(
+        StatusCode::OK,
+        &Envelope::ok(List::new(page.total, items)),
+    ))
 }
 
 /// `POST /sm/v1/jobs/search` (`startAt`/`endAt` bound the job's creation time)
-pub async fn jobs(
+pub(crate) async fn jobs(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
-    body: Bytes,
-) -> Result<Json<Value>, CarError> {
-    engine::catch_up(&state).await?;
-    let body = SearchBody::parse(
+    CarJson(body): CarJson<JsonObject>,
+) -> Result<Response, CarError> {
+    let body = SearchBody::from_object(
         &body,
         "filter",
         Some(("startAt", "endAt")),
@@ -65,19 +69,21 @@ pub async fn jobs(
     let items = page
         .items
         .iter()
-        .map(|j| views::job_item(j, &caller))
+        .map(|j| views::JobItem::new(j, &caller))
         .collect();
-    Ok(Json(views::envelope(views::list(page.total, items))))
+    Ok(views::respond(
+        StatusCode::OK,
+        &Envelope::ok(List::new(page.total, items)),
+    ))
 }
 
 /// `POST /sm/v1/assetjobs/search` (`includeScriptResult` adds the base64 result)
-pub async fn asset_jobs(
+pub(crate) async fn asset_jobs(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
-    body: Bytes,
-) -> Result<Json<Value>, CarError> {
-    engine::catch_up(&state).await?;
-    let body = SearchBody::parse(
+    CarJson(body): CarJson<JsonObject>,
+) -> Result<Response, CarError> {
+    let body = SearchBody::from_object(
         &body,
         "filter",
         Some(("startAt", "endAt")),
@@ -92,20 +98,22 @@ pub async fn asset_jobs(
     let items = page
         .items
         .iter()
-        .map(|a| views::asset_job_item(a, &caller, with_result))
+        .map(|a| views::AssetJobItem::new(a, &caller, with_result))
         .collect();
-    Ok(Json(views::envelope(views::list(page.total, items))))
+    Ok(views::respond(
+        StatusCode::OK,
+        &Envelope::ok(List::new(page.total, items)),
+    ))
 }
 
 /// `POST /sm/v1/scripts/activities` (`qql`; `startDate`/`endDate`). Not in the envelope:
 /// the guide's sample answers with the audit-log service's own shape.
-pub async fn activities(
+pub(crate) async fn activities(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
-    body: Bytes,
-) -> Result<Json<Value>, CarError> {
-    engine::catch_up(&state).await?;
-    let body = SearchBody::parse(
+    CarJson(body): CarJson<JsonObject>,
+) -> Result<Response, CarError> {
+    let body = SearchBody::from_object(
         &body,
         "qql",
         Some(("startDate", "endDate")),
@@ -116,18 +124,18 @@ pub async fn activities(
         .store
         .car_activities(caller.customer_id, query)
         .await?;
-    let records: Vec<Value> = page
+    let records = page
         .items
         .iter()
-        .map(|a| views::activity_item(a, &caller))
+        .map(|a| views::ActivityItem::new(a, &caller))
         .collect();
-    Ok(Json(json!({
-        "auditRecords": records,
-        "totalCount": page.total.unwrap_or(0),
-        "pageNumber": body.page_number,
-        "pageSize": body.page_size,
-        "applicationName": "SM",
-        "clientApp": "SM",
-        "auditEnabledAppId": 1,
-    })))
+    Ok(views::respond(
+        StatusCode::OK,
+        &views::ActivityPage::new(
+            records,
+            page.total.unwrap_or(0),
+            body.page_number,
+            body.page_size,
+        ),
+    ))
 }

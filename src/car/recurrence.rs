@@ -12,26 +12,26 @@ use time::{Date, Month, PrimitiveDateTime, Time};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Recurrence {
-    pub schedule_type: String,
-    pub start_date: String,
-    pub end_date: String,
-    pub start_time: String,
+pub(crate) struct Recurrence {
+    pub(crate) schedule_type: String,
+    pub(crate) start_date: String,
+    pub(crate) end_date: String,
+    pub(crate) start_time: String,
     #[serde(default)]
-    pub hourly_interval: Option<i64>,
+    pub(crate) hourly_interval: Option<i64>,
     /// 1 = Sunday … 7 = Saturday.
     #[serde(default)]
-    pub days_of_week: Vec<u8>,
+    pub(crate) days_of_week: Vec<u8>,
     #[serde(default)]
-    pub recurrence_date: Option<i64>,
+    pub(crate) recurrence_date: Option<i64>,
     #[serde(default)]
-    pub recurrence_month: Option<i64>,
+    pub(crate) recurrence_month: Option<i64>,
 }
 
 /// What is wrong with a recurrence, worded for the client.
-pub type Invalid = String;
+pub(crate) type Invalid = String;
 
-pub const TYPES: &[&str] = &["ONE_TIME", "HOURLY", "DAILY", "WEEKLY", "MONTHLY"];
+pub(crate) const TYPES: &[&str] = &["ONE_TIME", "HOURLY", "DAILY", "WEEKLY", "MONTHLY"];
 
 fn date(field: &str, v: &str) -> Result<Date, Invalid> {
     Date::parse(v.trim(), format_description!("[year]-[month]-[day]"))
@@ -51,7 +51,7 @@ fn ms(dt: PrimitiveDateTime) -> i64 {
 }
 
 /// A day name or number (1 = Sunday) as 1..=7.
-pub fn day_number(v: &str) -> Option<u8> {
+pub(crate) fn day_number(v: &str) -> Option<u8> {
     let v = v.trim();
     if let Ok(n) = v.parse::<u8>() {
         return (1..=7).contains(&n).then_some(n);
@@ -66,7 +66,7 @@ pub fn day_number(v: &str) -> Option<u8> {
 
 impl Recurrence {
     /// Check the fields the type needs; `Ok` means [`Self::next_fire`] can be asked.
-    pub fn validate(&self) -> Result<(), Invalid> {
+    pub(crate) fn validate(&self) -> Result<(), Invalid> {
         let start = date("startDate", &self.start_date)?;
         let end = date("endDate", &self.end_date)?;
         clock_time(&self.start_time)?;
@@ -117,7 +117,7 @@ impl Recurrence {
     }
 
     /// The first firing at or after `from_ms`, if any remains.
-    pub fn next_fire(&self, from_ms: i64) -> Option<i64> {
+    pub(crate) fn next_fire(&self, from_ms: i64) -> Option<i64> {
         let start_date = date("", &self.start_date).ok()?;
         let end_date = date("", &self.end_date).ok()?;
         let at = clock_time(&self.start_time).ok()?;

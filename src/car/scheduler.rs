@@ -1,16 +1,16 @@
 //! `POST /sm/v1/scripts/scheduler`: schedule a script's execution.
 
-use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use axum::response::Response;
+use serde_json::Value;
 
 use super::auth::CarCaller;
 use super::error::CarError;
+use super::extract::{CarJson, JsonObject};
 use super::recurrence::{Recurrence, day_number};
 use super::scripts::refused;
+use super::views::{self, Envelope, NewId};
 use crate::state::AppState;
 use crate::store::car::{NewSchedule, Refusal, Targets};
 
@@ -18,7 +18,7 @@ fn bad(m: impl Into<String>) -> CarError {
     CarError::BadRequest(m.into())
 }
 
-fn str_field(body: &Value, key: &str) -> Option<String> {
+fn str_field(body: &JsonObject, key: &str) -> Option<String> {
     match body.get(key)? {
         Value::String(s) => Some(s.trim().to_owned()),
         Value::Number(n) => Some(n.to_string()),
@@ -26,7 +26,7 @@ fn str_field(body: &Value, key: &str) -> Option<String> {
     }
 }
 
-fn int_field(body: &Value, key: &str) -> Result<Option<i64>, CarError> {
+fn int_field(body: &JsonObject, key: &str) -> Result<Option<i64>, CarError> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n
@@ -43,7 +43,7 @@ fn int_field(body: &Value, key: &str) -> Result<Option<i64>, CarError> {
 }
 
 /// `[{"UUId": "..", "id": 123}]` → ids (also plain ids).
-fn id_objects(body: &Value, key: &str) -> Result<Vec<i64>, CarError> {
+fn id_objects(body: &JsonObject, key: &str) -> Result<Vec<i64>, CarError> {
     let Some(list) = body.get(key).filter(|v| !v.is_null()) else {
         return Ok(Vec::new());
     };
@@ -69,16 +69,11 @@ fn id_objects(body: &Value, key: &str) -> Result<Vec<i64>, CarError> {
         .collect()
 }
 
-pub async fn create(
+pub(crate) async fn create(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
-    body: Bytes,
+    CarJson(body): CarJson<JsonObject>,
 ) -> Result<Response, CarError> {
-    let body: Value = serde_json::from_slice(&body)
-        .map_err(|e| bad(format!("Malformed JSON request body: {e}")))?;
-    if !body.is_object() {
-        return Err(bad("The request body must be a JSON object"));
-    }
     let title = str_field(&body, "title")
         .filter(|t| !t.is_empty())
         .ok_or_else(|| bad("title is required"))?;
@@ -191,9 +186,13 @@ pub async fn create(
             other => refused(other),
         })?;
     state.engine_work_added();
-    Ok((
+    Ok(views::respond(
         StatusCode::CREATED,
-        Json(json!({"errorCode": "0", "message": "Script scheduler created successfully", "body": {"id": id.to_string()}})),
-    )
-        .into_response())
+        &Envelope::created(
+            "Script scheduler created successfully",
+            NewId {
+                id: views::id_text(id),
+            },
+        ),
+    ))
 }

@@ -1,31 +1,29 @@
 //! Scripts: get by id or title, search, export, import, clone.
 
-use axum::Json;
-use axum::body::Bytes;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use base64::Engine as _;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::auth::CarCaller;
 use super::body::SearchBody;
-use super::engine;
 use super::error::{CarError, RateLimit};
-use super::views;
+use super::extract::{CarJson, JsonObject};
+use super::views::{self, Envelope, Imported, List, NewId, ScriptDetail, ScriptItem};
 use crate::query::catalog::{CAR_SCRIPT, PLATFORMS};
 use crate::state::AppState;
 use crate::store::car::{NewScript, Refusal};
 
 /// Largest script accepted (the product's documented 500 KB).
-pub const MAX_SCRIPT_BYTES: usize = 500 * 1024;
+pub(crate) const MAX_SCRIPT_BYTES: usize = 500 * 1024;
 /// Longest script title accepted.
-pub const MAX_TITLE_CHARS: usize = 255;
+pub(crate) const MAX_TITLE_CHARS: usize = 255;
 
 /// Map a store refusal to the CAR answer for it.
-pub fn refused(r: Refusal) -> CarError {
+pub(crate) fn refused(r: Refusal) -> CarError {
     match r {
         Refusal::NotFound(m) => CarError::NotFound(m),
         Refusal::Duplicate(title) => CarError::Conflict(format!(
@@ -74,46 +72,48 @@ pub fn refused(r: Refusal) -> CarError {
 }
 
 /// `GET /sm/v1/scripts/{idOrName}`
-pub async fn get(
+pub(crate) async fn get(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
     Path(key): Path<String>,
-) -> Result<Json<Value>, CarError> {
-    engine::catch_up(&state).await?;
+) -> Result<Response, CarError> {
     let script = state
         .store
         .car_script(caller.customer_id, key.clone())
         .await?
         .ok_or_else(|| CarError::NotFound(format!("Script with id/name {key} not found")))?;
-    Ok(Json(views::envelope(views::script_detail(
-        &script, &caller, false,
-    ))))
+    Ok(views::respond(
+        StatusCode::OK,
+        &Envelope::ok(ScriptDetail::new(&script, &caller, false)),
+    ))
 }
 
 /// `POST /sm/v1/scripts/search`
-pub async fn search(
+pub(crate) async fn search(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
-    body: Bytes,
-) -> Result<Json<Value>, CarError> {
-    engine::catch_up(&state).await?;
-    let body = SearchBody::parse(&body, "filter", None, state.limits().max_page_size)?;
+    CarJson(body): CarJson<JsonObject>,
+) -> Result<Response, CarError> {
+    let body = SearchBody::from_object(&body, "filter", None, state.limits().max_page_size)?;
     let query = body.query(&CAR_SCRIPT, "created.dateTime", state.clock.now_ms())?;
     let page = state.store.car_scripts(caller.customer_id, query).await?;
     let items = page
         .items
         .iter()
-        .map(|s| views::script_item(s, &caller))
+        .map(|s| ScriptItem::new(s, &caller))
         .collect();
-    Ok(Json(views::envelope(views::list(page.total, items))))
+    Ok(views::respond(
+        StatusCode::OK,
+        &Envelope::ok(List::new(page.total, items)),
+    ))
 }
 
 /// `GET /sm/v1/scripts/export?ids=1,2`: a JSON array that `import` takes back.
-pub async fn export(
+pub(crate) async fn export(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
     uri: Uri,
-) -> Result<Json<Value>, CarError> {
+) -> Result<Response, CarError> {
     let params: std::collections::HashMap<String, String> = uri
         .query()
         .and_then(|q| serde_urlencoded::from_str(q).ok())
@@ -158,12 +158,11 @@ pub async fn export(
             blocked.join(", ")
         )));
     }
-    Ok(Json(Value::Array(
-        scripts
-            .iter()
-            .map(|s| views::script_detail(s, &caller, true))
-            .collect(),
-    )))
+    let items: Vec<ScriptDetail> = scripts
+        .iter()
+        .map(|s| ScriptDetail::new(s, &caller, true))
+        .collect();
+    Ok(views::respond(StatusCode::OK, &items))
 }
 
 #[derive(Debug, Deserialize)]
@@ -196,7 +195,7 @@ struct ImportedScript {
 }
 
 /// Validate a script title (import, clone): the guide's "proper format".
-pub fn check_title(title: &str) -> Result<String, CarError> {
+pub(crate) fn check_title(title: &str) -> Result<String, CarError> {
     let trimmed = title.trim();
     if trimmed.is_empty() {
         return Err(CarError::BadRequest("Script title is required".into()));
@@ -282,11 +281,11 @@ fn parse_export_file(bytes: &[u8]) -> Result<Vec<NewScript>, CarError> {
 }
 
 /// `POST /sm/v1/scripts/import`: multipart `file` holding an export; all or nothing.
-pub async fn import(
+pub(crate) async fn import(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Result<Json<Value>, CarError> {
+) -> Result<Response, CarError> {
     let mut multipart = multipart.map_err(|e| {
         CarError::BadRequest(format!(
             "Send the export file as multipart/form-data field 'file': {e}"
@@ -315,24 +314,17 @@ pub async fn import(
         .car_import(caller, scripts, limit, state.clock.now_ms())
         .await?
         .map_err(refused)?;
-    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
-    Ok(Json(json!({"ImportedIds": ids})))
+    Ok(views::respond(StatusCode::OK, &Imported::new(&ids)))
 }
 
 /// `POST /sm/v1/scripts/{idOrName}/clone` with `{"scriptTitle": ".."}` (`scriptId` also
 /// names the new title, as the guide's curl sample sends it).
-pub async fn clone(
+pub(crate) async fn clone(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
     Path(key): Path<String>,
-    body: Bytes,
+    CarJson(value): CarJson<JsonObject>,
 ) -> Result<Response, CarError> {
-    let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        Value::Null
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| CarError::BadRequest(format!("Malformed JSON request body: {e}")))?
-    };
     let title = value
         .get("scriptTitle")
         .or_else(|| value.get("scriptId"))
@@ -356,11 +348,8 @@ pub async fn clone(
             }
             other => refused(other),
         })?;
-    Ok((
+    Ok(views::respond(
         StatusCode::CREATED,
-        Json(
-            json!({"errorCode": "0", "message": "Cloned script successfully", "body": {"id": id}}),
-        ),
-    )
-        .into_response())
+        &Envelope::created("Cloned script successfully", NewId { id }),
+    ))
 }

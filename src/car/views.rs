@@ -1,158 +1,446 @@
-//! CAR wire shapes: store rows rendered as the guide's samples show them.
+//! CAR wire shapes: typed views of store rows, as the guide's samples show them.
 //!
-//! The guide is not consistent across endpoints and clients follow it, so neither are
-//! these: `GET scripts/{id}` and export say `customerUUID` and `scriptStatus`, search says
-//! `customerUuid` and `status`; ids are strings in lists and numbers in exports and jobs.
-//! Times are epoch milliseconds, except an asset job's `enddate` (ISO with offset).
+//! Each struct borrows from the row it shows and serializes straight to the response bytes
+//! (no `serde_json::Value` tree in between); field order is wire order. The guide is not
+//! consistent across endpoints and clients follow it, so neither are these: `GET
+//! scripts/{id}` and export say `customerUUID` and `scriptStatus`, search says
+//! `customerUuid` and `status`; ids are strings in lists and numbers in exports and jobs;
+//! `{id, name}` pairs come in either order. Times are epoch milliseconds, except an asset
+//! job's `enddate` (ISO with offset).
 
-use base64::Engine as _;
-use serde_json::{Value, json};
+use std::fmt::Display;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use base64::display::Base64Display;
+use serde::{Serialize, Serializer};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
 use crate::store::Caller;
-use crate::store::car::{ActivityRow, AssetJobRow, AssetRow, JobRow, ScriptRow, TagRow};
+use crate::store::car::{
+    ActivityRow, AssetJobRow, AssetRow, InterfaceRow, JobRow, ScriptRow, TagRef, TagRow,
+};
 
-/// The success envelope.
-pub fn envelope(body: Value) -> Value {
-    json!({"errorCode": null, "message": null, "body": body})
+/// `value` as a JSON response with `status`.
+pub(crate) fn respond<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    (status, Json(value)).into_response()
+}
+
+/// The CAR envelope: `{"errorCode": .., "message": .., "body": ..}`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Envelope<T> {
+    error_code: Option<&'static str>,
+    message: Option<&'static str>,
+    body: T,
+}
+
+impl<T> Envelope<T> {
+    /// A read's answer: code and message null.
+    pub(crate) fn ok(body: T) -> Envelope<T> {
+        Envelope {
+            error_code: None,
+            message: None,
+            body,
+        }
+    }
+
+    /// A creation's answer: code `"0"` and a message.
+    pub(crate) fn created(message: &'static str, body: T) -> Envelope<T> {
+        Envelope {
+            error_code: Some("0"),
+            message: Some(message),
+            body,
+        }
+    }
 }
 
 /// A list body: `{"totalCount": N, "list": [...]}`.
-pub fn list(total: Option<u64>, items: Vec<Value>) -> Value {
-    json!({"totalCount": total.unwrap_or(items.len() as u64), "list": items})
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct List<T> {
+    total_count: u64,
+    list: Vec<T>,
 }
 
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+impl<T> List<T> {
+    /// `total` when the store counted, else the items on the page.
+    pub(crate) fn new(total: Option<u64>, list: Vec<T>) -> List<T> {
+        List {
+            total_count: total.unwrap_or(list.len() as u64),
+            list,
+        }
+    }
 }
 
-fn stamp(ms: i64, id: &str, name: &str) -> Value {
-    json!({"dateTime": ms, "user": {"id": id, "name": name}})
+/// Written as a JSON string through `Display`, with no `String` in between: ids as
+/// strings, content as base64.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AsText<T>(T);
+
+impl<T: Display> Serialize for AsText<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
 }
 
-/// `GET /sm/v1/scripts/{id}` and export items (`id` a string there, a number in exports).
-pub fn script_detail(s: &ScriptRow, caller: &Caller, numeric_id: bool) -> Value {
-    json!({
-        "id": if numeric_id { json!(s.id) } else { json!(s.id.to_string()) },
-        "customerUUID": caller.customer_uuid,
-        "title": s.title,
-        "description": s.description,
-        "category": {"id": s.category_id, "name": s.category_name},
-        "scriptStatus": s.status,
-        "importedFromId": s.imported_from_id,
-        "platform": s.platform,
-        "severity": s.severity,
-        "threshold": s.threshold,
-        "type": {"id": s.type_id, "name": s.type_name},
-        "content": b64(&s.content),
-        "recurringDay": s.recurring_day,
-        "approverId": s.approver_id,
-        "approverName": s.approver_name,
-        "created": stamp(s.created_ms, &s.created_by_id, &s.created_by_name),
-        "updated": stamp(s.updated_ms, &s.updated_by_id, &s.updated_by_name),
-        "lastExecutedDateTime": s.last_executed_ms,
-        "hasBlacklistedCommands": !s.blacklisted_commands.is_empty(),
-        "blacklistedCommands": s.blacklisted_commands,
-    })
+/// Bytes written as a base64 JSON string, encoded straight into the response.
+#[derive(Debug, Clone, Copy)]
+struct Base64<'a>(&'a [u8]);
+
+impl Serialize for Base64<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&Base64Display::new(
+            self.0,
+            &base64::engine::general_purpose::STANDARD,
+        ))
+    }
+}
+
+fn b64(bytes: &[u8]) -> Base64<'_> {
+    Base64(bytes)
+}
+
+/// A script id: a string in `GET scripts/{id}`, a number in exports.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(untagged)]
+pub(crate) enum ScriptId {
+    Text(AsText<i64>),
+    Number(i64),
+}
+
+#[derive(Debug, Serialize)]
+struct IdName<'a> {
+    id: i64,
+    name: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct NameId<'a> {
+    name: &'a str,
+    id: i64,
+}
+
+#[derive(Debug, Serialize)]
+struct User<'a> {
+    id: &'a str,
+    name: &'a str,
+}
+
+/// `{"dateTime": ms, "user": {"id", "name"}}`
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Stamp<'a> {
+    date_time: i64,
+    user: User<'a>,
+}
+
+fn stamp<'a>(ms: i64, id: &'a str, name: &'a str) -> Stamp<'a> {
+    Stamp {
+        date_time: ms,
+        user: User { id, name },
+    }
+}
+
+/// `{"dateTime": ms}`
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Created {
+    date_time: i64,
+}
+
+/// `GET /sm/v1/scripts/{id}` and export items.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ScriptDetail<'a> {
+    id: ScriptId,
+    #[serde(rename = "customerUUID")]
+    customer_uuid: &'a str,
+    title: &'a str,
+    description: &'a str,
+    category: IdName<'a>,
+    script_status: &'a str,
+    imported_from_id: i64,
+    platform: &'a str,
+    severity: i64,
+    threshold: i64,
+    #[serde(rename = "type")]
+    script_type: IdName<'a>,
+    content: Base64<'a>,
+    recurring_day: i64,
+    approver_id: Option<&'a str>,
+    approver_name: Option<&'a str>,
+    created: Stamp<'a>,
+    updated: Stamp<'a>,
+    last_executed_date_time: i64,
+    has_blacklisted_commands: bool,
+    blacklisted_commands: &'a str,
+}
+
+impl<'a> ScriptDetail<'a> {
+    /// `numeric_id`: the id as a number (exports) rather than a string.
+    pub(crate) fn new(s: &'a ScriptRow, caller: &'a Caller, numeric_id: bool) -> Self {
+        ScriptDetail {
+            id: if numeric_id {
+                ScriptId::Number(s.id)
+            } else {
+                ScriptId::Text(AsText(s.id))
+            },
+            customer_uuid: &caller.customer_uuid,
+            title: &s.title,
+            description: &s.description,
+            category: IdName {
+                id: s.category_id,
+                name: &s.category_name,
+            },
+            script_status: &s.status,
+            imported_from_id: s.imported_from_id,
+            platform: &s.platform,
+            severity: s.severity,
+            threshold: s.threshold,
+            script_type: IdName {
+                id: s.type_id,
+                name: &s.type_name,
+            },
+            content: b64(&s.content),
+            recurring_day: s.recurring_day,
+            approver_id: s.approver_id.as_deref(),
+            approver_name: s.approver_name.as_deref(),
+            created: stamp(s.created_ms, &s.created_by_id, &s.created_by_name),
+            updated: stamp(s.updated_ms, &s.updated_by_id, &s.updated_by_name),
+            last_executed_date_time: s.last_executed_ms,
+            has_blacklisted_commands: !s.blacklisted_commands.is_empty(),
+            blacklisted_commands: &s.blacklisted_commands,
+        }
+    }
+}
+
+/// A search item's `schedule`: only the recurring day is known.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ScriptSchedule {
+    recurring_day: i64,
+    recurring_time: Option<()>,
+    frequency: Option<()>,
 }
 
 /// A `scripts/search` list item (no content).
-pub fn script_item(s: &ScriptRow, caller: &Caller) -> Value {
-    json!({
-        "severity": s.severity,
-        "testAssets": null,
-        "importedFromId": s.imported_from_id,
-        "approverId": s.approver_id,
-        "created": stamp(s.created_ms, &s.created_by_id, &s.created_by_name),
-        "blacklistedCommands": s.blacklisted_commands,
-        "description": s.description,
-        "lastExecutedDateTime": s.last_executed_ms,
-        "threshold": s.threshold,
-        "title": s.title,
-        "type": {"name": s.type_name, "id": s.type_id},
-        "excludedAssets": null,
-        "assetTags": null,
-        "platform": s.platform,
-        "approverName": s.approver_name,
-        "subscribedModules": s.subscribed_modules,
-        "schedule": {"recurringDay": s.recurring_day, "recurringTime": null, "frequency": null},
-        "customerUuid": caller.customer_uuid,
-        "assets": null,
-        "hasBlacklistedCommands": !s.blacklisted_commands.is_empty(),
-        "id": s.id.to_string(),
-        "category": {"name": s.category_name, "id": s.category_id},
-        "updated": stamp(s.updated_ms, &s.updated_by_id, &s.updated_by_name),
-        "status": s.status,
-    })
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ScriptItem<'a> {
+    severity: i64,
+    test_assets: Option<()>,
+    imported_from_id: i64,
+    approver_id: Option<&'a str>,
+    created: Stamp<'a>,
+    blacklisted_commands: &'a str,
+    description: &'a str,
+    last_executed_date_time: i64,
+    threshold: i64,
+    title: &'a str,
+    #[serde(rename = "type")]
+    script_type: NameId<'a>,
+    excluded_assets: Option<()>,
+    asset_tags: Option<()>,
+    platform: &'a str,
+    approver_name: Option<&'a str>,
+    subscribed_modules: &'a [String],
+    schedule: ScriptSchedule,
+    customer_uuid: &'a str,
+    assets: Option<()>,
+    has_blacklisted_commands: bool,
+    id: AsText<i64>,
+    category: NameId<'a>,
+    updated: Stamp<'a>,
+    status: &'a str,
 }
 
-pub fn asset_item(a: &AssetRow, caller: &Caller) -> Value {
-    let interfaces: Vec<Value> = a
-        .interfaces
-        .iter()
-        .map(|i| {
-            json!({
-                "hostname": i.hostname,
-                "macAddress": i.mac_address,
-                "address": i.address,
-                "interfaceName": i.interface_name,
-            })
-        })
-        .collect();
-    json!({
-        "sortValues": [],
-        "data": {
-            "interfaces": interfaces,
-            "address": a.address,
-            "activatedForModules": a.activated_for_modules,
-            "operatingSystem": a.operating_system,
-            "assetType": a.asset_type,
-            "tags": a.tags.iter().map(|t| t.id).collect::<Vec<_>>(),
-            "customerUuid": caller.customer_uuid,
-            "assetId": a.id,
-            "customerId": a.customer_id,
-            "name": a.name,
-            "agentVersion": a.agent_version,
-            "id": a.agent_id,
-            "agentUuid": a.agent_uuid,
+impl<'a> ScriptItem<'a> {
+    pub(crate) fn new(s: &'a ScriptRow, caller: &'a Caller) -> Self {
+        ScriptItem {
+            severity: s.severity,
+            test_assets: None,
+            imported_from_id: s.imported_from_id,
+            approver_id: s.approver_id.as_deref(),
+            created: stamp(s.created_ms, &s.created_by_id, &s.created_by_name),
+            blacklisted_commands: &s.blacklisted_commands,
+            description: &s.description,
+            last_executed_date_time: s.last_executed_ms,
+            threshold: s.threshold,
+            title: &s.title,
+            script_type: NameId {
+                name: &s.type_name,
+                id: s.type_id,
+            },
+            excluded_assets: None,
+            asset_tags: None,
+            platform: &s.platform,
+            approver_name: s.approver_name.as_deref(),
+            subscribed_modules: &s.subscribed_modules,
+            schedule: ScriptSchedule {
+                recurring_day: s.recurring_day,
+                recurring_time: None,
+                frequency: None,
+            },
+            customer_uuid: &caller.customer_uuid,
+            assets: None,
+            has_blacklisted_commands: !s.blacklisted_commands.is_empty(),
+            id: AsText(s.id),
+            category: NameId {
+                name: &s.category_name,
+                id: s.category_id,
+            },
+            updated: stamp(s.updated_ms, &s.updated_by_id, &s.updated_by_name),
+            status: &s.status,
         }
-    })
-}
-
-pub fn tag_item(t: &TagRow, caller: &Caller) -> Value {
-    let mut v = json!({
-        "customerUuid": caller.customer_uuid,
-        "tagId": t.id,
-        "customerId": t.customer_id,
-        "name": t.name,
-        "tagUuid": t.uuid,
-        "id": t.id.to_string(),
-    });
-    if let (Some(color), Some(map)) = (&t.background_color, v.as_object_mut()) {
-        map.insert("backgroundColor".into(), json!(color));
     }
-    v
 }
 
-pub fn job_item(j: &JobRow, caller: &Caller) -> Value {
-    json!({
-        "severity": j.severity,
-        "test": j.is_test,
-        "created": {"dateTime": j.created_ms},
-        "executionType": j.execution_type,
-        "correlationUuid": j.correlation_uuid,
-        "threshold": j.threshold,
-        "title": j.title,
-        "platform": j.platform,
-        "updatedDateTime": j.updated_ms,
-        "scriptId": j.script_id,
-        "customerUuid": caller.customer_uuid,
-        "isTest": j.is_test,
-        "scriptType": j.script_type,
-        "id": j.id.to_string(),
-        "category": {"name": j.category_name, "id": j.category_id},
-    })
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Interface<'a> {
+    hostname: Option<&'a str>,
+    mac_address: Option<&'a str>,
+    address: Option<&'a str>,
+    interface_name: Option<&'a str>,
+}
+
+impl<'a> From<&'a InterfaceRow> for Interface<'a> {
+    fn from(i: &'a InterfaceRow) -> Self {
+        Interface {
+            hostname: i.hostname.as_deref(),
+            mac_address: i.mac_address.as_deref(),
+            address: i.address.as_deref(),
+            interface_name: i.interface_name.as_deref(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AssetData<'a> {
+    interfaces: Vec<Interface<'a>>,
+    address: &'a str,
+    activated_for_modules: &'a [String],
+    operating_system: &'a str,
+    asset_type: &'a str,
+    tags: Vec<i64>,
+    customer_uuid: &'a str,
+    asset_id: i64,
+    customer_id: i64,
+    name: &'a str,
+    agent_version: &'a str,
+    id: &'a str,
+    agent_uuid: &'a str,
+}
+
+/// An `assets/search` list item: the search engine's hit (`sortValues`, `data`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AssetItem<'a> {
+    sort_values: [(); 0],
+    data: AssetData<'a>,
+}
+
+impl<'a> AssetItem<'a> {
+    pub(crate) fn new(a: &'a AssetRow, caller: &'a Caller) -> Self {
+        AssetItem {
+            sort_values: [],
+            data: AssetData {
+                interfaces: a.interfaces.iter().map(Interface::from).collect(),
+                address: &a.address,
+                activated_for_modules: &a.activated_for_modules,
+                operating_system: &a.operating_system,
+                asset_type: &a.asset_type,
+                tags: a.tags.iter().map(|t| t.id).collect(),
+                customer_uuid: &caller.customer_uuid,
+                asset_id: a.id,
+                customer_id: a.customer_id,
+                name: &a.name,
+                agent_version: &a.agent_version,
+                id: &a.agent_id,
+                agent_uuid: &a.agent_uuid,
+            },
+        }
+    }
+}
+
+/// An `assettags/search` list item; `backgroundColor` only when the tag has one.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TagItem<'a> {
+    customer_uuid: &'a str,
+    tag_id: i64,
+    customer_id: i64,
+    name: &'a str,
+    tag_uuid: &'a str,
+    id: AsText<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    background_color: Option<&'a str>,
+}
+
+impl<'a> TagItem<'a> {
+    pub(crate) fn new(t: &'a TagRow, caller: &'a Caller) -> Self {
+        TagItem {
+            customer_uuid: &caller.customer_uuid,
+            tag_id: t.id,
+            customer_id: t.customer_id,
+            name: &t.name,
+            tag_uuid: &t.uuid,
+            id: AsText(t.id),
+            background_color: t.background_color.as_deref(),
+        }
+    }
+}
+
+/// A `jobs/search` list item.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct JobItem<'a> {
+    severity: i64,
+    test: bool,
+    created: Created,
+    execution_type: &'a str,
+    correlation_uuid: &'a str,
+    threshold: i64,
+    title: &'a str,
+    platform: &'a str,
+    updated_date_time: i64,
+    script_id: i64,
+    customer_uuid: &'a str,
+    is_test: bool,
+    script_type: &'a str,
+    id: AsText<i64>,
+    category: NameId<'a>,
+}
+
+impl<'a> JobItem<'a> {
+    pub(crate) fn new(j: &'a JobRow, caller: &'a Caller) -> Self {
+        JobItem {
+            severity: j.severity,
+            test: j.is_test,
+            created: Created {
+                date_time: j.created_ms,
+            },
+            execution_type: &j.execution_type,
+            correlation_uuid: &j.correlation_uuid,
+            threshold: j.threshold,
+            title: &j.title,
+            platform: &j.platform,
+            updated_date_time: j.updated_ms,
+            script_id: j.script_id,
+            customer_uuid: &caller.customer_uuid,
+            is_test: j.is_test,
+            script_type: &j.script_type,
+            id: AsText(j.id),
+            category: NameId {
+                name: &j.category_name,
+                id: j.category_id,
+            },
+        }
+    }
 }
 
 /// `2022-05-11T06:42:13.692+00:00`
@@ -166,71 +454,220 @@ fn iso_offset(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-pub fn asset_job_item(a: &AssetJobRow, caller: &Caller, with_result: bool) -> Value {
-    let asset = a.asset.as_ref().map(|x| {
-        json!({
-            "address": x.address,
-            "name": x.name,
-            "id": x.id,
-            "agentUuid": x.agent_uuid,
-            "operatingSystem": x.operating_system,
-            "tags": x.tags.iter().map(|t| json!({"name": t.name, "tagUuid": t.uuid, "id": t.id})).collect::<Vec<_>>(),
-        })
-    });
-    let mut v = json!({
-        "output": {"code": a.output_code, "text": a.output_text},
-        "customerUuid": caller.customer_uuid,
-        "enddate": a.end_ms.map(iso_offset),
-        "test": a.is_test,
-        "isTest": a.is_test,
-        "created": {"dateTime": a.created_ms},
-        "id": a.id.to_string(),
-        "job": {
-            "scriptId": a.job.script_id,
-            "scriptType": a.job.script_type,
-            "scriptSeverity": a.job.severity,
-            "scriptName": a.job.script_title,
-            "correlationUuid": a.job.correlation_uuid,
-            "id": a.job.id,
-            "platform": a.job.platform,
-            "scriptCategory": a.job.category_name,
-        },
-        "asset": asset,
-        "manifestId": a.manifest_id,
-        "status": a.status,
-    });
-    if with_result && let Some(map) = v.as_object_mut() {
-        // After `isTest`, as in the guide's sample.
-        let result = a.script_result.as_deref().map(b64);
-        let mut ordered = serde_json::Map::new();
-        for (k, val) in std::mem::take(map) {
-            let after = k == "isTest";
-            ordered.insert(k, val);
-            if after {
-                ordered.insert("scriptResult".into(), json!(result));
-            }
-        }
-        *map = ordered;
-    }
-    v
+#[derive(Debug, Serialize)]
+struct Output<'a> {
+    code: Option<i64>,
+    text: Option<&'a str>,
 }
 
-pub fn activity_item(a: &ActivityRow, caller: &Caller) -> Value {
-    json!({
-        "id": a.uuid,
-        "auditEnabledAppId": 1,
-        "applicationName": "SM",
-        "userName": a.user_name,
-        "userUuid": a.user_uuid,
-        "customerUuid": caller.customer_uuid,
-        "client": a.client,
-        "sourceIp": a.source_ip,
-        "createdDate": a.created_ms,
-        "targetType": a.target_type,
-        "targetName": a.target_name,
-        "action": a.action,
-        "auditComment": a.audit_comment,
-        "externalChangeLink": null,
-        "customFields": a.custom_fields,
-    })
+/// The job an asset job belongs to, as the asset job shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AssetJobJob<'a> {
+    script_id: i64,
+    script_type: &'a str,
+    script_severity: i64,
+    script_name: &'a str,
+    correlation_uuid: &'a str,
+    id: i64,
+    platform: &'a str,
+    script_category: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TagName<'a> {
+    name: &'a str,
+    tag_uuid: &'a str,
+    id: i64,
+}
+
+impl<'a> From<&'a TagRef> for TagName<'a> {
+    fn from(t: &'a TagRef) -> Self {
+        TagName {
+            name: &t.name,
+            tag_uuid: &t.uuid,
+            id: t.id,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AssetJobAsset<'a> {
+    address: &'a str,
+    name: &'a str,
+    id: i64,
+    agent_uuid: &'a str,
+    operating_system: &'a str,
+    tags: Vec<TagName<'a>>,
+}
+
+/// An `assetjobs/search` list item; `scriptResult` (after `isTest`, as in the guide's
+/// sample) only when `includeScriptResult` was asked for.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AssetJobItem<'a> {
+    output: Output<'a>,
+    customer_uuid: &'a str,
+    enddate: Option<String>,
+    test: bool,
+    is_test: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    script_result: Option<Option<Base64<'a>>>,
+    created: Created,
+    id: AsText<i64>,
+    job: AssetJobJob<'a>,
+    asset: Option<AssetJobAsset<'a>>,
+    manifest_id: &'a str,
+    status: &'a str,
+}
+
+impl<'a> AssetJobItem<'a> {
+    pub(crate) fn new(a: &'a AssetJobRow, caller: &'a Caller, with_result: bool) -> Self {
+        AssetJobItem {
+            output: Output {
+                code: a.output_code,
+                text: a.output_text.as_deref(),
+            },
+            customer_uuid: &caller.customer_uuid,
+            enddate: a.end_ms.map(iso_offset),
+            test: a.is_test,
+            is_test: a.is_test,
+            script_result: with_result.then(|| a.script_result.as_deref().map(b64)),
+            created: Created {
+                date_time: a.created_ms,
+            },
+            id: AsText(a.id),
+            job: AssetJobJob {
+                script_id: a.job.script_id,
+                script_type: &a.job.script_type,
+                script_severity: a.job.severity,
+                script_name: &a.job.script_title,
+                correlation_uuid: &a.job.correlation_uuid,
+                id: a.job.id,
+                platform: &a.job.platform,
+                script_category: &a.job.category_name,
+            },
+            asset: a.asset.as_ref().map(|x| AssetJobAsset {
+                address: &x.address,
+                name: &x.name,
+                id: x.id,
+                agent_uuid: &x.agent_uuid,
+                operating_system: &x.operating_system,
+                tags: x.tags.iter().map(TagName::from).collect(),
+            }),
+            manifest_id: &a.manifest_id,
+            status: &a.status,
+        }
+    }
+}
+
+/// A `scripts/activities` audit record.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ActivityItem<'a> {
+    id: &'a str,
+    audit_enabled_app_id: u32,
+    application_name: &'static str,
+    user_name: &'a str,
+    user_uuid: &'a str,
+    customer_uuid: &'a str,
+    client: Option<&'a str>,
+    source_ip: Option<&'a str>,
+    created_date: i64,
+    target_type: &'a str,
+    target_name: &'a str,
+    action: &'a str,
+    audit_comment: Option<&'a str>,
+    external_change_link: Option<()>,
+    custom_fields: &'a serde_json::Value,
+}
+
+impl<'a> ActivityItem<'a> {
+    pub(crate) fn new(a: &'a ActivityRow, caller: &'a Caller) -> Self {
+        ActivityItem {
+            id: &a.uuid,
+            audit_enabled_app_id: 1,
+            application_name: "SM",
+            user_name: &a.user_name,
+            user_uuid: &a.user_uuid,
+            customer_uuid: &caller.customer_uuid,
+            client: a.client.as_deref(),
+            source_ip: a.source_ip.as_deref(),
+            created_date: a.created_ms,
+            target_type: &a.target_type,
+            target_name: &a.target_name,
+            action: &a.action,
+            audit_comment: a.audit_comment.as_deref(),
+            external_change_link: None,
+            custom_fields: &a.custom_fields,
+        }
+    }
+}
+
+/// The `scripts/activities` answer: the audit-log service's own shape, not the envelope.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ActivityPage<'a> {
+    audit_records: Vec<ActivityItem<'a>>,
+    total_count: u64,
+    page_number: u64,
+    page_size: u64,
+    application_name: &'static str,
+    client_app: &'static str,
+    audit_enabled_app_id: u32,
+}
+
+impl<'a> ActivityPage<'a> {
+    pub(crate) fn new(
+        audit_records: Vec<ActivityItem<'a>>,
+        total_count: u64,
+        page_number: u64,
+        page_size: u64,
+    ) -> Self {
+        ActivityPage {
+            audit_records,
+            total_count,
+            page_number,
+            page_size,
+            application_name: "SM",
+            client_app: "SM",
+            audit_enabled_app_id: 1,
+        }
+    }
+}
+
+/// `execute`'s body.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Execution<'a> {
+    pub(crate) correlation_uuid: &'a str,
+}
+
+/// The body of a creation's envelope: the new id (a number for clones, a string for
+/// schedules).
+#[derive(Debug, Serialize)]
+pub(crate) struct NewId<T> {
+    pub(crate) id: T,
+}
+
+/// `import`'s answer (no envelope).
+#[derive(Debug, Serialize)]
+pub(crate) struct Imported {
+    #[serde(rename = "ImportedIds")]
+    pub(crate) imported_ids: Vec<AsText<i64>>,
+}
+
+impl Imported {
+    pub(crate) fn new(ids: &[i64]) -> Imported {
+        Imported {
+            imported_ids: ids.iter().copied().map(AsText).collect(),
+        }
+    }
+}
+
+/// A schedule id as a string.
+pub(crate) fn id_text(id: i64) -> AsText<i64> {
+    AsText(id)
 }

@@ -18,6 +18,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
+use crate::car::extract::caught_up_or;
 use crate::state::AppState;
 pub use crate::state::ControlState;
 
@@ -41,7 +42,11 @@ impl IntoResponse for ControlError {
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/_mock/health", get(health))
+        // Health counts and forced outcomes read CAR jobs: the engine catches up first.
+        .route(
+            "/_mock/health",
+            get(caught_up_or(health, store_unavailable)),
+        )
         .route("/_mock/reset", post(reset))
         .route("/_mock/customers", post(customers))
         .route("/_mock/seed", post(seed))
@@ -53,8 +58,21 @@ pub fn router() -> Router<AppState> {
         )
         .route("/_mock/faults/{id}", delete(remove_fault))
         .route("/_mock/cm/events", post(cm_events))
-        .route("/_mock/car/assetjobs/{id}/outcome", post(outcome))
+        .route(
+            "/_mock/car/assetjobs/{id}/outcome",
+            post(caught_up_or(outcome, |e| {
+                ControlError::from(e).into_response()
+            })),
+        )
         .route("/_mock/config", get(config).put(set_config))
+}
+
+fn store_unavailable(e: crate::store::StoreError) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({"status": "unavailable", "error": e.to_string()})),
+    )
+        .into_response()
 }
 
 /// With `--control-token`, every `/_mock/` call but health needs

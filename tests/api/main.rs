@@ -2,7 +2,9 @@
 
 mod car;
 mod car_auth;
+mod car_layers;
 mod car_ops;
+mod car_samples;
 mod cm;
 mod cm_auth;
 mod cm_filters;

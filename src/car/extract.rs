@@ -1,0 +1,169 @@
+//! What every CAR handler gets before its own code runs, as structure rather than calls
+//! each handler must remember:
+//!
+//! - [`caught_up`] wraps a handler so the job engine is brought up to the clock's "now"
+//!   before the request is extracted or handled (schedules fire, asset jobs progress). The
+//!   router applies it to every `/sm/v1` route; the control router to the routes that read
+//!   CAR state. A store error there answers in the wrapped surface's own format.
+//! - [`CarJson`] reads a JSON body; its rejection is the CAR envelope's 400.
+//!
+//! Why a handler wrapper and not `route_layer(from_fn_with_state(..))`: the routers are
+//! built before the state exists (`router()` takes none; `app(state)` provides it), and a
+//! tower layer never sees the router state. `Handler::call` is where axum hands a route its
+//! state, so the wrapper sits there.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::handler::Handler;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+
+use super::engine;
+use super::error::CarError;
+use crate::state::AppState;
+use crate::store::StoreError;
+
+/// A handler that runs after the engine caught up; see [`caught_up`].
+#[derive(Clone)]
+pub(crate) struct CaughtUp<H> {
+    handler: H,
+    on_error: fn(StoreError) -> Response,
+}
+
+/// `handler`, run once the engine has caught up with the clock; a store error answers the
+/// CAR error envelope.
+pub(crate) fn caught_up<H>(handler: H) -> CaughtUp<H> {
+    caught_up_or(handler, |e| CarError::from(e).into_response())
+}
+
+/// As [`caught_up`], with the surface's own answer to a store error.
+pub(crate) fn caught_up_or<H>(handler: H, on_error: fn(StoreError) -> Response) -> CaughtUp<H> {
+    CaughtUp { handler, on_error }
+}
+
+impl<H, T> Handler<T, AppState> for CaughtUp<H>
+where
+    H: Handler<T, AppState>,
+{
+    type Future = Pin<Box<dyn Future<Output = Response> + Send>>;
+
+    fn call(self, request: Request, state: AppState) -> Self::Future {
+        Box::pin(async move {
+            if let Err(e) = engine::catch_up(&state).await {
+                return (self.on_error)(e);
+            }
+            self.handler.call(request, state).await
+        })
+    }
+}
+
+/// A JSON request body deserialized into `T`. An empty body reads as `{}` (CAR clients
+/// send none where every field is optional); anything that is not JSON, or not a JSON
+/// object where `T` is one, is the CAR 400 envelope. No `Content-Type` is required:
+/// clients of the gateway send all sorts.
+#[derive(Debug, Clone)]
+pub(crate) struct CarJson<T>(pub(crate) T);
+
+impl<T: DeserializeOwned> CarJson<T> {
+    /// Deserialize `bytes` as CAR does.
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<CarJson<T>, CarError> {
+        let first = bytes.iter().copied().find(|b| !b.is_ascii_whitespace());
+        let text: &[u8] = if first.is_none() { b"{}" } else { bytes };
+        serde_json::from_slice(text).map(CarJson).map_err(|e| {
+            if e.is_syntax() || e.is_eof() {
+                CarError::BadRequest(format!("Malformed JSON request body: {e}"))
+            } else if first != Some(b'{') {
+                // Not an object; but malformed JSON is the better answer when it is both.
+                match serde_json::from_slice::<serde_json::Value>(text) {
+                    Err(e) => CarError::BadRequest(format!("Malformed JSON request body: {e}")),
+                    Ok(_) => {
+                        CarError::BadRequest("The request body must be a JSON object".to_owned())
+                    }
+                }
+            } else {
+                // "invalid type: ... at line 1 column 15": say what, not where.
+                let text = e.to_string();
+                let what = text
+                    .rfind(" at line ")
+                    .map_or(text.as_str(), |i| &text[..i]);
+                CarError::BadRequest(format!("Invalid request body: {what}"))
+            }
+        })
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for CarJson<T> {
+    type Rejection = CarError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, CarError> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|e| match e.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => CarError::TooLarge(e.body_text()),
+                _ => CarError::BadRequest(format!("The request body could not be read: {e}")),
+            })?;
+        CarJson::from_bytes(&bytes)
+    }
+}
+
+/// A JSON object, as the body of the CAR endpoints whose fields accept more than one type
+/// (numbers as numbers or strings, `sort` as a string or an array).
+pub(crate) type JsonObject = serde_json::Map<String, serde_json::Value>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_store_error_while_catching_up_is_the_car_500_envelope() {
+        async fn handler() {}
+        let wrapped = caught_up(handler);
+        let response = (wrapped.on_error)(StoreError::Worker("it stopped".into()));
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            r#"{"errorCode":"500","message":"Internal server error","body":null}"#
+        );
+    }
+
+    fn message(body: &str) -> String {
+        match CarJson::<JsonObject>::from_bytes(body.as_bytes()) {
+            Ok(CarJson(map)) => format!("ok {}", map.len()),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn bodies_and_rejections() {
+        assert_eq!(message(""), "ok 0");
+        assert_eq!(message(" \n"), "ok 0");
+        assert_eq!(message(r#"{"a": 1}"#), "ok 1");
+        assert_eq!(
+            message("{"),
+            "Malformed JSON request body: EOF while parsing an object at line 1 column 1"
+        );
+        assert_eq!(message("[]"), "The request body must be a JSON object");
+        assert_eq!(message("null"), "The request body must be a JSON object");
+        assert_eq!(
+            message("[1,"),
+            "Malformed JSON request body: EOF while parsing a value at line 1 column 3"
+        );
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Typed {
+            n: u8,
+        }
+        let e = CarJson::<Typed>::from_bytes(br#"{"n": "x"}"#).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"Invalid request body: invalid type: string "x", expected u8"#
+        );
+    }
+}
