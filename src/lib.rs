@@ -63,9 +63,9 @@ pub use state::AppState;
 pub fn app(state: AppState) -> Router {
     let max_body = state.info.max_body_bytes;
     Router::new()
-        .merge(car::router())
+        .merge(car::router(&state))
         .merge(cm::router())
-        .merge(control::router())
+        .merge(control::router(&state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(http::log_requests))

@@ -1,63 +1,33 @@
 //! What every CAR handler gets before its own code runs, as structure rather than calls
 //! each handler must remember:
 //!
-//! - [`caught_up`] wraps a handler so the job engine is brought up to the clock's "now"
-//!   before the request is extracted or handled (schedules fire, asset jobs progress). The
-//!   router applies it to every `/sm/v1` route; the control router to the routes that read
-//!   CAR state. A store error there answers in the wrapped surface's own format.
+//! - [`catch_up_first`], a route layer on every `/sm/v1` route: the job engine is brought
+//!   up to the clock's "now" before the request is extracted or handled (schedules fire,
+//!   asset jobs progress). A store error there answers the CAR error envelope. (The control
+//!   router layers its own variant on the routes that read CAR state.)
 //! - [`CarJson`] reads a JSON body; its rejection is the CAR envelope's 400.
-//!
-//! Why a handler wrapper and not `route_layer(from_fn_with_state(..))`: the routers are
-//! built before the state exists (`router()` takes none; `app(state)` provides it), and a
-//! tower layer never sees the router state. `Handler::call` is where axum hands a route its
-//! state, so the wrapper sits there.
-
-use std::future::Future;
-use std::pin::Pin;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
-use axum::handler::Handler;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use super::engine;
 use super::error::CarError;
 use crate::state::AppState;
-use crate::store::StoreError;
 
-/// A handler that runs after the engine caught up; see [`caught_up`].
-#[derive(Clone)]
-pub(crate) struct CaughtUp<H> {
-    handler: H,
-    on_error: fn(StoreError) -> Response,
-}
-
-/// `handler`, run once the engine has caught up with the clock; a store error answers the
-/// CAR error envelope.
-pub(crate) fn caught_up<H>(handler: H) -> CaughtUp<H> {
-    caught_up_or(handler, |e| CarError::from(e).into_response())
-}
-
-/// As [`caught_up`], with the surface's own answer to a store error.
-pub(crate) fn caught_up_or<H>(handler: H, on_error: fn(StoreError) -> Response) -> CaughtUp<H> {
-    CaughtUp { handler, on_error }
-}
-
-impl<H, T> Handler<T, AppState> for CaughtUp<H>
-where
-    H: Handler<T, AppState>,
-{
-    type Future = Pin<Box<dyn Future<Output = Response> + Send>>;
-
-    fn call(self, request: Request, state: AppState) -> Self::Future {
-        Box::pin(async move {
-            if let Err(e) = engine::catch_up(&state).await {
-                return (self.on_error)(e);
-            }
-            self.handler.call(request, state).await
-        })
+/// Route layer: catch the engine up with the clock, then handle the request; a store
+/// error answers the CAR error envelope.
+pub(crate) async fn catch_up_first(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match engine::catch_up(&state).await {
+        Ok(()) => next.run(request).await,
+        Err(e) => CarError::from(e).into_response(),
     }
 }
 
@@ -117,12 +87,11 @@ pub(crate) type JsonObject = serde_json::Map<String, serde_json::Value>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::StoreError;
 
     #[tokio::test]
     async fn a_store_error_while_catching_up_is_the_car_500_envelope() {
-        async fn handler() {}
-        let wrapped = caught_up(handler);
-        let response = (wrapped.on_error)(StoreError::Worker("it stopped".into()));
+        let response = CarError::from(StoreError::Worker("it stopped".into())).into_response();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let body = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await

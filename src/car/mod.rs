@@ -29,40 +29,29 @@ use axum::routing::{any, get, post};
 use crate::state::AppState;
 use auth::CarCaller;
 use error::CarError;
-use extract::caught_up;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth", post(auth::login))
-        .route("/sm/v1/scripts/search", post(caught_up(scripts::search)))
-        .route("/sm/v1/scripts/export", get(caught_up(scripts::export)))
-        .route("/sm/v1/scripts/import", post(caught_up(scripts::import)))
-        .route(
-            "/sm/v1/scripts/activities",
-            post(caught_up(lists::activities)),
-        )
-        .route(
-            "/sm/v1/scripts/scheduler",
-            post(caught_up(scheduler::create)),
-        )
-        .route("/sm/v1/scripts/{key}", get(caught_up(scripts::get)))
-        .route(
-            "/sm/v1/scripts/{key}/clone",
-            post(caught_up(scripts::clone)),
-        )
-        .route(
-            "/sm/v1/scripts/{key}/execute",
-            post(caught_up(execute::execute)),
-        )
-        .route("/sm/v1/assets/search", post(caught_up(lists::assets)))
-        .route("/sm/v1/assettags/search", post(caught_up(lists::tags)))
-        .route("/sm/v1/jobs/search", post(caught_up(lists::jobs)))
-        .route(
-            "/sm/v1/assetjobs/search",
-            post(caught_up(lists::asset_jobs)),
-        )
-        .route("/sm/v1", any(caught_up(unknown)))
-        .route("/sm/v1/{*rest}", any(caught_up(unknown)))
+/// `/auth` and every `/sm/v1` route; the latter behind the engine's catch-up layer.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let sm = Router::new()
+        .route("/sm/v1/scripts/search", post(scripts::search))
+        .route("/sm/v1/scripts/export", get(scripts::export))
+        .route("/sm/v1/scripts/import", post(scripts::import))
+        .route("/sm/v1/scripts/activities", post(lists::activities))
+        .route("/sm/v1/scripts/scheduler", post(scheduler::create))
+        .route("/sm/v1/scripts/{key}", get(scripts::get))
+        .route("/sm/v1/scripts/{key}/clone", post(scripts::clone))
+        .route("/sm/v1/scripts/{key}/execute", post(execute::execute))
+        .route("/sm/v1/assets/search", post(lists::assets))
+        .route("/sm/v1/assettags/search", post(lists::tags))
+        .route("/sm/v1/jobs/search", post(lists::jobs))
+        .route("/sm/v1/assetjobs/search", post(lists::asset_jobs))
+        .route("/sm/v1", any(unknown))
+        .route("/sm/v1/{*rest}", any(unknown))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            extract::catch_up_first,
+        ));
+    Router::new().route("/auth", post(auth::login)).merge(sm)
 }
 
 /// The gateway authenticates before routing: an unknown `/sm/v1` path is 401 without a

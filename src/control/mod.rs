@@ -18,7 +18,6 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::car::extract::caught_up_or;
 use crate::state::AppState;
 pub use crate::state::ControlState;
 
@@ -40,13 +39,11 @@ impl IntoResponse for ControlError {
     }
 }
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: &AppState) -> Router<AppState> {
+    let caught_up = || axum::middleware::from_fn_with_state(state.clone(), catch_up_first);
     Router::new()
         // Health counts and forced outcomes read CAR jobs: the engine catches up first.
-        .route(
-            "/_mock/health",
-            get(caught_up_or(health, store_unavailable)),
-        )
+        .route("/_mock/health", get(health).route_layer(caught_up()))
         .route("/_mock/reset", post(reset))
         .route("/_mock/customers", post(customers))
         .route("/_mock/seed", post(seed))
@@ -60,11 +57,18 @@ pub fn router() -> Router<AppState> {
         .route("/_mock/cm/events", post(cm_events))
         .route(
             "/_mock/car/assetjobs/{id}/outcome",
-            post(caught_up_or(outcome, |e| {
-                ControlError::from(e).into_response()
-            })),
+            post(outcome).route_layer(caught_up()),
         )
         .route("/_mock/config", get(config).put(set_config))
+}
+
+/// Route layer: the job engine catches up with the clock first; a store error answers 503
+/// (health's "unavailable") in the control API's format.
+async fn catch_up_first(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match crate::car::engine::catch_up(&state).await {
+        Ok(()) => next.run(request).await,
+        Err(e) => store_unavailable(e),
+    }
 }
 
 fn store_unavailable(e: crate::store::StoreError) -> Response {
