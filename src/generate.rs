@@ -512,6 +512,7 @@ fn base(args: &GenerateArgs) -> Seed {
     Seed {
         name: format!("generated-{}", args.seed),
         source: None,
+        alerts_file: None,
         customers,
         users,
         rulesets,

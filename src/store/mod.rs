@@ -217,6 +217,17 @@ impl Store {
             .await
     }
 
+    /// A new, empty store in a private temporary file (deleted when the process ends):
+    /// for data sets too large to hold in memory, with a bounded page cache.
+    pub fn open_temp() -> StoreResult<Store> {
+        let conn = Connection::open("")?;
+        configure(&conn, false)?;
+        conn.pragma_update(None, "cache_size", -65_536)?;
+        conn.pragma_update(None, "journal_mode", "MEMORY")?;
+        conn.pragma_update(None, "synchronous", "OFF")?;
+        Ok(Store::wrap(conn))
+    }
+
     /// A new in-memory store whose baseline is `seed` (provenance from the real clock).
     pub async fn memory_with(seed: Seed) -> StoreResult<Store> {
         let store = Store::open_memory()?;

@@ -176,22 +176,104 @@ impl Seed {
             }
         }
 
-        let mut alerts = Owners::new();
-        for (i, a) in self.alerts.iter().enumerate() {
-            let c = check("alerts.json", i, a.id.to_string());
+        let refs = AlertRefs {
+            profiles,
+            rules,
+            seen: HashSet::new(),
+        };
+        let mut refs = refs;
+        self.check_alerts(&self.alerts, 0, &mut refs, customers, known)
+    }
+
+    /// Check alerts (numbered from `first`) against the profiles and rules they name.
+    fn check_alerts(
+        &self,
+        alerts: &[AlertSeed],
+        first: usize,
+        refs: &mut AlertRefs,
+        customers: &HashSet<&str>,
+        known: &dyn super::Known,
+    ) -> Result<(), SeedError> {
+        for (i, a) in alerts.iter().enumerate() {
+            let c = Check {
+                file: "alerts.json",
+                index: first + i,
+                name: a.id.to_string(),
+                customers,
+                known,
+            };
             c.customer(&a.customer)?;
-            c.unique("cm_alerts", a.id, &mut alerts, &a.customer)?;
+            if a.id <= 0 || !refs.seen.insert(a.id) {
+                return Err(c.fail("id", "must be positive and unique"));
+            }
+            if known.owner("cm_alerts", a.id).is_some() {
+                return Err(c.fail("id", format!("{} is taken by a stored record", a.id)));
+            }
             c.one_of("eventType", &a.event_type, EVENT_TYPES)?;
-            date(&c, "eventDate", &a.event_date)?;
-            date(&c, "alertDate", &a.alert_date)?;
+            iso_seconds(&a.event_date).ok_or_else(|| {
+                c.fail(
+                    "eventDate",
+                    format!("{:?} is not a date like 2018-06-04T10:57:43Z", a.event_date),
+                )
+            })?;
+            iso_seconds(&a.alert_date).ok_or_else(|| {
+                c.fail(
+                    "alertDate",
+                    format!("{:?} is not a date like 2018-06-04T10:57:43Z", a.alert_date),
+                )
+            })?;
             if let Some(p) = a.profile {
-                c.owned("profile", "cm_profiles", p, &profiles, &a.customer)?;
+                c.owned("profile", "cm_profiles", p, &refs.profiles, &a.customer)?;
             }
             if let Some(r) = a.rule {
-                c.owned("rule", "cm_rules", r, &rules, &a.customer)?;
+                c.owned("rule", "cm_rules", r, &refs.rules, &a.customer)?;
             }
         }
         Ok(())
+    }
+
+    /// Read `alerts.json` from `path` a chunk at a time — check each chunk against this
+    /// seed's customers, profiles and rules, and insert it — so a file of a million alerts
+    /// never stands in memory whole.
+    pub(super) fn insert_alerts_from(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        path: &std::path::Path,
+        customer_ids: &Ids,
+    ) -> StoreResult<()> {
+        use serde::de::{Deserializer as _, Error as _};
+        let file = std::fs::File::open(path)
+            .map_err(|e| SeedError::file("alerts.json", format!("cannot read: {e}")))?;
+        let owners = |pairs: Vec<(i64, &String)>| -> Owners {
+            pairs.into_iter().map(|(id, c)| (id, c.clone())).collect()
+        };
+        let mut refs = AlertRefs {
+            profiles: owners(self.profiles.iter().map(|p| (p.id, &p.customer)).collect()),
+            rules: owners(self.rules.iter().map(|r| (r.id, &r.customer)).collect()),
+            seen: HashSet::new(),
+        };
+        let customers: HashSet<&str> = self.customers.iter().map(|c| c.name.as_str()).collect();
+        let mut failure: Option<crate::store::StoreError> = None;
+        let mut count = 0usize;
+        let mut flush = |chunk: &[AlertSeed], first: usize| -> StoreResult<()> {
+            self.check_alerts(chunk, first, &mut refs, &customers, &super::check::Nothing)?;
+            insert_alerts(tx, chunk, customer_ids)
+        };
+        let visitor = AlertStream {
+            flush: &mut flush,
+            failure: &mut failure,
+            count: &mut count,
+        };
+        let mut de =
+            serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 20, file));
+        let parsed = de.deserialize_seq(visitor).and_then(|()| de.end());
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        parsed.map_err(|e| {
+            let e = serde_json::Error::custom(e);
+            SeedError::file("alerts.json", format!("record {count}: {e}")).into()
+        })
     }
 
     pub(super) fn insert_cm(
@@ -270,12 +352,78 @@ impl Seed {
                 p.ruleset
             ])?;
         }
+        insert_alerts(tx, &self.alerts, customer_ids)
+    }
+}
+
+/// What alerts are checked against while they are read: the seed's profiles and rules, and
+/// the alert ids seen so far.
+struct AlertRefs {
+    profiles: Owners,
+    rules: Owners,
+    seen: HashSet<i64>,
+}
+
+/// Feeds the elements of the alerts array to `flush` in chunks, as they are parsed.
+struct AlertStream<'a, F: FnMut(&[AlertSeed], usize) -> StoreResult<()>> {
+    flush: &'a mut F,
+    failure: &'a mut Option<crate::store::StoreError>,
+    count: &'a mut usize,
+}
+
+/// Alerts checked and inserted at a time while streaming a large file.
+const STREAM_CHUNK: usize = 20_000;
+
+impl<'de, F: FnMut(&[AlertSeed], usize) -> StoreResult<()>> serde::de::Visitor<'de>
+    for AlertStream<'_, F>
+{
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON array of alerts")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        use serde::de::Error as _;
+        let mut chunk = Vec::with_capacity(STREAM_CHUNK);
+        let mut first = 0;
+        loop {
+            let next = seq.next_element::<AlertSeed>()?;
+            let done = next.is_none();
+            if let Some(alert) = next {
+                chunk.push(alert);
+                *self.count += 1;
+            }
+            if chunk.len() == STREAM_CHUNK || (done && !chunk.is_empty()) {
+                if let Err(e) = (self.flush)(&chunk, first) {
+                    *self.failure = Some(e);
+                    return Err(A::Error::custom("stopped"));
+                }
+                first += chunk.len();
+                chunk.clear();
+            }
+            if done {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Insert alerts whose customers are stored.
+fn insert_alerts(
+    tx: &rusqlite::Transaction<'_>,
+    alerts: &[AlertSeed],
+    customer_ids: &Ids,
+) -> StoreResult<()> {
+    {
+        let cust = |name: &str| customer_ids.customer(name);
+        let secs = |v: &str| iso_seconds(v).unwrap_or(0);
         let mut stmt = tx.prepare_cached(
             "INSERT INTO cm_alerts (id, customer_id, source, event_type, trigger_uuid, ip_address, hostname, \
              event_s, alert_s, is_hidden, profile_id, rule_id, alert_info_json) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?;
-        for a in &self.alerts {
+        for a in alerts {
             let info = serde_json::Value::Object(a.alert_info.clone()).to_string();
             stmt.execute(params![
                 a.id,

@@ -28,6 +28,10 @@ pub use car::{
 pub(crate) use check::Known;
 pub use cm::{AlertSeed, ProfileSeed, RuleCriterionSeed, RuleSeed, RulesetSeed};
 
+/// An `alerts.json` larger than this is streamed while it is inserted (see
+/// [`Seed::alerts_file`]).
+const STREAM_ABOVE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// The seed files this build knows, in load order, with the embedded default's contents.
 const FILES: &[(&str, &str)] = &[
     (
@@ -174,6 +178,9 @@ pub struct Seed {
     pub name: String,
     /// The folder it was read from (`None`: embedded, or given at run time).
     pub source: Option<String>,
+    /// A large `alerts.json` left on disk: read a chunk at a time while the seed is
+    /// inserted (its records are checked then), never held in memory whole.
+    pub alerts_file: Option<std::path::PathBuf>,
     pub customers: Vec<CustomerSeed>,
     pub users: Vec<UserSeed>,
     pub rulesets: Vec<RulesetSeed>,
@@ -202,6 +209,11 @@ impl Seed {
     /// A seed folder. Files it lacks are empty, but `customers.json` is required; a `.json`
     /// file this build does not know is an error (a typo would otherwise load nothing).
     pub fn from_dir(dir: &Path) -> Result<Seed, SeedError> {
+        Seed::from_dir_with(dir, STREAM_ABOVE_BYTES)
+    }
+
+    /// [`Seed::from_dir`], streaming an `alerts.json` larger than `stream_above` bytes.
+    pub(crate) fn from_dir_with(dir: &Path, stream_above: u64) -> Result<Seed, SeedError> {
         let shown = dir.display().to_string();
         let entries = std::fs::read_dir(dir)
             .map_err(|e| SeedError::file(&shown, format!("cannot read the folder: {e}")))?;
@@ -219,7 +231,12 @@ impl Seed {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| shown.clone());
+        let alerts = dir.join("alerts.json");
+        let stream_alerts = std::fs::metadata(&alerts).is_ok_and(|m| m.len() > stream_above);
         let mut seed = Seed::parse(&name, |file| {
+            if stream_alerts && file == "alerts.json" {
+                return Ok(None);
+            }
             let path = dir.join(file);
             match std::fs::read_to_string(&path) {
                 Ok(text) => Ok(Some(text)),
@@ -228,6 +245,7 @@ impl Seed {
             }
         })?;
         seed.source = Some(shown);
+        seed.alerts_file = stream_alerts.then_some(alerts);
         Ok(seed)
     }
 
@@ -355,6 +373,9 @@ impl Seed {
         }
         let customer_ids = Ids::load(tx)?;
         self.insert_cm(tx, &customer_ids)?;
+        if let Some(path) = &self.alerts_file {
+            self.insert_alerts_from(tx, path, &customer_ids)?;
+        }
         self.insert_car(tx, &customer_ids)
     }
 }
@@ -404,7 +425,7 @@ fn read_lists(
 ) -> Result<Seed, SeedError> {
     macro_rules! read_all {
         ($($field:ident $file:literal $owner:ident),*) => {
-            Ok(Seed { name: name.to_owned(), source: None, $($field: parse_optional(read, $file)?,)* })
+            Ok(Seed { name: name.to_owned(), source: None, alerts_file: None, $($field: parse_optional(read, $file)?,)* })
         };
     }
     seed_lists!(read_all)
@@ -595,5 +616,75 @@ mod tests {
         let err = seed_with(ACME, users).unwrap_err();
         assert_eq!(err.record, Some((1, Some("a".into()))));
         assert_eq!(err.field.as_deref(), Some("username"));
+    }
+
+    #[tokio::test]
+    async fn a_streamed_alerts_file_loads_like_a_read_one_and_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, value: &serde_json::Value| {
+            std::fs::write(dir.path().join(name), value.to_string()).unwrap();
+        };
+        let embedded = Seed::embedded().unwrap();
+        write(
+            "customers.json",
+            &serde_json::to_value(&embedded.customers).unwrap(),
+        );
+        write(
+            "users.json",
+            &serde_json::to_value(&embedded.users).unwrap(),
+        );
+        write(
+            "rulesets.json",
+            &serde_json::to_value(&embedded.rulesets).unwrap(),
+        );
+        write(
+            "rules.json",
+            &serde_json::to_value(&embedded.rules).unwrap(),
+        );
+        write(
+            "profiles.json",
+            &serde_json::to_value(&embedded.profiles).unwrap(),
+        );
+        write(
+            "alerts.json",
+            &serde_json::to_value(&embedded.alerts).unwrap(),
+        );
+        let read = Seed::from_dir_with(dir.path(), u64::MAX).unwrap();
+        let streamed = Seed::from_dir_with(dir.path(), 0).unwrap();
+        assert!(streamed.alerts.is_empty() && streamed.alerts_file.is_some());
+        let (a, b) = (
+            crate::store::Store::memory_with(read).await.unwrap(),
+            crate::store::Store::memory_with(streamed).await.unwrap(),
+        );
+        assert_eq!(
+            a.record_counts().await.unwrap(),
+            b.record_counts().await.unwrap()
+        );
+        assert_eq!(b.record_counts().await.unwrap()["alerts"], 2016);
+
+        // A bad record far into the stream fails the whole load and names the record.
+        let mut alerts = serde_json::to_value(&embedded.alerts).unwrap();
+        alerts[2010]["profile"] = serde_json::json!(999_999);
+        write("alerts.json", &alerts);
+        let seed = Seed::from_dir_with(dir.path(), 0).unwrap();
+        let err = crate::store::Store::memory_with(seed)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("alerts.json") && err.contains("record 2010"),
+            "{err}"
+        );
+        alerts[2010] = serde_json::json!({"id": "not a number"});
+        write("alerts.json", &alerts);
+        let seed = Seed::from_dir_with(dir.path(), 0).unwrap();
+        let err = crate::store::Store::memory_with(seed)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("alerts.json") && err.contains("record 2010"),
+            "{err}"
+        );
     }
 }
