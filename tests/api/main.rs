@@ -7,6 +7,7 @@ mod cm;
 mod cm_auth;
 mod cm_filters;
 mod control;
+mod filters;
 mod health;
 mod helpers;
 mod listener;
