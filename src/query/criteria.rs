@@ -1,9 +1,23 @@
-//! QPS `Criteria` → filter tree, with the CM guide's operator table and its exact error
-//! texts ("Troubleshooting", and the messages real traffic shows).
+//! QPS `Criteria` → filter tree, and the CM guide's wording of every filter error
+//! ("Troubleshooting", with the value wording real traffic shows).
+//!
+//! ```text
+//! criteria  = { criterion }                    ; ANDed
+//! criterion = field operator value             ; <Criteria field=".." operator="..">value</Criteria>
+//! field     = the attribute, trimmed; required
+//! operator  = EQUALS | NOT EQUALS | GREATER | LESSER | IN | CONTAINS
+//!                                              ; any case, inner spaces folded; EQUALS when absent
+//! value     = the text, trimmed; for IN a comma-separated list
+//! ```
+//!
+//! Each token's [`Span`] is the criterion's index. Parsing finds only a missing field and
+//! an operator QPS does not have; everything else (field known, operator allowed for the
+//! type, value format, limits) is [`validate`]'s, once, for both languages.
 
-use super::ast::{Filter, Op};
-use super::catalog::{Catalog, FieldType, TimeUnit};
-use super::sql::{self, Names, SqlWhere};
+use super::ast::{Condition, Filter, Op, Span, Token};
+use super::catalog::{Catalog, FieldType};
+use super::sql::{self, SqlWhere};
+use super::validate::{Dialect, Invalid, InvalidKind, qps_ops, resolve_field, validate};
 
 /// One `<Criteria field=".." operator="..">value</Criteria>` as it arrived.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,15 +41,117 @@ fn err(message: String, resolution: impl Into<String>) -> CriteriaError {
     }
 }
 
-/// The guide's "Available operators" per type.
-pub fn allowed_ops(ty: FieldType) -> &'static [Op] {
-    match ty {
-        FieldType::Integer => &[Op::Equals, Op::NotEquals, Op::Greater, Op::Lesser, Op::In],
-        FieldType::Text => &[Op::Contains, Op::Equals, Op::NotEquals],
-        FieldType::Date(_) => &[Op::Equals, Op::NotEquals, Op::Greater, Op::Lesser],
-        FieldType::Keyword(_) => &[Op::Equals, Op::NotEquals, Op::In],
-        FieldType::Boolean => &[Op::Equals, Op::NotEquals],
+/// What parsing a criteria list can find wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    /// No `field`, or a blank one.
+    FieldRequired { index: usize },
+    /// An operator QPS does not have.
+    UnknownOperator {
+        index: usize,
+        field: Token,
+        written: String,
+    },
+}
+
+impl ParseError {
+    fn index(&self) -> usize {
+        match self {
+            ParseError::FieldRequired { index } | ParseError::UnknownOperator { index, .. } => {
+                *index
+            }
+        }
     }
+}
+
+/// Criteria → one tree (their `AND`).
+pub fn parse(criteria: &[Criterion]) -> Result<Filter, ParseError> {
+    let parts = criteria
+        .iter()
+        .enumerate()
+        .map(|(index, c)| criterion(index, c).map(Filter::Cond))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Filter::and(parts))
+}
+
+/// `criterion = field operator value`
+fn criterion(index: usize, c: &Criterion) -> Result<Condition, ParseError> {
+    let span = Span::new(index, index + 1);
+    let name = c.field.as_deref().map(str::trim).unwrap_or_default();
+    if name.is_empty() {
+        return Err(ParseError::FieldRequired { index });
+    }
+    let field = Token::new(name, span);
+    let written = c.operator.as_deref().unwrap_or("EQUALS");
+    let Some(op) = Op::from_qps(written) else {
+        return Err(ParseError::UnknownOperator {
+            index,
+            field,
+            written: written.trim().to_owned(),
+        });
+    };
+    let raw = c.value.as_deref().map(str::trim).unwrap_or_default();
+    let values = if op == Op::In {
+        raw.split(',').map(|v| Token::new(v.trim(), span)).collect()
+    } else {
+        vec![Token::new(raw, span)]
+    };
+    Ok(Condition { field, op, values })
+}
+
+/// Parse, validate and compile criteria (ANDed) for `catalog`, errors worded as QPS does.
+pub fn compile(
+    criteria: &[Criterion],
+    catalog: &Catalog,
+    now_ms: i64,
+) -> Result<(Filter, SqlWhere), CriteriaError> {
+    let word = |e: Invalid| qps_message(&e, criteria, catalog);
+    let filter = match parse(criteria) {
+        Ok(filter) => filter,
+        Err(e) => {
+            // The guide's order: the criteria before this one first, then this one's
+            // field, then its operator.
+            if let Ok(before) = parse(&criteria[..e.index()]) {
+                validate(&before, catalog, Dialect::Qps, now_ms).map_err(word)?;
+            }
+            if let ParseError::UnknownOperator { field, .. } = &e {
+                resolve_field(catalog, Dialect::Qps, field).map_err(word)?;
+            }
+            return Err(parse_message(&e, catalog));
+        }
+    };
+    let checked = validate(&filter, catalog, Dialect::Qps, now_ms).map_err(word)?;
+    Ok((filter, sql::emit(&checked)))
+}
+
+/// The guide's "Allowed operations for this criteria are: …" for a type.
+fn allowed_ops(ty: FieldType) -> String {
+    let names: Vec<&str> = qps_ops(ty).iter().map(|o| o.qps_name()).collect();
+    names.join(", ")
+}
+
+fn parse_message(e: &ParseError, catalog: &Catalog) -> CriteriaError {
+    match e {
+        ParseError::FieldRequired { .. } => err(
+            "Criteria: Field is required.".to_owned(),
+            "Specify the name of the criteria to search against.",
+        ),
+        ParseError::UnknownOperator { field, written, .. } => {
+            let ty = catalog.field(field.as_str()).map(|f| f.ty);
+            operator_message(field.as_str(), written, ty)
+        }
+    }
+}
+
+fn operator_message(field: &str, written: &str, ty: Option<FieldType>) -> CriteriaError {
+    err(
+        format!(
+            "Criteria: Invalid operator for criteria '{field}' ({written}). Allowed operations \
+             for this criteria are: {}.",
+            ty.map(allowed_ops).unwrap_or_default()
+        ),
+        "Use one of the operators the message lists.",
+    )
 }
 
 fn value_resolution(ty: FieldType) -> String {
@@ -50,91 +166,59 @@ fn value_resolution(ty: FieldType) -> String {
     }
 }
 
-/// Validate criteria against `catalog` and compile them (ANDed) to SQL.
-pub fn compile(
-    criteria: &[Criterion],
-    catalog: &Catalog,
-    now_ms: i64,
-) -> Result<(Filter, SqlWhere), CriteriaError> {
-    let mut parts = Vec::with_capacity(criteria.len());
-    for c in criteria {
-        let name = c.field.as_deref().map(str::trim).unwrap_or_default();
-        if name.is_empty() {
-            return Err(err(
-                "Criteria: Field is required.".to_owned(),
-                "Specify the name of the criteria to search against.",
-            ));
+/// A validation error in the CM guide's words.
+fn qps_message(e: &Invalid, criteria: &[Criterion], catalog: &Catalog) -> CriteriaError {
+    // The operator as the client wrote it, for the operator error.
+    let written = || {
+        e.span
+            .and_then(|s| criteria.get(s.start))
+            .and_then(|c| c.operator.as_deref())
+            .unwrap_or("EQUALS")
+            .trim()
+            .to_owned()
+    };
+    match &e.kind {
+        InvalidKind::UnknownField { field } => err(
+            format!(
+                "Criteria: Invalid criteria ({field}). Please search against one of the \
+                 following criteria: {}.",
+                catalog.names().join(", ")
+            ),
+            "Search against one of the criteria the message lists.",
+        ),
+        InvalidKind::OperatorNotAllowed { field, .. } => {
+            operator_message(field.name, &written(), Some(field.ty))
         }
-        let Some(field) = catalog.field(name) else {
-            return Err(err(
-                format!(
-                    "Criteria: Invalid criteria ({name}). Please search against one of the \
-                     following criteria: {}.",
-                    catalog.names().join(", ")
-                ),
-                "Search against one of the criteria the message lists.",
-            ));
-        };
-        let allowed = allowed_ops(field.ty);
-        let op_text = c.operator.as_deref().unwrap_or("EQUALS");
-        let op = Op::from_qps(op_text).filter(|op| allowed.contains(op));
-        let Some(op) = op else {
-            let names: Vec<&str> = allowed.iter().map(|o| o.qps_name()).collect();
-            return Err(err(
-                format!(
-                    "Criteria: Invalid operator for criteria '{}' ({}). Allowed operations for \
-                     this criteria are: {}.",
-                    field.name,
-                    op_text.trim(),
-                    names.join(", ")
-                ),
-                "Use one of the operators the message lists.",
-            ));
-        };
-        let raw = c.value.as_deref().map(str::trim).unwrap_or_default();
-        if raw.is_empty() {
-            return Err(err(
-                format!("Criteria: Value is required for criteria '{}'.", field.name),
-                "Specify a value for a field name for search criteria.",
-            ));
-        }
-        let values: Vec<String> = if op == Op::In {
-            raw.split(',').map(|v| v.trim().to_owned()).collect()
-        } else {
-            vec![raw.to_owned()]
-        };
-        for v in &values {
-            if !value_fits(field.ty, v) {
-                return Err(err(
-                    format!(
-                        "Criteria: Invalid value format for criteria '{}' ({v}).",
-                        field.name
-                    ),
-                    value_resolution(field.ty),
-                ));
-            }
-        }
-        parts.push(Filter::cond(field.name, op, values));
-    }
-    let filter = Filter::and(parts);
-    let sql = sql::compile(&filter, catalog, Names::Exact, now_ms).map_err(|e| {
-        err(
-            format!("Criteria: {e:?}"),
-            "Check the criteria against the guide.",
-        )
-    })?;
-    Ok((filter, sql))
-}
-
-fn value_fits(ty: FieldType, v: &str) -> bool {
-    match ty {
-        FieldType::Integer => v.parse::<i64>().is_ok(),
-        FieldType::Boolean => v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false"),
-        FieldType::Keyword(allowed) => allowed.iter().any(|a| a.eq_ignore_ascii_case(v)),
-        FieldType::Date(_) => {
-            !v.starts_with("now") && sql::date_span(v, 0, TimeUnit::Seconds).is_some()
-        }
-        FieldType::Text => !v.is_empty(),
+        InvalidKind::MissingValue { field } => err(
+            format!("Criteria: Value is required for criteria '{}'.", field.name),
+            "Specify a value for a field name for search criteria.",
+        ),
+        InvalidKind::InvalidValue { field, value } => err(
+            format!(
+                "Criteria: Invalid value format for criteria '{}' ({value}).",
+                field.name
+            ),
+            value_resolution(field.ty),
+        ),
+        InvalidKind::ValueTooLong { field, limit } => err(
+            format!(
+                "Criteria: Value for criteria '{}' is longer than {limit} bytes.",
+                field.name
+            ),
+            format!("Specify a value of at most {limit} bytes."),
+        ),
+        InvalidKind::TooManyTerms { limit } => err(
+            format!("Criteria: Too many criteria; at most {limit} are allowed."),
+            format!("Search with at most {limit} criteria; split the search if needed."),
+        ),
+        InvalidKind::TooManyValues { limit } => err(
+            format!("Criteria: Too many values; at most {limit} are allowed in one request."),
+            format!("Specify at most {limit} values in all; split the search if needed."),
+        ),
+        InvalidKind::TooDeep { limit } => err(
+            format!("Criteria: Criteria nest deeper than {limit} levels."),
+            "Specify a flat list of criteria.",
+        ),
     }
 }
 
