@@ -255,6 +255,48 @@ mod tests {
         ]);
     }
 
+    fn messages(list: &[Criterion]) -> (String, String) {
+        let e = compile(list, &CM_ALERT, 0).unwrap_err();
+        (e.message, e.resolution)
+    }
+
+    #[test]
+    fn precedence_and_limits() {
+        use crate::query::limits::{MAX_TERMS, MAX_VALUE_BYTES, MAX_VALUES};
+        let many = vec![crit("id", "GREATER", "1"); MAX_TERMS + 1];
+        let ids = vec!["7"; MAX_VALUES + 1].join(",");
+        let long = "h".repeat(MAX_VALUE_BYTES + 1);
+        insta::assert_debug_snapshot!(
+            "criteria_errors",
+            [
+                // An unknown field is reported before an unknown operator.
+                message(crit("color", "LIKE", "x")),
+                // The operator as written.
+                message(crit("hostname", "greater", "x")),
+                // An earlier criterion's error comes first.
+                messages(&[crit("id", "EQUALS", "x"), Criterion::default()]),
+                messages(&[crit("id", "EQUALS", "1"), crit("id", "BETWEEN", "1")]),
+                // An empty item of an IN list is a bad value, not a missing one.
+                message(crit("id", "IN", "1,,2")),
+                message(crit("id", "IN", " , ")),
+                messages(&many),
+                message(crit("id", "IN", &ids)),
+                message(crit("hostname", "CONTAINS", &long)),
+            ]
+        );
+        assert!(compile(&many[..MAX_TERMS], &CM_ALERT, 0).is_ok());
+    }
+
+    #[test]
+    fn criteria_trees_carry_their_index() {
+        let filter = parse(&[
+            crit("ipAddress", "EQUALS", " 10.10.30.70 "),
+            crit("eventType", "in", "PORT_OPEN, SSL_NEW"),
+        ])
+        .unwrap();
+        insta::assert_snapshot!(filter.outline(), @r#"And("ipAddress"@0..1 Equals ["10.10.30.70"@0..1], "eventType"@1..2 In ["PORT_OPEN"@1..2, "SSL_NEW"@1..2])"#);
+    }
+
     #[test]
     fn criteria_are_anded() {
         let (filter, sql) = compile(
