@@ -321,4 +321,68 @@ mod tests {
         };
         assert!(compile(&[c], &CM_PROFILE, 0).is_ok());
     }
+
+    mod props {
+        use super::super::{Criterion, compile};
+        use crate::query::catalog::{CM_ALERT, CM_PROFILE, CM_RULE, CM_RULESET};
+        use proptest::prelude::*;
+
+        fn text(known: &'static [&'static str]) -> impl Strategy<Value = Option<String>> {
+            prop_oneof![
+                Just(None),
+                prop::sample::select(known).prop_map(|s| Some(s.to_owned())),
+                "\\PC{0,12}".prop_map(Some),
+            ]
+        }
+
+        fn criterion() -> impl Strategy<Value = Criterion> {
+            (
+                text(&[
+                    "id",
+                    "eventType",
+                    "hostname",
+                    "isHidden",
+                    "eventDate",
+                    "title",
+                    "uuid",
+                ]),
+                text(&[
+                    "EQUALS",
+                    "not equals",
+                    "GREATER",
+                    "LESSER",
+                    "IN",
+                    "CONTAINS",
+                    "LIKE",
+                ]),
+                text(&[
+                    "1",
+                    "true",
+                    "PORT_OPEN",
+                    "2018-06-04",
+                    "1,2,,3",
+                    "now-1d",
+                    " ",
+                    "-9223372036854775809",
+                ]),
+            )
+                .prop_map(|(field, operator, value)| Criterion {
+                    field,
+                    operator,
+                    value,
+                })
+        }
+
+        proptest! {
+            /// Any criteria: SQL or a QPS error, never a panic.
+            #[test]
+            fn no_criteria_panic(list in prop::collection::vec(criterion(), 0..6)) {
+                for catalog in [&CM_ALERT, &CM_PROFILE, &CM_RULE, &CM_RULESET] {
+                    if let Err(e) = compile(&list, catalog, 0) {
+                        prop_assert!(e.message.starts_with("Criteria: "), "{}", e.message);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -482,16 +482,45 @@ mod tests {
 
     #[test]
     fn depth_is_bounded() {
-        let deep = format!("{}a:1{}", "(".repeat(100), ")".repeat(100));
-        assert!(parse(&deep).unwrap_err().message.contains("deeper than"));
-        let nots = format!("{}a:1", "NOT ".repeat(100));
-        assert!(parse(&nots).is_err());
+        let parens = |n: usize| format!("{}a:1{}", "(".repeat(n), ")".repeat(n));
+        assert!(parse(&parens(MAX_DEPTH)).is_ok());
+        insta::assert_snapshot!(tree(&parens(MAX_DEPTH + 1)), @"error: query nests deeper than 64 levels (at position 65)");
+        let nots = |n: usize| format!("{}a:1", "NOT ".repeat(n));
+        assert!(parse(&nots(MAX_DEPTH)).is_ok());
+        insta::assert_snapshot!(tree(&nots(MAX_DEPTH + 1)), @"error: query nests deeper than 64 levels (at position 259)");
+        // Far past the bound: an error, not a stack overflow.
+        assert!(parse(&parens(200_000)).is_err());
+        assert!(parse(&"NOT (".repeat(200_000)).is_err());
+    }
+
+    #[test]
+    fn text_is_bounded() {
+        let long = format!("title:{}", "a".repeat(MAX_FILTER_BYTES));
+        insta::assert_snapshot!(tree(&long), @"error: the filter is longer than 1048576 bytes (at position 0)");
     }
 
     mod props {
-        use super::super::parse;
-        use crate::query::ast::{Filter, Op};
+        use super::super::{MAX_DEPTH, parse};
+        use crate::query::ast::{Filter, Op, Token};
+        use crate::query::catalog::{self, Catalog};
+        use crate::query::sql::compile;
+        use crate::query::validate::Dialect;
         use proptest::prelude::*;
+
+        fn catalogs() -> [&'static Catalog; 10] {
+            [
+                &catalog::CAR_SCRIPT,
+                &catalog::CAR_ASSET,
+                &catalog::CAR_ASSET_TAG,
+                &catalog::CAR_JOB,
+                &catalog::CAR_ASSET_JOB,
+                &catalog::CAR_ACTIVITY,
+                &catalog::CM_ALERT,
+                &catalog::CM_PROFILE,
+                &catalog::CM_RULE,
+                &catalog::CM_RULESET,
+            ]
+        }
 
         fn value() -> impl Strategy<Value = String> {
             prop_oneof![
@@ -544,11 +573,109 @@ mod tests {
             })
         }
 
+        /// Every token's span covers its text: exactly for fields and bare words, with the
+        /// quotes for quoted values.
+        fn spans_cover_tokens(f: &Filter, chars: &[char]) -> Result<(), String> {
+            let slice = |t: &Token| -> Option<String> {
+                let s = t.span?;
+                chars.get(s.start..s.end).map(|c| c.iter().collect())
+            };
+            match f {
+                Filter::All => Ok(()),
+                Filter::Not(inner) => spans_cover_tokens(inner, chars),
+                Filter::And(parts) | Filter::Or(parts) => {
+                    parts.iter().try_for_each(|p| spans_cover_tokens(p, chars))
+                }
+                Filter::Cond(c) => {
+                    if slice(&c.field).as_deref() != Some(c.field.as_str()) {
+                        return Err(format!("field {:?} at {:?}", c.field, slice(&c.field)));
+                    }
+                    for v in &c.values {
+                        let text = slice(v).ok_or(format!("value {v:?} has no span"))?;
+                        let quoted = (text.starts_with('"') && text.ends_with('"'))
+                            || (text.starts_with('`') && text.ends_with('`'));
+                        if text != v.text && !(quoted && text.len() >= 2) {
+                            return Err(format!("value {v:?} at {text:?}"));
+                        }
+                    }
+                    Ok(())
+                }
+            }
+        }
+
+        /// Parentheses, `NOT`s and `a:1 AND (` groups, nested; with the deepest nesting the
+        /// parser goes through.
+        fn nesting() -> impl Strategy<Value = (usize, String)> {
+            prop::collection::vec(0..3u8, 0..3 * MAX_DEPTH).prop_map(|kinds| {
+                let (mut open, mut close) = (String::new(), String::new());
+                let (mut depth, mut deepest) = (0, 0);
+                for (i, k) in kinds.iter().enumerate() {
+                    match k {
+                        0 => {
+                            open.push('(');
+                            close.push(')');
+                            depth += 1;
+                        }
+                        1 => {
+                            open.push_str("NOT ");
+                            // NOTs just before `a:1 AND (` negate `a:1` only.
+                            let run = kinds[i..].iter().take_while(|k| **k == 1).count();
+                            if kinds.get(i + run) == Some(&2) {
+                                deepest = deepest.max(depth + run);
+                            } else {
+                                depth += 1;
+                            }
+                        }
+                        _ => {
+                            open.push_str("a:1 AND (");
+                            close.push(')');
+                            depth += 1;
+                        }
+                    }
+                    deepest = deepest.max(depth);
+                }
+                (deepest, format!("{open}b:2{close}"))
+            })
+        }
+
         proptest! {
             #[test]
             fn display_parses_back_to_the_same_tree(f in tree()) {
                 let text = f.to_string();
-                prop_assert_eq!(parse(&text), Ok(f), "{}", text);
+                let parsed = parse(&text);
+                prop_assert_eq!(&parsed, &Ok(f), "{}", text);
+                let chars: Vec<char> = text.chars().collect();
+                if let Ok(parsed) = parsed {
+                    prop_assert_eq!(spans_cover_tokens(&parsed, &chars), Ok(()), "{}", text);
+                    for catalog in catalogs() {
+                        let _ = compile(&parsed, catalog, Dialect::Qql, 0);
+                    }
+                }
+            }
+
+            #[test]
+            fn nesting_is_refused_past_the_bound_only((n, text) in nesting()) {
+                match parse(&text) {
+                    Ok(_) => prop_assert!(n <= MAX_DEPTH, "{} levels accepted", n),
+                    Err(e) => {
+                        prop_assert!(n > MAX_DEPTH, "{}: {}", text, e);
+                        prop_assert!(e.message.contains("deeper than"), "{}", e);
+                    }
+                }
+            }
+
+            /// Whatever parses, validation and SQL never panic, on any object type.
+            #[test]
+            fn no_parsed_input_panics_the_compiler(
+                s in "(NOT |\\(|\\)| AND | OR |id|title|status|severity|created\\.dateTime|isTest|platform|:|>=|<|=|\\[|\\]|\\.\\.|, |\"|`|now-2w|2022-05-01|-?[0-9]{1,20}|[a-zA-Z_ ]{1,6}){0,24}"
+            ) {
+                if let Ok(f) = parse(&s) {
+                    for catalog in catalogs() {
+                        for dialect in [Dialect::Qql, Dialect::Qps] {
+                            let _ = compile(&f, catalog, dialect, 1_700_000_000_000);
+                        }
+                    }
+                }
             }
 
             #[test]
