@@ -37,8 +37,10 @@ pub use validate::{Dialect, Invalid, InvalidKind};
 pub mod limits {
     /// Deepest nesting of parentheses and `NOT`s in QQL (the parser's recursion).
     pub const MAX_DEPTH: usize = 64;
-    /// Conditions (QQL terms, QPS criteria) in one filter. A chain of N terms is an
-    /// expression N deep in SQLite, whose limit (`SQLITE_MAX_EXPR_DEPTH`) is 1,000.
+    /// Conditions (QQL terms, QPS criteria) the client writes in one filter. A chain of N
+    /// terms is an expression about N deep in SQLite, whose limit (`SQLITE_MAX_EXPR_DEPTH`)
+    /// is 1,000; the margin covers nesting (at most [`MAX_DEPTH`]), the few conditions the
+    /// server adds, and the store's own.
     pub const MAX_TERMS: usize = 500;
     /// Values in one filter, lists included: each is a bound parameter, and SQLite binds
     /// at most 32,766 (`SQLITE_MAX_VARIABLE_NUMBER`) per statement.

@@ -210,7 +210,11 @@ impl Validator<'_> {
     /// One condition: limits, field, operator, values — in the order the CM guide's
     /// errors take precedence.
     fn condition(&mut self, c: &Condition) -> Result<Node, Invalid> {
-        self.terms += 1;
+        // The client's conditions: those the server adds (a date bound, an id cursor) have
+        // no span and do not count against the client.
+        if c.field.span.is_some() {
+            self.terms += 1;
+        }
         if self.terms > MAX_TERMS {
             return Err(Invalid {
                 span: c.field.span,
