@@ -193,7 +193,7 @@ async fn qql_at_the_limits_still_runs() {
     let term = "NOT created.dateTime:[2001-01-01 .. 2001-12-31]";
     let mut nested = vec![term; 500 - 63 * 7].join(" OR ");
     for _ in 0..63 {
-        nested = format!("({nested}) AND {}", vec![term; 7].join(" AND "));
+        nested = format!("({nested}) AND {}", [term; 7].join(" AND "));
     }
     let body = serde_json::json!({ "filter": nested, "pageSize": 100 });
     let r = app
