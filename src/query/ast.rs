@@ -121,7 +121,7 @@ impl Op {
     }
 
     /// Parse a QPS operator name (case-insensitive, inner spaces folded).
-    pub fn from_qps(name: &str) -> Option<Op> {
+    pub(crate) fn from_qps(name: &str) -> Option<Op> {
         let folded = name.split_whitespace().collect::<Vec<_>>().join(" ");
         Some(match folded.to_ascii_uppercase().as_str() {
             "EQUALS" => Op::Equals,
@@ -153,15 +153,6 @@ impl Filter {
             op,
             values: values.into_iter().map(Token::synthetic).collect(),
         })
-    }
-
-    /// Nesting depth of the tree (a leaf is 1).
-    pub fn depth(&self) -> usize {
-        match self {
-            Filter::All | Filter::Cond(_) => 1,
-            Filter::Not(inner) => 1 + inner.depth(),
-            Filter::And(fs) | Filter::Or(fs) => 1 + fs.iter().map(Filter::depth).max().unwrap_or(0),
-        }
     }
 }
 

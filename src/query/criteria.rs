@@ -12,7 +12,7 @@
 //!
 //! Each token's [`Span`] is the criterion's index. Parsing finds only a missing field and
 //! an operator QPS does not have; everything else (field known, operator allowed for the
-//! type, value format, limits) is [`validate`]'s, once, for both languages.
+//! type, value format, limits) is `validate`'s, once, for both languages.
 
 use super::ast::{Condition, Filter, Op, Span, Token};
 use super::catalog::{Catalog, FieldType};
@@ -43,7 +43,7 @@ fn err(message: String, resolution: impl Into<String>) -> CriteriaError {
 
 /// What parsing a criteria list can find wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ParseError {
+pub(crate) enum ParseError {
     /// No `field`, or a blank one.
     FieldRequired { index: usize },
     /// An operator QPS does not have.
@@ -65,7 +65,7 @@ impl ParseError {
 }
 
 /// Criteria → one tree (their `AND`).
-pub fn parse(criteria: &[Criterion]) -> Result<Filter, ParseError> {
+pub(crate) fn parse(criteria: &[Criterion]) -> Result<Filter, ParseError> {
     let parts = criteria
         .iter()
         .enumerate()

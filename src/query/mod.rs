@@ -15,18 +15,18 @@
 //!   also words its errors as the CM guide's Troubleshooting table does.
 //!
 //! A [`catalog::Catalog`] per object type says what each wire field name means in SQL and
-//! what type it has. [`validate`] checks a tree against it once — field known, operator
+//! what type it has. `validate` checks a tree against it once — field known, operator
 //! allowed for the type, every value parsed for the type, the [`limits`] — and yields a
 //! typed tree that [`sql`] turns into a `WHERE` fragment whose values are all bound
 //! parameters. A new object type is a catalog entry, not a new parser.
 
-pub mod ast;
+mod ast;
 pub mod catalog;
 pub mod criteria;
 pub mod qql;
 pub mod sql;
-pub mod text;
-pub mod validate;
+pub(crate) mod text;
+mod validate;
 
 pub use ast::{Condition, Filter, Op, Span, Token};
 pub use sql::{SqlValue, SqlWhere};

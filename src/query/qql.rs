@@ -23,7 +23,7 @@
 //!
 //! Keywords are case-insensitive. `AND`/`OR`/`NOT` must stand alone (followed by space or a
 //! parenthesis). Every field name and value keeps its [`Span`] (0-based character
-//! positions), so errors found later — by [`super::validate`] against a catalog — can say
+//! positions), so errors found later — by `validate` against a catalog — can say
 //! where. Nesting is bounded ([`MAX_DEPTH`]) and so is the text ([`MAX_FILTER_BYTES`]), so no
 //! input can exhaust the stack or hold the parser long; syntax errors carry the position.
 

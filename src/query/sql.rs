@@ -1,5 +1,5 @@
-//! A [`Checked`] filter → a parameterised SQL `WHERE` fragment. This step cannot fail:
-//! everything that can be wrong with a filter was found by [`validate`].
+//! A `Checked` filter → a parameterised SQL `WHERE` fragment. This step cannot fail:
+//! everything that can be wrong with a filter was found by `validate`.
 //!
 //! The SQL text is assembled only from the catalog's constant expressions and fixed
 //! operators; every value from the client is bound as a parameter ([`SqlValue`]).
@@ -33,7 +33,7 @@ pub fn compile(
 }
 
 /// The SQL of a validated filter.
-pub fn emit(checked: &Checked) -> SqlWhere {
+pub(crate) fn emit(checked: &Checked) -> SqlWhere {
     let mut out = SqlWhere::default();
     node(&checked.0, &mut out);
     out

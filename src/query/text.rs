@@ -8,7 +8,7 @@
 
 /// A QQL phrase, split into lower-case words once.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Phrase {
+pub(crate) struct Phrase {
     words: Vec<String>,
     /// Lower-cased query, for a query without words (`"*"`, punctuation): a substring.
     bare: String,
@@ -42,7 +42,7 @@ fn folds_to(token: &str, word: &str, whole: bool) -> bool {
 }
 
 impl Phrase {
-    pub fn new(query: &str) -> Phrase {
+    pub(crate) fn new(query: &str) -> Phrase {
         let query = query.trim().trim_end_matches('*');
         Phrase {
             words: words(query).map(str::to_lowercase).collect(),
@@ -51,7 +51,7 @@ impl Phrase {
     }
 
     /// Whether `text` holds the phrase: its words in a row, the last as a prefix.
-    pub fn matches(&self, text: &str) -> bool {
+    pub(crate) fn matches(&self, text: &str) -> bool {
         let Some((last, before)) = self.words.split_last() else {
             return text.to_lowercase().contains(&self.bare);
         };
@@ -63,14 +63,13 @@ impl Phrase {
     }
 }
 
-/// Whether `text` matches the QQL phrase `query` (splitting the query; for one-off use).
-pub fn qql_match(text: &str, query: &str) -> bool {
-    Phrase::new(query).matches(text)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{Phrase, qql_match};
+    use super::Phrase;
+
+    fn qql_match(text: &str, query: &str) -> bool {
+        Phrase::new(query).matches(text)
+    }
 
     #[test]
     fn prefix_and_phrase() {
@@ -103,7 +102,7 @@ mod tests {
     }
 
     mod props {
-        use super::super::qql_match;
+        use super::qql_match;
         use proptest::prelude::*;
 
         /// The reference: the words lower-cased into owned strings, compared as before.

@@ -60,7 +60,7 @@ pub enum InvalidKind {
 
 /// A validated filter: typed predicates over catalog columns.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Checked(pub(crate) Node);
+pub(crate) struct Checked(pub(crate) Node);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Node {
@@ -106,7 +106,7 @@ pub(crate) enum Test {
 }
 
 /// The CM guide's "Available operators" per type (the QPS operator table).
-pub fn qps_ops(ty: FieldType) -> &'static [Op] {
+pub(crate) fn qps_ops(ty: FieldType) -> &'static [Op] {
     match ty {
         FieldType::Integer => &[Op::Equals, Op::NotEquals, Op::Greater, Op::Lesser, Op::In],
         FieldType::Text => &[Op::Contains, Op::Equals, Op::NotEquals],
@@ -139,7 +139,7 @@ fn op_allowed(dialect: Dialect, ty: FieldType, op: Op) -> bool {
 }
 
 /// Look a field name up as `dialect` does.
-pub fn resolve_field(
+pub(crate) fn resolve_field(
     catalog: &Catalog,
     dialect: Dialect,
     name: &Token,
@@ -157,7 +157,7 @@ pub fn resolve_field(
 }
 
 /// Check `filter` against `catalog`; `now_ms` anchors relative dates (`now-2w`).
-pub fn validate(
+pub(crate) fn validate(
     filter: &Filter,
     catalog: &Catalog,
     dialect: Dialect,
@@ -457,7 +457,7 @@ fn escape_like(s: &str) -> String {
 /// Accepted: `YYYY-MM-DDTHH:MM:SSZ` (and other RFC 3339), `YYYY-MM-DD` (the whole day, UTC),
 /// `YYYY-MM-DD HH:MM:SS`, epoch milliseconds, and `now` with an optional offset
 /// (`now-3M`, `now+1d`; units s, m, h, d, w, M = 30 days, y = 365 days).
-pub fn date_span(value: &str, now_ms: i64, unit: TimeUnit) -> Option<(i64, i64)> {
+pub(crate) fn date_span(value: &str, now_ms: i64, unit: TimeUnit) -> Option<(i64, i64)> {
     let (lo_ms, hi_ms) = date_span_ms(value.trim(), now_ms)?;
     Some(match unit {
         TimeUnit::Millis => (lo_ms, hi_ms),
