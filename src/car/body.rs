@@ -195,7 +195,11 @@ impl SearchBody {
                     catalog.names().join(", ")
                 ))
             })?;
-            order.push((field.sql, *desc));
+            // A column sorts once (its first direction): a later entry for it changes
+            // nothing, and this keeps ORDER BY within SQLite's term limit.
+            if !order.iter().any(|(sql, _)| *sql == field.sql) {
+                order.push((field.sql, *desc));
+            }
         }
         Ok(Query {
             filter: where_,

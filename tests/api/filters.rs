@@ -272,3 +272,29 @@ async fn cm_at_the_limits_still_runs() {
         cm_search(&app, json_criteria(&[("hostname", "CONTAINS", long)]), true).await;
     assert_eq!(code, "SUCCESS", "{message}");
 }
+
+#[tokio::test]
+async fn repeated_sort_entries_sort_once() {
+    let app = TestApp::new().await;
+    let token = app.acme().await;
+    // The fuzz's 2,000 sort entries reached SQLite's ORDER BY limit: a column sorts once.
+    let mut sort = vec![serde_json::json!({"title": "desc"}); 2_000];
+    sort.push(serde_json::json!({"title": "asc"}));
+    sort.push(serde_json::json!({"NAME": "asc"}));
+    let body = serde_json::json!({ "sort": sort, "pageSize": 100 }).to_string();
+    let r = app
+        .car(Method::POST, "/sm/v1/scripts/search", &token, &body)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let titles: Vec<String> = r.json()["body"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["title"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(titles.len() > 10);
+    let mut sorted = titles.clone();
+    sorted.sort();
+    sorted.reverse();
+    assert_eq!(titles, sorted);
+}
