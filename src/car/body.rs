@@ -185,8 +185,8 @@ impl SearchBody {
             ));
         }
         let filter = Filter::and(parts);
-        let where_ = sql::compile(&filter, catalog, Dialect::Qql, now_ms)
-            .map_err(|e| bad(explain(&e, catalog)))?;
+        let where_ =
+            sql::compile(&filter, catalog, Dialect::Qql, now_ms).map_err(|e| bad(explain(&e)))?;
         let mut order = Vec::new();
         for (name, desc) in &self.sort {
             let field = catalog.field_ignore_case(name).ok_or_else(|| {
@@ -211,16 +211,16 @@ impl SearchBody {
 
 /// A filter error in CAR's words, with the position (0-based, in characters) of the token
 /// at fault when it came from the client's text.
-fn explain(e: &Invalid, catalog: &Catalog) -> String {
+fn explain(e: &Invalid) -> String {
     let at = e
         .span
         .map(|s| format!(" (at position {})", s.start))
         .unwrap_or_default();
     let problem = match &e.kind {
-        InvalidKind::UnknownField { field } => {
+        InvalidKind::UnknownField { field, known } => {
             return format!(
                 "Invalid filter: unknown field '{field}'{at}; fields: {}",
-                catalog.names().join(", ")
+                known.join(", ")
             );
         }
         InvalidKind::OperatorNotAllowed { field, op } => format!(

@@ -1,5 +1,5 @@
-//! QPS `Criteria` → filter tree, and the CM guide's wording of every filter error
-//! ("Troubleshooting", with the value wording real traffic shows).
+//! QPS `Criteria` → filter tree → SQL, with typed errors ([`CriteriaError`]) that the CM
+//! surface words as the guide's Troubleshooting table does.
 //!
 //! ```text
 //! criteria  = { criterion }                    ; ANDed
@@ -14,10 +14,13 @@
 //! an operator QPS does not have; everything else (field known, operator allowed for the
 //! type, value format, limits) is `validate`'s, once, for both languages.
 
+use std::fmt;
+
 use super::ast::{Condition, Filter, Op, Span, Token};
-use super::catalog::{Catalog, FieldType};
+use super::catalog::{Catalog, Field};
 use super::sql::{self, SqlWhere};
-use super::validate::{Dialect, Invalid, InvalidKind, qps_ops, resolve_field, validate};
+pub(crate) use super::validate::qps_ops;
+use super::validate::{Dialect, Invalid, InvalidKind, resolve_field, validate};
 
 /// One `<Criteria field=".." operator="..">value</Criteria>` as it arrived.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,19 +30,44 @@ pub struct Criterion {
     pub value: Option<String>,
 }
 
-/// A criteria error, worded as QPS words it.
+/// Why a criteria list does not fit an object type, typed: the CM surface words it (the
+/// guide's Troubleshooting texts, in `cm::error`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CriteriaError {
-    pub message: String,
-    pub resolution: String,
+    /// The criterion at fault (0-based), when one is.
+    pub index: Option<usize>,
+    pub fault: CriteriaFault,
 }
 
-fn err(message: String, resolution: impl Into<String>) -> CriteriaError {
-    CriteriaError {
-        message,
-        resolution: resolution.into(),
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CriteriaFault {
+    /// No `field`, or a blank one.
+    FieldRequired,
+    /// An operator QPS lacks, or one the field's type does not take; as written.
+    InvalidOperator {
+        field: &'static Field,
+        written: String,
+    },
+    /// Everything else validation finds (unknown field, value, limits).
+    Invalid(InvalidKind),
+}
+
+impl fmt::Display for CriteriaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(i) = self.index {
+            write!(f, "criterion {i}: ")?;
+        }
+        match &self.fault {
+            CriteriaFault::FieldRequired => f.write_str("a field is required"),
+            CriteriaFault::InvalidOperator { field, written } => {
+                write!(f, "operator {written} does not apply to {}", field.name)
+            }
+            CriteriaFault::Invalid(kind) => write!(f, "{kind}"),
+        }
     }
 }
+
+impl std::error::Error for CriteriaError {}
 
 /// What parsing a criteria list can find wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,126 +127,65 @@ fn criterion(index: usize, c: &Criterion) -> Result<Condition, ParseError> {
     Ok(Condition { field, op, values })
 }
 
-/// Parse, validate and compile criteria (ANDed) for `catalog`, errors worded as QPS does.
+/// Parse, validate and compile criteria (ANDed) for `catalog`.
 pub fn compile(
     criteria: &[Criterion],
     catalog: &Catalog,
     now_ms: i64,
 ) -> Result<(Filter, SqlWhere), CriteriaError> {
-    let word = |e: Invalid| qps_message(&e, criteria, catalog);
     let filter = match parse(criteria) {
         Ok(filter) => filter,
         Err(e) => {
             // The guide's order: the criteria before this one first, then this one's
             // field, then its operator.
             if let Ok(before) = parse(&criteria[..e.index()]) {
-                validate(&before, catalog, Dialect::Qps, now_ms).map_err(word)?;
+                validate(&before, catalog, Dialect::Qps, now_ms).map_err(invalid)?;
             }
-            if let ParseError::UnknownOperator { field, .. } = &e {
-                resolve_field(catalog, Dialect::Qps, field).map_err(word)?;
-            }
-            return Err(parse_message(&e, catalog));
+            return Err(match e {
+                ParseError::FieldRequired { index } => CriteriaError {
+                    index: Some(index),
+                    fault: CriteriaFault::FieldRequired,
+                },
+                ParseError::UnknownOperator {
+                    index,
+                    field,
+                    written,
+                } => CriteriaError {
+                    index: Some(index),
+                    fault: CriteriaFault::InvalidOperator {
+                        field: resolve_field(catalog, Dialect::Qps, &field).map_err(invalid)?,
+                        written,
+                    },
+                },
+            });
         }
     };
-    let checked = validate(&filter, catalog, Dialect::Qps, now_ms).map_err(word)?;
+    let checked = validate(&filter, catalog, Dialect::Qps, now_ms).map_err(|e| {
+        // The operator as the client wrote it.
+        let index = e.span.map(|s| s.start);
+        match e.kind {
+            InvalidKind::OperatorNotAllowed { field, .. } => CriteriaError {
+                index,
+                fault: CriteriaFault::InvalidOperator {
+                    field,
+                    written: index
+                        .and_then(|i| criteria.get(i))
+                        .and_then(|c| c.operator.as_deref())
+                        .unwrap_or("EQUALS")
+                        .trim()
+                        .to_owned(),
+                },
+            },
+            _ => invalid(e),
+        }
+    })?;
     Ok((filter, sql::emit(&checked)))
 }
 
-/// The guide's "Allowed operations for this criteria are: …" for a type.
-fn allowed_ops(ty: FieldType) -> String {
-    let names: Vec<&str> = qps_ops(ty).iter().map(|o| o.qps_name()).collect();
-    names.join(", ")
-}
-
-fn parse_message(e: &ParseError, catalog: &Catalog) -> CriteriaError {
-    match e {
-        ParseError::FieldRequired { .. } => err(
-            "Criteria: Field is required.".to_owned(),
-            "Specify the name of the criteria to search against.",
-        ),
-        ParseError::UnknownOperator { field, written, .. } => {
-            let ty = catalog.field(field.as_str()).map(|f| f.ty);
-            operator_message(field.as_str(), written, ty)
-        }
-    }
-}
-
-fn operator_message(field: &str, written: &str, ty: Option<FieldType>) -> CriteriaError {
-    err(
-        format!(
-            "Criteria: Invalid operator for criteria '{field}' ({written}). Allowed operations \
-             for this criteria are: {}.",
-            ty.map(allowed_ops).unwrap_or_default()
-        ),
-        "Use one of the operators the message lists.",
-    )
-}
-
-fn value_resolution(ty: FieldType) -> String {
-    match ty {
-        FieldType::Boolean => "Values expected: true, false.".to_owned(),
-        FieldType::Date(_) => {
-            "Specify criteria value(s) as Date and Time in UTC format (YYYY-MM-DDTHH:MM:SSZ)."
-                .to_owned()
-        }
-        FieldType::Keyword(values) => format!("Values expected: {}.", values.join(", ")),
-        other => format!("Specify criteria value(s) as {}.", other.qps_name()),
-    }
-}
-
-/// A validation error in the CM guide's words.
-fn qps_message(e: &Invalid, criteria: &[Criterion], catalog: &Catalog) -> CriteriaError {
-    // The operator as the client wrote it, for the operator error.
-    let written = || {
-        e.span
-            .and_then(|s| criteria.get(s.start))
-            .and_then(|c| c.operator.as_deref())
-            .unwrap_or("EQUALS")
-            .trim()
-            .to_owned()
-    };
-    match &e.kind {
-        InvalidKind::UnknownField { field } => err(
-            format!(
-                "Criteria: Invalid criteria ({field}). Please search against one of the \
-                 following criteria: {}.",
-                catalog.names().join(", ")
-            ),
-            "Search against one of the criteria the message lists.",
-        ),
-        InvalidKind::OperatorNotAllowed { field, .. } => {
-            operator_message(field.name, &written(), Some(field.ty))
-        }
-        InvalidKind::MissingValue { field } => err(
-            format!("Criteria: Value is required for criteria '{}'.", field.name),
-            "Specify a value for a field name for search criteria.",
-        ),
-        InvalidKind::InvalidValue { field, value } => err(
-            format!(
-                "Criteria: Invalid value format for criteria '{}' ({value}).",
-                field.name
-            ),
-            value_resolution(field.ty),
-        ),
-        InvalidKind::ValueTooLong { field, limit } => err(
-            format!(
-                "Criteria: Value for criteria '{}' is longer than {limit} bytes.",
-                field.name
-            ),
-            format!("Specify a value of at most {limit} bytes."),
-        ),
-        InvalidKind::TooManyTerms { limit } => err(
-            format!("Criteria: Too many criteria; at most {limit} are allowed."),
-            format!("Search with at most {limit} criteria; split the search if needed."),
-        ),
-        InvalidKind::TooManyValues { limit } => err(
-            format!("Criteria: Too many values; at most {limit} are allowed in one request."),
-            format!("Specify at most {limit} values in all; split the search if needed."),
-        ),
-        InvalidKind::TooDeep { limit } => err(
-            format!("Criteria: Criteria nest deeper than {limit} levels."),
-            "Specify a flat list of criteria.",
-        ),
+fn invalid(e: Invalid) -> CriteriaError {
+    CriteriaError {
+        index: e.span.map(|s| s.start),
+        fault: CriteriaFault::Invalid(e.kind),
     }
 }
 
@@ -235,56 +202,42 @@ mod tests {
         }
     }
 
-    fn message(c: Criterion) -> (String, String) {
-        let e = compile(&[c], &CM_ALERT, 0).unwrap_err();
-        (e.message, e.resolution)
+    fn error(list: &[Criterion]) -> String {
+        compile(list, &CM_ALERT, 0).unwrap_err().to_string()
     }
 
+    /// Typed errors, with the criterion at fault; `cm::error` words them.
     #[test]
-    fn guide_error_texts() {
-        insta::assert_debug_snapshot!([
-            message(Criterion::default()),
-            message(crit("color", "EQUALS", "x")),
-            message(crit("hostname", "GREATER", "x")),
-            message(crit("id", "LIKE", "1")),
-            message(crit("hostname", "EQUALS", " ")),
-            message(crit("id", "EQUALS", "abc123")),
-            message(crit("isHidden", "EQUALS", "yes")),
-            message(crit("eventType", "IN", "PORT_OPEN,NOPE")),
-            message(crit("eventDate", "GREATER", "June 4")),
-        ]);
-    }
-
-    fn messages(list: &[Criterion]) -> (String, String) {
-        let e = compile(list, &CM_ALERT, 0).unwrap_err();
-        (e.message, e.resolution)
-    }
-
-    #[test]
-    fn precedence_and_limits() {
+    fn errors_name_the_criterion_at_fault() {
         use crate::query::limits::{MAX_TERMS, MAX_VALUE_BYTES, MAX_VALUES};
-        let many = vec![crit("id", "GREATER", "1"); MAX_TERMS + 1];
-        let ids = vec!["7"; MAX_VALUES + 1].join(",");
-        let long = "h".repeat(MAX_VALUE_BYTES + 1);
-        insta::assert_debug_snapshot!(
-            "criteria_errors",
-            [
-                // An unknown field is reported before an unknown operator.
-                message(crit("color", "LIKE", "x")),
-                // The operator as written.
-                message(crit("hostname", "greater", "x")),
-                // An earlier criterion's error comes first.
-                messages(&[crit("id", "EQUALS", "x"), Criterion::default()]),
-                messages(&[crit("id", "EQUALS", "1"), crit("id", "BETWEEN", "1")]),
-                // An empty item of an IN list is a bad value, not a missing one.
-                message(crit("id", "IN", "1,,2")),
-                message(crit("id", "IN", " , ")),
-                messages(&many),
-                message(crit("id", "IN", &ids)),
-                message(crit("hostname", "CONTAINS", &long)),
-            ]
-        );
-        assert!(compile(&many[..MAX_TERMS], &CM_ALERT, 0).is_ok());
+        let ok = crit("id", "GREATER", "1");
+        let errors = [
+            error(&[Criterion::default()]),
+            error(&[ok.clone(), crit("color", "LIKE", "x")]),
+            error(&[ok.clone(), ok.clone(), crit("hostname", "greater", "x")]),
+            error(&[crit("id", "EQUALS", "x"), Criterion::default()]),
+            error(&[crit("id", "IN", "1,,2")]),
+            error(&[crit("isHidden", "EQUALS", " ")]),
+            error(&vec![ok.clone(); MAX_TERMS + 1]),
+            error(&[crit("id", "IN", &vec!["7"; MAX_VALUES + 1].join(","))]),
+            error(&[crit(
+                "hostname",
+                "CONTAINS",
+                &"h".repeat(MAX_VALUE_BYTES + 1),
+            )]),
+        ];
+        insta::assert_snapshot!(errors.join("\n"), @r"
+        criterion 0: a field is required
+        criterion 1: unknown field 'color'
+        criterion 2: operator greater does not apply to hostname
+        criterion 0: 'x' is not a valid id value
+        criterion 0: '' is not a valid id value
+        criterion 0: isHidden needs a value
+        criterion 500: more than 500 conditions
+        criterion 0: more than 30000 values
+        criterion 0: a hostname value is longer than 10000 bytes
+        ");
+        assert!(compile(&vec![ok; MAX_TERMS], &CM_ALERT, 0).is_ok());
     }
 
     #[test]
@@ -379,7 +332,8 @@ mod tests {
             fn no_criteria_panic(list in prop::collection::vec(criterion(), 0..6)) {
                 for catalog in [&CM_ALERT, &CM_PROFILE, &CM_RULE, &CM_RULESET] {
                     if let Err(e) = compile(&list, catalog, 0) {
-                        prop_assert!(e.message.starts_with("Criteria: "), "{}", e.message);
+                        // Past the limits' own faults, the criterion at fault is named.
+                        prop_assert!(e.index.is_some_and(|i| i < list.len()), "{:?}", e);
                     }
                 }
             }

@@ -6,6 +6,8 @@
 //! Errors are typed ([`Invalid`]) and carry the [`Span`] of the token at fault; each
 //! surface words them (CAR with the position, CM with the guide's Troubleshooting texts).
 
+use std::fmt;
+
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
@@ -37,8 +39,11 @@ pub struct Invalid {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InvalidKind {
-    /// No field of that name; the surface lists [`Catalog::names`].
-    UnknownField { field: String },
+    /// No field of that name; `known` are the catalog's.
+    UnknownField {
+        field: String,
+        known: Vec<&'static str>,
+    },
     /// The field's type does not take the operator.
     OperatorNotAllowed { field: &'static Field, op: Op },
     /// An empty value, or none.
@@ -56,6 +61,29 @@ pub enum InvalidKind {
     TooManyValues { limit: usize },
     /// Nested deeper than the tree bound (parsers refuse this first).
     TooDeep { limit: usize },
+}
+
+/// A plain description, for logs and for callers without a surface of their own; each
+/// API words these itself.
+impl fmt::Display for InvalidKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InvalidKind::UnknownField { field, .. } => write!(f, "unknown field '{field}'"),
+            InvalidKind::OperatorNotAllowed { field, op } => {
+                write!(f, "operator {op:?} does not apply to {}", field.name)
+            }
+            InvalidKind::MissingValue { field } => write!(f, "{} needs a value", field.name),
+            InvalidKind::InvalidValue { field, value } => {
+                write!(f, "'{value}' is not a valid {} value", field.name)
+            }
+            InvalidKind::ValueTooLong { field, limit } => {
+                write!(f, "a {} value is longer than {limit} bytes", field.name)
+            }
+            InvalidKind::TooManyTerms { limit } => write!(f, "more than {limit} conditions"),
+            InvalidKind::TooManyValues { limit } => write!(f, "more than {limit} values"),
+            InvalidKind::TooDeep { limit } => write!(f, "nested deeper than {limit} levels"),
+        }
+    }
 }
 
 /// A validated filter: typed predicates over catalog columns.
@@ -106,7 +134,7 @@ pub(crate) enum Test {
 }
 
 /// The CM guide's "Available operators" per type (the QPS operator table).
-pub(crate) fn qps_ops(ty: FieldType) -> &'static [Op] {
+pub fn qps_ops(ty: FieldType) -> &'static [Op] {
     match ty {
         FieldType::Integer => &[Op::Equals, Op::NotEquals, Op::Greater, Op::Lesser, Op::In],
         FieldType::Text => &[Op::Contains, Op::Equals, Op::NotEquals],
@@ -152,6 +180,7 @@ pub(crate) fn resolve_field(
         span: name.span,
         kind: InvalidKind::UnknownField {
             field: name.text.clone(),
+            known: catalog.names(),
         },
     })
 }

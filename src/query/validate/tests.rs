@@ -39,6 +39,9 @@ fn error(q: &str) -> String {
                 InvalidKind::ValueTooLong { field, limit } => {
                     format!("ValueTooLong {{ field: {:?}, limit: {limit} }}", field.name)
                 }
+                InvalidKind::UnknownField { field, .. } => {
+                    format!("UnknownField {{ field: {field:?} }}")
+                }
                 other => format!("{other:?}"),
             };
             format!("{q}\n{marks}\n{kind}")
