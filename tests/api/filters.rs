@@ -127,6 +127,26 @@ async fn qql_errors_point_at_the_token_at_fault() {
 }
 
 #[tokio::test]
+async fn a_bad_date_bound_has_no_position_in_the_filter() {
+    let app = TestApp::new().await;
+    let token = app.acme().await;
+    // The bound is added by the server: its error names no position in the filter text.
+    let r = app
+        .car(
+            Method::POST,
+            "/sm/v1/jobs/search",
+            &token,
+            r#"{"filter": "title:colour", "startAt": "yesterday"}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.json()["message"],
+        "Invalid filter: 'yesterday' is not a valid date for field 'created.dateTime'"
+    );
+}
+
+#[tokio::test]
 async fn qql_limits_answer_400_naming_the_limit() {
     let app = TestApp::new().await;
     let chain = |n: usize| vec!["title:a"; n].join(" AND ");
