@@ -9,9 +9,8 @@ use serde_json::Value;
 use super::error::CarError;
 use super::extract::JsonObject;
 use crate::page::Window;
-use crate::query::catalog::Catalog;
-use crate::query::sql::{self, CompileError, Names};
-use crate::query::{Filter, Op, qql};
+use crate::query::catalog::{Catalog, FieldType};
+use crate::query::{Dialect, Filter, Invalid, InvalidKind, Op, qql, sql};
 use crate::store::car::Query;
 
 /// CAR's default page size.
@@ -192,8 +191,8 @@ impl SearchBody {
             ));
         }
         let filter = Filter::and(parts);
-        let where_ = sql::compile(&filter, catalog, Names::IgnoreCase, now_ms)
-            .map_err(|e| bad(self.explain(e)))?;
+        let where_ =
+            sql::compile(&filter, catalog, Dialect::Qql, now_ms).map_err(|e| bad(explain(&e)))?;
         let mut order = Vec::new();
         for (name, desc) in &self.sort {
             let field = catalog.field_ignore_case(name).ok_or_else(|| {
@@ -202,7 +201,11 @@ impl SearchBody {
                     catalog.names().join(", ")
                 ))
             })?;
-            order.push((field.sql, *desc));
+            // A column sorts once (its first direction): a later entry for it changes
+            // nothing, and this keeps ORDER BY within SQLite's term limit.
+            if !order.iter().any(|(sql, _)| *sql == field.sql) {
+                order.push((field.sql, *desc));
+            }
         }
         Ok(Query {
             filter: where_,
@@ -210,51 +213,58 @@ impl SearchBody {
             window: Some(Window::car(self.page_number, self.page_size)),
         })
     }
+}
 
-    fn explain(&self, e: CompileError) -> String {
-        let at = |needle: &str| {
-            self.filter
-                .find(needle)
-                .map(|p| format!(" (at position {})", self.filter[..p].chars().count()))
-                .unwrap_or_default()
-        };
-        match e {
-            CompileError::UnknownField { field, allowed } => format!(
-                "Invalid filter: unknown field '{field}'{}; fields: {}",
-                at(&field),
-                allowed.join(", ")
-            ),
-            CompileError::InvalidOperator { field, op } => format!(
-                "Invalid filter: {} cannot be used with field '{field}'{}",
-                match op {
-                    Op::Between { .. } => "a range".to_owned(),
-                    Op::In => "a list".to_owned(),
-                    other => format!("operator {}", other.qps_name()),
-                },
-                at(&field)
-            ),
-            CompileError::MissingValue { field } => {
-                format!(
-                    "Invalid filter: a value is required for field '{field}'{}",
-                    at(&field)
-                )
-            }
-            CompileError::InvalidValue { field, value, ty } => format!(
-                "Invalid filter: '{value}' is not a valid {} for field '{field}'{}",
-                match ty {
-                    crate::query::catalog::FieldType::Integer => "number".to_owned(),
-                    crate::query::catalog::FieldType::Date(_) => "date".to_owned(),
-                    crate::query::catalog::FieldType::Boolean =>
-                        "boolean (true or false)".to_owned(),
-                    crate::query::catalog::FieldType::Keyword(values) =>
-                        format!("value (one of {})", values.join(", ")),
-                    crate::query::catalog::FieldType::Text => "text".to_owned(),
-                },
-                at(&value)
-            ),
-            CompileError::TooDeep => "Invalid filter: it nests too deeply".to_owned(),
+/// A filter error in CAR's words, with the position (0-based, in characters) of the token
+/// at fault when it came from the client's text.
+fn explain(e: &Invalid) -> String {
+    let at = e
+        .span
+        .map(|s| format!(" (at position {})", s.start))
+        .unwrap_or_default();
+    let problem = match &e.kind {
+        InvalidKind::UnknownField { field, known } => {
+            return format!(
+                "Invalid filter: unknown field '{field}'{at}; fields: {}",
+                known.join(", ")
+            );
         }
-    }
+        InvalidKind::OperatorNotAllowed { field, op } => format!(
+            "{} cannot be used with field '{}'",
+            match op {
+                Op::Between { .. } => "a range".to_owned(),
+                Op::In => "a list".to_owned(),
+                other => format!("operator {}", other.qps_name()),
+            },
+            field.name
+        ),
+        InvalidKind::MissingValue { field } => {
+            format!("a value is required for field '{}'", field.name)
+        }
+        InvalidKind::InvalidValue { field, value } => format!(
+            "'{value}' is not a valid {} for field '{}'",
+            match field.ty {
+                FieldType::Integer => "number".to_owned(),
+                FieldType::Date(_) => "date".to_owned(),
+                FieldType::Boolean => "boolean (true or false)".to_owned(),
+                FieldType::Keyword(values) => format!("value (one of {})", values.join(", ")),
+                FieldType::Text => "text".to_owned(),
+            },
+            field.name
+        ),
+        InvalidKind::ValueTooLong { field, limit } => {
+            format!(
+                "the value for field '{}' is longer than {limit} bytes",
+                field.name
+            )
+        }
+        InvalidKind::TooManyTerms { limit } => {
+            format!("it has more than {limit} conditions")
+        }
+        InvalidKind::TooManyValues { limit } => format!("it has more than {limit} values"),
+        InvalidKind::TooDeep { limit } => format!("it nests deeper than {limit} levels"),
+    };
+    format!("Invalid filter: {problem}{at}")
 }
 
 #[cfg(test)]

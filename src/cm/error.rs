@@ -8,6 +8,9 @@
 
 use axum::http::StatusCode;
 
+use crate::query::catalog::FieldType;
+use crate::query::criteria::{CriteriaError, CriteriaFault};
+use crate::query::{InvalidKind, Op};
 use crate::store::StoreError;
 
 /// One QPS error.
@@ -94,5 +97,169 @@ impl From<StoreError> for CmError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "store error on the CM API");
         CmError::internal("An internal error occurred while processing the request.")
+    }
+}
+
+/// The CM guide's "Available operators" for a type, as its error texts list them.
+fn allowed_ops(ty: FieldType) -> String {
+    let names: Vec<&str> = crate::query::criteria::qps_ops(ty)
+        .iter()
+        .map(|o: &Op| o.qps_name())
+        .collect();
+    names.join(", ")
+}
+
+fn value_resolution(ty: FieldType) -> String {
+    match ty {
+        FieldType::Boolean => "Values expected: true, false.".to_owned(),
+        FieldType::Date(_) => {
+            "Specify criteria value(s) as Date and Time in UTC format (YYYY-MM-DDTHH:MM:SSZ)."
+                .to_owned()
+        }
+        FieldType::Keyword(values) => format!("Values expected: {}.", values.join(", ")),
+        other => format!("Specify criteria value(s) as {}.", other.qps_name()),
+    }
+}
+
+/// Criteria errors in the guide's Troubleshooting words (with the value wording real
+/// traffic shows), as `INVALID_REQUEST`; the limits in the same style.
+impl From<CriteriaError> for CmError {
+    fn from(e: CriteriaError) -> Self {
+        let (message, resolution) = match e.fault {
+            CriteriaFault::FieldRequired => (
+                "Criteria: Field is required.".to_owned(),
+                "Specify the name of the criteria to search against.".to_owned(),
+            ),
+            CriteriaFault::InvalidOperator { field, written } => (
+                format!(
+                    "Criteria: Invalid operator for criteria '{}' ({written}). Allowed \
+                     operations for this criteria are: {}.",
+                    field.name,
+                    allowed_ops(field.ty)
+                ),
+                "Use one of the operators the message lists.".to_owned(),
+            ),
+            CriteriaFault::Invalid(kind) => match kind {
+                InvalidKind::UnknownField { field, known } => (
+                    format!(
+                        "Criteria: Invalid criteria ({field}). Please search against one of \
+                         the following criteria: {}.",
+                        known.join(", ")
+                    ),
+                    "Search against one of the criteria the message lists.".to_owned(),
+                ),
+                // QPS has no other way to reach an operator its type refuses; word it as
+                // the operator error all the same.
+                InvalidKind::OperatorNotAllowed { field, op } => (
+                    format!(
+                        "Criteria: Invalid operator for criteria '{}' ({}). Allowed \
+                         operations for this criteria are: {}.",
+                        field.name,
+                        op.qps_name(),
+                        allowed_ops(field.ty)
+                    ),
+                    "Use one of the operators the message lists.".to_owned(),
+                ),
+                InvalidKind::MissingValue { field } => (
+                    format!("Criteria: Value is required for criteria '{}'.", field.name),
+                    "Specify a value for a field name for search criteria.".to_owned(),
+                ),
+                InvalidKind::InvalidValue { field, value } => (
+                    format!(
+                        "Criteria: Invalid value format for criteria '{}' ({value}).",
+                        field.name
+                    ),
+                    value_resolution(field.ty),
+                ),
+                InvalidKind::ValueTooLong { field, limit } => (
+                    format!(
+                        "Criteria: Value for criteria '{}' is longer than {limit} bytes.",
+                        field.name
+                    ),
+                    format!("Specify a value of at most {limit} bytes."),
+                ),
+                InvalidKind::TooManyTerms { limit } => (
+                    format!("Criteria: Too many criteria; at most {limit} are allowed."),
+                    format!("Search with at most {limit} criteria; split the search if needed."),
+                ),
+                InvalidKind::TooManyValues { limit } => (
+                    format!(
+                        "Criteria: Too many values; at most {limit} are allowed in one request."
+                    ),
+                    format!("Specify at most {limit} values in all; split the search if needed."),
+                ),
+                InvalidKind::TooDeep { limit } => (
+                    format!("Criteria: Criteria nest deeper than {limit} levels."),
+                    "Specify a flat list of criteria.".to_owned(),
+                ),
+            },
+        };
+        CmError::invalid_request(message, resolution)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CmError;
+    use crate::query::catalog::CM_ALERT;
+    use crate::query::criteria::{Criterion, compile};
+    use crate::query::limits::{MAX_TERMS, MAX_VALUE_BYTES, MAX_VALUES};
+
+    fn crit(field: &str, op: &str, value: &str) -> Criterion {
+        Criterion {
+            field: Some(field.into()),
+            operator: Some(op.into()),
+            value: Some(value.into()),
+        }
+    }
+
+    fn messages(list: &[Criterion]) -> (String, String) {
+        let e = CmError::from(compile(list, &CM_ALERT, 0).unwrap_err());
+        assert_eq!(e.code, "INVALID_REQUEST");
+        (e.message, e.resolution)
+    }
+
+    fn message(c: Criterion) -> (String, String) {
+        messages(&[c])
+    }
+
+    #[test]
+    fn guide_error_texts() {
+        insta::assert_debug_snapshot!([
+            message(Criterion::default()),
+            message(crit("color", "EQUALS", "x")),
+            message(crit("hostname", "GREATER", "x")),
+            message(crit("id", "LIKE", "1")),
+            message(crit("hostname", "EQUALS", " ")),
+            message(crit("id", "EQUALS", "abc123")),
+            message(crit("isHidden", "EQUALS", "yes")),
+            message(crit("eventType", "IN", "PORT_OPEN,NOPE")),
+            message(crit("eventDate", "GREATER", "June 4")),
+        ]);
+    }
+
+    #[test]
+    fn precedence_and_limits() {
+        let many = vec![crit("id", "GREATER", "1"); MAX_TERMS + 1];
+        let ids = vec!["7"; MAX_VALUES + 1].join(",");
+        let long = "h".repeat(MAX_VALUE_BYTES + 1);
+        insta::assert_debug_snapshot!(
+            "criteria_errors",
+            [
+                // An unknown field is reported before an unknown operator.
+                message(crit("color", "LIKE", "x")),
+                // The operator as written.
+                message(crit("hostname", "greater", "x")),
+                // An earlier criterion's error comes first.
+                messages(&[crit("id", "EQUALS", "x"), Criterion::default()]),
+                messages(&[crit("id", "EQUALS", "1"), crit("id", "BETWEEN", "1")]),
+                // An empty item of an IN list is a bad value, not a missing one.
+                message(crit("id", "IN", "1,,2")),
+                message(crit("id", "IN", " , ")),
+                messages(&many),
+                message(crit("id", "IN", &ids)),
+                message(crit("hostname", "CONTAINS", &long)),
+            ]
+        );
     }
 }

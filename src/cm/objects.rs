@@ -118,7 +118,7 @@ impl Kind {
                     value: Some(missing.join(",")),
                 }];
                 let (_, sql) = crate::query::criteria::compile(&by_id, self.catalog(), 0)
-                    .map_err(|e| crate::store::StoreError::Schema(e.message))?;
+                    .map_err(|e| crate::store::StoreError::Schema(e.to_string()))?;
                 let all = Window {
                     offset: 0,
                     limit: missing.len() as u64,

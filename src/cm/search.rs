@@ -75,8 +75,7 @@ fn compile(
             value: Some(from.saturating_sub(1).to_string()),
         });
     }
-    let (_, sql) = criteria::compile(&criteria, kind.catalog(), state.clock.now_ms())
-        .map_err(|e| CmError::invalid_request(e.message, e.resolution))?;
+    let (_, sql) = criteria::compile(&criteria, kind.catalog(), state.clock.now_ms())?;
     Ok((req, sql))
 }
 
@@ -140,8 +139,7 @@ pub async fn get_one(
             operator: Some("EQUALS".into()),
             value: Some(id.clone()),
         }];
-        let (_, sql) = criteria::compile(&by_id, kind.catalog(), state.clock.now_ms())
-            .map_err(|e| CmError::invalid_request(e.message, e.resolution))?;
+        let (_, sql) = criteria::compile(&by_id, kind.catalog(), state.clock.now_ms())?;
         let window = Window {
             offset: 0,
             limit: 1,

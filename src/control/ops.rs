@@ -276,7 +276,7 @@ pub async fn inject_events(state: &AppState, req: Events) -> ControlResult<Vec<V
         value: Some(list.join(",")),
     }];
     let (_, sql) = crate::query::criteria::compile(&criteria, &crate::query::catalog::CM_ALERT, 0)
-        .map_err(|e| ControlError::BadRequest(e.message))?;
+        .map_err(|e| ControlError::BadRequest(e.to_string()))?;
     let window = crate::page::Window {
         offset: 0,
         limit: ids.len() as u64,

@@ -1,6 +1,58 @@
-//! The filter tree both query languages parse into.
+//! The filter tree both query languages parse into: every field name and value is a
+//! [`Token`] that remembers where it stood, so an error found later (an unknown field, a
+//! value of the wrong type) can say where.
 
 use std::fmt;
+
+/// Where a token stood: a character range `[start, end)` of the QQL text (0-based, in
+/// characters), or for QPS criteria the criterion's index (`[i, i + 1)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start, end }
+    }
+}
+
+/// A piece of filter text and where it came from. Equality ignores the span (two trees are
+/// the same filter whatever their layout), as meilisearch's filter-parser `Token` does.
+#[derive(Debug, Clone, Eq)]
+pub struct Token {
+    pub text: String,
+    /// `None` for tokens the server added (a CAR `startAt` bound, a QPS id cursor).
+    pub span: Option<Span>,
+}
+
+impl Token {
+    pub fn new(text: impl Into<String>, span: Span) -> Token {
+        Token {
+            text: text.into(),
+            span: Some(span),
+        }
+    }
+
+    /// A token that stood nowhere in the client's text.
+    pub fn synthetic(text: impl Into<String>) -> Token {
+        Token {
+            text: text.into(),
+            span: None,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl PartialEq for Token {
+    fn eq(&self, other: &Token) -> bool {
+        self.text == other.text
+    }
+}
 
 /// A filter over one object type's fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,10 +68,10 @@ pub enum Filter {
 /// `field op value(s)`. Values stay text until the catalog gives the field a type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Condition {
-    pub field: String,
+    pub field: Token,
     pub op: Op,
     /// One value for most operators; any number for `In`; two for `Between`.
-    pub values: Vec<String>,
+    pub values: Vec<Token>,
 }
 
 /// Comparison operators of both languages.
@@ -69,7 +121,7 @@ impl Op {
     }
 
     /// Parse a QPS operator name (case-insensitive, inner spaces folded).
-    pub fn from_qps(name: &str) -> Option<Op> {
+    pub(crate) fn from_qps(name: &str) -> Option<Op> {
         let folded = name.split_whitespace().collect::<Vec<_>>().join(" ");
         Some(match folded.to_ascii_uppercase().as_str() {
             "EQUALS" => Op::Equals,
@@ -94,21 +146,13 @@ impl Filter {
         }
     }
 
+    /// A condition the server adds (its tokens have no span).
     pub fn cond(field: impl Into<String>, op: Op, values: Vec<String>) -> Filter {
         Filter::Cond(Condition {
-            field: field.into(),
+            field: Token::synthetic(field),
             op,
-            values,
+            values: values.into_iter().map(Token::synthetic).collect(),
         })
-    }
-
-    /// Nesting depth (a bound keeps the compiler's recursion small).
-    pub fn depth(&self) -> usize {
-        match self {
-            Filter::All | Filter::Cond(_) => 1,
-            Filter::Not(inner) => 1 + inner.depth(),
-            Filter::And(fs) | Filter::Or(fs) => 1 + fs.iter().map(Filter::depth).max().unwrap_or(0),
-        }
     }
 }
 
@@ -152,31 +196,61 @@ impl fmt::Display for Filter {
                 _ => write!(f, "NOT ({inner})"),
             },
             Filter::Cond(c) => {
-                let v = |i: usize| qql_value(c.values.get(i).map(String::as_str).unwrap_or(""));
+                let v = |i: usize| qql_value(c.values.get(i).map(Token::as_str).unwrap_or(""));
+                let field = c.field.as_str();
                 match c.op {
-                    Op::Matches => write!(f, "{}:{}", c.field, v(0)),
+                    Op::Matches => write!(f, "{}:{}", field, v(0)),
                     Op::Exact => write!(
                         f,
                         "{}:`{}`",
-                        c.field,
-                        c.values.first().map(String::as_str).unwrap_or("")
+                        field,
+                        c.values.first().map(Token::as_str).unwrap_or("")
                     ),
-                    Op::Equals => write!(f, "{} = {}", c.field, v(0)),
-                    Op::NotEquals => write!(f, "NOT {} = {}", c.field, v(0)),
-                    Op::Greater => write!(f, "{} > {}", c.field, v(0)),
-                    Op::Lesser => write!(f, "{} < {}", c.field, v(0)),
-                    Op::GreaterOrEqual => write!(f, "{} >= {}", c.field, v(0)),
-                    Op::LesserOrEqual => write!(f, "{} <= {}", c.field, v(0)),
-                    Op::Contains => write!(f, "{}:*{}*", c.field, v(0)),
+                    Op::Equals => write!(f, "{} = {}", field, v(0)),
+                    Op::NotEquals => write!(f, "NOT {} = {}", field, v(0)),
+                    Op::Greater => write!(f, "{} > {}", field, v(0)),
+                    Op::Lesser => write!(f, "{} < {}", field, v(0)),
+                    Op::GreaterOrEqual => write!(f, "{} >= {}", field, v(0)),
+                    Op::LesserOrEqual => write!(f, "{} <= {}", field, v(0)),
+                    Op::Contains => write!(f, "{}:*{}*", field, v(0)),
                     Op::In => {
-                        let list: Vec<String> = c.values.iter().map(|x| qql_value(x)).collect();
-                        write!(f, "{}:[{}]", c.field, list.join(", "))
+                        let list: Vec<String> =
+                            c.values.iter().map(|x| qql_value(x.as_str())).collect();
+                        write!(f, "{}:[{}]", field, list.join(", "))
                     }
                     Op::Between { inclusive } => {
                         let (open, close) = if inclusive { ('[', ']') } else { ('(', ')') };
-                        write!(f, "{}:{open}{} .. {}{close}", c.field, v(0), v(1))
+                        write!(f, "{}:{open}{} .. {}{close}", field, v(0), v(1))
                     }
                 }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+impl Filter {
+    /// The tree with every token's span, for snapshot tests:
+    /// `And(status@0..6 Matches [APPROVED@7..15], …)`.
+    pub(crate) fn outline(&self) -> String {
+        fn token(t: &Token) -> String {
+            match t.span {
+                Some(s) => format!("{:?}@{}..{}", t.text, s.start, s.end),
+                None => format!("{:?}@-", t.text),
+            }
+        }
+        fn list(parts: &[Filter]) -> String {
+            let parts: Vec<String> = parts.iter().map(Filter::outline).collect();
+            parts.join(", ")
+        }
+        match self {
+            Filter::All => "All".to_owned(),
+            Filter::And(parts) => format!("And({})", list(parts)),
+            Filter::Or(parts) => format!("Or({})", list(parts)),
+            Filter::Not(inner) => format!("Not({})", inner.outline()),
+            Filter::Cond(c) => {
+                let values: Vec<String> = c.values.iter().map(token).collect();
+                format!("{} {:?} [{}]", token(&c.field), c.op, values.join(", "))
             }
         }
     }

@@ -336,8 +336,9 @@ fn configure(conn: &Connection, file: bool) -> StoreResult<()> {
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| {
             let text: Option<String> = ctx.get(0)?;
-            let query: String = ctx.get(1)?;
-            Ok(text.is_some_and(|t| crate::query::text::qql_match(&t, &query)))
+            let phrase =
+                ctx.get_or_create_aux(1, |q| q.as_str().map(crate::query::text::Phrase::new))?;
+            Ok(text.is_some_and(|t| phrase.matches(&t)))
         },
     )?;
     Ok(())

@@ -24,7 +24,7 @@ fn cm(catalog: &Catalog, criteria: &[(&str, &str, &str)]) -> qualys_mock::query:
 fn car(catalog: &Catalog, filter: &str) -> Query {
     let tree = qql::parse(filter).unwrap();
     Query {
-        filter: sql::compile(&tree, catalog, sql::Names::IgnoreCase, 0).unwrap(),
+        filter: sql::compile(&tree, catalog, qualys_mock::query::Dialect::Qql, 0).unwrap(),
         order: Vec::new(),
         window: Some(Window {
             offset: 0,
