@@ -6,6 +6,7 @@
 //! - [`faults`] — fault rules and their middleware.
 
 pub mod faults;
+pub mod index;
 pub mod journal;
 pub mod ops;
 
@@ -133,6 +134,7 @@ impl IntoResponse for ControlError {
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/_mock/", get(index::index))
         .route("/_mock/health", get(health))
         .route("/_mock/reset", post(reset))
         .route("/_mock/customers", post(customers))

@@ -12,3 +12,4 @@ mod helpers;
 mod listener;
 mod mock_server;
 mod query_plans;
+mod reach;
