@@ -233,9 +233,13 @@ pub fn parse_log_filter(value: &str) -> Result<String, String> {
 }
 
 /// A subject alternative name: an IP address or a DNS name (letters, digits, `-`, `.`, a
-/// leading `*.` wildcard).
+/// leading `*.` wildcard). An empty item (`QUALYS_MOCK_TLS_SAN=""`, a trailing comma) is
+/// kept as "" and ignored.
 pub fn parse_san(value: &str) -> Result<String, String> {
     let name = value.trim();
+    if name.is_empty() {
+        return Ok(String::new());
+    }
     if name.parse::<IpAddr>().is_ok() {
         return Ok(name.to_owned());
     }

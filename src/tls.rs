@@ -103,7 +103,7 @@ impl Identity {
             "::1".to_owned(),
         ];
         for name in extra {
-            if !names.contains(name) {
+            if !name.is_empty() && !names.contains(name) {
                 names.push(name.clone());
             }
         }
