@@ -423,34 +423,29 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// The freeze: stdout and stderr on one pipe that nobody reads. Every request logs a
-/// line, so the pipe's buffer fills after a few hundred; a blocking logger would hang every
-/// handler from then on. The server must answer all 5,000 and stop on SIGTERM, and once the
-/// pipe is read again, report how many lines it dropped.
-#[test]
-fn a_server_whose_log_pipe_nobody_reads_answers_5000_requests_and_stops() {
+/// The binary with stdout and stderr on one pipe whose read end is returned, unread, and at
+/// most `buffer_lines` log lines queued for it.
+fn serve_on_an_unread_pipe(buffer_lines: u32) -> (KillOnDrop, std::io::PipeReader, String) {
     let (reader, writer) = std::io::pipe().unwrap();
     let port = free_port();
     let mut cmd = Command::new(BIN);
-    cmd.args([
-        "serve",
-        "--port",
-        &port.to_string(),
-        "--log-buffer-lines",
-        "256",
-    ])
-    .env_remove("QUALYS_MOCK_LOG")
-    .stdin(Stdio::null())
-    .stdout(writer.try_clone().unwrap())
-    .stderr(writer);
-    let mut child = KillOnDrop(cmd.spawn().unwrap());
+    cmd.args(["serve", "--port", &port.to_string()])
+        .args(["--log-buffer-lines", &buffer_lines.to_string()])
+        .env_remove("QUALYS_MOCK_LOG")
+        .stdin(Stdio::null())
+        .stdout(writer.try_clone().unwrap())
+        .stderr(writer);
+    let child = KillOnDrop(cmd.spawn().unwrap());
     drop(cmd); // our copies of the pipe's write end: only the server holds it now
+    (child, reader, format!("http://127.0.0.1:{port}"))
+}
 
-    let base = format!("http://127.0.0.1:{port}");
+/// `total` requests from 4 concurrent clients, half to the control API and half to CM; each
+/// must answer 200 within 10 s. Returns the time they took.
+fn hammer(base: &str, total: usize) -> Duration {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let elapsed = rt.block_on(async {
+    rt.block_on(async {
         let client = plain_client();
-        // Wait (bounded) for it to listen.
         let mut up = false;
         for _ in 0..300 {
             if client
@@ -469,9 +464,9 @@ fn a_server_whose_log_pipe_nobody_reads_answers_5000_requests_and_stops() {
         let auth = crate::helpers::basic("acme_ss2", "passwd");
         let workers: Vec<_> = (0..4)
             .map(|w| {
-                let (client, base, auth) = (client.clone(), base.clone(), auth.clone());
+                let (client, base, auth) = (client.clone(), base.to_owned(), auth.clone());
                 tokio::spawn(async move {
-                    for i in 0..1250 {
+                    for i in 0..total / 4 {
                         let r = if (w + i) % 2 == 0 {
                             client.get(format!("{base}/_mock/health")).send().await
                         } else {
@@ -492,18 +487,37 @@ fn a_server_whose_log_pipe_nobody_reads_answers_5000_requests_and_stops() {
             w.await.unwrap();
         }
         started.elapsed()
-    });
+    })
+}
+
+/// The freeze: stdout and stderr on one pipe that nobody reads. Every request logs a
+/// line, so the pipe's buffer and then the log queue fill after a few hundred; a blocking
+/// logger would hang every handler from then on (and did: with a blocking writer this test
+/// fails at about request 190 of each client). The server must answer all 5,000, and stop on
+/// SIGTERM with the pipe still unread.
+#[test]
+fn a_server_whose_log_pipe_nobody_reads_answers_5000_requests_and_stops() {
+    let (mut child, reader, base) = serve_on_an_unread_pipe(256);
+    let elapsed = hammer(&base, 5000);
     eprintln!(
         "5,000 requests with the log pipe unread: {:.2} s ({:.0} req/s)",
         elapsed.as_secs_f64(),
         5000.0 / elapsed.as_secs_f64()
     );
+    sigterm(child.0.id());
+    let status = wait_bounded(&mut child.0, Duration::from_secs(30));
+    assert!(status.success(), "{status:?}");
+    drop(reader);
+}
 
-    // Read the pipe again: queued lines flow, then the dropped-lines report.
+/// Lines dropped while the reader stalled are counted and reported once it reads again.
+#[test]
+fn dropped_log_lines_are_reported_when_the_reader_is_back() {
+    let (mut child, mut reader, base) = serve_on_an_unread_pipe(64);
+    hammer(&base, 2000);
     let seen = Arc::new(Mutex::new(Vec::new()));
     let drain = {
         let seen = Arc::clone(&seen);
-        let mut reader = reader;
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             loop {
@@ -514,10 +528,11 @@ fn a_server_whose_log_pipe_nobody_reads_answers_5000_requests_and_stops() {
             }
         })
     };
+    // The report comes within a few seconds (the counter is checked every 2 s); bounded.
     let report_seen =
         || String::from_utf8_lossy(&seen.lock().unwrap()).contains("log lines dropped");
     let started = Instant::now();
-    while !report_seen() && started.elapsed() < Duration::from_secs(30) {
+    while !report_seen() && started.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(50));
     }
     sigterm(child.0.id());
@@ -525,10 +540,17 @@ fn a_server_whose_log_pipe_nobody_reads_answers_5000_requests_and_stops() {
     assert!(status.success(), "{status:?}");
     drain.join().unwrap();
     let out = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
-    assert!(
-        out.contains("log lines dropped"),
-        "no drop report in:\n{out}"
-    );
+    let report = out
+        .lines()
+        .find(|l| l.contains("log lines dropped"))
+        .unwrap_or_else(|| panic!("no drop report in:\n{out}"));
+    let dropped: u64 = report
+        .split("dropped=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {report}"));
+    assert!(dropped > 0, "{report}");
     assert!(out.contains("shutting down"), "{out}");
 }
 
