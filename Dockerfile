@@ -4,10 +4,23 @@
 
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
+
+# 1. Dependencies only. The manifest and lock file with placeholder sources: this layer (all
+#    the crates.io dependencies, compiled) is rebuilt only when Cargo.toml or Cargo.lock
+#    change, not on every source change.
 COPY Cargo.toml Cargo.lock ./
+RUN mkdir src \
+    && echo 'fn main() {}' > src/main.rs \
+    && touch src/lib.rs \
+    && cargo build --release --locked \
+    && rm -rf src
+
+# 2. The crate itself. touch: the copied sources may be older than the placeholder build, and
+#    cargo rebuilds by modification time.
 COPY src ./src
 COPY seed-data ./seed-data
-RUN cargo build --release --locked \
+RUN touch src/main.rs src/lib.rs \
+    && cargo build --release --locked \
     && install -m 0755 target/release/qualys-mock /qualys-mock \
     && install -d -m 0755 /certs
 
@@ -18,12 +31,16 @@ COPY --from=build /qualys-mock /usr/local/bin/qualys-mock
 COPY --from=build --chown=65532:65532 /certs /certs
 # 65532 is distroless's "nonroot".
 USER 65532:65532
+# Logs: plain text without colour codes (stderr is not a terminal); set
+# QUALYS_MOCK_LOG_FORMAT=json for a log collector.
 ENV QUALYS_MOCK_HOST=0.0.0.0 \
     QUALYS_MOCK_PORT=8080 \
     QUALYS_MOCK_HTTPS_PORT=8443 \
     QUALYS_MOCK_TLS_CERT_OUT=/certs/qualys-mock-ca.pem
 EXPOSE 8080 8443
+# `healthcheck` probes 127.0.0.1 on QUALYS_MOCK_PORT, so a container started with another
+# port stays healthy without changing this line.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=2s --retries=3 \
-    CMD ["/usr/local/bin/qualys-mock", "healthcheck", "--url", "http://127.0.0.1:8080/_mock/health"]
+    CMD ["/usr/local/bin/qualys-mock", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/qualys-mock"]
 CMD ["serve"]

@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// A local, stateful emulator of the Qualys CAR and Continuous Monitoring APIs.
 #[derive(Debug, Parser)]
@@ -38,7 +38,7 @@ pub struct ServeArgs {
     pub https_port: Option<u16>,
 
     /// PEM certificate chain for HTTPS. Without it (and --tls-key), a certificate for
-    /// localhost/127.0.0.1 is generated at start.
+    /// localhost, 127.0.0.1, ::1 and every --tls-san name is generated at start.
     #[arg(long, env = "QUALYS_MOCK_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
 
@@ -47,9 +47,22 @@ pub struct ServeArgs {
     pub tls_key: Option<PathBuf>,
 
     /// Where to write the PEM a client must trust when the certificate is generated
-    /// (default: qualys-mock-ca.pem in the system temp folder). Printed at start.
+    /// (default: qualys-mock-ca-<https port>.pem in the system temp folder, removed at
+    /// exit). Printed at start.
     #[arg(long, env = "QUALYS_MOCK_TLS_CERT_OUT")]
     pub tls_cert_out: Option<PathBuf>,
+
+    /// Another name the generated certificate is valid for: a DNS name (a docker-compose
+    /// service name, a host alias) or an IP address. Repeatable; the variable takes a
+    /// comma-separated list.
+    #[arg(
+        long = "tls-san",
+        env = "QUALYS_MOCK_TLS_SAN",
+        value_delimiter = ',',
+        value_parser = parse_san,
+        conflicts_with = "tls_cert"
+    )]
+    pub tls_san: Vec<String>,
 
     /// SQLite file for the store; default is in memory. A new file is seeded; an existing
     /// one is used as it is.
@@ -60,9 +73,23 @@ pub struct ServeArgs {
     #[arg(long, env = "QUALYS_MOCK_SEED")]
     pub seed: Option<PathBuf>,
 
-    /// Log filter (tracing EnvFilter syntax): info logs each request, debug adds bodies.
-    #[arg(long, env = "QUALYS_MOCK_LOG", default_value = "info")]
+    /// Log filter: a level (error, warn, info, debug, trace, off), and/or `target=level`
+    /// pairs, comma-separated (`info,qualys_mock=debug`). info logs each request, debug
+    /// adds bodies.
+    #[arg(long, env = "QUALYS_MOCK_LOG", default_value = "info", value_parser = parse_log_filter)]
     pub log: String,
+
+    /// Log line format: text (coloured only on a terminal, never when NO_COLOR is set) or
+    /// json (one object per line). Logs go to stderr; when its reader stalls, lines are
+    /// dropped and counted rather than holding up requests.
+    #[arg(long, env = "QUALYS_MOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Log lines held for a slow reader of stderr; past this, new lines are dropped (and
+    /// counted in a later warning) so logging never holds up a request.
+    #[arg(long, env = "QUALYS_MOCK_LOG_BUFFER_LINES", default_value_t = 16_384,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub log_buffer_lines: u32,
 
     /// Secret for signing JWTs (HS512). Default: random per process.
     #[arg(long, env = "QUALYS_MOCK_JWT_SECRET", hide_env_values = true)]
@@ -106,19 +133,133 @@ pub struct ServeArgs {
     pub max_body_bytes: usize,
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (timestamp, level, target, message and the event's fields).
+    Json,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct HealthcheckArgs {
-    /// Health URL to probe (plain HTTP).
-    #[arg(
-        long,
-        env = "QUALYS_MOCK_HEALTH_URL",
-        default_value = "http://127.0.0.1:8080/_mock/health"
-    )]
-    pub url: String,
+    /// Health URL to probe (plain HTTP). Default: the server's own address, from --host and
+    /// --port (or QUALYS_MOCK_HOST and QUALYS_MOCK_PORT, as `serve` reads them).
+    #[arg(long, env = "QUALYS_MOCK_HEALTH_URL")]
+    pub url: Option<String>,
+
+    /// Port of the server to probe, when no --url is given.
+    #[arg(long, env = "QUALYS_MOCK_PORT", default_value_t = 8080)]
+    pub port: u16,
+
+    /// Address of the server to probe, when no --url is given; an unspecified address
+    /// (0.0.0.0, ::) means the loopback one.
+    #[arg(long, env = "QUALYS_MOCK_HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
 
     /// Seconds to wait for an answer.
     #[arg(long, default_value_t = 3)]
     pub timeout: u64,
+}
+
+impl HealthcheckArgs {
+    /// The URL to probe: --url, or the health endpoint at --host and --port.
+    pub fn probe_url(&self) -> Result<String, String> {
+        if let Some(url) = &self.url {
+            return Ok(url.clone());
+        }
+        if self.port == 0 {
+            return Err(
+                "port 0 means \"pick a free one\" to serve; give the server's port (--port, \
+                 QUALYS_MOCK_PORT) or --url"
+                    .into(),
+            );
+        }
+        let host = match self.host {
+            IpAddr::V4(a) if a.is_unspecified() => IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            IpAddr::V6(a) if a.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+            other => other,
+        };
+        Ok(format!(
+            "http://{}/_mock/health",
+            std::net::SocketAddr::new(host, self.port)
+        ))
+    }
+}
+
+/// The words a log filter may use alone.
+const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
+/// Accept a level or `target=level` pairs, comma-separated. A bare word that is not a level
+/// (`json`, a typo) would otherwise be read as a target name and silence every line.
+pub fn parse_log_filter(value: &str) -> Result<String, String> {
+    let hint = "a log filter is a level (off, error, warn, info, debug, trace) or \
+                comma-separated target=level pairs, e.g. info,qualys_mock=debug";
+    if value.trim().is_empty() {
+        return Err(format!("empty log filter; {hint}"));
+    }
+    for directive in value.split(',').map(str::trim) {
+        if directive.is_empty() {
+            continue;
+        }
+        match directive.split_once('=') {
+            Some((target, level)) => {
+                let level = level.trim();
+                if target.trim().is_empty()
+                    || !LEVELS.contains(&level.to_ascii_lowercase().as_str())
+                {
+                    return Err(format!("{directive:?} is not target=level; {hint}"));
+                }
+            }
+            None => {
+                if !LEVELS.contains(&directive.to_ascii_lowercase().as_str()) {
+                    let format_hint =
+                        if ["json", "text"].contains(&directive.to_ascii_lowercase().as_str()) {
+                            format!(
+                                " (for the line format use --log-format {})",
+                                directive.to_ascii_lowercase()
+                            )
+                        } else {
+                            String::new()
+                        };
+                    return Err(format!("{directive:?} is not a level{format_hint}; {hint}"));
+                }
+            }
+        }
+    }
+    tracing_subscriber::EnvFilter::try_new(value).map_err(|e| format!("{e}; {hint}"))?;
+    Ok(value.to_owned())
+}
+
+/// A subject alternative name: an IP address or a DNS name (letters, digits, `-`, `.`, a
+/// leading `*.` wildcard). An empty item (`QUALYS_MOCK_TLS_SAN=""`, a trailing comma) is
+/// kept as "" and ignored.
+pub fn parse_san(value: &str) -> Result<String, String> {
+    let name = value.trim();
+    if name.is_empty() {
+        return Ok(String::new());
+    }
+    if name.parse::<IpAddr>().is_ok() {
+        return Ok(name.to_owned());
+    }
+    let labels = name.strip_prefix("*.").unwrap_or(name);
+    let ok = !labels.is_empty()
+        && labels.len() <= 253
+        && labels.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if ok {
+        Ok(name.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "{value:?} is neither an IP address nor a DNS name (letters, digits, '-' and '.')"
+        ))
+    }
 }
 
 impl ServeArgs {

@@ -41,6 +41,7 @@ pub mod generate;
 pub mod healthcheck;
 pub mod http;
 pub mod iprange;
+pub mod logging;
 pub mod mock;
 pub mod page;
 pub mod query;

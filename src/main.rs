@@ -3,7 +3,6 @@ use std::time::Duration;
 
 use clap::Parser;
 use qualys_mock::config::{Cli, Command};
-use tracing_subscriber::EnvFilter;
 
 /// The server allocates many small strings per record it renders; mimalloc handles that
 /// pattern markedly better than the system allocator (see bench/run). The library leaves
@@ -29,18 +28,22 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => {
             let args = *args;
-            let filter = match EnvFilter::try_new(&args.log) {
-                Ok(f) => f,
+            // Held until the end of main: dropping it flushes the queued log lines.
+            let _log = match qualys_mock::logging::init(
+                &args.log,
+                args.log_format,
+                args.log_buffer_lines as usize,
+            ) {
+                Ok(guard) => guard,
                 Err(e) => {
-                    eprintln!("qualys-mock: invalid --log filter {:?}: {e}", args.log);
+                    eprintln!("qualys-mock: cannot start logging: {e}");
                     return ExitCode::from(2);
                 }
             };
-            tracing_subscriber::fmt()
-                .with_env_filter(filter)
-                .with_writer(std::io::stderr)
-                .init();
-            match runtime.block_on(qualys_mock::server::run(args)) {
+            let outcome = runtime.block_on(qualys_mock::server::run(args));
+            // Handlers still parked on a stalled client must not hold up the exit.
+            runtime.shutdown_timeout(Duration::from_secs(1));
+            match outcome {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("qualys-mock: {e}");
@@ -60,7 +63,14 @@ fn main() -> ExitCode {
         },
         Command::Healthcheck(args) => {
             let timeout = Duration::from_secs(args.timeout);
-            match runtime.block_on(qualys_mock::healthcheck::probe(&args.url, timeout)) {
+            let url = match args.probe_url() {
+                Ok(url) => url,
+                Err(e) => {
+                    eprintln!("qualys-mock healthcheck: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            match runtime.block_on(qualys_mock::healthcheck::probe(&url, timeout)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("qualys-mock healthcheck: {e}");

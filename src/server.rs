@@ -39,6 +39,8 @@ pub struct Running {
     pub https_addr: Option<SocketAddr>,
     /// Where the PEM to trust was written, when the certificate was generated.
     pub trust_pem_path: Option<PathBuf>,
+    /// The trust PEM written to the default path, removed at shutdown.
+    temporary_pem: Option<PathBuf>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -132,29 +134,35 @@ pub async fn start(args: &ServeArgs, state: AppState) -> Result<Running, StartEr
         }
     }));
 
-    let (mut https_addr, mut trust_pem_path) = (None, None);
+    let (mut https_addr, mut trust_pem_path, mut temporary_pem) = (None, None, None);
     if let Some(port) = args.https_port {
         let identity = match (&args.tls_cert, &args.tls_key) {
             (Some(cert), Some(key)) => Identity::load(cert, key)?,
-            (None, None) => Identity::generate()?,
+            (None, None) => Identity::generate_for(&args.tls_san)?,
             _ => return Err(TlsError::HalfPair.into()),
         };
+        let addr = SocketAddr::new(args.host, port);
+        let tcp = bind(addr).await?;
+        let bound = tcp
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?;
         if let Some(pem) = &identity.trust_pem {
-            let path = args
-                .tls_cert_out
-                .clone()
-                .unwrap_or_else(|| std::env::temp_dir().join("qualys-mock-ca.pem"));
+            let path = match &args.tls_cert_out {
+                Some(path) => path.clone(),
+                None => {
+                    // One file per HTTPS port: two servers on one machine never overwrite
+                    // each other's CA. Removed at shutdown.
+                    let path = crate::tls::default_trust_pem_path(bound.port());
+                    temporary_pem = Some(path.clone());
+                    path
+                }
+            };
             crate::tls::write_trust_pem(&path, pem)?;
             trust_pem_path = Some(path);
         }
-        let addr = SocketAddr::new(args.host, port);
-        let tcp = bind(addr).await?;
         let listener = TlsListener::new(tcp, identity.server_config()?)
             .map_err(|source| StartError::Bind { addr, source })?;
-        https_addr = Some(
-            axum::serve::Listener::local_addr(&listener)
-                .map_err(|source| StartError::Bind { addr, source })?,
-        );
+        https_addr = Some(bound);
         let server = axum::serve(listener, app).with_graceful_shutdown(wait_for(rx));
         tasks.push(tokio::spawn(async move {
             if let Err(e) = server.await {
@@ -168,6 +176,7 @@ pub async fn start(args: &ServeArgs, state: AppState) -> Result<Running, StartEr
         http_addr,
         https_addr,
         trust_pem_path,
+        temporary_pem,
         shutdown,
         tasks,
     })
@@ -183,6 +192,9 @@ impl Running {
         if let Err(e) = self.state.store.checkpoint().await {
             tracing::debug!(error = %e, "checkpoint at shutdown");
         }
+        if let Some(path) = self.temporary_pem {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
@@ -191,18 +203,22 @@ pub async fn run(args: ServeArgs) -> Result<(), StartError> {
     let started = Instant::now();
     let state = build_state(&args, Clock::real()).await?;
     let running = start(&args, state).await?;
-    println!("qualys-mock {} listening", env!("CARGO_PKG_VERSION"));
-    println!("  http:   http://{}", running.http_addr);
+    let mut banner = format!(
+        "qualys-mock {} listening\n  http:   http://{}\n",
+        env!("CARGO_PKG_VERSION"),
+        running.http_addr
+    );
     if let Some(addr) = running.https_addr {
-        println!("  https:  https://{addr}");
+        banner.push_str(&format!("  https:  https://{addr}\n"));
     }
     if let Some(path) = &running.trust_pem_path {
-        println!(
-            "  trust:  {} (REQUESTS_CA_BUNDLE / NODE_EXTRA_CA_CERTS / curl --cacert)",
+        banner.push_str(&format!(
+            "  trust:  {} (REQUESTS_CA_BUNDLE / NODE_EXTRA_CA_CERTS / curl --cacert)\n",
             path.display()
-        );
+        ));
     }
-    println!("  seed:   {}", running.state.info.seed_name);
+    banner.push_str(&format!("  seed:   {}\n", running.state.info.seed_name));
+    print_banner(&banner);
     tracing::info!(
         startup_ms = started.elapsed().as_secs_f64() * 1000.0,
         "ready"
@@ -211,6 +227,16 @@ pub async fn run(args: ServeArgs) -> Result<(), StartError> {
     tracing::info!("shutting down");
     running.shutdown().await;
     Ok(())
+}
+
+/// Where to reach the server, on stdout (what a wrapper reads to learn a picked port). A
+/// closed or full stdout must neither panic nor stop the server: the banner is a few hundred
+/// bytes, well under any pipe's buffer, and a write error is ignored.
+fn print_banner(banner: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(banner.as_bytes());
+    let _ = out.flush();
 }
 
 async fn shutdown_signal() {

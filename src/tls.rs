@@ -2,8 +2,9 @@
 //! `axum::serve`.
 //!
 //! With no `--tls-cert`/`--tls-key`, a throw-away certificate authority is made at start and
-//! signs a server certificate for `localhost`, `127.0.0.1` and `::1`. The CA's PEM is written
-//! to a file so a client can trust it (`REQUESTS_CA_BUNDLE`, `NODE_EXTRA_CA_CERTS`,
+//! signs a server certificate for `localhost`, `127.0.0.1`, `::1` and the `--tls-san` names
+//! (a docker-compose service name, say). The CA's PEM is written to a file so a client can
+//! trust it (`REQUESTS_CA_BUNDLE`, `NODE_EXTRA_CA_CERTS`,
 //! `curl --cacert`). A CA plus a leaf, rather than one self-signed leaf, is what strict
 //! verifiers (Python 3.13's `VERIFY_X509_STRICT`, webpki) accept.
 
@@ -71,6 +72,12 @@ impl Identity {
 
     /// Make a CA and a server certificate for `localhost`, `127.0.0.1` and `::1`.
     pub fn generate() -> Result<Identity, TlsError> {
+        Identity::generate_for(&[])
+    }
+
+    /// Make a CA and a server certificate for `localhost`, `127.0.0.1`, `::1` and `extra`
+    /// (DNS names or IP addresses).
+    pub fn generate_for(extra: &[String]) -> Result<Identity, TlsError> {
         use rcgen::{
             BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
             KeyPair, KeyUsagePurpose,
@@ -90,11 +97,17 @@ impl Identity {
         let issuer = Issuer::new(ca_params, ca_key);
 
         let leaf_key = KeyPair::generate()?;
-        let mut leaf = CertificateParams::new(vec![
+        let mut names = vec![
             "localhost".to_owned(),
             "127.0.0.1".to_owned(),
             "::1".to_owned(),
-        ])?;
+        ];
+        for name in extra {
+            if !name.is_empty() && !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        let mut leaf = CertificateParams::new(names)?;
         leaf.distinguished_name
             .push(DnType::CommonName, "localhost");
         leaf.use_authority_key_identifier_extension = true;
@@ -127,6 +140,12 @@ impl Identity {
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Arc::new(config))
     }
+}
+
+/// Where the generated CA goes without `--tls-cert-out`: the temp folder, named by the
+/// HTTPS port, so servers on one machine do not overwrite each other's file.
+pub fn default_trust_pem_path(https_port: u16) -> PathBuf {
+    std::env::temp_dir().join(format!("qualys-mock-ca-{https_port}.pem"))
 }
 
 /// Write the PEM a client should trust.

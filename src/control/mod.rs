@@ -6,6 +6,7 @@
 //! - [`faults`] — fault rules and their middleware.
 
 pub mod faults;
+pub mod index;
 pub mod journal;
 pub mod ops;
 
@@ -42,6 +43,7 @@ impl IntoResponse for ControlError {
 pub fn router(state: &AppState) -> Router<AppState> {
     let caught_up = || axum::middleware::from_fn_with_state(state.clone(), catch_up_first);
     Router::new()
+        .route("/_mock/", get(index::index))
         // Health counts and forced outcomes read CAR jobs: the engine catches up first.
         .route("/_mock/health", get(health).route_layer(caught_up()))
         .route("/_mock/reset", post(reset))

@@ -16,4 +16,5 @@ mod helpers;
 mod listener;
 mod mock_server;
 mod query_plans;
+mod reach;
 mod state;

@@ -1,0 +1,105 @@
+//! Logging for `serve`: text or JSON lines on stderr, coloured only on a terminal, through a
+//! writer that can never hold up a request.
+//!
+//! Log lines go to a bounded queue that one background thread writes to stderr. When the
+//! reader of stderr stalls (a pipe nobody reads, a blocked terminal), the queue fills and new
+//! lines are dropped and counted instead of blocking the handler that logged them; a
+//! `log lines dropped` warning reports the count once lines flow again.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+
+/// How often the drop counter is checked.
+const REPORT_EVERY: Duration = Duration::from_secs(2);
+
+/// Colour escapes are written only to a terminal, and never when `NO_COLOR` is set to
+/// anything but the empty string (<https://no-color.org>).
+pub fn ansi_wanted(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+/// Keeps the writer thread alive; dropping it flushes what is queued (for at most about a
+/// second when the reader is stalled) and stops the drop reporter.
+pub struct LogGuard {
+    _worker: WorkerGuard,
+    stop: Arc<AtomicBool>,
+    reporter: Option<JoinHandle<()>>,
+}
+
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(reporter) = self.reporter.take() {
+            reporter.thread().unpark();
+            let _ = reporter.join();
+        }
+    }
+}
+
+/// Install the global subscriber: `filter` (checked by [`crate::config::parse_log_filter`]),
+/// lines in `format`, at most `queue_lines` waiting for a slow reader.
+pub fn init(filter: &str, format: LogFormat, queue_lines: usize) -> Result<LogGuard, String> {
+    let filter = EnvFilter::try_new(filter).map_err(|e| e.to_string())?;
+    let ansi = format == LogFormat::Text
+        && ansi_wanted(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        );
+    let (writer, worker) = NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(queue_lines.max(1))
+        .thread_name("qualys-mock-log")
+        .finish(std::io::stderr());
+    let dropped = writer.error_counter();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(ansi);
+    let installed = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
+    };
+    installed.map_err(|e| e.to_string())?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let reporter = spawn_reporter(dropped, Arc::clone(&stop));
+    Ok(LogGuard {
+        _worker: worker,
+        stop,
+        reporter,
+    })
+}
+
+/// Every [`REPORT_EVERY`], log how many lines were dropped since the last report. The
+/// report itself goes through the same lossy writer, so it shows once the reader is back.
+fn spawn_reporter(dropped: ErrorCounter, stop: Arc<AtomicBool>) -> Option<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("qualys-mock-log-drops".into())
+        .spawn(move || {
+            let mut reported = 0;
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::park_timeout(REPORT_EVERY);
+                let now = dropped.dropped_lines();
+                if now > reported {
+                    tracing::warn!(
+                        dropped = now - reported,
+                        dropped_total = now,
+                        "log lines dropped: the reader of the log output is not keeping up"
+                    );
+                    reported = now;
+                }
+            }
+        })
+        .ok()
+}
