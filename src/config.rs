@@ -128,6 +128,24 @@ pub struct ServeArgs {
     #[arg(long, env = "QUALYS_MOCK_JOURNAL_BODY_BYTES", default_value_t = 4096)]
     pub journal_body_bytes: usize,
 
+    /// Seconds a client has, from the first byte of a request, to send the whole request
+    /// head (request line and headers); past it the connection is closed.
+    #[arg(long, env = "QUALYS_MOCK_HEADER_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a request body may stall (no bytes arriving) before the request is dropped
+    /// and its connection closed.
+    #[arg(long, env = "QUALYS_MOCK_BODY_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout_secs: u64,
+
+    /// Seconds a kept-alive connection may sit idle (no request in flight, no bytes) before
+    /// it is closed.
+    #[arg(long, env = "QUALYS_MOCK_IDLE_TIMEOUT_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout_secs: u64,
+
     /// Largest request body accepted, in bytes; larger ones get 413.
     #[arg(long, env = "QUALYS_MOCK_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -263,6 +281,16 @@ pub fn parse_san(value: &str) -> Result<String, String> {
 }
 
 impl ServeArgs {
+    /// The transport timeouts these flags set.
+    pub fn timeouts(&self) -> crate::conn::Timeouts {
+        use std::time::Duration;
+        crate::conn::Timeouts {
+            header: Duration::from_secs(self.header_timeout_secs),
+            body: Duration::from_secs(self.body_timeout_secs),
+            idle: Duration::from_secs(self.idle_timeout_secs),
+        }
+    }
+
     /// The limits these flags set.
     pub fn limits(&self) -> crate::state::Limits {
         let ms = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);

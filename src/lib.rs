@@ -10,6 +10,7 @@
 //! - `main.rs` — thin: parse the command line, start logging, run a subcommand.
 //! - [`config`] — the command line (clap); every flag also a `QUALYS_MOCK_*` variable.
 //! - [`server`] — start listeners (HTTP, HTTPS), serve, shut down gracefully.
+//! - [`conn`] — one listener's connections: header, body and idle timeouts.
 //! - [`tls`] — certificates (given or generated) and the TLS listener.
 //! - [`state`] — [`state::AppState`]: store, clock, JWT keys; cheap to clone.
 //! - [`clock`] — the only source of "now"; tests and the control API move it.
@@ -36,6 +37,7 @@ pub mod car;
 pub mod clock;
 pub mod cm;
 pub mod config;
+pub mod conn;
 pub mod control;
 pub mod generate;
 pub mod healthcheck;

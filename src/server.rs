@@ -108,14 +108,6 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
         .map_err(|source| StartError::Bind { addr, source })
 }
 
-async fn wait_for(mut rx: watch::Receiver<bool>) {
-    while !*rx.borrow_and_update() {
-        if rx.changed().await.is_err() {
-            return;
-        }
-    }
-}
-
 /// Start serving `state` as `args` says. Returns once the listeners are bound.
 pub async fn start(args: &ServeArgs, state: AppState) -> Result<Running, StartError> {
     let app = crate::app(state.clone());
@@ -127,12 +119,13 @@ pub async fn start(args: &ServeArgs, state: AppState) -> Result<Running, StartEr
         addr: SocketAddr::new(args.host, args.port),
         source,
     })?;
-    let server = axum::serve(http, app.clone()).with_graceful_shutdown(wait_for(rx.clone()));
-    tasks.push(tokio::spawn(async move {
-        if let Err(e) = server.await {
-            tracing::error!(error = %e, "http server failed");
-        }
-    }));
+    let timeouts = args.timeouts();
+    tasks.push(tokio::spawn(crate::conn::serve(
+        http,
+        app.clone(),
+        timeouts,
+        rx.clone(),
+    )));
 
     let (mut https_addr, mut trust_pem_path, mut temporary_pem) = (None, None, None);
     if let Some(port) = args.https_port {
@@ -163,12 +156,9 @@ pub async fn start(args: &ServeArgs, state: AppState) -> Result<Running, StartEr
         let listener = TlsListener::new(tcp, identity.server_config()?)
             .map_err(|source| StartError::Bind { addr, source })?;
         https_addr = Some(bound);
-        let server = axum::serve(listener, app).with_graceful_shutdown(wait_for(rx));
-        tasks.push(tokio::spawn(async move {
-            if let Err(e) = server.await {
-                tracing::error!(error = %e, "https server failed");
-            }
-        }));
+        tasks.push(tokio::spawn(crate::conn::serve(
+            listener, app, timeouts, rx,
+        )));
     }
 
     Ok(Running {

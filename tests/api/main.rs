@@ -11,6 +11,7 @@ mod cm_filters;
 mod control;
 mod fallbacks;
 mod filters;
+mod hardening;
 mod health;
 mod helpers;
 mod listener;
