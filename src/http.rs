@@ -2,14 +2,18 @@
 
 use std::time::Instant;
 
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-/// Logs method, path, status and latency at info; request bodies at debug.
+/// Bytes of a request body the debug log shows.
+const LOGGED_BODY_BYTES: usize = 64 * 1024;
+
+/// Logs method, path, status and latency at info; request bodies at debug (what the handler
+/// read of them, at most 64 KiB, secrets redacted).
 ///
 /// Latency is measured with a monotonic `Instant`; it is a measurement, not a reading of
 /// business time, so it does not go through the store clock.
@@ -17,20 +21,32 @@ pub async fn log_requests(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let request = if tracing::enabled!(tracing::Level::DEBUG) {
+    let (request, seen) = if tracing::enabled!(tracing::Level::DEBUG) {
+        let content_type = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let (parts, body) = request.into_parts();
-        // The body limit layer runs before this one, so this read is bounded.
-        match to_bytes(body, usize::MAX).await {
-            Ok(bytes) => {
-                tracing::debug!(%method, %path, body = %String::from_utf8_lossy(&bytes), "request body");
-                Request::from_parts(parts, Body::from(bytes))
-            }
-            Err(_) => return payload_too_large(),
-        }
+        let (tee, seen) = Tee::new(body, LOGGED_BODY_BYTES);
+        (
+            Request::from_parts(parts, Body::new(tee)),
+            Some((seen, content_type)),
+        )
     } else {
-        request
+        (request, None)
     };
     let response = next.run(request).await;
+    if let Some((seen, content_type)) = seen {
+        let seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.total > 0 {
+            let body = redact_body(
+                content_type.as_deref(),
+                &String::from_utf8_lossy(&seen.head),
+            );
+            tracing::debug!(%method, %path, bytes = seen.total, body = %body, "request body");
+        }
+    }
     tracing::info!(
         %method,
         %path,
@@ -71,4 +87,282 @@ pub async fn limit_body(max: usize, request: Request, next: Next) -> Response {
         return payload_too_large();
     }
     response
+}
+
+/// What a [`Tee`] saw of a body: its first bytes (at most the limit) and how many there were
+/// in all.
+#[derive(Debug, Default)]
+pub struct Seen {
+    pub head: Vec<u8>,
+    pub total: u64,
+}
+
+/// A request body passed through to the handler as it streams, keeping a copy of its first
+/// `limit` bytes and nothing more: whatever the handler does not read is never read, and
+/// whatever it reads is not held twice.
+pub struct Tee {
+    inner: Body,
+    limit: usize,
+    seen: std::sync::Arc<std::sync::Mutex<Seen>>,
+}
+
+impl Tee {
+    /// Wrap `body`; the second value is where the copy is kept.
+    pub fn new(body: Body, limit: usize) -> (Tee, std::sync::Arc<std::sync::Mutex<Seen>>) {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Seen::default()));
+        (
+            Tee {
+                inner: body,
+                limit,
+                seen: seen.clone(),
+            },
+            seen,
+        )
+    }
+}
+
+impl http_body::Body for Tee {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if let std::task::Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+        {
+            let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+            seen.total += data.len() as u64;
+            let room = self.limit.saturating_sub(seen.head.len());
+            let take = room.min(data.len());
+            seen.head.extend_from_slice(&data[..take]);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Field names whose values are secrets: passwords, secrets and tokens.
+fn is_secret_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "token",
+        "authorization",
+        "apikey",
+        "api_key",
+    ]
+    .iter()
+    .any(|s| name.contains(s))
+}
+
+/// A value that only says yes or no (`token=true` on `POST /auth`) is no secret.
+fn is_flag(value: &str) -> bool {
+    value.eq_ignore_ascii_case("true") || value.eq_ignore_ascii_case("false")
+}
+
+pub const REDACTED: &str = "***";
+
+/// `a=1&password=x` with every secret value replaced by `***`.
+pub fn redact_form(text: &str) -> String {
+    text.split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, value)) => {
+                let decoded = serde_urlencoded::from_str::<Vec<(String, String)>>(pair)
+                    .ok()
+                    .and_then(|v| v.into_iter().next());
+                let (dname, dvalue) =
+                    decoded.unwrap_or_else(|| (name.to_owned(), value.to_owned()));
+                if is_secret_name(&dname) && !is_flag(&dvalue) && !value.is_empty() {
+                    format!("{name}={REDACTED}")
+                } else {
+                    pair.to_owned()
+                }
+            }
+            None => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// JSON text (whole or cut short) with the string value of every secret key replaced by
+/// `"***"`. Works on the text, so a body cut at the journal's limit is redacted too.
+pub fn redact_json(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut copied = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'"' {
+            i += 1;
+            continue;
+        }
+        // A string: find its end.
+        let start = i + 1;
+        let mut j = start;
+        while j < bytes.len() && bytes[j] != b'"' {
+            j += if bytes[j] == b'\\' { 2 } else { 1 };
+        }
+        let end = j.min(bytes.len());
+        let key = &text[start..end];
+        i = end + 1;
+        // A key is followed by `:`; its value is the next string.
+        let mut k = i;
+        while k < bytes.len() && bytes[k].is_ascii_whitespace() {
+            k += 1;
+        }
+        if k < bytes.len() && bytes[k] == b':' && is_secret_name(key) {
+            k += 1;
+            while k < bytes.len() && bytes[k].is_ascii_whitespace() {
+                k += 1;
+            }
+            if k < bytes.len() && bytes[k] == b'"' {
+                let vstart = k + 1;
+                let mut v = vstart;
+                while v < bytes.len() && bytes[v] != b'"' {
+                    v += if bytes[v] == b'\\' { 2 } else { 1 };
+                }
+                let vend = v.min(bytes.len());
+                if !is_flag(&text[vstart..vend]) {
+                    out.push_str(&text[copied..vstart]);
+                    out.push_str(REDACTED);
+                    copied = vend;
+                }
+                i = vend + 1;
+            }
+        }
+    }
+    if copied < text.len() {
+        out.push_str(&text[copied..]);
+    }
+    out
+}
+
+/// Credentials written into any text: `Bearer <token>`, `Basic <base64>` and anything shaped
+/// like a JWT.
+pub fn redact_credentials(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let lower = rest.to_ascii_lowercase();
+        let next = ["bearer ", "basic ", "eyj"]
+            .iter()
+            .filter_map(|p| lower.find(p).map(|at| (at, *p)))
+            .min_by_key(|(at, _)| *at);
+        let Some((at, prefix)) = next else {
+            out.push_str(rest);
+            break;
+        };
+        let secret_at = if prefix == "eyj" {
+            at
+        } else {
+            at + prefix.len()
+        };
+        let len = rest[secret_at..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.+/=".contains(c)))
+            .unwrap_or(rest.len() - secret_at);
+        // `eyJ` alone, or a word after "basic ", is not necessarily a credential: only a
+        // JWT-shaped run (two dots) or a run of 8+ token characters after a scheme.
+        let token = &rest[secret_at..secret_at + len];
+        let is_credential = if prefix == "eyj" {
+            token.matches('.').count() >= 2
+        } else {
+            len >= 8
+        };
+        // Move past the run, or past one character when there is none.
+        let advance = if len > 0 {
+            len
+        } else {
+            rest[secret_at..].chars().next().map_or(0, char::len_utf8)
+        };
+        if is_credential {
+            out.push_str(&rest[..secret_at]);
+            out.push_str(REDACTED);
+        } else {
+            out.push_str(&rest[..secret_at + advance]);
+        }
+        if advance == 0 {
+            break;
+        }
+        rest = &rest[secret_at + advance..];
+    }
+    out
+}
+
+/// A request body as the journal and the debug log show it: secrets replaced by `***`.
+pub fn redact_body(content_type: Option<&str>, text: &str) -> String {
+    let ct = content_type.unwrap_or("").to_ascii_lowercase();
+    let trimmed = text.trim_start();
+    let text = if ct.contains("json") || trimmed.starts_with('{') || trimmed.starts_with('[') {
+        redact_json(text)
+    } else if ct.contains("x-www-form-urlencoded")
+        || (!ct.contains("multipart") && text.contains('='))
+    {
+        redact_form(text)
+    } else {
+        text.to_owned()
+    };
+    redact_credentials(&text)
+}
+
+/// A query string as the journal shows it: secrets replaced by `***`.
+pub fn redact_query(query: &str) -> String {
+    redact_credentials(&redact_form(query))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_lose_their_passwords() {
+        assert_eq!(
+            redact_form("username=acme_ss2&password=passwd&token=true"),
+            "username=acme_ss2&password=***&token=true"
+        );
+        assert_eq!(redact_form("a=1&Pass%77ord=x"), "a=1&Pass%77ord=***");
+        assert_eq!(redact_form("access_token=abc"), "access_token=***");
+    }
+
+    #[test]
+    fn json_loses_its_passwords_whole_or_cut() {
+        assert_eq!(
+            redact_json(r#"{"username": "u", "password": "p\"w", "n": 1}"#),
+            r#"{"username": "u", "password": "***", "n": 1}"#
+        );
+        assert_eq!(redact_json(r#"{"password":"abc"#), r#"{"password":"***"#);
+        assert_eq!(redact_json(r#"{"token": true}"#), r#"{"token": true}"#);
+        assert_eq!(redact_json(r#"["password", "x"]"#), r#"["password", "x"]"#);
+    }
+
+    #[test]
+    fn credentials_in_text_are_hidden() {
+        assert_eq!(
+            redact_credentials("see Bearer abcdefghijkl here"),
+            "see Bearer *** here"
+        );
+        assert_eq!(
+            redact_credentials("jwt eyJhbGciOi.eyJzdWIi.c2lnbmF0dXJl end"),
+            "jwt *** end"
+        );
+        assert_eq!(redact_credentials("basic idea"), "basic idea");
+        assert_eq!(redact_credentials("Bearer é Basic "), "Bearer é Basic ");
+        assert_eq!(redact_credentials("eyJ"), "eyJ");
+        assert_eq!(
+            redact_credentials("é Basic YWNtZTpwdw== x"),
+            "é Basic *** x"
+        );
+    }
 }

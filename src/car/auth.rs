@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
@@ -13,6 +12,9 @@ use crate::auth::TokenError;
 use crate::state::AppState;
 use crate::store::Caller;
 
+/// The most of a body `POST /auth` reads.
+const LOGIN_BODY_BYTES: usize = 64 * 1024;
+
 /// `POST /auth`: form `username`, `password`, `token=true` (`permissions=true` is accepted
 /// and ignored). Fields may also come in the query string. Any `Authorization` header is
 /// ignored. 201 with the raw JWT as the body.
@@ -20,8 +22,12 @@ pub(crate) async fn login(
     State(state): State<AppState>,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Result<Response, CarError> {
+    // A login is a few fields: read no more of an unauthenticated body than that.
+    let Ok(body) = axum::body::to_bytes(body, LOGIN_BODY_BYTES).await else {
+        return Ok(crate::http::payload_too_large());
+    };
     let mut form: HashMap<String, String> = uri
         .query()
         .and_then(|q| serde_urlencoded::from_str(q).ok())

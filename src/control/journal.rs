@@ -3,13 +3,14 @@
 
 use std::time::Instant;
 
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine as _;
 
+use crate::http::Tee;
 use crate::state::AppState;
 pub use crate::state::journal::{Entry, Filter, Journal};
 
@@ -43,7 +44,9 @@ fn user_of(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Record every API call (its body buffered, up to the server's body limit).
+/// Record every API call. The body streams to the handler through a [`Tee`] that keeps its
+/// first `--journal-body-bytes` and nothing more, so a body the handler refuses (no
+/// credentials) is never read, and the journal never holds more than its limit.
 pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     if path.starts_with("/_mock/") {
@@ -52,25 +55,28 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     let started = Instant::now();
     let journal = &state.control.journal;
     let method = request.method().to_string();
-    let query = request.uri().query().map(str::to_owned);
+    let query = request.uri().query().map(crate::http::redact_query);
     let user = user_of(request.headers());
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let (parts, body) = request.into_parts();
-    let bytes = match to_bytes(body, usize::MAX).await {
-        Ok(b) => b,
-        Err(_) => return crate::http::payload_too_large(),
+    let (tee, seen) = Tee::new(body, journal.body_limit);
+    let response = next.run(Request::from_parts(parts, Body::new(tee))).await;
+    let (body_text, truncated) = {
+        let seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.total == 0 {
+            (None, false)
+        } else {
+            let text = String::from_utf8_lossy(&seen.head);
+            (
+                Some(crate::http::redact_body(content_type.as_deref(), &text)),
+                seen.total > seen.head.len() as u64,
+            )
+        }
     };
-    let (body_text, truncated) = if bytes.is_empty() {
-        (None, false)
-    } else {
-        let cut = bytes.len().min(journal.body_limit);
-        (
-            Some(String::from_utf8_lossy(&bytes[..cut]).into_owned()),
-            bytes.len() > cut,
-        )
-    };
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
     journal.push(Entry {
         seq: 0,
         at_ms: state.clock.now_ms(),

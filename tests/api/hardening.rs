@@ -167,3 +167,166 @@ async fn a_slow_but_steady_client_is_served() {
     );
     running.shutdown().await;
 }
+
+/// Send a request head (and `sent` bytes of a body that claims `declared`), then read the
+/// answer's head without sending more: the server must answer without the rest.
+async fn answer_before_the_body(
+    addr: std::net::SocketAddr,
+    head: &str,
+    declared: usize,
+    sent: usize,
+) -> Option<String> {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = format!("{head}Content-Length: {declared}\r\n\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&vec![b'a'; sent]).await.unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + BOUND;
+    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => seen.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    (!seen.is_empty()).then(|| String::from_utf8_lossy(&seen).into_owned())
+}
+
+#[tokio::test]
+async fn requests_without_credentials_are_refused_before_their_body_is_read() {
+    // Body timeouts far away: only an answer that does not wait for the body passes.
+    let running = launch(&["--body-timeout-secs", "600", "--header-timeout-secs", "600"]).await;
+    let addr = running.http_addr;
+    let cases = [
+        "POST /sm/v1/scripts/import HTTP/1.1\r\nHost: localhost\r\n\
+         Content-Type: multipart/form-data; boundary=x\r\n",
+        "POST /sm/v1/scripts/search HTTP/1.1\r\nHost: localhost\r\n\
+         Content-Type: application/json\r\nAuthorization: Bearer not.a.token\r\n",
+        "POST /qps/rest/2.0/search/cm/alert HTTP/1.1\r\nHost: localhost\r\n\
+         Content-Type: text/xml\r\n",
+        "POST /qps/rest/2.0/search/cm/alert HTTP/1.1\r\nHost: localhost\r\n\
+         Content-Type: text/xml\r\nAuthorization: Basic YWNtZV9zczI6d3Jvbmc=\r\n",
+    ];
+    for head in cases {
+        let answer = answer_before_the_body(addr, head, 16 << 20, 64 << 10).await;
+        let answer = answer.unwrap_or_else(|| panic!("no answer before the body: {head}"));
+        assert!(answer.starts_with("HTTP/1.1 401"), "{head}\n→ {answer}");
+    }
+    // A login reads at most 64 KiB of its body.
+    let answer = answer_before_the_body(
+        addr,
+        "POST /auth HTTP/1.1\r\nHost: localhost\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\n",
+        16 << 20,
+        128 << 10,
+    )
+    .await
+    .expect("no answer to an oversized login");
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_journal_keeps_at_most_its_limit_and_shows_what_was_read() {
+    let running = launch(&["--journal-body-bytes", "100"]).await;
+    let base = format!("http://{}", running.http_addr);
+    let client = crate::helpers::http_client();
+    let token = client
+        .post(format!("{base}/auth"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=acme_ss2&password=passwd&token=true")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let filter = format!("{{\"filter\": \"name:`{}`\"}}", "a".repeat(5000));
+    let r = client
+        .post(format!("{base}/sm/v1/scripts/search"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(filter.clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success() || r.status().is_client_error());
+    let journal: serde_json::Value = serde_json::from_str(
+        &client
+            .get(format!("{base}/_mock/requests?path=/sm/v1/scripts/search"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let entry = &journal["requests"][0];
+    assert_eq!(entry["bodyTruncated"], true, "{entry}");
+    assert_eq!(entry["body"].as_str().unwrap(), &filter[..100]);
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_journal_redacts_passwords_and_tokens() {
+    let running = launch(&[]).await;
+    let base = format!("http://{}", running.http_addr);
+    let client = crate::helpers::http_client();
+    let form = client
+        .post(format!("{base}/auth"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=acme_ss2&password=passwd&token=true")
+        .send()
+        .await
+        .unwrap();
+    let token = form.text().await.unwrap();
+    client
+        .post(format!("{base}/auth"))
+        .header("content-type", "application/json")
+        .body(r#"{"username": "acme_ss2", "password": "passwd", "token": "true"}"#)
+        .send()
+        .await
+        .unwrap();
+    client
+        .post(format!(
+            "{base}/auth?username=acme_ss2&password=passwd&token=true"
+        ))
+        .send()
+        .await
+        .unwrap();
+    client
+        .post(format!("{base}/sm/v1/scripts/search"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(format!(
+            r#"{{"filter": "name:`x`", "note": "Bearer {token}"}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    client
+        .get(format!("{base}/qps/rest/portal/version"))
+        .basic_auth("acme_ss2", Some("passwd"))
+        .send()
+        .await
+        .unwrap();
+    let journal = client
+        .get(format!("{base}/_mock/requests"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!journal.contains("passwd"), "{journal}");
+    assert!(!journal.contains(&token), "{journal}");
+    assert!(
+        !journal.contains(token.split('.').nth(1).unwrap()),
+        "{journal}"
+    );
+    assert!(journal.contains("password=***"), "{journal}");
+    assert!(journal.contains(r#"\"password\": \"***\""#), "{journal}");
+    assert!(journal.contains("acme_ss2"), "users still show: {journal}");
+    running.shutdown().await;
+}
