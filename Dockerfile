@@ -31,6 +31,9 @@ COPY --from=build /qualys-mock /usr/local/bin/qualys-mock
 COPY --from=build --chown=65532:65532 /certs /certs
 # 65532 is distroless's "nonroot".
 USER 65532:65532
+# 0.0.0.0 so the ports can be published; with no QUALYS_MOCK_CONTROL_TOKEN the server warns at
+# start that the control API is open to whoever reaches the port. Publish on 127.0.0.1
+# (docker run -p 127.0.0.1:8080:8080) or set the token.
 # Logs: plain text without colour codes (stderr is not a terminal); set
 # QUALYS_MOCK_LOG_FORMAT=json for a log collector.
 ENV QUALYS_MOCK_HOST=0.0.0.0 \

@@ -91,8 +91,9 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub log_buffer_lines: u32,
 
-    /// Secret for signing JWTs (HS512). Default: random per process.
-    #[arg(long, env = "QUALYS_MOCK_JWT_SECRET", hide_env_values = true)]
+    /// Secret for signing JWTs (HS512), at least 32 bytes. Default: random per process.
+    #[arg(long, env = "QUALYS_MOCK_JWT_SECRET", hide_env_values = true,
+          value_parser = parse_jwt_secret)]
     pub jwt_secret: Option<String>,
 
     /// CAR: seconds before the same script may be executed again (429 inside).
@@ -116,8 +117,11 @@ pub struct ServeArgs {
     pub job_run_ms: u64,
 
     /// Require this token (header `X-Mock-Token` or `Authorization: Bearer`) on the
-    /// /_mock/ control endpoints (health stays open). Open when absent.
-    #[arg(long, env = "QUALYS_MOCK_CONTROL_TOKEN", hide_env_values = true)]
+    /// /_mock/ control endpoints (health stays open). Open when absent: anyone who reaches
+    /// the port can reset data, inject faults and read the journal, so set it whenever the
+    /// server listens on more than the loopback address.
+    #[arg(long, env = "QUALYS_MOCK_CONTROL_TOKEN", hide_env_values = true,
+          value_parser = parse_control_token)]
     pub control_token: Option<String>,
 
     /// Requests the journal (GET /_mock/requests) keeps; older ones are dropped.
@@ -248,6 +252,48 @@ pub fn parse_log_filter(value: &str) -> Result<String, String> {
     }
     tracing_subscriber::EnvFilter::try_new(value).map_err(|e| format!("{e}; {hint}"))?;
     Ok(value.to_owned())
+}
+
+/// The fewest bytes a JWT secret may have (HS512 keys shorter than this are guessable).
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// A JWT secret of at least [`MIN_JWT_SECRET_BYTES`]: an empty or short one (an unset
+/// compose variable) would let anyone forge tokens.
+pub fn parse_jwt_secret(value: &str) -> Result<String, String> {
+    if value.len() < MIN_JWT_SECRET_BYTES {
+        return Err(format!(
+            "the JWT secret (--jwt-secret, QUALYS_MOCK_JWT_SECRET) has {} bytes; it needs at \
+             least {MIN_JWT_SECRET_BYTES} (or leave it unset for a random secret per process)",
+            value.len()
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// A control token that is not empty: an empty one (an unset compose variable) would match
+/// `Authorization: Bearer ` and leave the control API open.
+pub fn parse_control_token(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        return Err(
+            "the control token (--control-token, QUALYS_MOCK_CONTROL_TOKEN) is empty; \
+                    give a token or leave it unset"
+                .to_owned(),
+        );
+    }
+    Ok(value.to_owned())
+}
+
+/// What to warn about at start: a bind beyond loopback with an open control API.
+pub fn exposure_warning(args: &ServeArgs) -> Option<String> {
+    if args.host.is_loopback() || args.control_token.is_some() {
+        return None;
+    }
+    Some(format!(
+        "WARNING: listening on {} with no control token: anyone who can reach this port can \
+         reset the data, inject faults and read the request journal. Set --control-token \
+         (QUALYS_MOCK_CONTROL_TOKEN), or bind 127.0.0.1, or publish the port on 127.0.0.1 only.",
+        args.host
+    ))
 }
 
 /// A subject alternative name: an IP address or a DNS name (letters, digits, `-`, `.`, a

@@ -209,6 +209,14 @@ pub async fn run(args: ServeArgs) -> Result<(), StartError> {
     }
     banner.push_str(&format!("  seed:   {}\n", running.state.info.seed_name));
     print_banner(&banner);
+    if let Some(warning) = crate::config::exposure_warning(&args) {
+        // In the log, or on stderr when the log filter hides warnings.
+        if tracing::enabled!(tracing::Level::WARN) {
+            tracing::warn!("{warning}");
+        } else {
+            eprintln!("qualys-mock: {warning}");
+        }
+    }
     tracing::info!(
         startup_ms = started.elapsed().as_secs_f64() * 1000.0,
         "ready"

@@ -330,3 +330,40 @@ async fn the_journal_redacts_passwords_and_tokens() {
     assert!(journal.contains("acme_ss2"), "users still show: {journal}");
     running.shutdown().await;
 }
+
+fn parses(argv: &[&str]) -> Result<ServeArgs, String> {
+    let mut all = vec!["qualys-mock", "serve"];
+    all.extend_from_slice(argv);
+    match Cli::try_parse_from(all) {
+        Ok(cli) => match cli.command {
+            Command::Serve(args) => Ok(*args),
+            other => panic!("expected serve, got {other:?}"),
+        },
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[test]
+fn an_empty_or_short_jwt_secret_is_refused() {
+    for secret in ["", "short", &"x".repeat(31)] {
+        let e = parses(&["--jwt-secret", secret]).unwrap_err();
+        assert!(e.contains("at least 32"), "{e}");
+    }
+    assert!(parses(&["--jwt-secret", &"x".repeat(32)]).is_ok());
+    let e = parses(&["--control-token", ""]).unwrap_err();
+    assert!(e.contains("empty"), "{e}");
+}
+
+#[test]
+fn a_bind_beyond_loopback_without_a_control_token_is_warned_about() {
+    use qualys_mock::config::exposure_warning;
+    let open = parses(&["--host", "0.0.0.0"]).unwrap();
+    let warning = exposure_warning(&open).expect("no warning");
+    assert!(warning.contains("--control-token"), "{warning}");
+    assert!(
+        exposure_warning(&parses(&["--host", "0.0.0.0", "--control-token", "t"]).unwrap())
+            .is_none()
+    );
+    assert!(exposure_warning(&parses(&["--host", "127.0.0.1"]).unwrap()).is_none());
+    assert!(exposure_warning(&parses(&["--host", "::1"]).unwrap()).is_none());
+}
