@@ -108,7 +108,12 @@ pub(crate) async fn search(
     ))
 }
 
-/// `GET /sm/v1/scripts/export?ids=1,2`: a JSON array that `import` takes back.
+/// The most distinct script ids one export takes (the CAR guide states no limit).
+pub(crate) const MAX_EXPORT_IDS: usize = 100;
+
+/// `GET /sm/v1/scripts/export?ids=1,2`: a JSON array that `import` takes back. Repeated ids
+/// are exported once; at most [`MAX_EXPORT_IDS`] ids, and at most `--max-body-bytes` of
+/// encoded content.
 pub(crate) async fn export(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
@@ -124,15 +129,27 @@ pub(crate) async fn export(
             "Query parameter ids is required, e.g. ids=16515,72652".into(),
         ));
     }
-    let ids = raw
+    let listed = raw
         .split(',')
         .map(|v| v.trim().parse::<i64>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| {
+            let shown: String = raw.chars().take(100).collect();
+            let more = if shown.len() < raw.len() { "…" } else { "" };
             CarError::BadRequest(format!(
-                "ids must be script ids separated by commas (got {raw:?})"
+                "ids must be script ids separated by commas (got {shown:?}{more})"
             ))
         })?;
+    // A script listed twice is exported once, in the place it was first listed.
+    let mut seen = std::collections::HashSet::new();
+    let ids: Vec<i64> = listed.into_iter().filter(|id| seen.insert(*id)).collect();
+    if ids.len() > MAX_EXPORT_IDS {
+        return Err(CarError::BadRequest(format!(
+            "At most {MAX_EXPORT_IDS} script ids may be exported at once (got {}); export \
+             them in several requests",
+            ids.len()
+        )));
+    }
     let scripts = match state
         .store
         .car_scripts_by_ids(caller.customer_id, ids)
@@ -156,6 +173,19 @@ pub(crate) async fn export(
         return Err(CarError::BadRequest(format!(
             "Deprecated or rejected scripts cannot be exported: {}",
             blocked.join(", ")
+        )));
+    }
+    // The export must be importable: its content (base64, 4 bytes per 3) stays within the
+    // largest body the server accepts.
+    let limit = state.info.max_body_bytes;
+    let content: usize = scripts
+        .iter()
+        .map(|s| s.content.len().div_ceil(3) * 4)
+        .sum();
+    if content > limit {
+        return Err(CarError::BadRequest(format!(
+            "These scripts' content is {content} bytes encoded; an export carries at most \
+             {limit} bytes (what import accepts); export fewer ids at once"
         )));
     }
     let items: Vec<ScriptDetail> = scripts

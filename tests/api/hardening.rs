@@ -367,3 +367,123 @@ fn a_bind_beyond_loopback_without_a_control_token_is_warned_about() {
     assert!(exposure_warning(&parses(&["--host", "127.0.0.1"]).unwrap()).is_none());
     assert!(exposure_warning(&parses(&["--host", "::1"]).unwrap()).is_none());
 }
+
+mod export {
+    use axum::http::{Method, StatusCode};
+    use base64::Engine as _;
+    use serde_json::json;
+
+    use crate::helpers::TestApp;
+
+    #[tokio::test]
+    async fn repeated_ids_are_exported_once() {
+        let app = TestApp::new().await;
+        let t = app.acme().await;
+        let ids = vec!["16515"; 8000].join(",");
+        let r = app
+            .car(
+                Method::GET,
+                &format!("/sm/v1/scripts/export?ids={ids}"),
+                &t,
+                "",
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        assert_eq!(r.json().as_array().unwrap().len(), 1);
+        let r = app
+            .car(
+                Method::GET,
+                "/sm/v1/scripts/export?ids=72652,75508,72652",
+                &t,
+                "",
+            )
+            .await;
+        let ids: Vec<_> = r
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].clone())
+            .collect();
+        assert_eq!(ids, vec![json!(72652), json!(75508)]);
+    }
+
+    #[tokio::test]
+    async fn more_than_100_ids_are_refused_naming_the_limit() {
+        let app = TestApp::new().await;
+        let t = app.acme().await;
+        let ids: Vec<String> = (1..=101).map(|i| i.to_string()).collect();
+        let r = app
+            .car(
+                Method::GET,
+                &format!("/sm/v1/scripts/export?ids={}", ids.join(",")),
+                &t,
+                "",
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+        let body = r.json();
+        assert!(body.to_string().contains("At most 100"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn an_export_larger_than_an_import_may_be_is_refused() {
+        let app = TestApp::new().await;
+        let t = app.acme().await;
+        let sample = app
+            .car(Method::GET, "/sm/v1/scripts/export?ids=16515", &t, "")
+            .await
+            .json()[0]
+            .clone();
+        let content = base64::engine::general_purpose::STANDARD.encode(vec![b'#'; 400_000]);
+        let mut ids = Vec::new();
+        for batch in 0..2 {
+            let scripts: Vec<_> = (0..20)
+                .map(|i| {
+                    let mut s = sample.clone();
+                    s["title"] = json!(format!("Big script {batch} {i}"));
+                    s["content"] = json!(content);
+                    s
+                })
+                .collect();
+            let r = app
+                .upload(
+                    "/sm/v1/scripts/import",
+                    &t,
+                    "file",
+                    serde_json::to_vec(&scripts).unwrap().as_slice(),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+            for id in r.json()["ImportedIds"].as_array().unwrap() {
+                ids.push(id.as_str().unwrap().to_owned());
+            }
+        }
+        let r = app
+            .car(
+                Method::GET,
+                &format!("/sm/v1/scripts/export?ids={}", ids.join(",")),
+                &t,
+                "",
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::BAD_REQUEST,
+            "{}",
+            &r.text()[..200.min(r.text().len())]
+        );
+        assert!(r.text().contains("export fewer ids"), "{}", r.text());
+        // Half of them fit.
+        let r = app
+            .car(
+                Method::GET,
+                &format!("/sm/v1/scripts/export?ids={}", ids[..20].join(",")),
+                &t,
+                "",
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.json().as_array().unwrap().len(), 20);
+    }
+}
