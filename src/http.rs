@@ -89,6 +89,31 @@ pub async fn limit_body(max: usize, request: Request, next: Next) -> Response {
     response
 }
 
+/// Whether `%XX` escapes in `path` decode (with the rest of it) to UTF-8. An escape that is
+/// not two hex digits stays as it is, as axum reads it.
+pub fn percent_decodes_to_utf8(path: &str) -> bool {
+    if !path.contains('%') {
+        return true;
+    }
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    std::str::from_utf8(&out).is_ok()
+}
+
 /// What a [`Tee`] saw of a body: its first bytes (at most the limit) and how many there were
 /// in all.
 #[derive(Debug, Default)]
@@ -325,6 +350,15 @@ pub fn redact_query(query: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_decode_or_not() {
+        assert!(percent_decodes_to_utf8("/sm/v1/scripts/16515"));
+        assert!(percent_decodes_to_utf8("/a/%C3%A9/%zz/%"));
+        assert!(percent_decodes_to_utf8("/a/%4"));
+        assert!(!percent_decodes_to_utf8("/sm/v1/scripts/%FF"));
+        assert!(!percent_decodes_to_utf8("/a/%C3"));
+    }
 
     #[test]
     fn forms_lose_their_passwords() {

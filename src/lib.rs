@@ -71,6 +71,7 @@ pub fn app(state: AppState) -> Router {
         .merge(control::router(&state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(path_must_decode))
         .layer(axum::middleware::from_fn(http::log_requests))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -124,6 +125,32 @@ async fn method_not_allowed(
         axum::http::HeaderValue::from_static(allow),
     );
     response
+}
+
+/// A path whose percent-encoding does not decode to UTF-8 (`/sm/v1/scripts/%FF`) names no
+/// resource: 400 in the format of its surface, before any path extractor sees it.
+async fn path_must_decode(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = request.uri().path();
+    if http::percent_decodes_to_utf8(path) {
+        return next.run(request).await;
+    }
+    let message = format!("The path {path} is not valid percent-encoded UTF-8");
+    match Surface::of(path) {
+        Surface::Cm => {
+            let (parts, _) = request.into_parts();
+            cm::reply::Ctx::from_parts(&parts)
+                .fail(cm::error::CmError::invalid_request(
+                    message,
+                    "Percent-encode the path's text as UTF-8",
+                ))
+                .into_response()
+        }
+        Surface::Control => control::error_body(StatusCode::BAD_REQUEST, message),
+        Surface::Car => car::error::CarError::BadRequest(message).into_response(),
+    }
 }
 
 /// A path no surface has: 404 in the format of the surface its prefix names.

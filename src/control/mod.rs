@@ -11,7 +11,8 @@ pub mod journal;
 pub mod ops;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -37,6 +38,42 @@ impl IntoResponse for ControlError {
             ControlError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (status, Json(json!({"error": self.to_string()}))).into_response()
+    }
+}
+
+/// A path parameter; a value that does not parse is the control API's `{"error"}` 400.
+struct ControlPath<T>(T);
+
+impl<T, S> FromRequestParts<S> for ControlPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ControlPath(value)),
+            Err(e) => Err(error_body(StatusCode::BAD_REQUEST, e.body_text())),
+        }
+    }
+}
+
+/// The query string; one that does not parse is the control API's `{"error"}` 400.
+struct ControlQuery<T>(T);
+
+impl<T, S> FromRequestParts<S> for ControlQuery<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ControlQuery(value)),
+            Err(e) => Err(error_body(StatusCode::BAD_REQUEST, e.body_text())),
+        }
     }
 }
 
@@ -152,7 +189,7 @@ struct ResetQuery {
 
 async fn reset(
     State(state): State<AppState>,
-    Query(q): Query<ResetQuery>,
+    ControlQuery(q): ControlQuery<ResetQuery>,
 ) -> Result<Json<ops::ResetReport>, ControlError> {
     Ok(Json(ops::reset(&state, q.customer).await?))
 }
@@ -182,7 +219,7 @@ async fn set_clock(
 
 async fn requests(
     State(state): State<AppState>,
-    Query(filter): Query<journal::Filter>,
+    ControlQuery(filter): ControlQuery<journal::Filter>,
 ) -> Json<Value> {
     let entries = ops::requests(&state, &filter);
     Json(
@@ -211,7 +248,7 @@ async fn clear_faults(State(state): State<AppState>) -> StatusCode {
 
 async fn remove_fault(
     State(state): State<AppState>,
-    Path(id): Path<u64>,
+    ControlPath(id): ControlPath<u64>,
 ) -> Result<StatusCode, ControlError> {
     if state.control.faults.remove(id) {
         Ok(StatusCode::NO_CONTENT)
@@ -231,7 +268,7 @@ async fn cm_events(State(state): State<AppState>, body: Bytes) -> Result<Respons
 
 async fn outcome(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ControlPath(id): ControlPath<i64>,
     body: Bytes,
 ) -> Result<StatusCode, ControlError> {
     ops::force_outcome(&state, id, parse(&body)?).await?;

@@ -487,3 +487,75 @@ mod export {
         assert_eq!(r.json().as_array().unwrap().len(), 20);
     }
 }
+
+mod surface_errors {
+    use axum::http::{Method, StatusCode};
+
+    use crate::helpers::{TestApp, basic};
+
+    #[tokio::test]
+    async fn a_car_path_that_is_not_utf8_answers_the_car_envelope() {
+        let app = TestApp::new().await;
+        let t = app.acme().await;
+        for path in [
+            "/sm/v1/scripts/%FF",
+            "/sm/v1/scripts/%C3%28/clone",
+            "/sm/v1/scripts/%FF/execute",
+            "/sm/v1/%FF",
+        ] {
+            let method = if path.ends_with("clone") || path.ends_with("execute") {
+                Method::POST
+            } else {
+                Method::GET
+            };
+            let r = app.car(method, path, &t, "{}").await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.text());
+            let body = r.json();
+            assert!(
+                body.to_string().contains("percent-encoded"),
+                "{path}: {body}"
+            );
+            assert!(r.header("content-type").unwrap().contains("json"), "{path}");
+        }
+        // A well-encoded path still reaches its handler.
+        let r = app
+            .car(Method::GET, "/sm/v1/scripts/%31%36%35%31%35", &t, "")
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+
+    #[tokio::test]
+    async fn a_cm_path_that_is_not_utf8_answers_a_service_response() {
+        let app = TestApp::new().await;
+        let auth = basic("acme_ss2", "passwd");
+        let r = app
+            .request(
+                Method::POST,
+                "/qps/rest/2.0/search/cm/%FF",
+                &[("authorization", &auth)],
+                "",
+            )
+            .await;
+        assert!(r.text().contains("<ServiceResponse"), "{}", r.text());
+        assert!(r.text().contains("INVALID_REQUEST"), "{}", r.text());
+    }
+
+    #[tokio::test]
+    async fn control_path_and_query_errors_answer_control_json() {
+        let app = TestApp::new().await;
+        for (method, path) in [
+            (Method::DELETE, "/_mock/faults/abc"),
+            (Method::DELETE, "/_mock/faults/-1"),
+            (Method::DELETE, "/_mock/faults/%FF"),
+            (Method::POST, "/_mock/car/assetjobs/x/outcome"),
+            (Method::GET, "/_mock/requests?status=x"),
+            (Method::GET, "/_mock/requests?since=yesterday"),
+            (Method::GET, "/_mock/requests?status=%FF"),
+        ] {
+            let r = app.request(method, path, &[], "{}").await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.text());
+            let body = r.json();
+            assert!(body["error"].is_string(), "{path}: {body}");
+        }
+    }
+}
