@@ -35,7 +35,10 @@ impl IntoResponse for ControlError {
         let status = match &self {
             ControlError::BadRequest(_) | ControlError::Seed(_) => StatusCode::BAD_REQUEST,
             ControlError::NotFound(_) => StatusCode::NOT_FOUND,
-            ControlError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ControlError::Store(e) => {
+                tracing::error!(error = %crate::logging::cause(e), "store error on the control API");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         };
         (status, Json(json!({"error": self.to_string()}))).into_response()
     }
@@ -111,9 +114,10 @@ async fn catch_up_first(State(state): State<AppState>, request: Request, next: N
 }
 
 fn store_unavailable(e: crate::store::StoreError) -> Response {
+    tracing::error!(error = %crate::logging::cause(&e), "store error on the control API");
     (
         StatusCode::SERVICE_UNAVAILABLE,
-        Json(json!({"status": "unavailable", "error": e.to_string()})),
+        Json(json!({"status": "unavailable", "error": crate::logging::cause(&e)})),
     )
         .into_response()
 }
@@ -176,7 +180,7 @@ async fn health(State(state): State<AppState>) -> Response {
         .into_response(),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "error": e.to_string()})),
+            Json(json!({"status": "unavailable", "error": crate::logging::cause(&e)})),
         )
             .into_response(),
     }

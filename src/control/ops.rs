@@ -22,7 +22,7 @@ pub enum ControlError {
     NotFound(String),
     #[error("invalid seed: {0}")]
     Seed(#[from] SeedError),
-    #[error("store: {0}")]
+    #[error("store: {}", crate::logging::cause(.0))]
     Store(#[from] StoreError),
 }
 
