@@ -205,13 +205,28 @@ where
                 let app = app.clone();
                 let body_timeout = timeouts.body;
                 async move {
+                    let slot = Arc::new(std::sync::Mutex::new(None));
                     let request = request.map(|incoming| {
-                        Body::new(tower_http::timeout::TimeoutBody::new(
-                            body_timeout,
-                            incoming,
-                        ))
+                        Body::new(Returned {
+                            inner: Some(Box::pin(tower_http::timeout::TimeoutBody::new(
+                                body_timeout,
+                                incoming,
+                            ))),
+                            slot: slot.clone(),
+                        })
                     });
-                    let response = app.oneshot(request).await;
+                    let mut response = app.oneshot(request).await;
+                    let unread = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    if let (Some(body), Ok(response)) = (unread, response.as_mut())
+                        && !drain(body).await
+                    {
+                        // The rest of the body is not read: the connection cannot carry
+                        // another request, and the client is told so.
+                        response.headers_mut().insert(
+                            axum::http::header::CONNECTION,
+                            axum::http::HeaderValue::from_static("close"),
+                        );
+                    }
                     drop(busy);
                     response
                 }
@@ -222,6 +237,77 @@ where
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+type Incoming2 = Pin<Box<tower_http::timeout::TimeoutBody<Incoming>>>;
+
+/// A request body that, dropped before its end (a handler that answered without reading
+/// it: no credentials, a fault), hands itself back so the connection can finish it.
+struct Returned {
+    inner: Option<Incoming2>,
+    slot: Arc<std::sync::Mutex<Option<Incoming2>>>,
+}
+
+impl http_body::Body for Returned {
+    type Data = axum::body::Bytes;
+    type Error = tower_http::BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        match self.inner.as_mut() {
+            Some(body) => body.as_mut().poll_frame(cx),
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.as_ref().is_none_or(|b| b.is_end_stream())
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner
+            .as_ref()
+            .map_or_else(|| http_body::SizeHint::with_exact(0), |b| b.size_hint())
+    }
+}
+
+impl Drop for Returned {
+    fn drop(&mut self) {
+        if let Some(body) = self.inner.take()
+            && !http_body::Body::is_end_stream(&body)
+        {
+            *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(body);
+        }
+    }
+}
+
+/// Bytes of an unread body the connection reads (and drops) to stay open.
+const DRAIN_BYTES: usize = 64 * 1024;
+/// How long it waits for them: only what has already arrived, in effect.
+const DRAIN_WAIT: Duration = Duration::from_millis(50);
+
+/// Read and drop the rest of an unread body when it is small and already here, so the
+/// connection can carry the next request; `false` when it is not (then it closes).
+async fn drain(mut body: Incoming2) -> bool {
+    use http_body::Body as _;
+    let read_all = async {
+        let mut read = 0usize;
+        loop {
+            match std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+                None => return true,
+                Some(Err(_)) => return false,
+                Some(Ok(frame)) => {
+                    read += frame.data_ref().map_or(0, |d| d.len());
+                    if read > DRAIN_BYTES {
+                        return false;
+                    }
+                }
+            }
+        }
+    };
+    tokio::time::timeout(DRAIN_WAIT, read_all).await == Ok(true)
 }
 
 /// Run a connection until it ends or overstays a timeout (then it is dropped: closed).

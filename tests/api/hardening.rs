@@ -559,3 +559,75 @@ mod surface_errors {
         }
     }
 }
+
+/// Read one answer (head and a Content-Length body) off a kept-alive connection.
+async fn read_one_answer(stream: &mut TcpStream) -> String {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&seen).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let len: usize = text[..end]
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            if seen.len() >= end + 4 + len {
+                return text;
+            }
+        }
+        let n = tokio::time::timeout(BOUND, stream.read(&mut buf))
+            .await
+            .expect("no answer")
+            .unwrap();
+        assert!(n > 0, "closed before the answer: {text}");
+        seen.extend_from_slice(&buf[..n]);
+    }
+}
+
+#[tokio::test]
+async fn a_refused_request_with_a_small_body_keeps_its_connection() {
+    let running = launch(&[]).await;
+    let mut stream = TcpStream::connect(running.http_addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /sm/v1/scripts/search HTTP/1.1\r\nHost: localhost\r\n\
+              Authorization: Bearer not.a.token\r\nContent-Length: 2\r\n\r\n{}",
+        )
+        .await
+        .unwrap();
+    let first = read_one_answer(&mut stream).await;
+    assert!(first.starts_with("HTTP/1.1 401"), "{first}");
+    assert!(
+        !first.to_ascii_lowercase().contains("connection: close"),
+        "{first}"
+    );
+    stream
+        .write_all(b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let second = read_until_closed(&mut stream).await.unwrap();
+    assert!(
+        String::from_utf8_lossy(&second).starts_with("HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&second)
+    );
+    // A large unread body: the answer says the connection closes.
+    let answer = answer_before_the_body(
+        running.http_addr,
+        "POST /sm/v1/scripts/search HTTP/1.1\r\nHost: localhost\r\n",
+        1 << 20,
+        1024,
+    )
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
+    running.shutdown().await;
+}
