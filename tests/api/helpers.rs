@@ -112,6 +112,40 @@ impl TestApp {
         r.text()
     }
 
+    /// A control API call (`/_mock/...`) with a JSON body.
+    pub async fn control(
+        &self,
+        method: Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> TestResponse {
+        self.request(
+            method,
+            path,
+            &[("content-type", "application/json")],
+            body.to_string(),
+        )
+        .await
+    }
+
+    /// A CM call with Basic credentials; `json` asks for and sends JSON, else XML.
+    pub async fn cm(
+        &self,
+        method: Method,
+        path: &str,
+        (user, password): (&str, &str),
+        body: &str,
+        json: bool,
+    ) -> TestResponse {
+        let auth = basic(user, password);
+        let kind = if json { "application/json" } else { "text/xml" };
+        let mut headers = vec![("authorization", auth.as_str()), ("content-type", kind)];
+        if json {
+            headers.push(("accept", "application/json"));
+        }
+        self.request(method, path, &headers, body.to_owned()).await
+    }
+
     /// A CAR call with a bearer token.
     pub async fn car(&self, method: Method, path: &str, token: &str, body: &str) -> TestResponse {
         let auth = format!("Bearer {token}");
