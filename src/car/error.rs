@@ -125,6 +125,12 @@ fn envelope(status: StatusCode, message: &str) -> Json<ErrorEnvelope<'_>> {
 
 impl From<StoreError> for CarError {
     fn from(e: StoreError) -> Self {
+        if let StoreError::TooSlow(limit) = e {
+            return CarError::BadRequest(format!(
+                "The search ran longer than {} s and was stopped; narrow the filter",
+                limit.as_secs()
+            ));
+        }
         tracing::error!(error = %e, "store error on the CAR API");
         CarError::Internal("Internal server error".to_owned())
     }
