@@ -31,7 +31,11 @@ impl Ctx {
             .unwrap_or("localhost");
         Ctx {
             format: Format::from_headers(&parts.headers),
-            schema_url: format!("https://{host}{}", schema_path(parts.uri.path())),
+            schema_url: format!(
+                "{}://{host}{}",
+                scheme(parts),
+                schema_path(parts.uri.path())
+            ),
         }
     }
 
@@ -54,16 +58,47 @@ impl Ctx {
     }
 }
 
-/// The XSD QPS names for a path: `/qps/xsd/1.0/cm/alert.xsd`, `/qps/xsd/version.xsd`.
-fn schema_path(path: &str) -> String {
+/// Marks a request that came in over TLS (the HTTPS listener adds it), so answers name the
+/// schemas at `https://`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Https;
+
+/// The request's own scheme: HTTPS when the TLS listener marked it (or the URI or a proxy's
+/// `X-Forwarded-Proto` says so), HTTP otherwise.
+fn scheme(parts: &Parts) -> &'static str {
+    let forwarded = parts
+        .headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(str::trim);
+    if parts.extensions.get::<Https>().is_some()
+        || parts.uri.scheme_str() == Some("https")
+        || forwarded.is_some_and(|p| p.eq_ignore_ascii_case("https"))
+    {
+        "https"
+    } else {
+        "http"
+    }
+}
+
+/// The served XSD for a path: `/qps/xsd/1.0/cm/alert.xsd`, `/qps/xsd/version.xsd`; paths
+/// that name no CM object get the envelope schema `/qps/xsd/1.0/cm.xsd`.
+fn schema_path(path: &str) -> &'static str {
     let rest = path.trim_start_matches("/qps/rest/");
-    if rest.starts_with("portal/version") {
-        return "/qps/xsd/version.xsd".to_owned();
+    if rest == "portal/version" || rest.starts_with("portal/version/") {
+        return "/qps/xsd/version.xsd";
     }
     let parts: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     match parts.as_slice() {
-        [version, _op, module, object, ..] => format!("/qps/xsd/{version}/{module}/{object}.xsd"),
-        _ => "/qps/xsd/1.0/cm.xsd".to_owned(),
+        ["1.0", "search" | "get" | "download", "cm", object, ..] => match *object {
+            "alert" => "/qps/xsd/1.0/cm/alert.xsd",
+            "profile" => "/qps/xsd/1.0/cm/profile.xsd",
+            "rule" => "/qps/xsd/1.0/cm/rule.xsd",
+            "ruleset" => "/qps/xsd/1.0/cm/ruleset.xsd",
+            _ => "/qps/xsd/1.0/cm.xsd",
+        },
+        _ => "/qps/xsd/1.0/cm.xsd",
     }
 }
 
@@ -175,5 +210,16 @@ mod tests {
             schema_path("/qps/rest/portal/version/"),
             "/qps/xsd/version.xsd"
         );
+        for other in [
+            "/qps/rest/1.0/search/cm/bogus",
+            "/qps/rest/2.0/search/cm/alert",
+            "/qps/rest/1.0/search/am/asset",
+            "/qps/nothing",
+        ] {
+            assert_eq!(schema_path(other), "/qps/xsd/1.0/cm.xsd", "{other}");
+        }
+        for (path, _) in crate::cm::xsd::SCHEMAS {
+            assert!(path.starts_with("/qps/xsd/"));
+        }
     }
 }

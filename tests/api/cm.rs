@@ -96,7 +96,7 @@ async fn search_alerts_by_ip_as_the_guide_does() {
     .await;
     let xml = r.text();
     assert!(xml.contains(
-        "xsi:noNamespaceSchemaLocation=\"https://localhost:8080/qps/xsd/1.0/cm/alert.xsd\""
+        "xsi:noNamespaceSchemaLocation=\"http://localhost:8080/qps/xsd/1.0/cm/alert.xsd\""
     ));
     let head = "<responseCode>SUCCESS</responseCode>\n  <count>7</count>\n  <hasMoreRecords>false</hasMoreRecords>\n  <data>\n    <Alert>\n      <id>244402</id>";
     assert!(xml.contains(head), "{xml}");

@@ -59,11 +59,26 @@ impl TestApp {
         }
     }
 
+    /// Send a request; an XML `ServiceResponse` answer is validated against the schema it
+    /// names (see `xsd.rs`).
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost")
+            .to_owned();
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         let body = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let is_xml = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("xml"));
+        if is_xml && body.windows(16).any(|w| w == b"<ServiceResponse") {
+            crate::xsd::validate(&String::from_utf8_lossy(&body), &host);
+        }
         TestResponse {
             status,
             headers,
@@ -83,6 +98,9 @@ impl TestApp {
             .uri(path)
             .header(header::HOST, "localhost:8080");
         for (k, v) in headers {
+            if k.eq_ignore_ascii_case("host") {
+                builder.headers_mut().unwrap().remove(header::HOST);
+            }
             builder = builder.header(*k, *v);
         }
         self.send(builder.body(body.into()).unwrap()).await

@@ -16,3 +16,4 @@ mod listener;
 mod mock_server;
 mod query_plans;
 mod state;
+mod xsd;
