@@ -5,7 +5,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 
@@ -24,17 +24,22 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn from_parts(parts: &Parts) -> Ctx {
-        let host = parts
-            .headers
+        Ctx::for_request(&parts.uri, &parts.headers, &parts.extensions)
+    }
+
+    /// The context of a request known by its URI, headers and extensions.
+    pub fn for_request(uri: &Uri, headers: &HeaderMap, extensions: &Extensions) -> Ctx {
+        let host = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
+            .or_else(|| uri.authority().map(|a| a.as_str()))
             .unwrap_or("localhost");
         Ctx {
-            format: Format::from_headers(&parts.headers),
+            format: Format::from_headers(headers),
             schema_url: format!(
                 "{}://{host}{}",
-                scheme(parts),
-                schema_path(parts.uri.path())
+                scheme(uri, headers, extensions),
+                schema_path(uri.path())
             ),
         }
     }
@@ -65,15 +70,14 @@ pub struct Https;
 
 /// The request's own scheme: HTTPS when the TLS listener marked it (or the URI or a proxy's
 /// `X-Forwarded-Proto` says so), HTTP otherwise.
-fn scheme(parts: &Parts) -> &'static str {
-    let forwarded = parts
-        .headers
+fn scheme(uri: &Uri, headers: &HeaderMap, extensions: &Extensions) -> &'static str {
+    let forwarded = headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').next())
         .map(str::trim);
-    if parts.extensions.get::<Https>().is_some()
-        || parts.uri.scheme_str() == Some("https")
+    if extensions.get::<Https>().is_some()
+        || uri.scheme_str() == Some("https")
         || forwarded.is_some_and(|p| p.eq_ignore_ascii_case("https"))
     {
         "https"
@@ -121,7 +125,7 @@ impl IntoResponse for Reply {
     fn into_response(self) -> Response {
         let (status, body) = match self.result {
             Ok(response) => (
-                axum::http::StatusCode::OK,
+                StatusCode::OK,
                 response.render(self.ctx.format, &self.ctx.schema_url),
             ),
             Err(e) => (
@@ -130,14 +134,25 @@ impl IntoResponse for Reply {
                     .render(self.ctx.format, &self.ctx.schema_url),
             ),
         };
-        (
+        let mut response = (
             status,
             [(header::CONTENT_TYPE, self.ctx.format.content_type())],
             body,
         )
-            .into_response()
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 7617: the challenge clients that send credentials only when asked need.
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(BASIC_CHALLENGE),
+            );
+        }
+        response
     }
 }
+
+/// The challenge on every CM 401.
+pub const BASIC_CHALLENGE: &str = "Basic realm=\"Qualys API\", charset=\"UTF-8\"";
 
 /// The authenticated CM caller: HTTP Basic, or the `user` and `password` headers.
 #[derive(Debug, Clone)]

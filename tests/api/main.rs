@@ -10,6 +10,7 @@ mod cm_auth;
 mod cm_filters;
 mod control;
 mod fallbacks;
+mod fidelity;
 mod health;
 mod helpers;
 mod listener;
