@@ -167,3 +167,127 @@ async fn every_429_says_to_wait_more_than_zero_seconds() {
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(r.header("retry-after").unwrap().parse::<u64>().unwrap() > 0);
 }
+
+#[tokio::test]
+async fn the_guides_filter_spelling_is_taken_and_unknown_keys_are_refused() {
+    let app = TestApp::new().await;
+    let t = app.acme().await;
+    let total = |r: crate::helpers::TestResponse| {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        r.json()["body"]["totalCount"].as_u64().unwrap()
+    };
+    let lower = total(
+        app.car(
+            Method::POST,
+            "/sm/v1/scripts/search",
+            &t,
+            r#"{"filter": "status:REJECTED"}"#,
+        )
+        .await,
+    );
+    let all = total(
+        app.car(Method::POST, "/sm/v1/scripts/search", &t, "{}")
+            .await,
+    );
+    assert!(lower < all);
+    // "Filter" as the guide's input tables spell it; other documented keys in any case.
+    for body in [
+        r#"{"Filter": "status:REJECTED"}"#,
+        r#"{"FILTER": "status:REJECTED", "PageSize": "50", "PAGENUMBER": 0}"#,
+        r#"{"QQL": "status:REJECTED"}"#,
+    ] {
+        assert_eq!(
+            total(
+                app.car(Method::POST, "/sm/v1/scripts/search", &t, body)
+                    .await
+            ),
+            lower,
+            "{body}"
+        );
+    }
+    let r = app
+        .car(
+            Method::POST,
+            "/sm/v1/jobs/search",
+            &t,
+            r#"{"Filter": "id:80507", "StartAt": "2020-01-01"}"#,
+        )
+        .await;
+    assert_eq!(total(r), 1);
+    // A key no endpoint takes is a 400 that names it, never a search of everything.
+    for (path, body, key) in [
+        (
+            "/sm/v1/scripts/search",
+            r#"{"filtre": "status:REJECTED"}"#,
+            "filtre",
+        ),
+        ("/sm/v1/assets/search", r#"{"query": "x"}"#, "query"),
+        // activities take qql and startDate/endDate, not startAt.
+        (
+            "/sm/v1/scripts/activities",
+            r#"{"startAt": "2022-01-01"}"#,
+            "startAt",
+        ),
+    ] {
+        let r = app.car(Method::POST, path, &t, body).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path} {body}");
+        let message = r.json()["message"].as_str().unwrap().to_owned();
+        assert!(message.contains(&format!("'{key}'")), "{message}");
+        assert_eq!(r.json()["errorCode"], "400");
+    }
+    let r = app
+        .car(
+            Method::POST,
+            "/sm/v1/scripts/search",
+            &t,
+            r#"{"filter": "status:REJECTED", "Filter": "status:APPROVED"}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn car_paths_take_a_trailing_slash() {
+    let app = TestApp::new().await;
+    let r = app
+        .request(
+            Method::POST,
+            "/auth/",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            "username=acme_ss2&password=passwd&token=true",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let t = r.text();
+    for (method, path, body) in [
+        (Method::GET, "/sm/v1/scripts/16012/", ""),
+        (Method::POST, "/sm/v1/scripts/search/", "{}"),
+        (Method::GET, "/sm/v1/scripts/export/?ids=16515", ""),
+        (Method::POST, "/sm/v1/scripts/activities/", "{}"),
+        (Method::POST, "/sm/v1/assets/search/", "{}"),
+        (Method::POST, "/sm/v1/assettags/search/", "{}"),
+        (Method::POST, "/sm/v1/jobs/search/", "{}"),
+        (Method::POST, "/sm/v1/assetjobs/search/", "{}"),
+    ] {
+        let with = app.car(method.clone(), path, &t, body).await;
+        let without = app
+            .car(
+                method,
+                &path.replace("/?", "?").trim_end_matches('/').to_owned(),
+                &t,
+                body,
+            )
+            .await;
+        assert_eq!(with.status, StatusCode::OK, "{path}: {}", with.text());
+        assert_eq!(with.body, without.body, "{path}");
+    }
+    let r = app
+        .car(
+            Method::POST,
+            "/sm/v1/scripts/16012/clone/",
+            &t,
+            r#"{"scriptTitle": "Cloned through a slash"}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+}
