@@ -188,11 +188,13 @@ pub async fn download(
             .and_then(|h| h.to_str().ok())
             .map(|h| h.split(':').next().unwrap_or(h).to_owned())
             .unwrap_or_else(|| "localhost".to_owned());
+        let fields = Fields::parse(query_params(&uri).get("fields").map(String::as_str));
         Ok(download::render(
             format,
             &alerts.items,
             state.clock.now(),
             &host,
+            fields.as_ref(),
         ))
     }
     .await;

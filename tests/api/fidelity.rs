@@ -291,3 +291,45 @@ async fn car_paths_take_a_trailing_slash() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
 }
+
+#[tokio::test]
+async fn fields_limit_downloads_too() {
+    let app = TestApp::new().await;
+    let auth = basic("acme_ss2", "passwd");
+    let body = "<ServiceRequest><filters><Criteria field=\"id\" operator=\"IN\">237124,238503</Criteria></filters></ServiceRequest>";
+    let download = async |query: &str| {
+        let r = app
+            .request(
+                Method::POST,
+                &format!("/qps/rest/1.0/download/cm/alert/?{query}"),
+                &[("authorization", &auth), ("content-type", "text/xml")],
+                body,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        r.text()
+    };
+    assert_eq!(
+        download("format=csv&fields=id,profile.title,eventDate").await,
+        "\"AlertId\",\"Profile Name\",\"Event Date\"\n\
+         \"237124\",\"All Critical\",\"2017-12-31 15:57:21\"\n\
+         \"238503\",\"All Critical\",\"2017-01-16 19:42:56\"\n"
+    );
+    // A parent keeps all its columns.
+    assert_eq!(
+        download("format=csv&fields=profile").await,
+        "\"ProfileId\",\"Profile Name\"\n\"7401\",\"All Critical\"\n\"7401\",\"All Critical\"\n"
+    );
+    let cef = download("format=cef&fields=hostname,alertInfo.port").await;
+    assert!(
+        cef.lines().any(|l| l
+            == "CEF:0|QUALYS|QualysGuard|CM-1.30.0.0|PORT|PORT_OPEN|0|dhost=xp-30-32.qualys.com dpt=445"),
+        "{cef}"
+    );
+    // Without fields, everything.
+    assert!(
+        download("format=cef")
+            .await
+            .contains("cs2protocol=tcp cs3defaultService=microsoft-ds")
+    );
+}
