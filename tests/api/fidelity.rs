@@ -2,7 +2,7 @@
 //! paths, negotiation — each as a client meets it.
 
 use axum::http::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, basic};
 
@@ -332,4 +332,117 @@ async fn fields_limit_downloads_too() {
             .await
             .contains("cs2protocol=tcp cs3defaultService=microsoft-ds")
     );
+}
+
+#[tokio::test]
+async fn cm_content_negotiation_honours_q_values() {
+    let app = TestApp::new().await;
+    let auth = basic("acme_ss2", "passwd");
+    for (accept, content_type) in [
+        ("application/xml, application/json;q=0.1", "application/xml"),
+        ("application/json;q=0.2, text/xml", "application/xml"),
+        (
+            "application/xml;q=0.5, application/json",
+            "application/json",
+        ),
+        ("application/json", "application/json"),
+        ("*/*", "application/xml"),
+    ] {
+        let r = app
+            .request(
+                Method::GET,
+                "/qps/rest/1.0/get/cm/alert/246213",
+                &[("authorization", &auth), ("accept", accept)],
+                "",
+            )
+            .await;
+        assert_eq!(r.header("content-type"), Some(content_type), "{accept}");
+    }
+}
+
+#[tokio::test]
+async fn the_scheduler_refuses_what_execute_refuses() {
+    let app = TestApp::new().await;
+    app.state
+        .clock
+        .set(crate::helpers::ms("2022-05-10T00:00:00Z"));
+    let t = app.acme().await;
+    let schedule = |title: &str, script: i64, assets: Value, tags: Value| {
+        json!({
+            "activate": true, "assets": assets, "assetTags": tags, "excludedAssets": [],
+            "scripts": [{"id": script, "title": "x"}], "title": title,
+            "startDate": "2022-05-11", "endDate": "2022-05-20", "startTime": "02:00:00",
+            "scheduleType": "DAILY"
+        })
+        .to_string()
+    };
+    let one_asset = json!([{"id": 20452610}]);
+    for (title, script, assets, tags, message) in [
+        (
+            "Unknown asset",
+            72648,
+            json!([{"id": 20452610}, {"id": 999}]),
+            json!([]),
+            "Asset(s) not found: 999",
+        ),
+        (
+            "Unknown tag",
+            72648,
+            json!([]),
+            json!([{"id": 424242}]),
+            "Asset tag(s) not found: 424242",
+        ),
+        (
+            "Rejected script",
+            72524,
+            one_asset.clone(),
+            json!([]),
+            "Script is not approved (status REJECTED); only approved scripts can be scheduled",
+        ),
+        (
+            "Pending script",
+            16016,
+            one_asset.clone(),
+            json!([]),
+            "Script is not approved (status PENDING_REVIEW); only approved scripts can be scheduled",
+        ),
+        (
+            "Deprecated script",
+            80001,
+            one_asset.clone(),
+            json!([]),
+            "Script is deprecated",
+        ),
+    ] {
+        let r = app
+            .car(
+                Method::POST,
+                "/sm/v1/scripts/scheduler",
+                &t,
+                &schedule(title, script, assets, tags),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{title}: {}", r.text());
+        assert_eq!(r.json()["message"], message, "{title}");
+    }
+    // An id of no asset of this customer.
+    let r = app
+        .car(
+            Method::POST,
+            "/sm/v1/scripts/scheduler",
+            &t,
+            &schedule("Globex asset", 72648, json!([{"id": 1}]), json!([])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // What execute accepts, the scheduler accepts.
+    let r = app
+        .car(
+            Method::POST,
+            "/sm/v1/scripts/scheduler",
+            &t,
+            &schedule("Fine", 72648, one_asset, json!([])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
 }
