@@ -446,3 +446,58 @@ async fn the_scheduler_refuses_what_execute_refuses() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
 }
+
+/// The digits after the point of every `key` number in a JSON text.
+fn decimals(text: &str, key: &str) -> Vec<usize> {
+    let needle = format!("\"{key}\":");
+    text.match_indices(&needle)
+        .map(|(i, _)| {
+            let rest = &text[i + needle.len()..];
+            let number: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '-' || *c == 'e')
+                .collect();
+            assert!(!number.contains('e'), "{number}");
+            number.split_once('.').map_or(0, |(_, d)| d.len())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn timings_are_whole_microseconds_without_float_noise() {
+    let app = TestApp::new().await;
+    for _ in 0..5 {
+        let r = app.request(Method::POST, "/_mock/reset", &[], "").await;
+        assert_eq!(r.status, StatusCode::OK);
+        let d = decimals(&r.text(), "elapsedMs");
+        assert_eq!(d.len(), 1, "{}", r.text());
+        assert!(d[0] <= 3, "{}", r.text());
+    }
+    for _ in 0..5 {
+        app.get("/qps/rest/portal/version").await;
+    }
+    let r = app.get("/_mock/requests").await;
+    let d = decimals(&r.text(), "latencyMs");
+    assert!(d.len() >= 5, "{}", r.text());
+    assert!(d.iter().all(|d| *d <= 3), "{}", r.text());
+}
+
+#[tokio::test]
+async fn clock_answers_carry_iso_8601() {
+    let app = TestApp::new().await;
+    let r = app.get("/_mock/clock").await;
+    assert_eq!(r.json()["now"], "2024-01-01T00:00:00.000Z");
+    assert_eq!(r.json()["nowMs"], crate::helpers::T0_MS);
+    let r = app
+        .request(
+            Method::POST,
+            "/_mock/clock",
+            &[("content-type", "application/json")],
+            r#"{"set": "2022-05-10T00:00:00Z", "advance": "1500ms"}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["now"], "2022-05-10T00:00:01.500Z");
+    let r = app.get("/_mock/health").await;
+    assert_eq!(r.json()["clock"]["now"], "2022-05-10T00:00:01.500Z");
+}
