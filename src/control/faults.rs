@@ -15,7 +15,7 @@ use crate::cm::reply::Ctx;
 use crate::state::AppState;
 pub use crate::state::faults::{Fault, FaultSpec, Faults, check, path_matches};
 
-/// A body that fails at once: the connection is cut after the status line.
+/// A body that fails at once: the connection is cut before any byte of the answer is sent.
 struct Broken;
 
 impl http_body::Body for Broken {

@@ -501,3 +501,37 @@ async fn clock_answers_carry_iso_8601() {
     let r = app.get("/_mock/health").await;
     assert_eq!(r.json()["clock"]["now"], "2022-05-10T00:00:01.500Z");
 }
+
+#[tokio::test]
+async fn a_dropped_connection_answers_nothing_at_all() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = qualys_mock::MockServer::start().await.unwrap();
+    server
+        .add_fault(
+            serde_json::from_value(json!({"path": VERSION, "drop": true, "times": 1})).unwrap(),
+        )
+        .unwrap();
+    let addr = server.base_url().trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stream
+        .write_all(
+            format!("GET {VERSION} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic YWNtZV9zczI6cGFzc3dk\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut received = Vec::new();
+    // The server closes (or resets) the connection without a byte of answer.
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut received),
+    )
+    .await
+    .expect("the connection is closed, not left hanging");
+    assert!(
+        received.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&received)
+    );
+    server.shutdown().await;
+}
