@@ -535,3 +535,58 @@ async fn a_dropped_connection_answers_nothing_at_all() {
     );
     server.shutdown().await;
 }
+
+/// The guide's own sort examples (item 2). Needs the catalog aliases in the fidelity
+/// report (`src/query/catalog.rs` belongs to the query work); un-ignore once applied.
+#[tokio::test]
+#[ignore = "needs the catalog aliases (category, created.dateTime) listed in the fidelity report"]
+async fn the_guides_sort_examples_are_taken() {
+    let app = TestApp::new().await;
+    let t = app.acme().await;
+    for (path, body) in [
+        (
+            "/sm/v1/scripts/activities",
+            r#"{"qql":"activity: CREATE","sort":"[{\"Created.dateTime\":\"asc\"}]"}"#,
+        ),
+        (
+            "/sm/v1/scripts/activities",
+            r#"{"sort":"[{\"Category\":\"asc\"}]"}"#,
+        ),
+        (
+            "/sm/v1/jobs/search",
+            r#"{"sort":"[{\"Category\":\"asc\"}]"}"#,
+        ),
+        (
+            "/sm/v1/jobs/search",
+            r#"{"sort":"[{\"Created.dateTime\":\"asc\"}]"}"#,
+        ),
+        (
+            "/sm/v1/assetjobs/search",
+            r#"{"sort":"[{\"Category\":\"asc\"}]"}"#,
+        ),
+        (
+            "/sm/v1/assetjobs/search",
+            r#"{"sort":"[{\"Created.dateTime\": \"asc\"}]"}"#,
+        ),
+        ("/sm/v1/scripts/search", r#"{"sort":"[{\"ID\":\"desc\"}]"}"#),
+    ] {
+        let r = app.car(Method::POST, path, &t, body).await;
+        assert_eq!(r.status, StatusCode::OK, "{path} {body}: {}", r.text());
+    }
+    // Activities oldest first by Created.dateTime.
+    let r = app
+        .car(
+            Method::POST,
+            "/sm/v1/scripts/activities",
+            &t,
+            r#"{"qql":"activity: CREATE","sort":"[{\"Created.dateTime\":\"asc\"}]","pageSize":100}"#,
+        )
+        .await;
+    let dates: Vec<i64> = r.json()["auditRecords"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["createdDate"].as_i64().unwrap())
+        .collect();
+    assert!(dates.windows(2).all(|w| w[0] <= w[1]), "{dates:?}");
+}
