@@ -590,3 +590,52 @@ async fn the_guides_sort_examples_are_taken() {
         .collect();
     assert!(dates.windows(2).all(|w| w[0] <= w[1]), "{dates:?}");
 }
+
+#[tokio::test]
+async fn injected_event_details_stay_valid_xml() {
+    let app = TestApp::new().await;
+    let inject = async |info: serde_json::Value| {
+        app.request(
+            Method::POST,
+            "/_mock/cm/events",
+            &[("content-type", "application/json")],
+            json!({"customer": "Acme", "events": [{"eventType": "PORT_OPEN",
+                "ipAddress": "10.10.30.99", "hostname": "new.acme.corp", "info": info}]})
+            .to_string(),
+        )
+        .await
+    };
+    for (info, problem) in [
+        (json!({"a b": 1}), "is not a name"),
+        (json!({"<x>": 1}), "is not a name"),
+        (json!({"1port": 1}), "is not a name"),
+        (json!({"port": "high"}), "info.port must be a whole number"),
+        (json!({"qid": 1.5}), "info.qid must be a whole number"),
+        (
+            json!({"protocol": {"nested": true}}),
+            "must be a string, number or boolean",
+        ),
+    ] {
+        let r = inject(info.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{info}: {}", r.text());
+        assert!(r.text().contains(problem), "{info}: {}", r.text());
+    }
+    let r = inject(json!({"port": 8443, "protocol": "tcp", "customDetail": "kept"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["alerts"][0]["Alert"]["id"].as_i64().unwrap();
+    // The alert's XML validates (the helper checks every XML answer against its schema).
+    let auth = basic("acme_ss2", "passwd");
+    let r = app
+        .request(
+            Method::GET,
+            &format!("/qps/rest/1.0/get/cm/alert/{id}"),
+            &[("authorization", &auth)],
+            "",
+        )
+        .await;
+    assert!(
+        r.text().contains("<customDetail>kept</customDetail>"),
+        "{}",
+        r.text()
+    );
+}
