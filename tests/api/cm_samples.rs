@@ -42,8 +42,9 @@ fn leaf_type(text: &str) -> &'static str {
 /// same name (records, list items) keep the first one's shape, marked `[]`.
 fn xml_shape(xml: &str) -> Shape {
     let mut reader = Reader::from_str(xml);
-    let mut stack: Vec<(String, Vec<(String, Shape)>, String)> =
-        vec![("#root".into(), Vec::new(), String::new())];
+    // (element name, its children so far, its text so far) for each open element.
+    type Open = (String, Vec<(String, Shape)>, String);
+    let mut stack: Vec<Open> = vec![("#root".into(), Vec::new(), String::new())];
     loop {
         match reader.read_event().expect("well-formed XML") {
             Event::Start(e) => {

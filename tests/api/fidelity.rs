@@ -273,7 +273,7 @@ async fn car_paths_take_a_trailing_slash() {
         let without = app
             .car(
                 method,
-                &path.replace("/?", "?").trim_end_matches('/').to_owned(),
+                path.replace("/?", "?").trim_end_matches('/'),
                 &t,
                 body,
             )
