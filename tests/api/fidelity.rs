@@ -712,3 +712,49 @@ async fn injected_alerts_keep_to_their_customers_id_range() {
     );
     assert_ne!(acme, hooli);
 }
+
+/// A real challenge-driven client: Python's `urllib` with `HTTPBasicAuthHandler` sends no
+/// credentials until a 401 carries a `Basic` challenge. Skipped (loudly) without python3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_urllib_logs_in_after_the_challenge() {
+    let found = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        eprintln!(
+            "\n!!!!!!!! python3 is not installed: the urllib challenge test is SKIPPED !!!!!!!!\n"
+        );
+        return;
+    }
+    let server = qualys_mock::MockServer::start().await.unwrap();
+    let url = format!("{}{VERSION}", server.base_url());
+    let script = r#"
+import sys, urllib.request
+url = sys.argv[1]
+mgr = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+mgr.add_password(None, url, "acme_ss2", "passwd")
+opener = urllib.request.build_opener(urllib.request.HTTPBasicAuthHandler(mgr))
+body = opener.open(url, timeout=10).read().decode()
+print("SUCCESS" if "<responseCode>SUCCESS</responseCode>" in body else body)
+"#;
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .args(["-c", script, &url])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "SUCCESS",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // It asked without credentials first, then with them.
+    let journal = server.requests(&Default::default());
+    let statuses: Vec<u16> = journal.iter().map(|e| e.status).collect();
+    assert_eq!(statuses, vec![401, 200]);
+    server.shutdown().await;
+}
