@@ -35,7 +35,7 @@ pub(crate) fn refused(r: Refusal) -> CarError {
                 limit,
                 window_s: 0,
                 remaining: 0,
-                retry_after_s: 0,
+                retry_after_s: 3600,
             },
         },
         Refusal::TooSoon { retry_after_ms } => {

@@ -453,7 +453,7 @@ fn default_rule_json(r: &RuleSeed) -> String {
         .map(|c| {
             serde_json::json!({
                 "propertyName": c.property_name,
-                "propertyValue": c.property_value,
+                "PropertyValue": c.property_value,
                 "expressionType": c.expression_type,
             })
         })
