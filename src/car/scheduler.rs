@@ -9,7 +9,6 @@ use super::auth::CarCaller;
 use super::error::CarError;
 use super::extract::{CarJson, JsonObject};
 use super::recurrence::{Recurrence, day_number};
-use super::scripts::refused;
 use super::views::{self, Envelope, NewId};
 use crate::state::AppState;
 use crate::store::car::{NewSchedule, Refusal, Targets};
@@ -183,7 +182,7 @@ pub(crate) async fn create(
             Refusal::Duplicate(t) => {
                 CarError::Conflict(format!("Scheduler with the same title already exists: {t}"))
             }
-            other => refused(other),
+            other => CarError::from(other),
         })?;
     state.engine_work_added();
     Ok(views::respond(

@@ -14,6 +14,7 @@ pub mod car;
 pub mod cm;
 mod objects;
 mod runtime;
+mod search;
 pub mod seed;
 
 use std::path::Path;

@@ -1,0 +1,83 @@
+//! The CAR answer to each business refusal the store gives (a taken title, a limit
+//! reached, a script that may not run, targets that reach nothing): status and wording.
+
+use super::error::{CarError, RateLimit};
+use crate::store::car::Refusal;
+
+/// `1, 2, 3`
+fn listed(ids: &[i64]) -> String {
+    ids.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A wait in milliseconds as whole seconds, rounded up (never negative).
+fn seconds(ms: i64) -> u64 {
+    (ms.max(0) as u64).div_ceil(1000)
+}
+
+impl From<Refusal> for CarError {
+    fn from(r: Refusal) -> CarError {
+        match r {
+            Refusal::ScriptNotFound(key) => CarError::NotFound(format!("Script not found: {key}")),
+            Refusal::Duplicate(title) => CarError::Conflict(format!(
+                "Script with the same title already exists: {title}"
+            )),
+            Refusal::ScriptLimit(limit) => CarError::TooManyRequests {
+                message: format!("Maximum script creation limit ({limit}) is reached"),
+                limit: RateLimit {
+                    limit,
+                    window_s: 0,
+                    remaining: 0,
+                    retry_after_s: 0,
+                },
+            },
+            Refusal::TooSoon { retry_after_ms } => {
+                let secs = seconds(retry_after_ms);
+                CarError::TooManyRequests {
+                    message: format!(
+                        "Only one execution of a script is allowed within the configured interval; retry in {secs} seconds"
+                    ),
+                    limit: RateLimit {
+                        limit: 1,
+                        window_s: secs,
+                        remaining: 0,
+                        retry_after_s: secs,
+                    },
+                }
+            }
+            Refusal::DailyLimit {
+                limit,
+                retry_after_ms,
+            } => CarError::TooManyRequests {
+                message: format!("Maximum of {limit} executions per day is reached"),
+                limit: RateLimit {
+                    limit,
+                    window_s: 86_400,
+                    remaining: 0,
+                    retry_after_s: seconds(retry_after_ms),
+                },
+            },
+            Refusal::CloneOfStatus(status) => CarError::BadRequest(format!(
+                "Cannot clone a {} script",
+                status.to_ascii_lowercase()
+            )),
+            Refusal::Deprecated => CarError::BadRequest("Script is deprecated".into()),
+            Refusal::NotApproved(status) => CarError::BadRequest(format!(
+                "Script is not approved (status {status}); only approved scripts can be executed"
+            )),
+            Refusal::AssetsNotFound(ids) => {
+                CarError::BadRequest(format!("Asset(s) not found: {}", listed(&ids)))
+            }
+            Refusal::TagsNotFound(ids) => {
+                CarError::BadRequest(format!("Asset tag(s) not found: {}", listed(&ids)))
+            }
+            Refusal::NoTargets => CarError::BadRequest(
+                "No assets to execute the script on: the given assets and tags reach none, \
+                 or all are excluded"
+                    .into(),
+            ),
+        }
+    }
+}
