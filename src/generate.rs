@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
+use crate::dates;
 use crate::query::catalog::EVENT_TYPES;
 use crate::rng::Rng;
 use crate::store::seed::car::{IdName, InterfaceSeed};
@@ -80,19 +81,6 @@ const GLOBEX: &str = "Globex";
 const YEAR_START_S: i64 = 1_640_995_200;
 const CHUNK: u64 = 50_000;
 
-fn iso_s(s: i64) -> String {
-    crate::cm::objects::iso(s)
-}
-
-fn iso_ms(ms: i64) -> String {
-    let fmt = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    crate::clock::ms_to_datetime(ms)
-        .format(&fmt)
-        .unwrap_or_default()
-}
-
 /// Everything but the alerts (those are streamed).
 fn base(args: &GenerateArgs) -> Seed {
     let mut rng = Rng::new(args.seed);
@@ -141,8 +129,8 @@ fn base(args: &GenerateArgs) -> Seed {
         customer: customer.into(),
         title: title.into(),
         description: format!("{title} (generated)"),
-        date_created: iso_s(YEAR_START_S - 86_400 * 30),
-        date_updated: iso_s(YEAR_START_S - 86_400 * 30),
+        date_created: dates::iso_s(YEAR_START_S - 86_400 * 30),
+        date_updated: dates::iso_s(YEAR_START_S - 86_400 * 30),
         is_template: false,
     };
     let rulesets = vec![
@@ -164,7 +152,7 @@ fn base(args: &GenerateArgs) -> Seed {
         rule_type: rule_type.into(),
         event_types: events.iter().map(|e| (*e).to_owned()).collect(),
         json_data: None,
-        date_created: iso_s(YEAR_START_S - 86_400 * 29),
+        date_created: dates::iso_s(YEAR_START_S - 86_400 * 29),
         criteria,
     };
     let group = |prefix: &str| -> Vec<&'static str> {
@@ -200,8 +188,8 @@ fn base(args: &GenerateArgs) -> Seed {
         customer: customer.into(),
         uuid: format!("00000000-0000-4000-8000-{id:012}"),
         title: title.into(),
-        date_created: iso_s(YEAR_START_S - 86_400 * 28),
-        date_updated: iso_s(YEAR_START_S - 86_400 * 28),
+        date_created: dates::iso_s(YEAR_START_S - 86_400 * 28),
+        date_updated: dates::iso_s(YEAR_START_S - 86_400 * 28),
         frequency: "FREQ_NEVER".into(),
         is_active: true,
         included_ips: ips.into(),
@@ -393,7 +381,7 @@ fn base(args: &GenerateArgs) -> Seed {
             recurring_day: 0,
             blacklisted_commands: String::new(),
             subscribed_modules: vec![],
-            created: iso_ms(created),
+            created: dates::iso_ms(created),
             created_by: "acme_ss2".into(),
             updated: None,
             updated_by: None,
@@ -424,7 +412,7 @@ fn base(args: &GenerateArgs) -> Seed {
         recurring_day: 0,
         blacklisted_commands: String::new(),
         subscribed_modules: vec![],
-        created: iso_ms(YEAR_START_S * 1000),
+        created: dates::iso_ms(YEAR_START_S * 1000),
         created_by: "globex_ss1".into(),
         updated: None,
         updated_by: None,
@@ -470,13 +458,13 @@ fn base(args: &GenerateArgs) -> Seed {
                 execution_type: if j % 5 == 4 { "Scheduled" } else { "Manual" }.into(),
                 title: None,
                 is_test: false,
-                created: iso_ms(created),
+                created: dates::iso_ms(created),
             });
             activities.push(ActivitySeed {
                 id: rng.uuid(),
                 customer: ACME.into(),
                 user: "acme_ss2".into(),
-                created: iso_ms(created),
+                created: dates::iso_ms(created),
                 target_type: "script".into(),
                 target_name: s.title.clone(),
                 target_id: s.id.to_string(),
@@ -502,8 +490,8 @@ fn base(args: &GenerateArgs) -> Seed {
                     ),
                     result: Some(format!("{} exit code {}\n", s.title, i64::from(failed))),
                     manifest_id: rng.uuid(),
-                    created: iso_ms(created + 1000 + k as i64),
-                    ended: Some(iso_ms(created + 60_000 + rng.below(60_000) as i64)),
+                    created: dates::iso_ms(created + 1000 + k as i64),
+                    ended: Some(dates::iso_ms(created + 60_000 + rng.below(60_000) as i64)),
                 });
                 asset_job_id += 1;
             }
@@ -574,8 +562,8 @@ fn alerts(args: &GenerateArgs, from: u64, to: u64) -> Vec<AlertSeed> {
                 trigger_uuid: rng.uuid(),
                 ip_address: ip,
                 hostname,
-                event_date: iso_s(t),
-                alert_date: iso_s(t + 1 + rng.below(10) as i64),
+                event_date: dates::iso_s(t),
+                alert_date: dates::iso_s(t + 1 + rng.below(10) as i64),
                 is_hidden: rng.below(100) < 8,
                 profile: Some(profile),
                 rule: Some(rule),

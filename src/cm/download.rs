@@ -28,6 +28,7 @@ use time::macros::format_description;
 
 use super::error::CmError;
 use super::version::CM_VERSION;
+use crate::dates;
 use crate::store::cm::AlertRow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,10 +81,6 @@ pub fn render(format: Format, alerts: &[AlertRow], now: OffsetDateTime, host: &s
         .into_response()
 }
 
-fn utc(seconds: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(seconds).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
 fn info_text(info: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
     match info.get(key)? {
         Value::String(s) if s.is_empty() => None,
@@ -116,7 +113,7 @@ fn csv_field(v: Option<&str>) -> String {
 
 fn csv_date(seconds: i64) -> String {
     let fmt = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    utc(seconds).format(&fmt).unwrap_or_default()
+    dates::from_s(seconds).format(&fmt).unwrap_or_default()
 }
 
 pub fn csv(alerts: &[AlertRow]) -> String {
@@ -147,7 +144,7 @@ pub fn csv(alerts: &[AlertRow]) -> String {
 
 fn cef_date(seconds: i64) -> String {
     let fmt = format_description!("[month repr:short] [day] [year] [hour]:[minute]:[second]");
-    utc(seconds).format(&fmt).unwrap_or_default()
+    dates::from_s(seconds).format(&fmt).unwrap_or_default()
 }
 
 /// The syslog-style first line: `Jun 06 2017 15:43:9 host ip`.
@@ -234,8 +231,7 @@ pub fn cef(alerts: &[AlertRow], now: OffsetDateTime, host: &str) -> String {
                 add("cs2sslIssuer", info("sslIssuer"));
                 add(
                     "cs3sslExpiry",
-                    info("sslExpiry")
-                        .map(|e| crate::store::seed::iso_seconds(&e).map_or(e, cef_date)),
+                    info("sslExpiry").map(|e| dates::parse_s(&e).map_or(e, cef_date)),
                 );
             }
             "SOFTWARE" => {

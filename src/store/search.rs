@@ -156,7 +156,9 @@ pub(super) fn explain(
 fn plan(conn: &Connection, sql: &str, values: &[Value]) -> StoreResult<Vec<String>> {
     let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
     let rows = stmt
-        .query_map(params_from_iter(values.iter()), |r| r.get::<_, String>(3))?
+        .query_map(params_from_iter(values.iter()), |r| {
+            r.get::<_, String>("detail")
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }

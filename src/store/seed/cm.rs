@@ -7,7 +7,8 @@ use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 use super::check::{Check, Owners};
-use super::{Ids, Seed, SeedError, iso_seconds};
+use super::{Ids, Seed, SeedError};
+use crate::dates;
 use crate::query::catalog::{EVENT_TYPES, FREQUENCIES, RULE_TYPES};
 use crate::store::StoreResult;
 
@@ -115,7 +116,7 @@ impl Seed {
             known,
         };
         let date = |c: &Check<'_>, field: &str, v: &str| {
-            iso_seconds(v).map(|_| ()).ok_or_else(|| {
+            dates::parse_s(v).map(|_| ()).ok_or_else(|| {
                 c.fail(
                     field,
                     format!("{v:?} is not a date like 2018-06-04T10:57:43Z"),
@@ -200,7 +201,7 @@ impl Seed {
         customer_ids: &Ids,
     ) -> StoreResult<()> {
         let cust = |name: &str| customer_ids.customer(name);
-        let secs = |v: &str| iso_seconds(v).unwrap_or(0);
+        let secs = |v: &str| dates::parse_s(v).unwrap_or(0);
         let mut stmt = tx.prepare_cached(
             "INSERT INTO cm_rulesets (id, customer_id, title, description, created_s, updated_s, is_template) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
