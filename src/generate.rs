@@ -81,9 +81,121 @@ const GLOBEX: &str = "Globex";
 const YEAR_START_S: i64 = 1_640_995_200;
 const CHUNK: u64 = 50_000;
 
-/// Everything but the alerts (those are streamed).
+/// Acme's tag names (the first one every asset has).
+const TAG_NAMES: [&str; 20] = [
+    "Cloud Agent",
+    "Windows Servers",
+    "Linux Servers",
+    "Workstations",
+    "Production",
+    "DMZ",
+    "Finance",
+    "PCI Scope",
+    "Web Servers",
+    "Databases",
+    "Internet Facing Assets",
+    "Domain Controllers",
+    "Lab",
+    "Kiosks",
+    "Build Agents",
+    "Backup Servers",
+    "VPN",
+    "Mail",
+    "HR",
+    "Legacy",
+];
+
+const OSES: [&str; 6] = [
+    "Microsoft Windows Server 2019 Standard",
+    "Microsoft Windows 10 Enterprise",
+    "CentOS Linux 7.9.2009",
+    "Ubuntu 22.04.1 LTS",
+    "Red Hat Enterprise Linux 8.6",
+    "macOS Monterey 12.4",
+];
+
+/// Script categories: (id, name).
+const CATEGORIES: [(i64, &str); 7] = [
+    (1, "Data Backup"),
+    (2, "Compliance"),
+    (3, "Software Management"),
+    (4, "Security Hardening"),
+    (5, "System Administration"),
+    (6, "General Automation"),
+    (7, "Incident Response"),
+];
+
+/// Script types: (id, name, platform).
+const SCRIPT_TYPES: [(i64, &str, &str); 5] = [
+    (1, "Python", "WINDOWS"),
+    (2, "Shell", "LINUX"),
+    (4, "Powershell", "WINDOWS"),
+    (6, "Perl", "LINUX"),
+    (2, "Shell", "MAC"),
+];
+
+/// Script titles are `<verb> <noun> <number>`.
+const VERBS: [&str; 10] = [
+    "Check", "Collect", "Verify", "Audit", "Report", "Clean", "Rotate", "Harden", "Restart",
+    "Export",
+];
+
+const NOUNS: [&str; 10] = [
+    "Firewall Status",
+    "Disk Usage",
+    "Event Logs",
+    "Local Admins",
+    "Open Ports",
+    "Patch Level",
+    "SSH Config",
+    "Certificates",
+    "Services",
+    "Packages",
+];
+
+/// Script statuses, half of them approved.
+const STATUSES: [&str; 8] = [
+    "APPROVED",
+    "APPROVED",
+    "APPROVED",
+    "APPROVED",
+    "PENDING_REVIEW",
+    "PENDING_TEST",
+    "REJECTED",
+    "DEPRECATED",
+];
+
+/// Everything but the alerts (those are streamed). The builders draw from one generator in
+/// a fixed order (tags, assets, scripts, their activities, jobs): the same seed gives the
+/// same records.
 fn base(args: &GenerateArgs) -> Seed {
     let mut rng = Rng::new(args.seed);
+    let (customers, users) = accounts();
+    let asset_tags = asset_tags(&mut rng);
+    let assets = assets(&mut rng, args.assets);
+    let scripts = scripts(&mut rng, args.scripts);
+    let mut activities = script_activities(&mut rng, &scripts);
+    let (jobs, asset_jobs) = jobs(&mut rng, args.jobs, &scripts, &assets, &mut activities);
+    Seed {
+        name: format!("generated-{}", args.seed),
+        source: None,
+        customers,
+        users,
+        rulesets: rulesets(),
+        rules: rules(),
+        profiles: profiles(),
+        alerts: Vec::new(),
+        asset_tags,
+        assets,
+        scripts,
+        jobs,
+        asset_jobs,
+        activities,
+    }
+}
+
+/// Acme and Globex, one user each.
+fn accounts() -> (Vec<CustomerSeed>, Vec<UserSeed>) {
     let customers = vec![
         CustomerSeed {
             id: 1001,
@@ -124,6 +236,10 @@ fn base(args: &GenerateArgs) -> Seed {
             "Globex Security",
         ),
     ];
+    (customers, users)
+}
+
+fn rulesets() -> Vec<RulesetSeed> {
     let ruleset = |id, customer: &str, title: &str| RulesetSeed {
         id,
         customer: customer.into(),
@@ -133,13 +249,17 @@ fn base(args: &GenerateArgs) -> Seed {
         date_updated: dates::iso_s(YEAR_START_S - 86_400 * 30),
         is_template: false,
     };
-    let rulesets = vec![
+    vec![
         ruleset(4001, ACME, "All Critical"),
         ruleset(4002, ACME, "Open Ports"),
         ruleset(4003, ACME, "Certificates and Software"),
         ruleset(4004, ACME, "Tickets"),
         ruleset(9001, GLOBEX, "Globex Critical"),
-    ];
+    ]
+}
+
+/// Rules of each ruleset, by event-type group.
+fn rules() -> Vec<RuleSeed> {
     let rule = |id,
                 customer: &str,
                 rs,
@@ -162,7 +282,7 @@ fn base(args: &GenerateArgs) -> Seed {
             .filter(|e| e.starts_with(prefix))
             .collect()
     };
-    let rules = vec![
+    vec![
         rule(6001, ACME, 4001, "HOST", &group("HOST"), vec![]),
         rule(6002, ACME, 4001, "VULN", &group("VULN"), vec![]),
         rule(
@@ -182,7 +302,10 @@ fn base(args: &GenerateArgs) -> Seed {
         rule(6005, ACME, 4003, "SW", &group("SOFTWARE"), vec![]),
         rule(6006, ACME, 4004, "HOST", &group("TICKET"), vec![]),
         rule(9101, GLOBEX, 9001, "HOST", &group("HOST"), vec![]),
-    ];
+    ]
+}
+
+fn profiles() -> Vec<ProfileSeed> {
     let profile = |id, customer: &str, title: &str, ips: &str, rs| ProfileSeed {
         id,
         customer: customer.into(),
@@ -196,38 +319,18 @@ fn base(args: &GenerateArgs) -> Seed {
         target_list: None,
         ruleset: Some(rs),
     };
-    let profiles = vec![
+    vec![
         profile(7401, ACME, "All Critical", "10.10.0.1-10.10.255.255", 4001),
         profile(5601, ACME, "My Profile", "10.10.0.1-10.10.255.255", 4002),
         profile(7402, ACME, "Certificates", "10.10.0.1-10.10.255.255", 4003),
         profile(7403, ACME, "Tickets", "10.10.0.1-10.10.255.255", 4004),
         profile(9201, GLOBEX, "Globex Watch", "10.20.0.1-10.20.0.255", 9001),
-    ];
+    ]
+}
 
-    // CAR
-    let tag_names = [
-        "Cloud Agent",
-        "Windows Servers",
-        "Linux Servers",
-        "Workstations",
-        "Production",
-        "DMZ",
-        "Finance",
-        "PCI Scope",
-        "Web Servers",
-        "Databases",
-        "Internet Facing Assets",
-        "Domain Controllers",
-        "Lab",
-        "Kiosks",
-        "Build Agents",
-        "Backup Servers",
-        "VPN",
-        "Mail",
-        "HR",
-        "Legacy",
-    ];
-    let mut asset_tags: Vec<AssetTagSeed> = tag_names
+/// Twenty tags for Acme (every third with a colour), one for Globex.
+fn asset_tags(rng: &mut Rng) -> Vec<AssetTagSeed> {
+    let mut asset_tags: Vec<AssetTagSeed> = TAG_NAMES
         .iter()
         .enumerate()
         .map(|(i, name)| AssetTagSeed {
@@ -245,17 +348,14 @@ fn base(args: &GenerateArgs) -> Seed {
         name: "Globex Servers".into(),
         background_color: None,
     });
-    let oses = [
-        "Microsoft Windows Server 2019 Standard",
-        "Microsoft Windows 10 Enterprise",
-        "CentOS Linux 7.9.2009",
-        "Ubuntu 22.04.1 LTS",
-        "Red Hat Enterprise Linux 8.6",
-        "macOS Monterey 12.4",
-    ];
+    asset_tags
+}
+
+/// `count` assets for Acme (tagged `Cloud Agent` and one more), one for Globex.
+fn assets(rng: &mut Rng, count: u64) -> Vec<AssetSeed> {
     let mut assets = Vec::new();
-    for i in 0..args.assets {
-        let os = *rng.pick(&oses);
+    for i in 0..count {
+        let os = *rng.pick(&OSES);
         let name = format!(
             "acme-{}-{i:05}",
             if os.contains("Windows") {
@@ -301,63 +401,26 @@ fn base(args: &GenerateArgs) -> Seed {
         agent_uuid: rng.uuid(),
         name: "globex-host-0".into(),
         address: "172.20.0.10".into(),
-        operating_system: oses[2].into(),
+        operating_system: OSES[2].into(),
         asset_type: "HOST".into(),
         agent_version: "5.0.0.1".into(),
         activated_for_modules: vec!["CAR".into()],
         interfaces: vec![],
         tags: vec![8_100_001],
     });
-    let categories = [
-        (1, "Data Backup"),
-        (2, "Compliance"),
-        (3, "Software Management"),
-        (4, "Security Hardening"),
-        (5, "System Administration"),
-        (6, "General Automation"),
-        (7, "Incident Response"),
-    ];
-    let types = [
-        (1, "Python", "WINDOWS"),
-        (2, "Shell", "LINUX"),
-        (4, "Powershell", "WINDOWS"),
-        (6, "Perl", "LINUX"),
-        (2, "Shell", "MAC"),
-    ];
-    let verbs = [
-        "Check", "Collect", "Verify", "Audit", "Report", "Clean", "Rotate", "Harden", "Restart",
-        "Export",
-    ];
-    let nouns = [
-        "Firewall Status",
-        "Disk Usage",
-        "Event Logs",
-        "Local Admins",
-        "Open Ports",
-        "Patch Level",
-        "SSH Config",
-        "Certificates",
-        "Services",
-        "Packages",
-    ];
-    let statuses = [
-        "APPROVED",
-        "APPROVED",
-        "APPROVED",
-        "APPROVED",
-        "PENDING_REVIEW",
-        "PENDING_TEST",
-        "REJECTED",
-        "DEPRECATED",
-    ];
+    assets
+}
+
+/// `count` scripts for Acme (most approved), one for Globex.
+fn scripts(rng: &mut Rng, count: u64) -> Vec<ScriptSeed> {
     let mut scripts = Vec::new();
-    for i in 0..args.scripts {
-        let (cat_id, cat) = *rng.pick(&categories);
-        let (type_id, type_name, platform) = *rng.pick(&types);
-        let status = *rng.pick(&statuses);
+    for i in 0..count {
+        let (cat_id, cat) = *rng.pick(&CATEGORIES);
+        let (type_id, type_name, platform) = *rng.pick(&SCRIPT_TYPES);
+        let status = *rng.pick(&STATUSES);
         let created =
             (YEAR_START_S + rng.below(300) as i64 * 86_400) * 1000 + rng.below(86_400_000) as i64;
-        let title = format!("{} {} {:05}", rng.pick(&verbs), rng.pick(&nouns), i + 1);
+        let title = format!("{} {} {:05}", rng.pick(&VERBS), rng.pick(&NOUNS), i + 1);
         scripts.push(ScriptSeed {
             id: 100_001 + i as i64,
             customer: ACME.into(),
@@ -419,19 +482,14 @@ fn base(args: &GenerateArgs) -> Seed {
         approved_by: Some("globex_ss1".into()),
         last_executed: None,
     });
-    let approved: Vec<&ScriptSeed> = scripts
+    scripts
+}
+
+/// A `CREATE` activity per script.
+fn script_activities(rng: &mut Rng, scripts: &[ScriptSeed]) -> Vec<ActivitySeed> {
+    scripts
         .iter()
-        .filter(|s| s.status == "APPROVED" && s.customer == ACME)
-        .collect();
-    let acme_assets: Vec<i64> = assets
-        .iter()
-        .filter(|a| a.customer == ACME)
-        .map(|a| a.id)
-        .collect();
-    let (mut jobs, mut asset_jobs, mut activities) = (Vec::new(), Vec::new(), Vec::new());
-    let mut asset_job_id = 5_000_001;
-    for s in &scripts {
-        activities.push(ActivitySeed {
+        .map(|s| ActivitySeed {
             id: rng.uuid(),
             customer: s.customer.clone(),
             user: s.created_by.clone(),
@@ -441,77 +499,109 @@ fn base(args: &GenerateArgs) -> Seed {
             target_id: s.id.to_string(),
             action: "CREATE".into(),
             audit_comment: None,
-        });
+        })
+        .collect()
+}
+
+/// `count` finished jobs of Acme's approved scripts, an hour apart, each with an `EXECUTE`
+/// activity (added to `activities`) and 1 to 3 asset jobs.
+fn jobs(
+    rng: &mut Rng,
+    count: u64,
+    scripts: &[ScriptSeed],
+    assets: &[AssetSeed],
+    activities: &mut Vec<ActivitySeed>,
+) -> (Vec<JobSeed>, Vec<AssetJobSeed>) {
+    let approved: Vec<&ScriptSeed> = scripts
+        .iter()
+        .filter(|s| s.status == "APPROVED" && s.customer == ACME)
+        .collect();
+    let acme_assets: Vec<i64> = assets
+        .iter()
+        .filter(|a| a.customer == ACME)
+        .map(|a| a.id)
+        .collect();
+    let (mut jobs, mut asset_jobs) = (Vec::new(), Vec::new());
+    let mut asset_job_id = 5_000_001;
+    if approved.is_empty() || acme_assets.is_empty() {
+        return (jobs, asset_jobs);
     }
-    if !approved.is_empty() && !acme_assets.is_empty() {
-        for j in 0..args.jobs {
-            let s = *rng.pick(&approved);
-            let created = (YEAR_START_S + 300 * 86_400) * 1000
-                + j as i64 * 3_600_000
-                + rng.below(3_600_000) as i64;
-            let id = 4_000_001 + j as i64;
-            jobs.push(JobSeed {
+    for j in 0..count {
+        let s = *rng.pick(&approved);
+        let created = (YEAR_START_S + 300 * 86_400) * 1000
+            + j as i64 * 3_600_000
+            + rng.below(3_600_000) as i64;
+        let id = 4_000_001 + j as i64;
+        jobs.push(JobSeed {
+            id,
+            customer: ACME.into(),
+            script: s.id,
+            correlation_uuid: rng.uuid(),
+            execution_type: if j % 5 == 4 { "Scheduled" } else { "Manual" }.into(),
+            title: None,
+            is_test: false,
+            created: dates::iso_ms(created),
+        });
+        activities.push(ActivitySeed {
+            id: rng.uuid(),
+            customer: ACME.into(),
+            user: "acme_ss2".into(),
+            created: dates::iso_ms(created),
+            target_type: "script".into(),
+            target_name: s.title.clone(),
+            target_id: s.id.to_string(),
+            action: "EXECUTE".into(),
+            audit_comment: None,
+        });
+        for k in 0..1 + rng.below(3) {
+            let job = JobRef {
                 id,
-                customer: ACME.into(),
-                script: s.id,
-                correlation_uuid: rng.uuid(),
-                execution_type: if j % 5 == 4 { "Scheduled" } else { "Manual" }.into(),
-                title: None,
-                is_test: false,
-                created: dates::iso_ms(created),
-            });
-            activities.push(ActivitySeed {
-                id: rng.uuid(),
-                customer: ACME.into(),
-                user: "acme_ss2".into(),
-                created: dates::iso_ms(created),
-                target_type: "script".into(),
-                target_name: s.title.clone(),
-                target_id: s.id.to_string(),
-                action: "EXECUTE".into(),
-                audit_comment: None,
-            });
-            for k in 0..1 + rng.below(3) {
-                let failed = rng.below(10) == 0;
-                asset_jobs.push(AssetJobSeed {
-                    id: asset_job_id,
-                    customer: ACME.into(),
-                    job: id,
-                    asset: *rng.pick(&acme_assets),
-                    status: if failed { "FAILED" } else { "SUCCESS" }.into(),
-                    output_code: Some(i64::from(failed)),
-                    output_text: Some(
-                        if failed {
-                            "Script exited with a non-zero code"
-                        } else {
-                            "SUCCESS"
-                        }
-                        .into(),
-                    ),
-                    result: Some(format!("{} exit code {}\n", s.title, i64::from(failed))),
-                    manifest_id: rng.uuid(),
-                    created: dates::iso_ms(created + 1000 + k as i64),
-                    ended: Some(dates::iso_ms(created + 60_000 + rng.below(60_000) as i64)),
-                });
-                asset_job_id += 1;
-            }
+                script: s,
+                created,
+            };
+            asset_jobs.push(asset_job(rng, asset_job_id, &job, k, &acme_assets));
+            asset_job_id += 1;
         }
     }
-    Seed {
-        name: format!("generated-{}", args.seed),
-        source: None,
-        customers,
-        users,
-        rulesets,
-        rules,
-        profiles,
-        alerts: Vec::new(),
-        asset_tags,
-        assets,
-        scripts,
-        jobs,
-        asset_jobs,
-        activities,
+    (jobs, asset_jobs)
+}
+
+/// The job an asset job belongs to.
+struct JobRef<'a> {
+    id: i64,
+    script: &'a ScriptSeed,
+    created: i64,
+}
+
+/// The `k`-th asset job of `job`, finished (one in ten failed), on one of `assets`.
+fn asset_job(rng: &mut Rng, id: i64, job: &JobRef<'_>, k: u64, assets: &[i64]) -> AssetJobSeed {
+    // Drawn in this order, always: failed?, asset, manifest, end.
+    let failed = rng.below(10) == 0;
+    AssetJobSeed {
+        id,
+        customer: ACME.into(),
+        job: job.id,
+        asset: *rng.pick(assets),
+        status: if failed { "FAILED" } else { "SUCCESS" }.into(),
+        output_code: Some(i64::from(failed)),
+        output_text: Some(
+            if failed {
+                "Script exited with a non-zero code"
+            } else {
+                "SUCCESS"
+            }
+            .into(),
+        ),
+        result: Some(format!(
+            "{} exit code {}\n",
+            job.script.title,
+            i64::from(failed)
+        )),
+        manifest_id: rng.uuid(),
+        created: dates::iso_ms(job.created + 1000 + k as i64),
+        ended: Some(dates::iso_ms(
+            job.created + 60_000 + rng.below(60_000) as i64,
+        )),
     }
 }
 
