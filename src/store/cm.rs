@@ -1,7 +1,9 @@
 //! CM objects: rulesets, rules (with criteria), profiles, alerts. Row types and queries.
 //!
-//! Every search is `customer_id = ? AND (<compiled filter>) ORDER BY id LIMIT ? OFFSET ?`,
-//! fetching one record more than asked to tell whether more remain.
+//! Every search runs through [`super::search`]: `customer_id = ? AND (<compiled filter>)
+//! ORDER BY id LIMIT ? OFFSET ?`, fetching one record more than asked to tell whether more
+//! remain. Rows are read by column name; a profile's search names its ruleset's columns
+//! `ruleset_…`.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -9,6 +11,7 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use super::columns::{by_name, columns};
 use super::search::{self, Search, Source, Total};
 use super::{Store, StoreResult};
 use crate::page::{Page, Window};
@@ -98,14 +101,21 @@ macro_rules! ruleset_cols {
     };
 }
 
-fn ruleset_row(row: &Row<'_>) -> rusqlite::Result<RulesetRow> {
+columns! {
+    struct RulesetCols {
+        ruleset_id, ruleset_title, ruleset_description, ruleset_created_s, ruleset_updated_s,
+        ruleset_is_template,
+    }
+}
+
+fn ruleset_row(row: &Row<'_>, c: &RulesetCols) -> rusqlite::Result<RulesetRow> {
     Ok(RulesetRow {
-        id: row.get("ruleset_id")?,
-        title: row.get("ruleset_title")?,
-        description: row.get("ruleset_description")?,
-        created_s: row.get("ruleset_created_s")?,
-        updated_s: row.get("ruleset_updated_s")?,
-        is_template: row.get("ruleset_is_template")?,
+        id: row.get(c.ruleset_id)?,
+        title: row.get(c.ruleset_title)?,
+        description: row.get(c.ruleset_description)?,
+        created_s: row.get(c.ruleset_created_s)?,
+        updated_s: row.get(c.ruleset_updated_s)?,
+        is_template: row.get(c.ruleset_is_template)?,
     })
 }
 
@@ -118,39 +128,52 @@ macro_rules! profile_cols {
 
 const PROFILE_COLS: &str = profile_cols!();
 
+columns! {
+    struct ProfileCols {
+        id, uuid, title, created_s, updated_s, frequency, is_active, included_ips, target_list,
+    }
+}
+
 /// A profile, without its ruleset.
-fn profile_row(row: &Row<'_>) -> rusqlite::Result<ProfileRow> {
+fn profile_row(row: &Row<'_>, c: &ProfileCols) -> rusqlite::Result<ProfileRow> {
     Ok(ProfileRow {
-        id: row.get("id")?,
-        uuid: row.get("uuid")?,
-        title: row.get("title")?,
-        created_s: row.get("created_s")?,
-        updated_s: row.get("updated_s")?,
-        frequency: row.get("frequency")?,
-        is_active: row.get("is_active")?,
-        included_ips: row.get("included_ips")?,
-        target_list: row.get("target_list")?,
+        id: row.get(c.id)?,
+        uuid: row.get(c.uuid)?,
+        title: row.get(c.title)?,
+        created_s: row.get(c.created_s)?,
+        updated_s: row.get(c.updated_s)?,
+        frequency: row.get(c.frequency)?,
+        is_active: row.get(c.is_active)?,
+        included_ips: row.get(c.included_ips)?,
+        target_list: row.get(c.target_list)?,
         ruleset: None,
     })
 }
 
+columns! {
+    struct AlertCols {
+        id, source, event_type, trigger_uuid, ip_address, hostname, event_s, alert_s,
+        is_hidden, alert_info_json, profile_id,
+    }
+}
+
 /// An alert (without its profile) and its profile's id.
-fn alert_row(r: &Row<'_>) -> rusqlite::Result<(AlertRow, Option<i64>)> {
+fn alert_row(r: &Row<'_>, c: &AlertCols) -> rusqlite::Result<(AlertRow, Option<i64>)> {
     Ok((
         AlertRow {
-            id: r.get("id")?,
-            source: r.get("source")?,
-            event_type: r.get("event_type")?,
-            trigger_uuid: r.get("trigger_uuid")?,
-            ip_address: r.get("ip_address")?,
-            hostname: r.get("hostname")?,
-            event_s: r.get("event_s")?,
-            alert_s: r.get("alert_s")?,
-            is_hidden: r.get("is_hidden")?,
-            alert_info_json: r.get("alert_info_json")?,
+            id: r.get(c.id)?,
+            source: r.get(c.source)?,
+            event_type: r.get(c.event_type)?,
+            trigger_uuid: r.get(c.trigger_uuid)?,
+            ip_address: r.get(c.ip_address)?,
+            hostname: r.get(c.hostname)?,
+            event_s: r.get(c.event_s)?,
+            alert_s: r.get(c.alert_s)?,
+            is_hidden: r.get(c.is_hidden)?,
+            alert_info_json: r.get(c.alert_info_json)?,
             profile: None,
         },
-        r.get("profile_id")?,
+        r.get(c.profile_id)?,
     ))
 }
 
@@ -229,14 +252,18 @@ fn rule_criteria(conn: &Connection, rule_id: i64) -> StoreResult<Vec<RuleCriteri
 
 const RULE_COLS: &str = "r.id, r.ruleset_id, r.rule_type, r.event_types, r.json_data, r.created_s";
 
-fn rule_row(row: &Row<'_>) -> rusqlite::Result<RuleRow> {
+columns! {
+    struct RuleCols { id, ruleset_id, rule_type, event_types, json_data, created_s }
+}
+
+fn rule_row(row: &Row<'_>, c: &RuleCols) -> rusqlite::Result<RuleRow> {
     Ok(RuleRow {
-        id: row.get("id")?,
-        ruleset_id: row.get("ruleset_id")?,
-        rule_type: row.get("rule_type")?,
-        event_types: row.get("event_types")?,
-        json_data: row.get("json_data")?,
-        created_s: row.get("created_s")?,
+        id: row.get(c.id)?,
+        ruleset_id: row.get(c.ruleset_id)?,
+        rule_type: row.get(c.rule_type)?,
+        event_types: row.get(c.event_types)?,
+        json_data: row.get(c.json_data)?,
+        created_s: row.get(c.created_s)?,
         criteria: Vec::new(),
     })
 }
@@ -290,12 +317,19 @@ impl Store {
     ) -> StoreResult<Page<AlertRow>> {
         self.call(move |conn| {
             let search = window_search(&filter, window);
-            let page = search::run(conn, &ALERT_SOURCE, customer_id, &search, alert_row)?;
+            let page = search::run(
+                conn,
+                &ALERT_SOURCE,
+                customer_id,
+                &search,
+                by_name(alert_row),
+            )?;
             // A page names few profiles: read each once, share it.
             let mut profiles: HashMap<i64, Option<Arc<ProfileRow>>> = HashMap::new();
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {PROFILE_COLS} FROM cm_profiles p WHERE p.id = ?1 AND p.customer_id = ?2"
             ))?;
+            let mut profile = by_name(profile_row);
             let mut items = Vec::with_capacity(page.items.len());
             for (mut alert, profile_id) in page.items {
                 if let Some(id) = profile_id {
@@ -303,7 +337,7 @@ impl Store {
                         Entry::Occupied(e) => e.get().clone(),
                         Entry::Vacant(e) => {
                             let row = stmt
-                                .query_row(params![id, customer_id], profile_row)
+                                .query_row(params![id, customer_id], &mut profile)
                                 .optional()?;
                             e.insert(row.map(Arc::new)).clone()
                         }
@@ -329,14 +363,15 @@ impl Store {
     ) -> StoreResult<Page<ProfileRow>> {
         self.call(move |conn| {
             let search = window_search(&filter, window);
-            search::run(conn, &PROFILE_SOURCE, customer_id, &search, |r| {
-                let mut profile = profile_row(r)?;
-                let ruleset_id: Option<i64> = r.get("ruleset_id")?;
+            let map = |r: &Row<'_>, (p, s): &(ProfileCols, RulesetCols)| {
+                let mut profile = profile_row(r, p)?;
+                let ruleset_id: Option<i64> = r.get(s.ruleset_id)?;
                 if ruleset_id.is_some() {
-                    profile.ruleset = Some(ruleset_row(r)?);
+                    profile.ruleset = Some(ruleset_row(r, s)?);
                 }
                 Ok(profile)
-            })
+            };
+            search::run(conn, &PROFILE_SOURCE, customer_id, &search, by_name(map))
         })
         .await
     }
@@ -350,7 +385,7 @@ impl Store {
     ) -> StoreResult<Page<RuleRow>> {
         self.call(move |conn| {
             let search = window_search(&filter, window);
-            let page = search::run(conn, &RULE_SOURCE, customer_id, &search, rule_row)?;
+            let page = search::run(conn, &RULE_SOURCE, customer_id, &search, by_name(rule_row))?;
             Ok(Page {
                 items: with_criteria(conn, page.items)?,
                 ..page
@@ -368,7 +403,13 @@ impl Store {
     ) -> StoreResult<Page<RulesetWithRules>> {
         self.call(move |conn| {
             let search = window_search(&filter, window);
-            let page = search::run(conn, &RULESET_SOURCE, customer_id, &search, ruleset_row)?;
+            let page = search::run(
+                conn,
+                &RULESET_SOURCE,
+                customer_id,
+                &search,
+                by_name(ruleset_row),
+            )?;
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {RULE_COLS} FROM cm_rules r WHERE r.ruleset_id = ?1 AND r.customer_id = ?2 \
                  ORDER BY r.id"
@@ -376,7 +417,7 @@ impl Store {
             let mut items = Vec::with_capacity(page.items.len());
             for ruleset in page.items {
                 let rules = stmt
-                    .query_map(params![ruleset.id, customer_id], rule_row)?
+                    .query_map(params![ruleset.id, customer_id], by_name(rule_row))?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 items.push(RulesetWithRules {
                     ruleset,

@@ -12,6 +12,7 @@ mod accounts;
 mod baseline;
 pub mod car;
 pub mod cm;
+mod columns;
 mod objects;
 mod runtime;
 mod search;

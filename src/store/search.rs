@@ -109,7 +109,7 @@ pub(super) fn run<T>(
     source: &Source<'_>,
     customer_id: i64,
     search: &Search<'_>,
-    map: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
+    map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
 ) -> StoreResult<Page<T>> {
     let st = statements(source, customer_id, search);
     let total = match &st.count {

@@ -4,6 +4,7 @@ use rusqlite::{Row, Transaction, params};
 
 use super::Query;
 use crate::page::Page;
+use crate::store::columns::{by_name, columns};
 use crate::store::search::{self, Source};
 use crate::store::{Caller, Store, StoreResult};
 
@@ -30,19 +31,26 @@ pub(super) const SOURCE: Source<'static> = Source {
     key: "ac.seq",
 };
 
-fn activity_row(r: &Row<'_>) -> rusqlite::Result<ActivityRow> {
-    let fields: String = r.get("custom_fields_json")?;
+columns! {
+    struct ActivityCols {
+        uuid, user_name, user_uuid, client, source_ip, created_ms, target_type, target_name,
+        action, audit_comment, custom_fields_json,
+    }
+}
+
+fn activity_row(r: &Row<'_>, c: &ActivityCols) -> rusqlite::Result<ActivityRow> {
+    let fields: String = r.get(c.custom_fields_json)?;
     Ok(ActivityRow {
-        uuid: r.get("uuid")?,
-        user_name: r.get("user_name")?,
-        user_uuid: r.get("user_uuid")?,
-        client: r.get("client")?,
-        source_ip: r.get("source_ip")?,
-        created_ms: r.get("created_ms")?,
-        target_type: r.get("target_type")?,
-        target_name: r.get("target_name")?,
-        action: r.get("action")?,
-        audit_comment: r.get("audit_comment")?,
+        uuid: r.get(c.uuid)?,
+        user_name: r.get(c.user_name)?,
+        user_uuid: r.get(c.user_uuid)?,
+        client: r.get(c.client)?,
+        source_ip: r.get(c.source_ip)?,
+        created_ms: r.get(c.created_ms)?,
+        target_type: r.get(c.target_type)?,
+        target_name: r.get(c.target_name)?,
+        action: r.get(c.action)?,
+        audit_comment: r.get(c.audit_comment)?,
         custom_fields: serde_json::from_str(&fields).unwrap_or_default(),
     })
 }
@@ -92,7 +100,15 @@ impl Store {
         customer_id: i64,
         q: Query,
     ) -> StoreResult<Page<ActivityRow>> {
-        self.call(move |conn| search::run(conn, &SOURCE, customer_id, &q.search(), activity_row))
-            .await
+        self.call(move |conn| {
+            search::run(
+                conn,
+                &SOURCE,
+                customer_id,
+                &q.search(),
+                by_name(activity_row),
+            )
+        })
+        .await
     }
 }

@@ -4,6 +4,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::Query;
 use crate::page::Page;
+use crate::store::columns::{by_name, columns};
 use crate::store::search::{self, Source};
 use crate::store::{Store, StoreResult};
 
@@ -64,31 +65,42 @@ pub(super) const TAG_SOURCE: Source<'static> = Source {
     key: "t.id",
 };
 
-fn asset_row(r: &Row<'_>) -> rusqlite::Result<AssetRow> {
-    let modules: String = r.get("activated_for_modules_json")?;
+columns! {
+    struct AssetCols {
+        id, customer_id, agent_id, agent_uuid, name, address, operating_system, asset_type,
+        agent_version, activated_for_modules_json,
+    }
+}
+
+fn asset_row(r: &Row<'_>, c: &AssetCols) -> rusqlite::Result<AssetRow> {
+    let modules: String = r.get(c.activated_for_modules_json)?;
     Ok(AssetRow {
-        id: r.get("id")?,
-        customer_id: r.get("customer_id")?,
-        agent_id: r.get("agent_id")?,
-        agent_uuid: r.get("agent_uuid")?,
-        name: r.get("name")?,
-        address: r.get("address")?,
-        operating_system: r.get("operating_system")?,
-        asset_type: r.get("asset_type")?,
-        agent_version: r.get("agent_version")?,
+        id: r.get(c.id)?,
+        customer_id: r.get(c.customer_id)?,
+        agent_id: r.get(c.agent_id)?,
+        agent_uuid: r.get(c.agent_uuid)?,
+        name: r.get(c.name)?,
+        address: r.get(c.address)?,
+        operating_system: r.get(c.operating_system)?,
+        asset_type: r.get(c.asset_type)?,
+        agent_version: r.get(c.agent_version)?,
         activated_for_modules: serde_json::from_str(&modules).unwrap_or_default(),
         interfaces: Vec::new(),
         tags: Vec::new(),
     })
 }
 
-fn tag_row(r: &Row<'_>) -> rusqlite::Result<TagRow> {
+columns! {
+    struct TagCols { id, customer_id, uuid, name, background_color }
+}
+
+fn tag_row(r: &Row<'_>, c: &TagCols) -> rusqlite::Result<TagRow> {
     Ok(TagRow {
-        id: r.get("id")?,
-        customer_id: r.get("customer_id")?,
-        uuid: r.get("uuid")?,
-        name: r.get("name")?,
-        background_color: r.get("background_color")?,
+        id: r.get(c.id)?,
+        customer_id: r.get(c.customer_id)?,
+        uuid: r.get(c.uuid)?,
+        name: r.get(c.name)?,
+        background_color: r.get(c.background_color)?,
     })
 }
 
@@ -128,7 +140,7 @@ fn fill_asset(conn: &Connection, mut asset: AssetRow) -> StoreResult<AssetRow> {
 pub(super) fn asset_by_id(conn: &Connection, id: i64) -> StoreResult<Option<AssetRow>> {
     let row = conn
         .prepare_cached(&format!("SELECT {COLS} FROM assets a WHERE a.id = ?1"))?
-        .query_row(params![id], asset_row)
+        .query_row(params![id], by_name(asset_row))
         .optional()?;
     row.map(|a| fill_asset(conn, a)).transpose()
 }
@@ -136,7 +148,7 @@ pub(super) fn asset_by_id(conn: &Connection, id: i64) -> StoreResult<Option<Asse
 impl Store {
     pub async fn car_assets(&self, customer_id: i64, q: Query) -> StoreResult<Page<AssetRow>> {
         self.call(move |conn| {
-            let page = search::run(conn, &SOURCE, customer_id, &q.search(), asset_row)?;
+            let page = search::run(conn, &SOURCE, customer_id, &q.search(), by_name(asset_row))?;
             let items = page
                 .items
                 .into_iter()
@@ -148,7 +160,15 @@ impl Store {
     }
 
     pub async fn car_tags(&self, customer_id: i64, q: Query) -> StoreResult<Page<TagRow>> {
-        self.call(move |conn| search::run(conn, &TAG_SOURCE, customer_id, &q.search(), tag_row))
-            .await
+        self.call(move |conn| {
+            search::run(
+                conn,
+                &TAG_SOURCE,
+                customer_id,
+                &q.search(),
+                by_name(tag_row),
+            )
+        })
+        .await
     }
 }

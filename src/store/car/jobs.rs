@@ -9,6 +9,7 @@ use super::assets::{AssetRow, asset_by_id};
 use super::scripts::{ScriptRow, script_by_id};
 use super::{Query, Refusal, WriteResult};
 use crate::page::Page;
+use crate::store::columns::{by_name, columns};
 use crate::store::search::{self, Source};
 use crate::store::{Caller, Store, StoreResult};
 
@@ -106,44 +107,62 @@ const ASSET_JOB_WITH_RESULT_SOURCE: Source<'static> = Source {
     ..ASSET_JOB_SOURCE
 };
 
-fn job_row(r: &Row<'_>) -> rusqlite::Result<JobRow> {
+columns! {
+    struct JobCols {
+        id, script_id, schedule_id, correlation_uuid, execution_type, title, is_test,
+        script_title, script_type, platform, severity, threshold, category_id, category_name,
+        created_ms, updated_ms,
+    }
+}
+
+fn job_row(r: &Row<'_>, c: &JobCols) -> rusqlite::Result<JobRow> {
     Ok(JobRow {
-        id: r.get("id")?,
-        script_id: r.get("script_id")?,
-        schedule_id: r.get("schedule_id")?,
-        correlation_uuid: r.get("correlation_uuid")?,
-        execution_type: r.get("execution_type")?,
-        title: r.get("title")?,
-        is_test: r.get("is_test")?,
-        script_title: r.get("script_title")?,
-        script_type: r.get("script_type")?,
-        platform: r.get("platform")?,
-        severity: r.get("severity")?,
-        threshold: r.get("threshold")?,
-        category_id: r.get("category_id")?,
-        category_name: r.get("category_name")?,
-        created_ms: r.get("created_ms")?,
-        updated_ms: r.get("updated_ms")?,
+        id: r.get(c.id)?,
+        script_id: r.get(c.script_id)?,
+        schedule_id: r.get(c.schedule_id)?,
+        correlation_uuid: r.get(c.correlation_uuid)?,
+        execution_type: r.get(c.execution_type)?,
+        title: r.get(c.title)?,
+        is_test: r.get(c.is_test)?,
+        script_title: r.get(c.script_title)?,
+        script_type: r.get(c.script_type)?,
+        platform: r.get(c.platform)?,
+        severity: r.get(c.severity)?,
+        threshold: r.get(c.threshold)?,
+        category_id: r.get(c.category_id)?,
+        category_name: r.get(c.category_name)?,
+        created_ms: r.get(c.created_ms)?,
+        updated_ms: r.get(c.updated_ms)?,
     })
 }
 
+columns! {
+    struct AssetJobCols {
+        aj_id, aj_status, aj_output_code, aj_output_text, aj_script_result, aj_manifest_id,
+        aj_is_test, aj_created_ms, aj_end_ms, aj_asset_id,
+    }
+}
+
 /// An asset job (without its asset) and its asset's id.
-fn asset_job_row(r: &Row<'_>) -> rusqlite::Result<(AssetJobRow, i64)> {
+fn asset_job_row(
+    r: &Row<'_>,
+    (c, job): &(AssetJobCols, JobCols),
+) -> rusqlite::Result<(AssetJobRow, i64)> {
     Ok((
         AssetJobRow {
-            id: r.get("aj_id")?,
-            status: r.get("aj_status")?,
-            output_code: r.get("aj_output_code")?,
-            output_text: r.get("aj_output_text")?,
-            script_result: r.get("aj_script_result")?,
-            manifest_id: r.get("aj_manifest_id")?,
-            is_test: r.get("aj_is_test")?,
-            created_ms: r.get("aj_created_ms")?,
-            end_ms: r.get("aj_end_ms")?,
-            job: job_row(r)?,
+            id: r.get(c.aj_id)?,
+            status: r.get(c.aj_status)?,
+            output_code: r.get(c.aj_output_code)?,
+            output_text: r.get(c.aj_output_text)?,
+            script_result: r.get(c.aj_script_result)?,
+            manifest_id: r.get(c.aj_manifest_id)?,
+            is_test: r.get(c.aj_is_test)?,
+            created_ms: r.get(c.aj_created_ms)?,
+            end_ms: r.get(c.aj_end_ms)?,
+            job: job_row(r, job)?,
             asset: None,
         },
-        r.get("aj_asset_id")?,
+        r.get(c.aj_asset_id)?,
     ))
 }
 
@@ -301,8 +320,10 @@ fn may_execute(
 
 impl Store {
     pub async fn car_jobs(&self, customer_id: i64, q: Query) -> StoreResult<Page<JobRow>> {
-        self.call(move |conn| search::run(conn, &SOURCE, customer_id, &q.search(), job_row))
-            .await
+        self.call(move |conn| {
+            search::run(conn, &SOURCE, customer_id, &q.search(), by_name(job_row))
+        })
+        .await
     }
 
     pub async fn car_asset_jobs(
@@ -317,7 +338,13 @@ impl Store {
             } else {
                 &ASSET_JOB_SOURCE
             };
-            let page = search::run(conn, source, customer_id, &q.search(), asset_job_row)?;
+            let page = search::run(
+                conn,
+                source,
+                customer_id,
+                &q.search(),
+                by_name(asset_job_row),
+            )?;
             let mut items = Vec::with_capacity(page.items.len());
             for (mut row, asset_id) in page.items {
                 row.asset = asset_by_id(conn, asset_id)?.filter(|a| a.customer_id == customer_id);

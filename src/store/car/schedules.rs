@@ -6,6 +6,7 @@ use super::activities::{Activity, log_activity};
 use super::jobs::{Targets, Trigger, create_job, resolve_targets};
 use super::scripts::script_by_id;
 use super::{Refusal, WriteResult};
+use crate::store::columns::{by_name, columns};
 use crate::store::{Caller, Store, StoreResult};
 
 /// A stored schedule, with what firing it needs.
@@ -44,25 +45,32 @@ pub struct NewSchedule {
     pub next_fire_ms: Option<i64>,
 }
 
-fn schedule_row(r: &Row<'_>) -> rusqlite::Result<ScheduleRow> {
-    let list = |name: &str| -> rusqlite::Result<Vec<i64>> {
-        let text: String = r.get(name)?;
+columns! {
+    struct ScheduleCols {
+        id, customer_id, title, script_id, recurrence_json, assets_json, asset_tags_json,
+        excluded_assets_json, user_id, user_name, next_fire_ms,
+    }
+}
+
+fn schedule_row(r: &Row<'_>, c: &ScheduleCols) -> rusqlite::Result<ScheduleRow> {
+    let list = |at: usize| -> rusqlite::Result<Vec<i64>> {
+        let text: String = r.get(at)?;
         Ok(serde_json::from_str(&text).unwrap_or_default())
     };
     Ok(ScheduleRow {
-        id: r.get("id")?,
-        customer_id: r.get("customer_id")?,
-        title: r.get("title")?,
-        script_id: r.get("script_id")?,
-        recurrence_json: r.get("recurrence_json")?,
+        id: r.get(c.id)?,
+        customer_id: r.get(c.customer_id)?,
+        title: r.get(c.title)?,
+        script_id: r.get(c.script_id)?,
+        recurrence_json: r.get(c.recurrence_json)?,
         targets: Targets {
-            asset_ids: list("assets_json")?,
-            tag_ids: list("asset_tags_json")?,
-            excluded_ids: list("excluded_assets_json")?,
+            asset_ids: list(c.assets_json)?,
+            tag_ids: list(c.asset_tags_json)?,
+            excluded_ids: list(c.excluded_assets_json)?,
         },
-        user_id: r.get("user_id")?,
-        user_name: r.get("user_name")?,
-        next_fire_ms: r.get("next_fire_ms")?,
+        user_id: r.get(c.user_id)?,
+        user_name: r.get(c.user_name)?,
+        next_fire_ms: r.get(c.next_fire_ms)?,
     })
 }
 
@@ -155,7 +163,7 @@ impl Store {
                      excluded_assets_json, user_id, user_name, next_fire_ms FROM schedules \
                      WHERE next_fire_ms IS NOT NULL AND next_fire_ms <= ?1 ORDER BY next_fire_ms",
                 )?
-                .query_map(params![now_ms], schedule_row)?
+                .query_map(params![now_ms], by_name(schedule_row))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
         })

@@ -7,6 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use super::activities::{Activity, log_activity};
 use super::{Query, Refusal, WriteResult};
 use crate::page::Page;
+use crate::store::columns::{by_name, columns};
 use crate::store::search::{self, Source};
 use crate::store::{Caller, Store, StoreResult};
 
@@ -71,33 +72,42 @@ pub(super) const SOURCE: Source<'static> = Source {
     key: "s.id",
 };
 
-fn script_row(r: &Row<'_>) -> rusqlite::Result<ScriptRow> {
-    let modules: String = r.get("subscribed_modules_json")?;
+columns! {
+    struct ScriptCols {
+        id, title, description, category_id, category_name, type_id, type_name, platform,
+        status, severity, threshold, content, imported_from_id, recurring_day, approver_id,
+        approver_name, created_ms, created_by_id, created_by_name, updated_ms, updated_by_id,
+        updated_by_name, last_executed_ms, blacklisted_commands, subscribed_modules_json,
+    }
+}
+
+fn script_row(r: &Row<'_>, c: &ScriptCols) -> rusqlite::Result<ScriptRow> {
+    let modules: String = r.get(c.subscribed_modules_json)?;
     Ok(ScriptRow {
-        id: r.get("id")?,
-        title: r.get("title")?,
-        description: r.get("description")?,
-        category_id: r.get("category_id")?,
-        category_name: r.get("category_name")?,
-        type_id: r.get("type_id")?,
-        type_name: r.get("type_name")?,
-        platform: r.get("platform")?,
-        status: r.get("status")?,
-        severity: r.get("severity")?,
-        threshold: r.get("threshold")?,
-        content: r.get("content")?,
-        imported_from_id: r.get("imported_from_id")?,
-        recurring_day: r.get("recurring_day")?,
-        approver_id: r.get("approver_id")?,
-        approver_name: r.get("approver_name")?,
-        created_ms: r.get("created_ms")?,
-        created_by_id: r.get("created_by_id")?,
-        created_by_name: r.get("created_by_name")?,
-        updated_ms: r.get("updated_ms")?,
-        updated_by_id: r.get("updated_by_id")?,
-        updated_by_name: r.get("updated_by_name")?,
-        last_executed_ms: r.get("last_executed_ms")?,
-        blacklisted_commands: r.get("blacklisted_commands")?,
+        id: r.get(c.id)?,
+        title: r.get(c.title)?,
+        description: r.get(c.description)?,
+        category_id: r.get(c.category_id)?,
+        category_name: r.get(c.category_name)?,
+        type_id: r.get(c.type_id)?,
+        type_name: r.get(c.type_name)?,
+        platform: r.get(c.platform)?,
+        status: r.get(c.status)?,
+        severity: r.get(c.severity)?,
+        threshold: r.get(c.threshold)?,
+        content: r.get(c.content)?,
+        imported_from_id: r.get(c.imported_from_id)?,
+        recurring_day: r.get(c.recurring_day)?,
+        approver_id: r.get(c.approver_id)?,
+        approver_name: r.get(c.approver_name)?,
+        created_ms: r.get(c.created_ms)?,
+        created_by_id: r.get(c.created_by_id)?,
+        created_by_name: r.get(c.created_by_name)?,
+        updated_ms: r.get(c.updated_ms)?,
+        updated_by_id: r.get(c.updated_by_id)?,
+        updated_by_name: r.get(c.updated_by_name)?,
+        last_executed_ms: r.get(c.last_executed_ms)?,
+        blacklisted_commands: r.get(c.blacklisted_commands)?,
         subscribed_modules: serde_json::from_str(&modules).unwrap_or_default(),
     })
 }
@@ -112,7 +122,7 @@ pub(super) fn script_by_id(
         .prepare_cached(&format!(
             "SELECT {COLS} FROM scripts s WHERE s.customer_id = ?1 AND s.id = ?2"
         ))?
-        .query_row(params![customer_id, id], script_row)
+        .query_row(params![customer_id, id], by_name(script_row))
         .optional()?)
 }
 
@@ -128,7 +138,7 @@ fn script_by_key(conn: &Connection, customer_id: i64, key: &str) -> StoreResult<
         .prepare_cached(&format!(
             "SELECT {COLS} FROM scripts s WHERE s.customer_id = ?1 AND s.title = ?2"
         ))?
-        .query_row(params![customer_id, key], script_row)
+        .query_row(params![customer_id, key], by_name(script_row))
         .optional()?)
 }
 
@@ -206,8 +216,10 @@ fn clone_of(src: ScriptRow, title: String) -> NewScript {
 
 impl Store {
     pub async fn car_scripts(&self, customer_id: i64, q: Query) -> StoreResult<Page<ScriptRow>> {
-        self.call(move |conn| search::run(conn, &SOURCE, customer_id, &q.search(), script_row))
-            .await
+        self.call(move |conn| {
+            search::run(conn, &SOURCE, customer_id, &q.search(), by_name(script_row))
+        })
+        .await
     }
 
     /// A script by id, or else by title.
