@@ -81,3 +81,104 @@ impl From<Refusal> for CarError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+
+    use super::*;
+
+    fn answer(r: Refusal) -> (StatusCode, String) {
+        let e = CarError::from(r);
+        (e.status(), e.to_string())
+    }
+
+    #[test]
+    fn each_refusal_has_its_status_and_wording() {
+        let cases = [
+            (
+                Refusal::ScriptNotFound("72648".into()),
+                StatusCode::NOT_FOUND,
+                "Script not found: 72648",
+            ),
+            (
+                Refusal::Duplicate("Disk check".into()),
+                StatusCode::CONFLICT,
+                "Script with the same title already exists: Disk check",
+            ),
+            (
+                Refusal::ScriptLimit(500),
+                StatusCode::TOO_MANY_REQUESTS,
+                "Maximum script creation limit (500) is reached",
+            ),
+            (
+                Refusal::TooSoon {
+                    retry_after_ms: 30_001,
+                },
+                StatusCode::TOO_MANY_REQUESTS,
+                "Only one execution of a script is allowed within the configured interval; \
+                 retry in 31 seconds",
+            ),
+            (
+                Refusal::DailyLimit {
+                    limit: 100,
+                    retry_after_ms: 5,
+                },
+                StatusCode::TOO_MANY_REQUESTS,
+                "Maximum of 100 executions per day is reached",
+            ),
+            (
+                Refusal::CloneOfStatus("DEPRECATED".into()),
+                StatusCode::BAD_REQUEST,
+                "Cannot clone a deprecated script",
+            ),
+            (
+                Refusal::Deprecated,
+                StatusCode::BAD_REQUEST,
+                "Script is deprecated",
+            ),
+            (
+                Refusal::NotApproved("PENDING_REVIEW".into()),
+                StatusCode::BAD_REQUEST,
+                "Script is not approved (status PENDING_REVIEW); only approved scripts can be \
+                 executed",
+            ),
+            (
+                Refusal::AssetsNotFound(vec![1, 22]),
+                StatusCode::BAD_REQUEST,
+                "Asset(s) not found: 1, 22",
+            ),
+            (
+                Refusal::TagsNotFound(vec![7]),
+                StatusCode::BAD_REQUEST,
+                "Asset tag(s) not found: 7",
+            ),
+            (
+                Refusal::NoTargets,
+                StatusCode::BAD_REQUEST,
+                "No assets to execute the script on: the given assets and tags reach none, or \
+                 all are excluded",
+            ),
+        ];
+        for (refusal, status, message) in cases {
+            assert_eq!(answer(refusal), (status, message.to_owned()));
+        }
+    }
+
+    #[test]
+    fn waits_round_up_to_whole_seconds_and_never_go_negative() {
+        let limit = |r| match CarError::from(r) {
+            CarError::TooManyRequests { limit, .. } => limit,
+            other => panic!("{other:?}"),
+        };
+        let soon = limit(Refusal::TooSoon {
+            retry_after_ms: 1_000,
+        });
+        assert_eq!((soon.limit, soon.window_s, soon.retry_after_s), (1, 1, 1));
+        let daily = limit(Refusal::DailyLimit {
+            limit: 3,
+            retry_after_ms: -20,
+        });
+        assert_eq!((daily.window_s, daily.retry_after_s), (86_400, 0));
+    }
+}
