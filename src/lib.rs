@@ -13,6 +13,7 @@
 //! - [`tls`] — certificates (given or generated) and the TLS listener.
 //! - [`state`] — [`state::AppState`]: store, clock, JWT keys; cheap to clone.
 //! - [`clock`] — the only source of "now"; tests and the control API move it.
+//! - [`dates`] — epoch seconds and milliseconds to ISO 8601 text and back, for every surface.
 //! - [`auth`] — gateway JWT issue and verify, framework-free.
 //! - [`store`] — the only code that touches SQLite: schema, seed loading, queries per object.
 //! - [`car`] — the CAR surface: `/auth`, `/sm/v1/*`, its bearer extractor and error envelope.
@@ -37,6 +38,7 @@ pub mod clock;
 pub mod cm;
 pub mod config;
 pub mod control;
+pub mod dates;
 pub mod generate;
 pub mod healthcheck;
 pub mod http;

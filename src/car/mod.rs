@@ -9,6 +9,7 @@
 //! - [`scripts`], [`execute`], [`scheduler`], [`lists`] — the handlers.
 //! - [`engine`] — schedules fire and jobs progress as the store clock moves.
 //! - [`recurrence`] — when a schedule fires (pure date arithmetic).
+//! - [`refusal`] — the CAR answer (status, wording) to each refusal of the store.
 
 mod auth;
 mod body;
@@ -18,6 +19,7 @@ mod execute;
 pub(crate) mod extract;
 mod lists;
 mod recurrence;
+mod refusal;
 mod scheduler;
 mod scripts;
 mod views;

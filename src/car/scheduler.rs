@@ -10,7 +10,6 @@ use super::body::SearchBody;
 use super::error::CarError;
 use super::extract::{CarJson, JsonObject};
 use super::recurrence::{Recurrence, day_number};
-use super::scripts::refused;
 use super::views::{self, Envelope, NewId};
 use crate::query::catalog::{CAR_ASSET, CAR_ASSET_TAG};
 use crate::state::AppState;
@@ -252,7 +251,7 @@ pub(crate) async fn create(
             Refusal::Duplicate(t) => {
                 CarError::Conflict(format!("Scheduler with the same title already exists: {t}"))
             }
-            other => refused(other),
+            other => CarError::from(other),
         })?;
     state.engine_work_added();
     Ok(views::respond(

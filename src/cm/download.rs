@@ -34,6 +34,7 @@ use time::macros::format_description;
 use super::error::CmError;
 use super::fields::Fields;
 use super::version::CM_VERSION;
+use crate::dates;
 use crate::store::cm::AlertRow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,10 +93,6 @@ pub fn render(
         .into_response()
 }
 
-fn utc(seconds: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(seconds).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
 fn info_text(info: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
     match info.get(key)? {
         Value::String(s) if s.is_empty() => None,
@@ -133,7 +130,7 @@ fn csv_field(v: Option<&str>) -> String {
 
 fn csv_date(seconds: i64) -> String {
     let fmt = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    utc(seconds).format(&fmt).unwrap_or_default()
+    dates::from_s(seconds).format(&fmt).unwrap_or_default()
 }
 
 pub fn csv(alerts: &[AlertRow], fields: Option<&Fields>) -> String {
@@ -175,7 +172,7 @@ pub fn csv(alerts: &[AlertRow], fields: Option<&Fields>) -> String {
 
 fn cef_date(seconds: i64) -> String {
     let fmt = format_description!("[month repr:short] [day] [year] [hour]:[minute]:[second]");
-    utc(seconds).format(&fmt).unwrap_or_default()
+    dates::from_s(seconds).format(&fmt).unwrap_or_default()
 }
 
 /// The syslog-style first line: `Jun 06 2017 15:43:9 host ip`.
@@ -285,8 +282,7 @@ pub fn cef(
                 add("cs2sslIssuer", info("sslIssuer"));
                 add(
                     "cs3sslExpiry",
-                    info("sslExpiry")
-                        .map(|e| crate::store::seed::iso_seconds(&e).map_or(e, cef_date)),
+                    info("sslExpiry").map(|e| dates::parse_s(&e).map_or(e, cef_date)),
                 );
             }
             "SOFTWARE" => {

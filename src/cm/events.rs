@@ -73,7 +73,7 @@ pub fn check(e: &Event) -> Result<IpAddr, String> {
         ));
     }
     if let Some(d) = &e.event_date
-        && crate::store::seed::iso_seconds(d).is_none()
+        && crate::dates::parse_s(d).is_none()
     {
         return Err(format!(
             "eventDate {d:?} is not a date like 2018-06-04T10:57:43Z"
@@ -162,7 +162,7 @@ pub async fn raise(
                     event_s: event
                         .event_date
                         .as_deref()
-                        .and_then(crate::store::seed::iso_seconds)
+                        .and_then(crate::dates::parse_s)
                         .unwrap_or(now_s),
                     alert_s: now_s,
                     profile_id: profile.id,

@@ -180,12 +180,7 @@ pub struct ClockView {
 
 impl From<crate::clock::ClockState> for ClockView {
     fn from(state: crate::clock::ClockState) -> ClockView {
-        let format = time::macros::format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-        );
-        let now = crate::clock::ms_to_datetime(state.now_ms)
-            .format(&format)
-            .unwrap_or_default();
+        let now = crate::dates::iso_ms(state.now_ms);
         ClockView { state, now }
     }
 }

@@ -12,8 +12,10 @@ mod accounts;
 mod baseline;
 pub mod car;
 pub mod cm;
+mod columns;
 mod objects;
 mod runtime;
+mod search;
 pub mod seed;
 
 use std::path::Path;

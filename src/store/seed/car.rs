@@ -161,13 +161,6 @@ pub struct ActivitySeed {
     pub audit_comment: Option<String>,
 }
 
-/// `2022-05-06T14:32:25.520Z` (any RFC 3339) to epoch milliseconds.
-pub fn iso_millis(v: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .and_then(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok())
-}
-
 impl Seed {
     pub(super) fn validate_car(
         &self,
@@ -321,7 +314,7 @@ impl Seed {
         ids: &super::Ids,
     ) -> StoreResult<()> {
         let cust = |name: &str| ids.customer(name);
-        let ms = |v: &str| iso_millis(v).unwrap_or(0);
+        let ms = |v: &str| crate::dates::parse_ms(v).unwrap_or(0);
         let user = |name: &str| ids.user(name);
 
         let mut stmt = tx.prepare_cached(
