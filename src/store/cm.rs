@@ -530,11 +530,19 @@ impl Store {
         alerts: Vec<NewAlert>,
     ) -> StoreResult<Vec<i64>> {
         self.transaction(move |tx| {
+            // New ids stay in the customer's own id block (a copied customer's ids are the
+            // originals plus a billion times its id), after the block's highest id.
+            let block: i64 = tx.query_row(
+                "SELECT coalesce(max(id), 0) / 1000000000 * 1000000000 FROM cm_alerts \
+                 WHERE customer_id = ?1",
+                params![customer_id],
+                |r| r.get(0),
+            )?;
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO cm_alerts (id, customer_id, source, event_type, trigger_uuid, ip_address, \
                  hostname, event_s, alert_s, is_hidden, profile_id, rule_id, alert_info_json) VALUES \
-                 ((SELECT coalesce(max(id), 0) + 1 FROM cm_alerts), ?1, 'REMEDIATION', ?2, ?3, ?4, ?5, ?6, \
-                 ?7, 0, ?8, ?9, ?10)",
+                 ((SELECT coalesce(max(id), ?11) + 1 FROM cm_alerts WHERE id >= ?11 AND id < ?11 + 1000000000), \
+                 ?1, 'REMEDIATION', ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10)",
             )?;
             let mut ids = Vec::with_capacity(alerts.len());
             for a in &alerts {
@@ -549,7 +557,8 @@ impl Store {
                     a.alert_s,
                     a.profile_id,
                     a.rule_id,
-                    info
+                    info,
+                    block
                 ])?;
                 ids.push(tx.last_insert_rowid());
             }

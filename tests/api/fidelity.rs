@@ -672,7 +672,6 @@ async fn https_answers_name_https_schemas() {
 /// customer's (`idOffset` blocks). Needs the `src/store/cm.rs` change in the fidelity
 /// report; un-ignore once applied.
 #[tokio::test]
-#[ignore = "needs the cm_insert_alerts id change in the fidelity report"]
 async fn injected_alerts_keep_to_their_customers_id_range() {
     let app = TestApp::new().await;
     let post = async |path: &str, body: serde_json::Value| {
