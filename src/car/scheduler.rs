@@ -136,46 +136,28 @@ fn id_objects(body: &JsonObject, key: &str) -> Result<Vec<i64>, CarError> {
         .collect()
 }
 
-pub(crate) async fn create(
-    State(state): State<AppState>,
-    CarCaller(caller): CarCaller,
-    CarJson(body): CarJson<JsonObject>,
-) -> Result<Response, CarError> {
-    let title = str_field(&body, "title")
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| bad("title is required"))?;
-    let script_id = match body.get("scripts") {
+/// The one script a schedule runs: `scripts: [{"id": …}]`.
+fn script_of(body: &JsonObject) -> Result<i64, CarError> {
+    match body.get("scripts") {
         Some(Value::Array(list)) if list.len() == 1 => match list[0].get("id") {
             Some(Value::Number(n)) => n.as_i64(),
             Some(Value::String(s)) => s.trim().parse().ok(),
             _ => None,
         }
-        .ok_or_else(|| bad("scripts[0].id must be a script id"))?,
-        Some(Value::Array(list)) if list.len() > 1 => {
-            return Err(bad(
-                "A schedule runs one script: give exactly one in scripts",
-            ));
-        }
-        _ => {
-            return Err(bad(
-                "scripts is required: [{\"id\": <SCRIPT ID>, \"title\": \"<SCRIPT TITLE>\"}]",
-            ));
-        }
-    };
-    for (key, label) in [
-        ("startDate", "StartDate"),
-        ("endDate", "EndDate"),
-        ("startTime", "StartTime"),
-    ] {
-        if str_field(&body, key).is_none_or(|v| v.is_empty()) {
-            return Err(bad(format!("{label} is mandatory ({key})")));
-        }
+        .ok_or_else(|| bad("scripts[0].id must be a script id")),
+        Some(Value::Array(list)) if list.len() > 1 => Err(bad(
+            "A schedule runs one script: give exactly one in scripts",
+        )),
+        _ => Err(bad(
+            "scripts is required: [{\"id\": <SCRIPT ID>, \"title\": \"<SCRIPT TITLE>\"}]",
+        )),
     }
-    let schedule_type = str_field(&body, "scheduleType")
-        .ok_or_else(|| bad("scheduleType is required: ONE_TIME, HOURLY, DAILY, WEEKLY or MONTHLY"))?
-        .to_ascii_uppercase();
-    let days_of_week = match body.get("daysOfWeek") {
-        None | Some(Value::Null) => Vec::new(),
+}
+
+/// `daysOfWeek`: day numbers (1 = Sunday) or names.
+fn days_of(body: &JsonObject) -> Result<Vec<u8>, CarError> {
+    match body.get("daysOfWeek") {
+        None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(days)) => days
             .iter()
             .map(|d| {
@@ -189,9 +171,33 @@ pub(crate) async fn create(
                     ))
                 })
             })
-            .collect::<Result<Vec<u8>, _>>()?,
-        Some(_) => return Err(bad("daysOfWeek must be a list like [\"1\", \"2\"]")),
-    };
+            .collect(),
+        Some(_) => Err(bad("daysOfWeek must be a list like [\"1\", \"2\"]")),
+    }
+}
+
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    CarCaller(caller): CarCaller,
+    CarJson(body): CarJson<JsonObject>,
+) -> Result<Response, CarError> {
+    let title = str_field(&body, "title")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| bad("title is required"))?;
+    let script_id = script_of(&body)?;
+    for (key, label) in [
+        ("startDate", "StartDate"),
+        ("endDate", "EndDate"),
+        ("startTime", "StartTime"),
+    ] {
+        if str_field(&body, key).is_none_or(|v| v.is_empty()) {
+            return Err(bad(format!("{label} is mandatory ({key})")));
+        }
+    }
+    let schedule_type = str_field(&body, "scheduleType")
+        .ok_or_else(|| bad("scheduleType is required: ONE_TIME, HOURLY, DAILY, WEEKLY or MONTHLY"))?
+        .to_ascii_uppercase();
+    let days_of_week = days_of(&body)?;
     let recurrence = Recurrence {
         schedule_type: schedule_type.clone(),
         start_date: str_field(&body, "startDate").unwrap_or_default(),
