@@ -84,7 +84,7 @@ impl Clock {
 
     /// Now, as a UTC date-time.
     pub fn now(&self) -> OffsetDateTime {
-        ms_to_datetime(self.now_ms())
+        crate::dates::from_ms(self.now_ms())
     }
 
     /// Stop time where it is.
@@ -126,9 +126,7 @@ impl Clock {
 
     /// Now as an ISO 8601 date-time in UTC (`2026-11-25T18:30:00.123Z`).
     pub fn now_iso(&self) -> String {
-        let at = ms_to_datetime(self.now_ms());
-        at.format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default()
+        crate::dates::rfc3339(self.now())
     }
 
     /// A snapshot for the control API.
@@ -140,12 +138,6 @@ impl Clock {
             offset_ms: now_ms - system_ms(),
         }
     }
-}
-
-/// Epoch milliseconds to a UTC date-time (clamped to the representable range).
-pub fn ms_to_datetime(ms: i64) -> OffsetDateTime {
-    let nanos = i128::from(ms) * 1_000_000;
-    OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 #[cfg(test)]

@@ -5,52 +5,85 @@
 //! Two wire surfaces stand over one core: one SQLite store, one clock, one filter engine and
 //! one pagination model. Each surface renders its own wire format and its own errors.
 //!
+//! # Using it from Rust
+//!
+//! [`MockServer`] starts the emulator in-process on a free port (see its example); [`app`]
+//! gives the axum `Router` over an [`AppState`] for embedding; [`config`] is the command
+//! line. The control operations' types ([`NewCustomer`], [`FaultSpec`], [`Limits`], ...)
+//! are re-exported here.
+//!
 //! # Layout
 //!
 //! - `main.rs` — thin: parse the command line, start logging, run a subcommand.
-//! - [`config`] — the command line (clap); every flag also a `QUALYS_MOCK_*` variable.
-//! - [`server`] — start listeners (HTTP, HTTPS), serve, shut down gracefully.
-//! - [`conn`] — one listener's connections: header, body and idle timeouts.
-//! - [`tls`] — certificates (given or generated) and the TLS listener.
-//! - [`state`] — [`state::AppState`]: store, clock, JWT keys; cheap to clone.
-//! - [`clock`] — the only source of "now"; tests and the control API move it.
-//! - [`auth`] — gateway JWT issue and verify, framework-free.
-//! - [`store`] — the only code that touches SQLite: schema, seed loading, queries per object.
-//! - [`car`] — the CAR surface: `/auth`, `/sm/v1/*`, its bearer extractor and error envelope.
-//! - [`cm`] — the CM surface: `/qps/rest/*`, Basic auth, `ServiceResponse` in XML and JSON.
-//! - [`control`] — `/_mock/*`: health, reset, customers, seed, clock, request journal,
-//!   faults, CM events, asset-job outcomes, config.
-//! - [`mock`] — [`MockServer`]: the emulator in-process, for Rust tests.
-//! - [`query`] — the one filter engine: QQL and QPS criteria → filter tree → SQL.
-//! - [`page`] — the one pagination model (window in, page with has-more out).
-//! - [`iprange`] — CM profile target lists (`10.10.10.1-10.10.31.255`).
-//! - [`http`] — cross-cutting layers: request logging, body size limit.
-//! - [`healthcheck`] — the `healthcheck` subcommand's tiny HTTP probe.
-//! - [`generate`] — the `generate` subcommand: deterministic data sets of any size.
-//! - [`rng`] — a small seedable generator (data sets, fault probabilities).
+//! - `config` — the command line (clap); every flag also a `QUALYS_MOCK_*` variable.
+//! - `server` — start listeners (HTTP, HTTPS), serve, shut down gracefully.
+//! - `conn` — one listener's connections: header, body and idle timeouts.
+//! - `logging` — text or JSON lines through a lossy writer that never blocks a request.
+//! - `tls` — certificates (given or generated) and the TLS listener.
+//! - `state/` — `AppState`: store, clock, JWT keys, limits, caches; cheap to clone. The
+//!   control state's data (journal ring, fault rules) lives here, below `control`.
+//! - `clock` — the only source of "now"; tests and the control API move it.
+//! - `dates` — epoch seconds and milliseconds to ISO 8601 text and back, for every surface.
+//! - `auth` — gateway JWT issue and verify, framework-free.
+//! - `store/` — the only code that touches SQLite: schema, the one table of object types
+//!   (`objects.rs`), the baseline and reset (`baseline.rs`), runtime customers and seeds,
+//!   seed loading, one search, queries per object.
+//! - `car/` — the CAR surface: `/auth`, `/sm/v1/*`; the engine's catch-up as a route layer,
+//!   body and bearer extractors whose rejections are CAR errors, typed wire views.
+//! - `cm/` — the CM surface: `/qps/rest/*`, Basic auth, `ServiceResponse` in XML and JSON,
+//!   the served XSDs.
+//! - `control/` — `/_mock/*`: health, reset, customers, seed, clock, request journal,
+//!   faults, CM events, asset-job outcomes, config, and the index at `/_mock/`.
+//! - `mock` — [`MockServer`]: the emulator in-process, for Rust tests.
+//! - `query/` — the one filter engine: QQL and QPS criteria → one tree with spans →
+//!   validated once → SQL.
+//! - `page` — the one pagination model (window in, page with has-more out).
+//! - `iprange` — CM profile target lists (`10.10.10.1-10.10.31.255`).
+//! - `http` — cross-cutting layers: request logging, body size limit.
+//! - `healthcheck` — the `healthcheck` subcommand's tiny HTTP probe.
+//! - `generate/` — the `generate` subcommand: deterministic data sets of any size.
+//! - `rng` — a small seedable generator (data sets, fault probabilities).
 //!
 //! `seed-data/` (embedded at build time) is the default data set; `tests/api/` drives the
 //! real HTTP surface.
 
+#[doc(hidden)]
 pub mod auth;
-pub mod car;
+// The library's API is what the crate root re-exports below (and `config`, the flags).
+// The modules marked `doc(hidden)` are public only so that the black-box test binary
+// (`tests/api`) can build states, stores and queries directly; they are not a stable API.
+mod car;
+#[doc(hidden)]
 pub mod clock;
+#[doc(hidden)]
 pub mod cm;
 pub mod config;
+#[doc(hidden)]
 pub mod conn;
+#[doc(hidden)]
 pub mod control;
+mod dates;
+#[doc(hidden)]
 pub mod generate;
+#[doc(hidden)]
 pub mod healthcheck;
-pub mod http;
-pub mod iprange;
+mod http;
+mod iprange;
+#[doc(hidden)]
 pub mod logging;
-pub mod mock;
+mod mock;
+#[doc(hidden)]
 pub mod page;
+#[doc(hidden)]
 pub mod query;
-pub mod rng;
+mod rng;
+#[doc(hidden)]
 pub mod server;
+#[doc(hidden)]
 pub mod state;
+#[doc(hidden)]
 pub mod store;
+#[doc(hidden)]
 pub mod tls;
 
 use axum::Router;
@@ -59,8 +92,17 @@ use axum::http::{StatusCode, Uri};
 use axum::response::IntoResponse;
 use tower_http::limit::RequestBodyLimitLayer;
 
-pub use mock::MockServer;
-pub use state::AppState;
+pub use clock::{Clock, ClockState};
+pub use control::ops::{
+    ClockChange, ControlError, ControlResult, CreatedCustomer, ForcedOutcome, NewCustomer,
+    ResetReport,
+};
+pub use mock::{MockServer, MockServerBuilder};
+pub use server::StartError;
+pub use state::faults::{Fault, FaultSpec};
+pub use state::journal::{Entry, Filter};
+pub use state::{AppState, Limits};
+pub use store::{Seed, SeedError};
 
 /// The whole service: both API surfaces and the control endpoints over one state.
 pub fn app(state: AppState) -> Router {

@@ -29,7 +29,7 @@ pub fn ansi_wanted(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> boo
 /// Keeps the writer thread alive; dropping it flushes what is queued (for at most about a
 /// second when the reader is stalled) and stops the drop reporter.
 pub struct LogGuard {
-    _worker: WorkerGuard,
+    worker: Option<WorkerGuard>,
     stop: Arc<AtomicBool>,
     reporter: Option<JoinHandle<()>>,
 }
@@ -41,8 +41,26 @@ impl Drop for LogGuard {
             reporter.thread().unpark();
             let _ = reporter.join();
         }
+        // The writer's own guard, when its flush times out on a stalled reader, reports it
+        // with `println!` — which blocks forever on a full stdout pipe. So it is dropped on
+        // a thread of its own, and the exit waits for it only so long.
+        if let Some(worker) = self.worker.take() {
+            let (done, finished) = std::sync::mpsc::channel();
+            let flusher = std::thread::Builder::new()
+                .name("qualys-mock-log-flush".into())
+                .spawn(move || {
+                    drop(worker);
+                    let _ = done.send(());
+                });
+            if flusher.is_ok() {
+                let _ = finished.recv_timeout(FLUSH_AT_EXIT);
+            }
+        }
     }
 }
+
+/// How long the exit waits for queued log lines to be written.
+const FLUSH_AT_EXIT: Duration = Duration::from_secs(2);
 
 /// Install the global subscriber: `filter` (checked by [`crate::config::parse_log_filter`]),
 /// lines in `format`, at most `queue_lines` waiting for a slow reader.
@@ -75,7 +93,7 @@ pub fn init(filter: &str, format: LogFormat, queue_lines: usize) -> Result<LogGu
     let stop = Arc::new(AtomicBool::new(false));
     let reporter = spawn_reporter(dropped, Arc::clone(&stop));
     Ok(LogGuard {
-        _worker: worker,
+        worker: Some(worker),
         stop,
         reporter,
     })

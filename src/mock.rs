@@ -1,26 +1,5 @@
 //! qualys-mock as a library: start the emulator inside a Rust test, on a free port, and
 //! control it directly — no binary, no Docker.
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() {
-//! use qualys_mock::MockServer;
-//!
-//! let server = MockServer::builder().frozen_at("2022-05-10T00:00:00Z").start().await.unwrap();
-//! let (user, password) = server.credentials();
-//!
-//! // Any HTTP client works; here a raw request keeps the example dependency-free.
-//! let url = format!("{}/qps/rest/portal/version", server.base_url());
-//! assert!(url.starts_with("http://127.0.0.1:"));
-//! assert_eq!((user, password), ("acme_ss2", "passwd"));
-//!
-//! // Control it directly: move time, inject faults, reset.
-//! server.advance("4h").await.unwrap();
-//! server.fail_next("POST", "/sm/v1/scripts/search", 500, 2).unwrap();
-//! server.reset().await.unwrap();
-//! server.shutdown().await;
-//! # }
-//! ```
 
 use std::path::Path;
 
@@ -134,7 +113,30 @@ impl Cli {
     }
 }
 
-/// A running emulator inside this process.
+/// A running emulator inside this process: both Qualys APIs and the control API on a free
+/// loopback port, with a method per control operation (reset, customers, seeds, clock,
+/// faults, journal, CM events, asset-job outcomes, limits).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use qualys_mock::MockServer;
+///
+/// let server = MockServer::builder().frozen_at("2022-05-10T00:00:00Z").start().await.unwrap();
+/// let (user, password) = server.credentials();
+///
+/// // Any HTTP client works; here a raw request keeps the example dependency-free.
+/// let url = format!("{}/qps/rest/portal/version", server.base_url());
+/// assert!(url.starts_with("http://127.0.0.1:"));
+/// assert_eq!((user, password), ("acme_ss2", "passwd"));
+///
+/// // Control it directly: move time, inject faults, reset.
+/// server.advance("4h").await.unwrap();
+/// server.fail_next("POST", "/sm/v1/scripts/search", 500, 2).unwrap();
+/// server.reset().await.unwrap();
+/// server.shutdown().await;
+/// # }
+/// ```
 pub struct MockServer {
     running: Running,
 }

@@ -101,6 +101,42 @@ fn parse_sort(value: &Value) -> Result<Vec<(String, bool)>, CarError> {
     Ok(out)
 }
 
+/// The keys every search body takes (besides its endpoint's date bounds).
+const KEYS: &[&str] = &[
+    "filter",
+    "qql",
+    "pageNumber",
+    "pageSize",
+    "sort",
+    "includeScriptResult",
+];
+
+/// The body with its keys in their canonical spelling: the guide writes them `Filter`,
+/// `filter`, `qql` and `pageSize` in different places, so any case is taken. A key the
+/// endpoint does not take is refused (400 naming it) rather than ignored: a misspelt filter
+/// must not silently search everything.
+fn canonical_keys(body: &JsonObject, dates: Option<(&str, &str)>) -> Result<JsonObject, CarError> {
+    let dates = dates.map(|(s, e)| [s, e]);
+    let known: Vec<&str> = KEYS
+        .iter()
+        .copied()
+        .chain(dates.iter().flatten().copied())
+        .collect();
+    let mut out = JsonObject::new();
+    for (key, value) in body {
+        let Some(name) = known.iter().find(|k| k.eq_ignore_ascii_case(key)) else {
+            return Err(bad(format!(
+                "Unknown field '{key}' in the request body; accepted: {}",
+                known.join(", ")
+            )));
+        };
+        if out.insert((*name).to_owned(), value.clone()).is_some() {
+            return Err(bad(format!("Field '{name}' is given more than once")));
+        }
+    }
+    Ok(out)
+}
+
 impl SearchBody {
     /// Parse a body from its bytes (the handlers take it through `CarJson` and call
     /// [`SearchBody::from_object`]); `filter_key` is `filter` or `qql`, `dates` the bound keys
@@ -126,6 +162,7 @@ impl SearchBody {
         dates: Option<(&str, &str)>,
         max_page_size: u64,
     ) -> Result<SearchBody, CarError> {
+        let body = &canonical_keys(body, dates)?;
         let filter = match text(body, filter_key)? {
             Some(f) => f,
             // Accept the other name too: clients mix them up.

@@ -13,8 +13,14 @@ use crate::state::AppState;
 use crate::store::StoreResult;
 use crate::store::car::Outcome;
 
-/// Firings handled in one catch-up at most (an hourly schedule over 11 years).
+/// Firings handled in one catch-up at most.
 const MAX_FIRINGS: usize = 100_000;
+
+/// The misfire policy: when the clock jumps past several firings of a schedule, it fires
+/// the first this many of them (each at its own time); the rest of the jump is skipped and
+/// the schedule goes on with its first firing after the new time. So one clock move creates
+/// at most this many jobs per schedule, however far it jumps.
+pub(crate) const MAX_MISSED_FIRINGS: usize = 10;
 
 /// Fire what is due and move jobs along, up to the clock's now.
 pub(crate) async fn catch_up(state: &AppState) -> StoreResult<()> {
@@ -31,17 +37,30 @@ pub(crate) async fn catch_up(state: &AppState) -> StoreResult<()> {
             break;
         }
         for schedule in due {
-            let Some(fire_ms) = schedule.next_fire_ms else {
+            let Some(first) = schedule.next_fire_ms else {
                 continue;
             };
-            let next = serde_json::from_str::<Recurrence>(&schedule.recurrence_json)
-                .ok()
-                .and_then(|r| r.next_fire(fire_ms + 1));
-            state
-                .store
-                .car_fire_schedule(schedule, fire_ms, next)
-                .await?;
-            fired += 1;
+            let recurrence = serde_json::from_str::<Recurrence>(&schedule.recurrence_json).ok();
+            let after = |at: i64| recurrence.as_ref().and_then(|r| r.next_fire(at + 1));
+            // The firings due by now that are kept, then the first one after now.
+            let mut kept = vec![first];
+            let mut next = after(first);
+            while let Some(at) =
+                next.filter(|at| *at <= now && *at > *kept.last().unwrap_or(&first))
+            {
+                if kept.len() < MAX_MISSED_FIRINGS {
+                    kept.push(at);
+                }
+                next = after(at);
+            }
+            for (i, at) in kept.iter().enumerate() {
+                let then = kept.get(i + 1).copied().or(next);
+                state
+                    .store
+                    .car_fire_schedule(schedule.clone(), *at, then)
+                    .await?;
+                fired += 1;
+            }
         }
     }
     state

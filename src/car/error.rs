@@ -80,6 +80,11 @@ pub(crate) fn gateway_body(status: StatusCode, message: &str) -> GatewayBody {
     }
 }
 
+/// The challenge on a `/sm/v1` 401 (`/auth` is a form login and has none).
+pub(crate) const BEARER_CHALLENGE: &str = "Bearer realm=\"Qualys API Gateway\"";
+const BEARER_EXPIRED: &str = "Bearer realm=\"Qualys API Gateway\", error=\"invalid_token\", \
+                              error_description=\"JWT expired\"";
+
 /// The CAR error envelope: `errorCode` the status as a string, `body` null.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -94,7 +99,23 @@ impl IntoResponse for CarError {
         let status = self.status();
         let message = self.to_string();
         match self {
-            CarError::Token(_) | CarError::LoginFailed(_) | CarError::GatewayBadRequest(_) => {
+            CarError::Token(e) => {
+                // RFC 6750: a bearer-protected resource's 401 names the scheme it wants.
+                let challenge = match e {
+                    TokenError::Expired => BEARER_EXPIRED,
+                    TokenError::Invalid => BEARER_CHALLENGE,
+                };
+                (
+                    status,
+                    [(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static(challenge),
+                    )],
+                    Json(gateway_body(status, &message)),
+                )
+                    .into_response()
+            }
+            CarError::LoginFailed(_) | CarError::GatewayBadRequest(_) => {
                 (status, Json(gateway_body(status, &message))).into_response()
             }
             CarError::TooManyRequests { limit, .. } => {
@@ -106,8 +127,11 @@ impl IntoResponse for CarError {
                 put("x-ratelimit-limit", limit.limit);
                 put("x-ratelimit-window-sec", limit.window_s);
                 put("x-ratelimit-remaining", limit.remaining);
-                put("x-ratelimit-towait-sec", limit.retry_after_s);
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(limit.retry_after_s));
+                // How long to wait is never 0: clients that honour it would retry in a
+                // hot loop.
+                let wait = limit.retry_after_s.max(1);
+                put("x-ratelimit-towait-sec", wait);
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(wait));
                 response
             }
             _ => (status, envelope(status, &message)).into_response(),
@@ -125,6 +149,12 @@ fn envelope(status: StatusCode, message: &str) -> Json<ErrorEnvelope<'_>> {
 
 impl From<StoreError> for CarError {
     fn from(e: StoreError) -> Self {
+        if let StoreError::TooSlow(limit) = e {
+            return CarError::BadRequest(format!(
+                "The search ran longer than {} s and was stopped; narrow the filter",
+                limit.as_secs()
+            ));
+        }
         tracing::error!(error = %e, "store error on the CAR API");
         CarError::Internal("Internal server error".to_owned())
     }

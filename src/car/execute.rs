@@ -8,7 +8,6 @@ use serde_json::Value;
 use super::auth::CarCaller;
 use super::error::CarError;
 use super::extract::{CarJson, JsonObject};
-use super::scripts::refused;
 use super::views::{self, Envelope, Execution};
 use crate::state::AppState;
 use crate::store::car::{ExecuteLimits, Targets};
@@ -91,7 +90,7 @@ pub(crate) async fn execute(
             state.clock.now_ms(),
         )
         .await?
-        .map_err(refused)?;
+        .map_err(CarError::from)?;
     // New asset jobs: the engine has work again.
     state.engine_work_added();
     Ok(views::respond(

@@ -9,6 +9,7 @@
 //! - [`scripts`], [`execute`], [`scheduler`], [`lists`] — the handlers.
 //! - [`engine`] — schedules fire and jobs progress as the store clock moves.
 //! - [`recurrence`] — when a schedule fires (pure date arithmetic).
+//! - [`refusal`] — the CAR answer (status, wording) to each refusal of the store.
 
 mod auth;
 mod body;
@@ -18,6 +19,7 @@ mod execute;
 pub(crate) mod extract;
 mod lists;
 mod recurrence;
+mod refusal;
 mod scheduler;
 mod scripts;
 mod views;
@@ -30,28 +32,39 @@ use crate::state::AppState;
 use auth::CarCaller;
 use error::CarError;
 
-/// `/auth` and every `/sm/v1` route; the latter behind the engine's catch-up layer.
+/// `/auth` and every `/sm/v1` route, each with and without a trailing slash (clients use
+/// both, and CM takes both); the `/sm/v1` ones behind the engine's catch-up layer.
 pub fn router(state: &AppState) -> Router<AppState> {
-    let sm = Router::new()
-        .route("/sm/v1/scripts/search", post(scripts::search))
-        .route("/sm/v1/scripts/export", get(scripts::export))
-        .route("/sm/v1/scripts/import", post(scripts::import))
-        .route("/sm/v1/scripts/activities", post(lists::activities))
-        .route("/sm/v1/scripts/scheduler", post(scheduler::create))
-        .route("/sm/v1/scripts/{key}", get(scripts::get))
-        .route("/sm/v1/scripts/{key}/clone", post(scripts::clone))
-        .route("/sm/v1/scripts/{key}/execute", post(execute::execute))
-        .route("/sm/v1/assets/search", post(lists::assets))
-        .route("/sm/v1/assettags/search", post(lists::tags))
-        .route("/sm/v1/jobs/search", post(lists::jobs))
-        .route("/sm/v1/assetjobs/search", post(lists::asset_jobs))
-        .route("/sm/v1", any(unknown))
-        .route("/sm/v1/{*rest}", any(unknown))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            extract::catch_up_first,
-        ));
-    Router::new().route("/auth", post(auth::login)).merge(sm)
+    let sm = [
+        ("/sm/v1/scripts/search", post(scripts::search)),
+        ("/sm/v1/scripts/export", get(scripts::export)),
+        ("/sm/v1/scripts/import", post(scripts::import)),
+        ("/sm/v1/scripts/activities", post(lists::activities)),
+        ("/sm/v1/scripts/scheduler", post(scheduler::create)),
+        ("/sm/v1/scripts/{key}", get(scripts::get)),
+        ("/sm/v1/scripts/{key}/clone", post(scripts::clone)),
+        ("/sm/v1/scripts/{key}/execute", post(execute::execute)),
+        ("/sm/v1/assets/search", post(lists::assets)),
+        ("/sm/v1/assettags/search", post(lists::tags)),
+        ("/sm/v1/jobs/search", post(lists::jobs)),
+        ("/sm/v1/assetjobs/search", post(lists::asset_jobs)),
+    ]
+    .into_iter()
+    .fold(Router::new(), |router, (path, handler)| {
+        router
+            .route(&format!("{path}/"), handler.clone())
+            .route(path, handler)
+    })
+    .route("/sm/v1", any(unknown))
+    .route("/sm/v1/{*rest}", any(unknown))
+    .route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        extract::catch_up_first,
+    ));
+    Router::new()
+        .route("/auth", post(auth::login))
+        .route("/auth/", post(auth::login))
+        .merge(sm)
 }
 
 /// The gateway authenticates before routing: an unknown `/sm/v1` path is 401 without a

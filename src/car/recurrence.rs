@@ -7,8 +7,9 @@
 //! (date + time) and the end of the end date.
 
 use serde::{Deserialize, Serialize};
-use time::macros::format_description;
 use time::{Date, Month, PrimitiveDateTime, Time};
+
+use crate::dates;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -34,20 +35,17 @@ pub(crate) type Invalid = String;
 pub(crate) const TYPES: &[&str] = &["ONE_TIME", "HOURLY", "DAILY", "WEEKLY", "MONTHLY"];
 
 fn date(field: &str, v: &str) -> Result<Date, Invalid> {
-    Date::parse(v.trim(), format_description!("[year]-[month]-[day]"))
-        .map_err(|_| format!("{field} must be a date like 2022-05-11 (got {v:?})"))
+    dates::parse_date(v)
+        .ok_or_else(|| format!("{field} must be a date like 2022-05-11 (got {v:?})"))
 }
 
 fn clock_time(v: &str) -> Result<Time, Invalid> {
-    let v = v.trim();
-    Time::parse(v, format_description!("[hour]:[minute]:[second]"))
-        .or_else(|_| Time::parse(v, format_description!("[hour]:[minute]")))
-        .map_err(|_| format!("startTime must be a time like 07:25:00 (got {v:?})"))
-}
-
-fn ms(dt: PrimitiveDateTime) -> i64 {
-    let nanos = dt.assume_utc().unix_timestamp_nanos();
-    i64::try_from(nanos / 1_000_000).unwrap_or(i64::MAX)
+    dates::parse_time(v).ok_or_else(|| {
+        format!(
+            "startTime must be a time like 07:25:00 (got {:?})",
+            v.trim()
+        )
+    })
 }
 
 /// A day name or number (1 = Sunday) as 1..=7.
@@ -121,8 +119,8 @@ impl Recurrence {
         let start_date = date("", &self.start_date).ok()?;
         let end_date = date("", &self.end_date).ok()?;
         let at = clock_time(&self.start_time).ok()?;
-        let start = ms(PrimitiveDateTime::new(start_date, at));
-        let end = ms(PrimitiveDateTime::new(end_date.next_day()?, Time::MIDNIGHT));
+        let start = dates::utc_ms(PrimitiveDateTime::new(start_date, at));
+        let end = dates::utc_ms(PrimitiveDateTime::new(end_date.next_day()?, Time::MIDNIGHT));
         let within = |t: i64| (t >= from_ms && t >= start && t < end).then_some(t);
         let stepped = |step: i64| {
             let t = if from_ms <= start {
@@ -137,15 +135,13 @@ impl Recurrence {
             "HOURLY" => stepped(self.hourly_interval? * 3_600_000),
             "DAILY" => stepped(86_400_000),
             "WEEKLY" => {
-                let from_date = time::OffsetDateTime::from_unix_timestamp(from_ms.div_euclid(1000))
-                    .ok()?
-                    .date();
+                let from_date = dates::checked_ms(from_ms)?.date();
                 let mut day = start_date.max(from_date);
                 for _ in 0..8 {
                     if day > end_date {
                         return None;
                     }
-                    let t = ms(PrimitiveDateTime::new(day, at));
+                    let t = dates::utc_ms(PrimitiveDateTime::new(day, at));
                     if self
                         .days_of_week
                         .contains(&day.weekday().number_from_sunday())
@@ -171,7 +167,7 @@ impl Recurrence {
                     if day > end_date {
                         return None;
                     }
-                    if let Some(t) = within(ms(PrimitiveDateTime::new(day, at))) {
+                    if let Some(t) = within(dates::utc_ms(PrimitiveDateTime::new(day, at))) {
                         return Some(t);
                     }
                 }
@@ -200,7 +196,7 @@ mod tests {
     }
 
     fn at(s: &str) -> i64 {
-        crate::store::seed::iso_millis(s).unwrap()
+        crate::dates::parse_ms(s).unwrap()
     }
 
     #[test]

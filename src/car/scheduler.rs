@@ -6,13 +6,80 @@ use axum::response::Response;
 use serde_json::Value;
 
 use super::auth::CarCaller;
+use super::body::SearchBody;
 use super::error::CarError;
 use super::extract::{CarJson, JsonObject};
 use super::recurrence::{Recurrence, day_number};
-use super::scripts::refused;
 use super::views::{self, Envelope, NewId};
+use crate::query::catalog::{CAR_ASSET, CAR_ASSET_TAG};
 use crate::state::AppState;
 use crate::store::car::{NewSchedule, Refusal, Targets};
+
+/// Refuse what execute refuses, so a schedule cannot be made that could never run: a
+/// script that is not `APPROVED`, an asset or tag id the customer does not have. (An unknown
+/// script is the store's 404, as before; tags may gain assets later, so an empty target set
+/// is not refused here.)
+async fn check_as_execute_does(
+    state: &AppState,
+    customer_id: i64,
+    script_id: i64,
+    targets: &Targets,
+) -> Result<(), CarError> {
+    if let Some(script) = state
+        .store
+        .car_script(customer_id, script_id.to_string())
+        .await?
+        .filter(|s| s.id == script_id)
+    {
+        match script.status.as_str() {
+            "APPROVED" => {}
+            "DEPRECATED" => return Err(bad("Script is deprecated")),
+            other => {
+                return Err(bad(format!(
+                    "Script is not approved (status {other}); only approved scripts can be scheduled"
+                )));
+            }
+        }
+    }
+    let now = state.clock.now_ms();
+    let missing = |found: Vec<i64>, asked: &[i64]| -> Vec<String> {
+        asked
+            .iter()
+            .filter(|id| !found.contains(id))
+            .map(i64::to_string)
+            .collect()
+    };
+    if !targets.asset_ids.is_empty() {
+        let q = by_ids(&targets.asset_ids).query(&CAR_ASSET, "id", now)?;
+        let found = state.store.car_assets(customer_id, q).await?;
+        let gone = missing(
+            found.items.iter().map(|a| a.id).collect(),
+            &targets.asset_ids,
+        );
+        if !gone.is_empty() {
+            return Err(bad(format!("Asset(s) not found: {}", gone.join(", "))));
+        }
+    }
+    if !targets.tag_ids.is_empty() {
+        let q = by_ids(&targets.tag_ids).query(&CAR_ASSET_TAG, "id", now)?;
+        let found = state.store.car_tags(customer_id, q).await?;
+        let gone = missing(found.items.iter().map(|t| t.id).collect(), &targets.tag_ids);
+        if !gone.is_empty() {
+            return Err(bad(format!("Asset tag(s) not found: {}", gone.join(", "))));
+        }
+    }
+    Ok(())
+}
+
+/// A search for these ids, all on one page.
+fn by_ids(ids: &[i64]) -> SearchBody {
+    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    SearchBody {
+        filter: format!("id:[{}]", list.join(", ")),
+        page_size: ids.len() as u64,
+        ..SearchBody::default()
+    }
+}
 
 fn bad(m: impl Into<String>) -> CarError {
     CarError::BadRequest(m.into())
@@ -69,46 +136,28 @@ fn id_objects(body: &JsonObject, key: &str) -> Result<Vec<i64>, CarError> {
         .collect()
 }
 
-pub(crate) async fn create(
-    State(state): State<AppState>,
-    CarCaller(caller): CarCaller,
-    CarJson(body): CarJson<JsonObject>,
-) -> Result<Response, CarError> {
-    let title = str_field(&body, "title")
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| bad("title is required"))?;
-    let script_id = match body.get("scripts") {
+/// The one script a schedule runs: `scripts: [{"id": …}]`.
+fn script_of(body: &JsonObject) -> Result<i64, CarError> {
+    match body.get("scripts") {
         Some(Value::Array(list)) if list.len() == 1 => match list[0].get("id") {
             Some(Value::Number(n)) => n.as_i64(),
             Some(Value::String(s)) => s.trim().parse().ok(),
             _ => None,
         }
-        .ok_or_else(|| bad("scripts[0].id must be a script id"))?,
-        Some(Value::Array(list)) if list.len() > 1 => {
-            return Err(bad(
-                "A schedule runs one script: give exactly one in scripts",
-            ));
-        }
-        _ => {
-            return Err(bad(
-                "scripts is required: [{\"id\": <SCRIPT ID>, \"title\": \"<SCRIPT TITLE>\"}]",
-            ));
-        }
-    };
-    for (key, label) in [
-        ("startDate", "StartDate"),
-        ("endDate", "EndDate"),
-        ("startTime", "StartTime"),
-    ] {
-        if str_field(&body, key).is_none_or(|v| v.is_empty()) {
-            return Err(bad(format!("{label} is mandatory ({key})")));
-        }
+        .ok_or_else(|| bad("scripts[0].id must be a script id")),
+        Some(Value::Array(list)) if list.len() > 1 => Err(bad(
+            "A schedule runs one script: give exactly one in scripts",
+        )),
+        _ => Err(bad(
+            "scripts is required: [{\"id\": <SCRIPT ID>, \"title\": \"<SCRIPT TITLE>\"}]",
+        )),
     }
-    let schedule_type = str_field(&body, "scheduleType")
-        .ok_or_else(|| bad("scheduleType is required: ONE_TIME, HOURLY, DAILY, WEEKLY or MONTHLY"))?
-        .to_ascii_uppercase();
-    let days_of_week = match body.get("daysOfWeek") {
-        None | Some(Value::Null) => Vec::new(),
+}
+
+/// `daysOfWeek`: day numbers (1 = Sunday) or names.
+fn days_of(body: &JsonObject) -> Result<Vec<u8>, CarError> {
+    match body.get("daysOfWeek") {
+        None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(days)) => days
             .iter()
             .map(|d| {
@@ -122,9 +171,33 @@ pub(crate) async fn create(
                     ))
                 })
             })
-            .collect::<Result<Vec<u8>, _>>()?,
-        Some(_) => return Err(bad("daysOfWeek must be a list like [\"1\", \"2\"]")),
-    };
+            .collect(),
+        Some(_) => Err(bad("daysOfWeek must be a list like [\"1\", \"2\"]")),
+    }
+}
+
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    CarCaller(caller): CarCaller,
+    CarJson(body): CarJson<JsonObject>,
+) -> Result<Response, CarError> {
+    let title = str_field(&body, "title")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| bad("title is required"))?;
+    let script_id = script_of(&body)?;
+    for (key, label) in [
+        ("startDate", "StartDate"),
+        ("endDate", "EndDate"),
+        ("startTime", "StartTime"),
+    ] {
+        if str_field(&body, key).is_none_or(|v| v.is_empty()) {
+            return Err(bad(format!("{label} is mandatory ({key})")));
+        }
+    }
+    let schedule_type = str_field(&body, "scheduleType")
+        .ok_or_else(|| bad("scheduleType is required: ONE_TIME, HOURLY, DAILY, WEEKLY or MONTHLY"))?
+        .to_ascii_uppercase();
+    let days_of_week = days_of(&body)?;
     let recurrence = Recurrence {
         schedule_type: schedule_type.clone(),
         start_date: str_field(&body, "startDate").unwrap_or_default(),
@@ -144,6 +217,7 @@ pub(crate) async fn create(
     if targets.asset_ids.is_empty() && targets.tag_ids.is_empty() {
         return Err(bad("Assets or asset tags are required"));
     }
+    check_as_execute_does(&state, caller.customer_id, script_id, &targets).await?;
     let now = state.clock.now_ms();
     let next_fire_ms = recurrence.next_fire(now);
     if next_fire_ms.is_none() {
@@ -183,7 +257,7 @@ pub(crate) async fn create(
             Refusal::Duplicate(t) => {
                 CarError::Conflict(format!("Scheduler with the same title already exists: {t}"))
             }
-            other => refused(other),
+            other => CarError::from(other),
         })?;
     state.engine_work_added();
     Ok(views::respond(

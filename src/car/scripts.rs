@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::auth::CarCaller;
 use super::body::SearchBody;
-use super::error::{CarError, RateLimit};
+use super::error::CarError;
 use super::extract::{CarJson, JsonObject};
 use super::views::{self, Envelope, Imported, List, NewId, ScriptDetail, ScriptItem};
 use crate::query::catalog::{CAR_SCRIPT, PLATFORMS};
@@ -21,55 +21,6 @@ use crate::store::car::{NewScript, Refusal};
 pub(crate) const MAX_SCRIPT_BYTES: usize = 500 * 1024;
 /// Longest script title accepted.
 pub(crate) const MAX_TITLE_CHARS: usize = 255;
-
-/// Map a store refusal to the CAR answer for it.
-pub(crate) fn refused(r: Refusal) -> CarError {
-    match r {
-        Refusal::NotFound(m) => CarError::NotFound(m),
-        Refusal::Duplicate(title) => CarError::Conflict(format!(
-            "Script with the same title already exists: {title}"
-        )),
-        Refusal::ScriptLimit(limit) => CarError::TooManyRequests {
-            message: format!("Maximum script creation limit ({limit}) is reached"),
-            limit: RateLimit {
-                limit,
-                window_s: 0,
-                remaining: 0,
-                retry_after_s: 0,
-            },
-        },
-        Refusal::TooSoon { retry_after_ms } => {
-            let secs = (retry_after_ms.max(0) as u64).div_ceil(1000);
-            CarError::TooManyRequests {
-                message: format!(
-                    "Only one execution of a script is allowed within the configured interval; retry in {secs} seconds"
-                ),
-                limit: RateLimit {
-                    limit: 1,
-                    window_s: secs,
-                    remaining: 0,
-                    retry_after_s: secs,
-                },
-            }
-        }
-        Refusal::DailyLimit {
-            limit,
-            retry_after_ms,
-        } => {
-            let secs = (retry_after_ms.max(0) as u64).div_ceil(1000);
-            CarError::TooManyRequests {
-                message: format!("Maximum of {limit} executions per day is reached"),
-                limit: RateLimit {
-                    limit,
-                    window_s: 86_400,
-                    remaining: 0,
-                    retry_after_s: secs,
-                },
-            }
-        }
-        Refusal::Invalid(m) => CarError::BadRequest(m),
-    }
-}
 
 /// `GET /sm/v1/scripts/{idOrName}`
 pub(crate) async fn get(
@@ -343,7 +294,7 @@ pub(crate) async fn import(
         .store
         .car_import(caller, scripts, limit, state.clock.now_ms())
         .await?
-        .map_err(refused)?;
+        .map_err(CarError::from)?;
     Ok(views::respond(StatusCode::OK, &Imported::new(&ids)))
 }
 
@@ -376,7 +327,7 @@ pub(crate) async fn clone(
             Refusal::Duplicate(t) => {
                 CarError::BadRequest(format!("Script with the same title already exists: {t}"))
             }
-            other => refused(other),
+            other => CarError::from(other),
         })?;
     Ok(views::respond(
         StatusCode::CREATED,

@@ -15,8 +15,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::display::Base64Display;
 use serde::{Serialize, Serializer};
-use time::OffsetDateTime;
-use time::macros::format_description;
 
 use crate::store::Caller;
 use crate::store::car::{
@@ -443,17 +441,6 @@ impl<'a> JobItem<'a> {
     }
 }
 
-/// `2022-05-11T06:42:13.692+00:00`
-fn iso_offset(ms: i64) -> String {
-    let fmt = format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]+00:00"
-    );
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&fmt).ok())
-        .unwrap_or_default()
-}
-
 #[derive(Debug, Serialize)]
 struct Output<'a> {
     code: Option<i64>,
@@ -531,7 +518,7 @@ impl<'a> AssetJobItem<'a> {
                 text: a.output_text.as_deref(),
             },
             customer_uuid: &caller.customer_uuid,
-            enddate: a.end_ms.map(iso_offset),
+            enddate: a.end_ms.map(crate::dates::iso_ms_offset),
             test: a.is_test,
             is_test: a.is_test,
             script_result: with_result.then(|| a.script_result.as_deref().map(b64)),

@@ -19,6 +19,11 @@
 //! | TICKET | `cs1ticketNumber cs2ticketState` |
 //!
 //! The CEF severity is the vulnerability's severity for VULN events and 0 otherwise.
+//!
+//! The `fields` URL parameter limits downloads as it limits searches (CM guide): a CSV
+//! column or a CEF extension key is written only when its alert field (`id`, `eventType`,
+//! `profile.title`, `alertInfo.port`, ...) or a parent of it is listed. The CEF header
+//! (`CEF:0|...|<CATEGORY>|<EVENT_TYPE>|<severity>|`) is the format's own and always written.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -27,7 +32,9 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use super::error::CmError;
+use super::fields::Fields;
 use super::version::CM_VERSION;
+use crate::dates;
 use crate::store::cm::AlertRow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,11 +62,17 @@ impl Format {
     }
 }
 
-pub fn render(format: Format, alerts: &[AlertRow], now: OffsetDateTime, host: &str) -> Response {
+pub fn render(
+    format: Format,
+    alerts: &[AlertRow],
+    now: OffsetDateTime,
+    host: &str,
+    fields: Option<&Fields>,
+) -> Response {
     let (body, content_type, file) = match format {
-        Format::Csv => (csv(alerts), "text/csv;charset=UTF-8", "alerts.csv"),
+        Format::Csv => (csv(alerts, fields), "text/csv;charset=UTF-8", "alerts.csv"),
         Format::Cef => (
-            cef(alerts, now, host),
+            cef(alerts, now, host, fields),
             "text/plain;charset=UTF-8",
             "alerts.cef",
         ),
@@ -80,10 +93,6 @@ pub fn render(format: Format, alerts: &[AlertRow], now: OffsetDateTime, host: &s
         .into_response()
 }
 
-fn utc(seconds: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(seconds).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
 fn info_text(info: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
     match info.get(key)? {
         Value::String(s) if s.is_empty() => None,
@@ -95,17 +104,22 @@ fn info_text(info: &serde_json::Map<String, Value>, key: &str) -> Option<String>
 
 // --- CSV ---------------------------------------------------------------------------------
 
-const CSV_HEADER: &[&str] = &[
-    "AlertId",
-    "Event Type",
-    "ProfileId",
-    "Profile Name",
-    "IP Address",
-    "Hostname",
-    "Operating System",
-    "Event Date",
-    "Alert Date",
+/// The CSV columns and the alert field each shows.
+const CSV_HEADER: [(&str, &str); 9] = [
+    ("AlertId", "id"),
+    ("Event Type", "eventType"),
+    ("ProfileId", "profile.id"),
+    ("Profile Name", "profile.title"),
+    ("IP Address", "ipAddress"),
+    ("Hostname", "hostname"),
+    ("Operating System", "alertInfo.operatingSystem"),
+    ("Event Date", "eventDate"),
+    ("Alert Date", "alertDate"),
 ];
+
+fn kept(fields: Option<&Fields>, path: &str) -> bool {
+    fields.is_none_or(|f| f.selects(path))
+}
 
 fn csv_field(v: Option<&str>) -> String {
     match v {
@@ -116,13 +130,24 @@ fn csv_field(v: Option<&str>) -> String {
 
 fn csv_date(seconds: i64) -> String {
     let fmt = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    utc(seconds).format(&fmt).unwrap_or_default()
+    dates::from_s(seconds).format(&fmt).unwrap_or_default()
 }
 
-pub fn csv(alerts: &[AlertRow]) -> String {
+pub fn csv(alerts: &[AlertRow], fields: Option<&Fields>) -> String {
+    let columns: Vec<bool> = CSV_HEADER
+        .iter()
+        .map(|(_, path)| kept(fields, path))
+        .collect();
+    let keep = |row: [String; 9]| -> String {
+        row.into_iter()
+            .zip(&columns)
+            .filter(|(_, k)| **k)
+            .map(|(v, _)| v)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     let mut out = String::with_capacity(64 + alerts.len() * 160);
-    let header: Vec<String> = CSV_HEADER.iter().map(|h| csv_field(Some(h))).collect();
-    out.push_str(&header.join(","));
+    out.push_str(&keep(CSV_HEADER.map(|(h, _)| csv_field(Some(h)))));
     out.push('\n');
     for a in alerts {
         let profile_id = a.profile.as_ref().map(|p| p.id.to_string());
@@ -137,7 +162,7 @@ pub fn csv(alerts: &[AlertRow]) -> String {
             csv_field(Some(&csv_date(a.event_s))),
             csv_field(Some(&csv_date(a.alert_s))),
         ];
-        out.push_str(&row.join(","));
+        out.push_str(&keep(row));
         out.push('\n');
     }
     out
@@ -147,7 +172,7 @@ pub fn csv(alerts: &[AlertRow]) -> String {
 
 fn cef_date(seconds: i64) -> String {
     let fmt = format_description!("[month repr:short] [day] [year] [hour]:[minute]:[second]");
-    utc(seconds).format(&fmt).unwrap_or_default()
+    dates::from_s(seconds).format(&fmt).unwrap_or_default()
 }
 
 /// The syslog-style first line: `Jun 06 2017 15:43:9 host ip`.
@@ -188,7 +213,30 @@ pub fn category(event_type: &str) -> &'static str {
     }
 }
 
-pub fn cef(alerts: &[AlertRow], now: OffsetDateTime, host: &str) -> String {
+/// The alert field a CEF extension key shows.
+fn cef_field(key: &str) -> String {
+    match key {
+        "cat" => "eventType".to_owned(),
+        "dhost" => "hostname".to_owned(),
+        "dst" => "ipAddress".to_owned(),
+        "dmac" => "alertInfo.macAddress".to_owned(),
+        "dntdom" => "alertInfo.netbiosName".to_owned(),
+        "rt" => "eventDate".to_owned(),
+        "dpt" => "alertInfo.port".to_owned(),
+        // `cs1operatingSystem` -> `alertInfo.operatingSystem`
+        custom => format!(
+            "alertInfo.{}",
+            custom.trim_start_matches(|c: char| c == 'c' || c == 's' || c.is_ascii_digit())
+        ),
+    }
+}
+
+pub fn cef(
+    alerts: &[AlertRow],
+    now: OffsetDateTime,
+    host: &str,
+    fields: Option<&Fields>,
+) -> String {
     let mut out = cef_first_line(now, host);
     out.push('\n');
     for a in alerts {
@@ -234,8 +282,7 @@ pub fn cef(alerts: &[AlertRow], now: OffsetDateTime, host: &str) -> String {
                 add("cs2sslIssuer", info("sslIssuer"));
                 add(
                     "cs3sslExpiry",
-                    info("sslExpiry")
-                        .map(|e| crate::store::seed::iso_seconds(&e).map_or(e, cef_date)),
+                    info("sslExpiry").map(|e| dates::parse_s(&e).map_or(e, cef_date)),
                 );
             }
             "SOFTWARE" => {
@@ -249,7 +296,11 @@ pub fn cef(alerts: &[AlertRow], now: OffsetDateTime, host: &str) -> String {
             }
             _ => {}
         }
-        let extension: Vec<String> = ext.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let extension: Vec<String> = ext
+            .into_iter()
+            .filter(|(k, _)| kept(fields, &cef_field(k)))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         out.push_str(&format!(
             "CEF:0|QUALYS|QualysGuard|CM-{}|{}|{}|{}|{}\n",
             cef_header(CM_VERSION),

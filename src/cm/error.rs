@@ -95,6 +95,15 @@ impl CmError {
 
 impl From<StoreError> for CmError {
     fn from(e: StoreError) -> Self {
+        if let StoreError::TooSlow(limit) = e {
+            return CmError::invalid_request(
+                format!(
+                    "The search ran longer than {} s and was stopped.",
+                    limit.as_secs()
+                ),
+                "Narrow the criteria.",
+            );
+        }
         tracing::error!(error = %e, "store error on the CM API");
         CmError::internal("An internal error occurred while processing the request.")
     }

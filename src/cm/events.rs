@@ -73,16 +73,45 @@ pub fn check(e: &Event) -> Result<IpAddr, String> {
         ));
     }
     if let Some(d) = &e.event_date
-        && crate::store::seed::iso_seconds(d).is_none()
+        && crate::dates::parse_s(d).is_none()
     {
         return Err(format!(
             "eventDate {d:?} is not a date like 2018-06-04T10:57:43Z"
         ));
     }
+    for (key, value) in &e.info {
+        // `info` becomes the alert's `alertInfo` element: its keys are XML element names,
+        // and the details the schema types keep their types.
+        let mut chars = key.chars();
+        let name_ok = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            && !key.to_ascii_lowercase().starts_with("xml");
+        if !name_ok {
+            return Err(format!(
+                "info key {key:?} is not a name (letters, digits, '_', '-', '.'; a letter first)"
+            ));
+        }
+        if !(value.is_string() || value.is_number() || value.is_boolean()) {
+            return Err(format!("info.{key} must be a string, number or boolean"));
+        }
+        if INTEGER_DETAILS.contains(&key.as_str())
+            && value
+                .as_i64()
+                .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
+                .is_none()
+        {
+            return Err(format!("info.{key} must be a whole number"));
+        }
+    }
     e.ip_address
         .parse()
         .map_err(|_| format!("ipAddress {:?} is not an IP address", e.ip_address))
 }
+
+/// Alert details the CM schema types as integers.
+const INTEGER_DETAILS: &[&str] = &["port", "qid", "severity"];
 
 /// Raise the alerts `events` cause for `customer_id`; returns their ids.
 pub async fn raise(
@@ -133,7 +162,7 @@ pub async fn raise(
                     event_s: event
                         .event_date
                         .as_deref()
-                        .and_then(crate::store::seed::iso_seconds)
+                        .and_then(crate::dates::parse_s)
                         .unwrap_or(now_s),
                     alert_s: now_s,
                     profile_id: profile.id,

@@ -20,6 +20,15 @@ impl Fields {
         (!paths.is_empty()).then_some(Fields(paths))
     }
 
+    /// Whether the field at `path` (`profile.title`) is kept: it, or a parent of it, is
+    /// listed. Downloads keep their columns by this.
+    pub fn selects(&self, path: &str) -> bool {
+        let path: Vec<&str> = path.split('.').collect();
+        self.0.iter().any(|listed| {
+            listed.len() <= path.len() && listed.iter().zip(&path).all(|(a, b)| a == b)
+        })
+    }
+
     /// Prune a record tree to the listed fields.
     pub fn apply(&self, node: Node) -> Node {
         let paths: Vec<&[String]> = self.0.iter().map(Vec::as_slice).collect();
@@ -92,6 +101,9 @@ mod tests {
         let whole = Fields::parse(Some("profile")).unwrap().apply(alert());
         assert!(matches!(whole, Node::Obj(ref f) if f.len() == 1 && f[0].0 == "profile"));
         assert_eq!(Fields::parse(Some(" , ")), None);
+        let f = Fields::parse(Some("id,profile,alertInfo.port")).unwrap();
+        assert!(f.selects("id") && f.selects("profile.title") && f.selects("alertInfo.port"));
+        assert!(!f.selects("alertInfo.protocol") && !f.selects("idx") && !f.selects("eventType"));
         assert_eq!(Fields::parse(None), None);
     }
 }

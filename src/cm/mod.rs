@@ -10,6 +10,7 @@
 //! - [`search`] — search, get and download handlers; QPS paging.
 //! - [`download`] — CSV and CEF.
 //! - [`version`] — `/qps/rest/portal/version`.
+//! - [`xsd`] — the schemas XML answers name, served at `/qps/xsd/...`.
 
 pub mod download;
 pub mod error;
@@ -21,6 +22,7 @@ pub mod request;
 pub mod search;
 pub mod version;
 pub mod wire;
+pub mod xsd;
 
 use axum::Router;
 use axum::routing::{MethodRouter, any, get};
@@ -33,6 +35,7 @@ use reply::{CmCaller, Ctx, Reply};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/qps/rest/{*rest}", any(unknown))
+        .route("/qps/xsd/{*name}", get(xsd::serve))
         .merge(both_slashes(
             "/qps/rest/portal/version",
             get(version::version).post(version::version),

@@ -1,11 +1,9 @@
 //! The four CM object types: their catalogs, wrapper elements, and rows rendered as QPS
 //! record trees (element order as the guide's samples show).
 
-use time::OffsetDateTime;
-use time::macros::format_description;
-
 use super::fields::Fields;
 use super::wire::{Format, Name, Node, ObjBuilder, Record, render_record};
+use crate::dates;
 use crate::page::{Page, Window};
 use crate::query::SqlWhere;
 use crate::query::catalog::{CM_ALERT, CM_PROFILE, CM_RULE, CM_RULESET, Catalog};
@@ -164,38 +162,6 @@ fn map<T, U>(page: Page<T>, f: impl FnMut(T) -> U) -> Page<U> {
     }
 }
 
-/// Epoch seconds as `2018-06-04T10:57:43Z` (by hand: it is on every record's path).
-pub fn iso(seconds: i64) -> String {
-    let Ok(t) = OffsetDateTime::from_unix_timestamp(seconds) else {
-        return String::new();
-    };
-    let (date, time) = (t.date(), t.time());
-    let mut out = String::with_capacity(20);
-    let two = |out: &mut String, n: u8| {
-        out.push((b'0' + n / 10) as char);
-        out.push((b'0' + n % 10) as char);
-    };
-    let year = date.year();
-    if !(0..=9999).contains(&year) {
-        let fmt = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-        return t.format(&fmt).unwrap_or_default();
-    }
-    two(&mut out, (year / 100) as u8);
-    two(&mut out, (year % 100) as u8);
-    out.push('-');
-    two(&mut out, u8::from(date.month()));
-    out.push('-');
-    two(&mut out, date.day());
-    out.push('T');
-    two(&mut out, time.hour());
-    out.push(':');
-    two(&mut out, time.minute());
-    out.push(':');
-    two(&mut out, time.second());
-    out.push('Z');
-    out
-}
-
 fn json_node(v: &serde_json::Value) -> Node {
     match v {
         serde_json::Value::String(s) => Node::Text(s.clone()),
@@ -225,8 +191,8 @@ pub fn alert_sharing(a: AlertRow, profiles: &mut std::collections::HashMap<i64, 
         .text("triggerUuid", a.trigger_uuid)
         .text("ipAddress", a.ip_address)
         .text("hostname", a.hostname)
-        .text("eventDate", iso(a.event_s))
-        .text("alertDate", iso(a.alert_s))
+        .text("eventDate", dates::iso_s(a.event_s))
+        .text("alertDate", dates::iso_s(a.alert_s))
         .bool("isHidden", a.is_hidden);
     if let Some(p) = &a.profile {
         let node = profiles
@@ -249,8 +215,8 @@ pub fn profile(p: &ProfileRow, full: bool) -> Node {
         b = b.text("uuid", &p.uuid);
     }
     b = b
-        .text("dateCreated", iso(p.created_s))
-        .text("dateUpdated", iso(p.updated_s))
+        .text("dateCreated", dates::iso_s(p.created_s))
+        .text("dateUpdated", dates::iso_s(p.updated_s))
         .text("frequency", &p.frequency)
         .bool("isActive", p.is_active)
         .text("includedIps", &p.included_ips)
@@ -266,8 +232,8 @@ fn ruleset_head(s: &RulesetRow) -> ObjBuilder {
         .int("id", s.id)
         .text("title", &s.title)
         .text("description", &s.description)
-        .text("dateCreated", iso(s.created_s))
-        .text("dateUpdated", iso(s.updated_s))
+        .text("dateCreated", dates::iso_s(s.created_s))
+        .text("dateUpdated", dates::iso_s(s.updated_s))
         .bool("isTemplate", s.is_template)
 }
 
@@ -278,7 +244,7 @@ pub fn rule(r: &RuleRow, with_criteria: bool) -> Node {
         .text("ruleType", &r.rule_type)
         .text("eventTypes", &r.event_types)
         .text("jsonData", &r.json_data)
-        .text("dateCreated", iso(r.created_s));
+        .text("dateCreated", dates::iso_s(r.created_s));
     if with_criteria {
         let list = r
             .criteria

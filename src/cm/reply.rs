@@ -5,7 +5,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 
@@ -24,14 +24,23 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn from_parts(parts: &Parts) -> Ctx {
-        let host = parts
-            .headers
+        Ctx::for_request(&parts.uri, &parts.headers, &parts.extensions)
+    }
+
+    /// The context of a request known by its URI, headers and extensions.
+    pub fn for_request(uri: &Uri, headers: &HeaderMap, extensions: &Extensions) -> Ctx {
+        let host = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
+            .or_else(|| uri.authority().map(|a| a.as_str()))
             .unwrap_or("localhost");
         Ctx {
-            format: Format::from_headers(&parts.headers),
-            schema_url: format!("https://{host}{}", schema_path(parts.uri.path())),
+            format: Format::from_headers(headers),
+            schema_url: format!(
+                "{}://{host}{}",
+                scheme(uri, headers, extensions),
+                schema_path(uri.path())
+            ),
         }
     }
 
@@ -54,16 +63,46 @@ impl Ctx {
     }
 }
 
-/// The XSD QPS names for a path: `/qps/xsd/1.0/cm/alert.xsd`, `/qps/xsd/version.xsd`.
-fn schema_path(path: &str) -> String {
+/// Marks a request that came in over TLS (the HTTPS listener adds it), so answers name the
+/// schemas at `https://`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Https;
+
+/// The request's own scheme: HTTPS when the TLS listener marked it (or the URI or a proxy's
+/// `X-Forwarded-Proto` says so), HTTP otherwise.
+fn scheme(uri: &Uri, headers: &HeaderMap, extensions: &Extensions) -> &'static str {
+    let forwarded = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(str::trim);
+    if extensions.get::<Https>().is_some()
+        || uri.scheme_str() == Some("https")
+        || forwarded.is_some_and(|p| p.eq_ignore_ascii_case("https"))
+    {
+        "https"
+    } else {
+        "http"
+    }
+}
+
+/// The served XSD for a path: `/qps/xsd/1.0/cm/alert.xsd`, `/qps/xsd/version.xsd`; paths
+/// that name no CM object get the envelope schema `/qps/xsd/1.0/cm.xsd`.
+fn schema_path(path: &str) -> &'static str {
     let rest = path.trim_start_matches("/qps/rest/");
-    if rest.starts_with("portal/version") {
-        return "/qps/xsd/version.xsd".to_owned();
+    if rest == "portal/version" || rest.starts_with("portal/version/") {
+        return "/qps/xsd/version.xsd";
     }
     let parts: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     match parts.as_slice() {
-        [version, _op, module, object, ..] => format!("/qps/xsd/{version}/{module}/{object}.xsd"),
-        _ => "/qps/xsd/1.0/cm.xsd".to_owned(),
+        ["1.0", "search" | "get" | "download", "cm", object, ..] => match *object {
+            "alert" => "/qps/xsd/1.0/cm/alert.xsd",
+            "profile" => "/qps/xsd/1.0/cm/profile.xsd",
+            "rule" => "/qps/xsd/1.0/cm/rule.xsd",
+            "ruleset" => "/qps/xsd/1.0/cm/ruleset.xsd",
+            _ => "/qps/xsd/1.0/cm.xsd",
+        },
+        _ => "/qps/xsd/1.0/cm.xsd",
     }
 }
 
@@ -86,7 +125,7 @@ impl IntoResponse for Reply {
     fn into_response(self) -> Response {
         let (status, body) = match self.result {
             Ok(response) => (
-                axum::http::StatusCode::OK,
+                StatusCode::OK,
                 response.render(self.ctx.format, &self.ctx.schema_url),
             ),
             Err(e) => (
@@ -95,14 +134,25 @@ impl IntoResponse for Reply {
                     .render(self.ctx.format, &self.ctx.schema_url),
             ),
         };
-        (
+        let mut response = (
             status,
             [(header::CONTENT_TYPE, self.ctx.format.content_type())],
             body,
         )
-            .into_response()
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 7617: the challenge clients that send credentials only when asked need.
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(BASIC_CHALLENGE),
+            );
+        }
+        response
     }
 }
+
+/// The challenge on every CM 401.
+pub const BASIC_CHALLENGE: &str = "Basic realm=\"Qualys API\", charset=\"UTF-8\"";
 
 /// The authenticated CM caller: HTTP Basic, or the `user` and `password` headers.
 #[derive(Debug, Clone)]
@@ -175,5 +225,16 @@ mod tests {
             schema_path("/qps/rest/portal/version/"),
             "/qps/xsd/version.xsd"
         );
+        for other in [
+            "/qps/rest/1.0/search/cm/bogus",
+            "/qps/rest/2.0/search/cm/alert",
+            "/qps/rest/1.0/search/am/asset",
+            "/qps/nothing",
+        ] {
+            assert_eq!(schema_path(other), "/qps/xsd/1.0/cm.xsd", "{other}");
+        }
+        for (path, _) in crate::cm::xsd::SCHEMAS {
+            assert!(path.starts_with("/qps/xsd/"));
+        }
     }
 }

@@ -18,13 +18,50 @@ pub enum Format {
 }
 
 impl Format {
+    /// By `Accept`, with its q-values: JSON when `application/json` is preferred over XML
+    /// (`application/xml` or `text/xml`); XML on a tie, without `Accept`, or for anything
+    /// else. Each type takes the q of the most specific range that matches it
+    /// (`application/json` over `application/*` over `*/*`).
     pub fn from_headers(headers: &HeaderMap) -> Format {
-        let wants_json = headers
+        // (specificity, q) of the best range for each format.
+        let (mut json, mut xml) = ((0u8, 0.0f32), (0u8, 0.0f32));
+        for value in headers
             .get_all(header::ACCEPT)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .any(|v| v.to_ascii_lowercase().contains("application/json"));
-        if wants_json {
+        {
+            for range in value.split(',') {
+                let mut parts = range.split(';');
+                let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+                let q = parts
+                    .filter_map(|p| p.split_once('='))
+                    .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+                    .and_then(|(_, v)| v.trim().parse::<f32>().ok())
+                    .unwrap_or(1.0)
+                    .clamp(0.0, 1.0);
+                let specificity = |wanted: &[&str]| -> u8 {
+                    if wanted.contains(&media.as_str()) {
+                        3
+                    } else if media == "application/*" && wanted[0].starts_with("application/") {
+                        2
+                    } else if media == "*/*" {
+                        1
+                    } else {
+                        0
+                    }
+                };
+                let better = |best: &mut (u8, f32), s: u8| {
+                    if s > best.0 {
+                        *best = (s, q);
+                    } else if s == best.0 && s > 0 {
+                        best.1 = best.1.max(q);
+                    }
+                };
+                better(&mut json, specificity(&["application/json"]));
+                better(&mut xml, specificity(&["application/xml", "text/xml"]));
+            }
+        }
+        if json.1 > xml.1 {
             Format::Json
         } else {
             Format::Xml
@@ -504,5 +541,19 @@ mod tests {
         assert_eq!(Format::from_headers(&h), Format::Xml);
         h.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         assert_eq!(Format::from_headers(&h), Format::Json);
+        for (accept, format) in [
+            ("application/xml, application/json;q=0.1", Format::Xml),
+            ("application/json;q=0.1, application/xml", Format::Xml),
+            ("application/xml;q=0.5, application/json", Format::Json),
+            ("application/json, */*;q=0.5", Format::Json),
+            ("text/xml;q=0.9, application/json;q=0.8", Format::Xml),
+            ("*/*", Format::Xml),
+            ("application/*;q=0.2, application/json;q=0.9", Format::Json),
+            ("application/json;q=0", Format::Xml),
+            ("text/html", Format::Xml),
+        ] {
+            h.insert(header::ACCEPT, HeaderValue::from_static(accept));
+            assert_eq!(Format::from_headers(&h), format, "{accept}");
+        }
     }
 }

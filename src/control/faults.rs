@@ -5,16 +5,17 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::car::error::{CarError, RateLimit};
-use crate::cm::wire::{Format, ServiceResponse};
+use crate::cm::error::CmError;
+use crate::cm::reply::Ctx;
 use crate::state::AppState;
 pub use crate::state::faults::{Fault, FaultSpec, Faults, check, path_matches};
 
-/// A body that fails at once: the connection is cut after the status line.
+/// A body that fails at once: the connection is cut before any byte of the answer is sent.
 struct Broken;
 
 impl http_body::Body for Broken {
@@ -43,26 +44,19 @@ fn qps_code(status: StatusCode) -> &'static str {
     }
 }
 
-/// The API's own error for `status` at `path`.
-fn api_error(path: &str, headers: &HeaderMap, status: StatusCode) -> Response {
+/// The API's own error for `status` at `path`: a CM `ServiceResponse` in the request's
+/// format naming the called object's schema, or the CAR body.
+fn api_error(request: &Request, status: StatusCode) -> Response {
+    let path = request.uri().path();
     if path.starts_with("/qps/") {
-        let format = Format::from_headers(headers);
-        let message = format!("Simulated failure ({status})");
-        let body = ServiceResponse::error(
-            qps_code(status),
-            message,
-            "This failure was injected by qualys-mock.".into(),
-        );
-        let host = headers
-            .get("host")
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("localhost");
-        let rendered = body.render(format, &format!("https://{host}/qps/xsd/1.0/cm.xsd"));
-        return (
-            status,
-            [(axum::http::header::CONTENT_TYPE, format.content_type())],
-            rendered,
-        )
+        let ctx = Ctx::for_request(request.uri(), request.headers(), request.extensions());
+        return ctx
+            .fail(CmError {
+                code: qps_code(status),
+                message: format!("Simulated failure ({status})"),
+                resolution: "This failure was injected by qualys-mock.".into(),
+                status,
+            })
             .into_response();
     }
     let message = status
@@ -80,9 +74,11 @@ fn api_error(path: &str, headers: &HeaderMap, status: StatusCode) -> Response {
     response
 }
 
-fn rate_limited(path: &str, headers: &HeaderMap, retry_after: u64) -> Response {
-    if path.starts_with("/qps/") {
-        let mut response = api_error(path, headers, StatusCode::TOO_MANY_REQUESTS);
+fn rate_limited(request: &Request, retry_after: u64) -> Response {
+    // A 429 says how long to wait: at least a second, or clients retry in a hot loop.
+    let retry_after = retry_after.max(1);
+    if request.uri().path().starts_with("/qps/") {
+        let mut response = api_error(request, StatusCode::TOO_MANY_REQUESTS);
         response.headers_mut().insert(
             axum::http::header::RETRY_AFTER,
             HeaderValue::from(retry_after),
@@ -116,12 +112,12 @@ pub async fn inject(State(state): State<AppState>, request: Request, next: Next)
     let mut response = if spec.drop {
         Response::new(Body::new(Broken))
     } else if let Some(retry_after) = spec.rate_limit {
-        rate_limited(&path, request.headers(), retry_after)
+        rate_limited(&request, retry_after)
     } else if let Some(status) = spec.status.and_then(|s| StatusCode::from_u16(s).ok()) {
         match &spec.body {
             Some(serde_json::Value::String(text)) => (status, text.clone()).into_response(),
             Some(json) => (status, axum::Json(json.clone())).into_response(),
-            None => api_error(&path, request.headers(), status),
+            None => api_error(&request, status),
         }
     } else {
         next.run(request).await

@@ -84,7 +84,7 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         path,
         query,
         status: response.status().as_u16(),
-        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+        latency_ms: super::millis(started.elapsed()),
         user,
         body: body_text,
         body_truncated: truncated,

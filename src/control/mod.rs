@@ -175,7 +175,7 @@ async fn health(State(state): State<AppState>) -> Response {
             "seed": state.info.seed_name,
             "baseline": baseline,
             "counts": counts,
-            "clock": state.clock.state(),
+            "clock": ClockView::from(state.clock.state()),
         }))
         .into_response(),
         Err(e) => (
@@ -210,15 +210,31 @@ async fn seed(
     Ok(Json(ops::load_seed(&state, &json_body(&body)?).await?))
 }
 
-async fn clock(State(state): State<AppState>) -> Json<crate::clock::ClockState> {
-    Json(state.clock.state())
+/// The clock as the control API answers it: `nowMs`, `frozen`, `offsetMs`, and `now` as
+/// ISO 8601 in UTC to the millisecond (`2022-05-10T00:00:00.000Z`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ClockView {
+    #[serde(flatten)]
+    pub state: crate::clock::ClockState,
+    pub now: String,
+}
+
+impl From<crate::clock::ClockState> for ClockView {
+    fn from(state: crate::clock::ClockState) -> ClockView {
+        let now = crate::dates::iso_ms(state.now_ms);
+        ClockView { state, now }
+    }
+}
+
+async fn clock(State(state): State<AppState>) -> Json<ClockView> {
+    Json(state.clock.state().into())
 }
 
 async fn set_clock(
     State(state): State<AppState>,
     body: Bytes,
-) -> Result<Json<crate::clock::ClockState>, ControlError> {
-    Ok(Json(ops::change_clock(&state, parse(&body)?).await?))
+) -> Result<Json<ClockView>, ControlError> {
+    Ok(Json(ops::change_clock(&state, parse(&body)?).await?.into()))
 }
 
 async fn requests(
@@ -288,4 +304,10 @@ async fn set_config(
     body: Bytes,
 ) -> Result<Json<crate::state::Limits>, ControlError> {
     Ok(Json(ops::update_config(&state, &json_body(&body)?)?))
+}
+
+/// A duration in milliseconds to the microsecond (`12.345`): the control API's `elapsedMs`
+/// and the journal's `latencyMs`, without binary-float noise (`12.345000000000001`).
+pub fn millis(d: std::time::Duration) -> f64 {
+    d.as_micros() as f64 / 1000.0
 }

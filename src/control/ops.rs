@@ -50,7 +50,7 @@ pub async fn reset(state: &AppState, customer: Option<String>) -> ControlResult<
     state.data_changed();
     Ok(ResetReport {
         customer,
-        elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+        elapsed_ms: super::millis(started.elapsed()),
     })
 }
 

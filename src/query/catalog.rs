@@ -303,9 +303,13 @@ pub const CAR_JOB: Catalog = Catalog {
         field("threshold", "j.threshold", FieldType::Integer),
         field("category.id", "j.category_id", FieldType::Integer),
         field("category.name", "j.category_name", FieldType::Text),
+        // The guide's sort example "ID or Category": the script's category name.
+        field("category", "j.category_name", FieldType::Text),
         field("isTest", "j.is_test", FieldType::Boolean),
         field("created.dateTime", "j.created_ms", MS),
         field("updatedDateTime", "j.updated_ms", MS),
+        // The guide's "processed at Qualys" time: when the job last changed.
+        field("processedTime", "j.updated_ms", MS),
     ],
 };
 
@@ -325,6 +329,7 @@ pub const CAR_ASSET_JOB: Catalog = Catalog {
         field("job.platform", "j.platform", FieldType::Keyword(PLATFORMS)),
         field("job.scriptType", "j.script_type", FieldType::Text),
         field("job.scriptCategory", "j.category_name", FieldType::Text),
+        field("category", "j.category_name", FieldType::Text),
         field("asset.id", "aj.asset_id", FieldType::Integer),
         field(
             "asset.name",
@@ -341,6 +346,8 @@ pub const CAR_ASSET_JOB: Catalog = Catalog {
         field("isTest", "aj.is_test", FieldType::Boolean),
         field("created.dateTime", "aj.created_ms", MS),
         field("enddate", "aj.end_ms", MS),
+        // The guide's "processed at Qualys" time: when the asset job ended.
+        field("processedTime", "aj.end_ms", MS),
     ],
 };
 
@@ -360,5 +367,9 @@ pub const CAR_ACTIVITY: Catalog = Catalog {
         field("userName", "ac.user_name", FieldType::Text),
         field("user.name", "ac.user_name", FieldType::Text),
         field("createdDate", "ac.created_ms", MS),
+        // The guide's activities sort example: `[{"Created.dateTime":"asc"}]`.
+        field("created.dateTime", "ac.created_ms", MS),
+        // "ID, Category and so on": an audit record's category is its target type.
+        field("category", "ac.target_type", FieldType::Text),
     ],
 };

@@ -1,11 +1,19 @@
 //! CM objects: rulesets, rules (with criteria), profiles, alerts. Row types and queries.
 //!
-//! Every search is `customer_id = ? AND (<compiled filter>) ORDER BY id LIMIT ? OFFSET ?`,
-//! fetching one record more than asked to tell whether more remain.
+//! Every search runs through [`super::search`]: `customer_id = ? AND (<compiled filter>)
+//! ORDER BY id LIMIT ? OFFSET ?`, fetching one record more than asked to tell whether more
+//! remain. Rows are read by column name; a profile's search names its ruleset's columns
+//! `ruleset_…`.
 
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::sync::Arc;
 
-use super::{Store, StoreResult, sql_i64, to_sql};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::columns::{by_name, columns};
+use super::search::{self, Search, Source, Total};
+use super::{Store, StoreResult};
 use crate::page::{Page, Window};
 use crate::query::SqlWhere;
 
@@ -84,112 +92,143 @@ impl AlertRow {
     }
 }
 
-/// The SQL and values of a search (one more record than the window, to tell `hasMore`).
-fn search_sql(
-    select_from: &str,
-    alias: &str,
-    customer_id: i64,
-    filter: &SqlWhere,
-    window: Window,
-) -> (String, Vec<rusqlite::types::Value>) {
-    let sql = format!(
-        "{select_from} WHERE {alias}.customer_id = ? AND ({}) ORDER BY {alias}.id LIMIT ? OFFSET ?",
-        if filter.sql.is_empty() {
-            "1"
-        } else {
-            &filter.sql
-        }
-    );
-    let mut values = Vec::with_capacity(filter.params.len() + 3);
-    values.push(rusqlite::types::Value::Integer(customer_id));
-    values.extend(filter.params.iter().map(to_sql));
-    values.push(rusqlite::types::Value::Integer(sql_i64(
-        window.limit.saturating_add(1),
-    )));
-    values.push(rusqlite::types::Value::Integer(sql_i64(window.offset)));
-    (sql, values)
+/// A ruleset's columns, named `ruleset_…` (a profile's search selects them beside its own).
+macro_rules! ruleset_cols {
+    () => {
+        "s.id AS ruleset_id, s.title AS ruleset_title, s.description AS ruleset_description, \
+         s.created_s AS ruleset_created_s, s.updated_s AS ruleset_updated_s, \
+         s.is_template AS ruleset_is_template"
+    };
 }
 
-/// `EXPLAIN QUERY PLAN` of a statement, one line per step.
-pub(super) fn plan(
-    conn: &Connection,
-    sql: &str,
-    values: &[rusqlite::types::Value],
-) -> StoreResult<Vec<String>> {
-    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
-    let rows = stmt
-        .query_map(params_from_iter(values.iter()), |r| r.get::<_, String>(3))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+columns! {
+    struct RulesetCols {
+        ruleset_id, ruleset_title, ruleset_description, ruleset_created_s, ruleset_updated_s,
+        ruleset_is_template,
+    }
 }
 
-fn alert_select() -> String {
-    "SELECT a.id, a.source, a.event_type, a.trigger_uuid, a.ip_address, a.hostname, \
-     a.event_s, a.alert_s, a.is_hidden, a.alert_info_json, a.profile_id FROM cm_alerts a"
-        .to_owned()
-}
-
-fn profile_select() -> String {
-    format!(
-        "SELECT {PROFILE_COLS}, {RULESET_COLS} FROM cm_profiles p LEFT JOIN cm_rulesets s \
-         ON s.id = p.ruleset_id AND s.customer_id = p.customer_id"
-    )
-}
-
-fn rule_select() -> String {
-    format!("SELECT {RULE_COLS} FROM cm_rules r")
-}
-
-fn ruleset_select() -> String {
-    format!("SELECT {RULESET_COLS} FROM cm_rulesets s")
-}
-
-/// Run `SELECT … FROM … WHERE customer AND filter ORDER BY id` over a window (+1).
-fn search<T>(
-    conn: &Connection,
-    select_from: &str,
-    alias: &str,
-    customer_id: i64,
-    filter: &SqlWhere,
-    window: Window,
-    map: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
-) -> StoreResult<Page<T>> {
-    let (sql, values) = search_sql(select_from, alias, customer_id, filter, window);
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt
-        .query_map(params_from_iter(values), map)?
-        .collect::<rusqlite::Result<Vec<T>>>()?;
-    Ok(Page::from_overfetch(rows, window, None))
-}
-
-const RULESET_COLS: &str = "s.id, s.title, s.description, s.created_s, s.updated_s, s.is_template";
-
-fn ruleset_at(row: &Row<'_>, i: usize) -> rusqlite::Result<RulesetRow> {
+fn ruleset_row(row: &Row<'_>, c: &RulesetCols) -> rusqlite::Result<RulesetRow> {
     Ok(RulesetRow {
-        id: row.get(i)?,
-        title: row.get(i + 1)?,
-        description: row.get(i + 2)?,
-        created_s: row.get(i + 3)?,
-        updated_s: row.get(i + 4)?,
-        is_template: row.get(i + 5)?,
+        id: row.get(c.ruleset_id)?,
+        title: row.get(c.ruleset_title)?,
+        description: row.get(c.ruleset_description)?,
+        created_s: row.get(c.ruleset_created_s)?,
+        updated_s: row.get(c.ruleset_updated_s)?,
+        is_template: row.get(c.ruleset_is_template)?,
     })
 }
 
-const PROFILE_COLS: &str = "p.id, p.uuid, p.title, p.created_s, p.updated_s, p.frequency, \
-                            p.is_active, p.included_ips, p.target_list";
+macro_rules! profile_cols {
+    () => {
+        "p.id, p.uuid, p.title, p.created_s, p.updated_s, p.frequency, p.is_active, \
+         p.included_ips, p.target_list"
+    };
+}
 
-fn profile_at(row: &Row<'_>, i: usize) -> rusqlite::Result<ProfileRow> {
+const PROFILE_COLS: &str = profile_cols!();
+
+columns! {
+    struct ProfileCols {
+        id, uuid, title, created_s, updated_s, frequency, is_active, included_ips, target_list,
+    }
+}
+
+/// A profile, without its ruleset.
+fn profile_row(row: &Row<'_>, c: &ProfileCols) -> rusqlite::Result<ProfileRow> {
     Ok(ProfileRow {
-        id: row.get(i)?,
-        uuid: row.get(i + 1)?,
-        title: row.get(i + 2)?,
-        created_s: row.get(i + 3)?,
-        updated_s: row.get(i + 4)?,
-        frequency: row.get(i + 5)?,
-        is_active: row.get(i + 6)?,
-        included_ips: row.get(i + 7)?,
-        target_list: row.get(i + 8)?,
+        id: row.get(c.id)?,
+        uuid: row.get(c.uuid)?,
+        title: row.get(c.title)?,
+        created_s: row.get(c.created_s)?,
+        updated_s: row.get(c.updated_s)?,
+        frequency: row.get(c.frequency)?,
+        is_active: row.get(c.is_active)?,
+        included_ips: row.get(c.included_ips)?,
+        target_list: row.get(c.target_list)?,
         ruleset: None,
+    })
+}
+
+columns! {
+    struct AlertCols {
+        id, source, event_type, trigger_uuid, ip_address, hostname, event_s, alert_s,
+        is_hidden, alert_info_json, profile_id,
+    }
+}
+
+/// An alert (without its profile) and its profile's id.
+fn alert_row(r: &Row<'_>, c: &AlertCols) -> rusqlite::Result<(AlertRow, Option<i64>)> {
+    Ok((
+        AlertRow {
+            id: r.get(c.id)?,
+            source: r.get(c.source)?,
+            event_type: r.get(c.event_type)?,
+            trigger_uuid: r.get(c.trigger_uuid)?,
+            ip_address: r.get(c.ip_address)?,
+            hostname: r.get(c.hostname)?,
+            event_s: r.get(c.event_s)?,
+            alert_s: r.get(c.alert_s)?,
+            is_hidden: r.get(c.is_hidden)?,
+            alert_info_json: r.get(c.alert_info_json)?,
+            profile: None,
+        },
+        r.get(c.profile_id)?,
+    ))
+}
+
+/// A CM search over a window: ordered by id, one record more fetched to tell `hasMore`.
+fn window_search(filter: &SqlWhere, window: Window) -> Search<'_> {
+    Search {
+        filter,
+        order: &[],
+        window: Some(window),
+        total: Total::Overfetch,
+    }
+}
+
+const ALERT_SOURCE: Source<'static> = Source {
+    cols: "a.id, a.source, a.event_type, a.trigger_uuid, a.ip_address, a.hostname, a.event_s, \
+           a.alert_s, a.is_hidden, a.alert_info_json, a.profile_id",
+    from: "cm_alerts a",
+    alias: "a",
+    key: "a.id",
+};
+
+const ALERT_ID_SOURCE: Source<'static> = Source {
+    cols: "a.id",
+    ..ALERT_SOURCE
+};
+
+const PROFILE_SOURCE: Source<'static> = Source {
+    cols: concat!(profile_cols!(), ", ", ruleset_cols!()),
+    from: "cm_profiles p LEFT JOIN cm_rulesets s ON s.id = p.ruleset_id AND s.customer_id = p.customer_id",
+    alias: "p",
+    key: "p.id",
+};
+
+const RULE_SOURCE: Source<'static> = Source {
+    cols: RULE_COLS,
+    from: "cm_rules r",
+    alias: "r",
+    key: "r.id",
+};
+
+const RULESET_SOURCE: Source<'static> = Source {
+    cols: ruleset_cols!(),
+    from: "cm_rulesets s",
+    alias: "s",
+    key: "s.id",
+};
+
+/// What each CM search selects from, by catalog object name.
+fn source(object: &str) -> Option<Source<'static>> {
+    Some(match object {
+        "alert" => ALERT_SOURCE,
+        "profile" => PROFILE_SOURCE,
+        "rule" => RULE_SOURCE,
+        "ruleset" => RULESET_SOURCE,
+        _ => return None,
     })
 }
 
@@ -201,10 +240,10 @@ fn rule_criteria(conn: &Connection, rule_id: i64) -> StoreResult<Vec<RuleCriteri
     let rows = stmt
         .query_map(params![rule_id], |r| {
             Ok(RuleCriterionRow {
-                id: r.get(0)?,
-                property_name: r.get(1)?,
-                property_value: r.get(2)?,
-                expression_type: r.get(3)?,
+                id: r.get("id")?,
+                property_name: r.get("property_name")?,
+                property_value: r.get("property_value")?,
+                expression_type: r.get("expression_type")?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -213,14 +252,18 @@ fn rule_criteria(conn: &Connection, rule_id: i64) -> StoreResult<Vec<RuleCriteri
 
 const RULE_COLS: &str = "r.id, r.ruleset_id, r.rule_type, r.event_types, r.json_data, r.created_s";
 
-fn rule_row(row: &Row<'_>) -> rusqlite::Result<RuleRow> {
+columns! {
+    struct RuleCols { id, ruleset_id, rule_type, event_types, json_data, created_s }
+}
+
+fn rule_row(row: &Row<'_>, c: &RuleCols) -> rusqlite::Result<RuleRow> {
     Ok(RuleRow {
-        id: row.get(0)?,
-        ruleset_id: row.get(1)?,
-        rule_type: row.get(2)?,
-        event_types: row.get(3)?,
-        json_data: row.get(4)?,
-        created_s: row.get(5)?,
+        id: row.get(c.id)?,
+        ruleset_id: row.get(c.ruleset_id)?,
+        rule_type: row.get(c.rule_type)?,
+        event_types: row.get(c.event_types)?,
+        json_data: row.get(c.json_data)?,
+        created_s: row.get(c.created_s)?,
         criteria: Vec::new(),
     })
 }
@@ -242,14 +285,9 @@ impl Store {
         window: Window,
     ) -> StoreResult<Vec<String>> {
         self.call(move |conn| {
-            let (select, alias) = match object {
-                "alert" => (alert_select(), "a"),
-                "profile" => (profile_select(), "p"),
-                "rule" => (rule_select(), "r"),
-                _ => (ruleset_select(), "s"),
-            };
-            let (sql, values) = search_sql(&select, alias, customer_id, &filter, window);
-            plan(conn, &sql, &values)
+            let source = source(object)
+                .ok_or_else(|| super::StoreError::Schema(format!("no CM search of {object:?}")))?;
+            search::explain(conn, &source, customer_id, &window_search(&filter, window))
         })
         .await
     }
@@ -262,15 +300,10 @@ impl Store {
         window: Window,
     ) -> StoreResult<Page<i64>> {
         self.call(move |conn| {
-            search(
-                conn,
-                "SELECT a.id FROM cm_alerts a",
-                "a",
-                customer_id,
-                &filter,
-                window,
-                |r| r.get(0),
-            )
+            let search = window_search(&filter, window);
+            search::run(conn, &ALERT_ID_SOURCE, customer_id, &search, |r| {
+                r.get("id")
+            })
         })
         .await
     }
@@ -283,48 +316,30 @@ impl Store {
         window: Window,
     ) -> StoreResult<Page<AlertRow>> {
         self.call(move |conn| {
-            let page = search(
+            let search = window_search(&filter, window);
+            let page = search::run(
                 conn,
-                &alert_select(),
-                "a",
+                &ALERT_SOURCE,
                 customer_id,
-                &filter,
-                window,
-                |r| {
-                    Ok((
-                        AlertRow {
-                            id: r.get(0)?,
-                            source: r.get(1)?,
-                            event_type: r.get(2)?,
-                            trigger_uuid: r.get(3)?,
-                            ip_address: r.get(4)?,
-                            hostname: r.get(5)?,
-                            event_s: r.get(6)?,
-                            alert_s: r.get(7)?,
-                            is_hidden: r.get(8)?,
-                            alert_info_json: r.get(9)?,
-                            profile: None,
-                        },
-                        r.get::<_, Option<i64>>(10)?,
-                    ))
-                },
+                &search,
+                by_name(alert_row),
             )?;
             // A page names few profiles: read each once, share it.
-            let mut profiles: std::collections::HashMap<i64, Option<std::sync::Arc<ProfileRow>>> =
-                std::collections::HashMap::new();
+            let mut profiles: HashMap<i64, Option<Arc<ProfileRow>>> = HashMap::new();
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {PROFILE_COLS} FROM cm_profiles p WHERE p.id = ?1 AND p.customer_id = ?2"
             ))?;
+            let mut profile = by_name(profile_row);
             let mut items = Vec::with_capacity(page.items.len());
             for (mut alert, profile_id) in page.items {
                 if let Some(id) = profile_id {
                     alert.profile = match profiles.entry(id) {
-                        std::collections::hash_map::Entry::Occupied(e) => e.get().clone(),
-                        std::collections::hash_map::Entry::Vacant(e) => {
+                        Entry::Occupied(e) => e.get().clone(),
+                        Entry::Vacant(e) => {
                             let row = stmt
-                                .query_row(params![id, customer_id], |r| profile_at(r, 0))
+                                .query_row(params![id, customer_id], &mut profile)
                                 .optional()?;
-                            e.insert(row.map(std::sync::Arc::new)).clone()
+                            e.insert(row.map(Arc::new)).clone()
                         }
                     };
                 }
@@ -347,22 +362,16 @@ impl Store {
         window: Window,
     ) -> StoreResult<Page<ProfileRow>> {
         self.call(move |conn| {
-            search(
-                conn,
-                &profile_select(),
-                "p",
-                customer_id,
-                &filter,
-                window,
-                |r| {
-                    let mut profile = profile_at(r, 0)?;
-                    let ruleset_id: Option<i64> = r.get(9)?;
-                    if ruleset_id.is_some() {
-                        profile.ruleset = Some(ruleset_at(r, 9)?);
-                    }
-                    Ok(profile)
-                },
-            )
+            let search = window_search(&filter, window);
+            let map = |r: &Row<'_>, (p, s): &(ProfileCols, RulesetCols)| {
+                let mut profile = profile_row(r, p)?;
+                let ruleset_id: Option<i64> = r.get(s.ruleset_id)?;
+                if ruleset_id.is_some() {
+                    profile.ruleset = Some(ruleset_row(r, s)?);
+                }
+                Ok(profile)
+            };
+            search::run(conn, &PROFILE_SOURCE, customer_id, &search, by_name(map))
         })
         .await
     }
@@ -375,15 +384,8 @@ impl Store {
         window: Window,
     ) -> StoreResult<Page<RuleRow>> {
         self.call(move |conn| {
-            let page = search(
-                conn,
-                &rule_select(),
-                "r",
-                customer_id,
-                &filter,
-                window,
-                rule_row,
-            )?;
+            let search = window_search(&filter, window);
+            let page = search::run(conn, &RULE_SOURCE, customer_id, &search, by_name(rule_row))?;
             Ok(Page {
                 items: with_criteria(conn, page.items)?,
                 ..page
@@ -400,14 +402,13 @@ impl Store {
         window: Window,
     ) -> StoreResult<Page<RulesetWithRules>> {
         self.call(move |conn| {
-            let page = search(
+            let search = window_search(&filter, window);
+            let page = search::run(
                 conn,
-                &ruleset_select(),
-                "s",
+                &RULESET_SOURCE,
                 customer_id,
-                &filter,
-                window,
-                |r| ruleset_at(r, 0),
+                &search,
+                by_name(ruleset_row),
             )?;
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {RULE_COLS} FROM cm_rules r WHERE r.ruleset_id = ?1 AND r.customer_id = ?2 \
@@ -416,7 +417,7 @@ impl Store {
             let mut items = Vec::with_capacity(page.items.len());
             for ruleset in page.items {
                 let rules = stmt
-                    .query_map(params![ruleset.id, customer_id], rule_row)?
+                    .query_map(params![ruleset.id, customer_id], by_name(rule_row))?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 items.push(RulesetWithRules {
                     ruleset,
@@ -529,11 +530,19 @@ impl Store {
         alerts: Vec<NewAlert>,
     ) -> StoreResult<Vec<i64>> {
         self.transaction(move |tx| {
+            // New ids stay in the customer's own id block (a copied customer's ids are the
+            // originals plus a billion times its id), after the block's highest id.
+            let block: i64 = tx.query_row(
+                "SELECT coalesce(max(id), 0) / 1000000000 * 1000000000 FROM cm_alerts \
+                 WHERE customer_id = ?1",
+                params![customer_id],
+                |r| r.get(0),
+            )?;
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO cm_alerts (id, customer_id, source, event_type, trigger_uuid, ip_address, \
                  hostname, event_s, alert_s, is_hidden, profile_id, rule_id, alert_info_json) VALUES \
-                 ((SELECT coalesce(max(id), 0) + 1 FROM cm_alerts), ?1, 'REMEDIATION', ?2, ?3, ?4, ?5, ?6, \
-                 ?7, 0, ?8, ?9, ?10)",
+                 ((SELECT coalesce(max(id), ?11) + 1 FROM cm_alerts WHERE id >= ?11 AND id < ?11 + 1000000000), \
+                 ?1, 'REMEDIATION', ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10)",
             )?;
             let mut ids = Vec::with_capacity(alerts.len());
             for a in &alerts {
@@ -548,7 +557,8 @@ impl Store {
                     a.alert_s,
                     a.profile_id,
                     a.rule_id,
-                    info
+                    info,
+                    block
                 ])?;
                 ids.push(tx.last_insert_rowid());
             }

@@ -12,8 +12,10 @@ mod accounts;
 mod baseline;
 pub mod car;
 pub mod cm;
+mod columns;
 mod objects;
 mod runtime;
+mod search;
 pub mod seed;
 
 use std::path::Path;
@@ -41,7 +43,16 @@ pub enum StoreError {
     Schema(String),
     #[error("the store worker stopped: {0}")]
     Worker(String),
+    /// The work ran past its time budget and was stopped (nothing of it was kept).
+    #[error("the query ran longer than {0:?} and was stopped")]
+    TooSlow(std::time::Duration),
 }
+
+/// How long one call may hold the store (see [`Store::call`]).
+pub const TIME_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// SQLite virtual-machine steps between checks of the time budget.
+const PROGRESS_STEPS: std::os::raw::c_int = 10_000;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -49,6 +60,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// How long one bounded call may hold the connection.
+    budget: std::time::Duration,
 }
 
 impl std::fmt::Debug for Store {
@@ -184,7 +197,7 @@ impl Store {
     where
         F: FnOnce(&Loader<'_>) -> StoreResult<()> + Send + 'static,
     {
-        self.call(move |conn| {
+        self.call_unbounded(move |conn| {
             let tx = conn.transaction()?;
             // Tables first, indexes after the data: building an index over loaded rows is
             // several times faster than keeping it up to date row by row.
@@ -259,11 +272,34 @@ impl Store {
     fn wrap(conn: Connection) -> Store {
         Store {
             conn: Arc::new(Mutex::new(conn)),
+            budget: TIME_BUDGET,
         }
     }
 
     /// Run `f` with the connection on the blocking pool.
+    ///
+    /// The work has [`TIME_BUDGET`]: SQLite's progress handler interrupts it past that, and
+    /// the call fails with [`StoreError::TooSlow`] (each surface answers its own error), so
+    /// no request holds the store for long. Loading and resetting, whose size the operator
+    /// chose, run with [`Store::call_unbounded`].
     async fn call<F, R>(&self, f: F) -> StoreResult<R>
+    where
+        F: FnOnce(&mut Connection) -> StoreResult<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.run(Some(self.budget), f).await
+    }
+
+    /// [`Store::call`] without a time budget.
+    async fn call_unbounded<F, R>(&self, f: F) -> StoreResult<R>
+    where
+        F: FnOnce(&mut Connection) -> StoreResult<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.run(None, f).await
+    }
+
+    async fn run<F, R>(&self, budget: Option<std::time::Duration>, f: F) -> StoreResult<R>
     where
         F: FnOnce(&mut Connection) -> StoreResult<R> + Send + 'static,
         R: Send + 'static,
@@ -271,19 +307,36 @@ impl Store {
         let conn = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
             let mut guard = conn.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut guard)
+            // Measured from when the connection is ours, not from when the call queued.
+            let started = std::time::Instant::now();
+            let limit = budget.unwrap_or(std::time::Duration::MAX);
+            guard.progress_handler(
+                PROGRESS_STEPS,
+                budget.map(|_| move || started.elapsed() > limit),
+            )?;
+            let result = f(&mut guard);
+            let _ = guard.progress_handler(PROGRESS_STEPS, None::<fn() -> bool>);
+            match result {
+                Err(StoreError::Sqlite(e))
+                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) =>
+                {
+                    Err(StoreError::TooSlow(limit))
+                }
+                other => other,
+            }
         })
         .await
         .map_err(|e| StoreError::Worker(e.to_string()))?
     }
 
-    /// Run `f` inside one transaction: all of it is stored, or none.
+    /// Run `f` inside one transaction: all of it is stored, or none. Writes are bounded by
+    /// what their requests may hold, and are not interrupted.
     async fn transaction<F, R>(&self, f: F) -> StoreResult<R>
     where
         F: FnOnce(&rusqlite::Transaction<'_>) -> StoreResult<R> + Send + 'static,
         R: Send + 'static,
     {
-        self.call(move |conn| {
+        self.call_unbounded(move |conn| {
             let tx = conn.transaction()?;
             let out = f(&tx)?;
             tx.commit()?;
@@ -294,7 +347,8 @@ impl Store {
 
     /// Back to the baseline: everything, or one customer (see [`baseline`]).
     pub async fn reset(&self, customer: Option<i64>) -> StoreResult<()> {
-        self.call(move |conn| baseline::reset(conn, customer)).await
+        self.call_unbounded(move |conn| baseline::reset(conn, customer))
+            .await
     }
 
     /// Rows changed since the baseline (or the last reset).
@@ -416,6 +470,27 @@ mod tests {
             source: "test".into(),
             created: "2026-01-01T00:00:00Z".into(),
         }
+    }
+
+    #[tokio::test]
+    async fn a_call_past_its_time_budget_is_stopped_and_the_store_goes_on() {
+        let mut store = Store::memory_with(Seed::embedded().unwrap()).await.unwrap();
+        store.budget = std::time::Duration::from_millis(100);
+        let endless = store
+            .call(|conn| {
+                Ok(conn.query_row(
+                    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) \
+                     SELECT count(*) FROM c",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )?)
+            })
+            .await;
+        assert!(
+            matches!(endless, Err(StoreError::TooSlow(_))),
+            "{endless:?}"
+        );
+        assert_eq!(store.record_counts().await.unwrap()["customers"], 2);
     }
 
     #[tokio::test]

@@ -61,7 +61,7 @@ impl Store {
 
     /// Back to the baseline for the customer named `name` (see [`super::baseline`]).
     pub async fn reset_customer(&self, name: String) -> StoreResult<Result<(), Refused>> {
-        self.call(move |conn| {
+        self.call_unbounded(move |conn| {
             let id: Option<i64> = conn
                 .prepare_cached("SELECT id FROM customers WHERE name = ?1")?
                 .query_row([&name], |r| r.get(0))

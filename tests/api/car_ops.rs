@@ -1076,3 +1076,47 @@ async fn script_count(app: &TestApp, t: &str, filter: &str) -> u64 {
     assert_eq!(r.status, StatusCode::OK, "{filter}: {}", r.text());
     r.json()["body"]["totalCount"].as_u64().unwrap()
 }
+
+/// The misfire policy: a clock jump over many firings fires the first ten of them and skips
+/// the rest, so one control call cannot create millions of jobs (3 years of an hourly
+/// schedule made 26,336 jobs and 1.5 million asset jobs before).
+#[tokio::test]
+async fn a_long_clock_jump_fires_at_most_ten_missed_firings_per_schedule() {
+    let app = &TestApp::new().await;
+    app.state.clock.set(ms("2022-05-10T00:00:00Z"));
+    let t = app.acme().await;
+    let body = json!({
+        "activate": true, "assets": [{"UUId": "u", "id": 20452610}], "scripts": [{"id": 72648, "title": "Disk Usage Report"}],
+        "title": "Every hour for years", "startDate": "2022-05-11", "endDate": "2030-12-31", "startTime": "01:00:00",
+        "scheduleType": "HOURLY", "hourlyInterval": 1
+    });
+    let r = app
+        .car(
+            Method::POST,
+            "/sm/v1/scripts/scheduler",
+            &t,
+            &body.to_string(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let schedule_id = r.json()["body"]["id"].as_str().unwrap().to_owned();
+    let r = app
+        .control(Method::POST, "/_mock/clock", json!({"advance": "1095d"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let t = app.acme().await;
+    let mut fired = scheduled_times(app, t.clone(), schedule_id.clone()).await;
+    fired.sort();
+    let first: Vec<i64> = (0..10)
+        .map(|h| ms("2022-05-11T01:00:00Z") + h * 3_600_000)
+        .collect();
+    assert_eq!(
+        fired, first,
+        "the first ten missed firings, each at its time"
+    );
+    // It goes on from the new time: an hour later it fires once more.
+    app.control(Method::POST, "/_mock/clock", json!({"advance": "1h"}))
+        .await;
+    let t = app.acme().await;
+    assert_eq!(scheduled_times(app, t, schedule_id).await.len(), 11);
+}

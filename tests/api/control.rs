@@ -3,17 +3,7 @@
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestResponse, basic};
-
-async fn mock(app: &TestApp, method: Method, path: &str, body: Value) -> TestResponse {
-    app.request(
-        method,
-        path,
-        &[("content-type", "application/json")],
-        body.to_string(),
-    )
-    .await
-}
+use crate::helpers::{TestApp, basic};
 
 async fn search_status(app: &TestApp, token: &str) -> StatusCode {
     app.car(Method::POST, "/sm/v1/scripts/search", token, "")
@@ -25,13 +15,13 @@ async fn search_status(app: &TestApp, token: &str) -> StatusCode {
 async fn a_fault_fails_the_next_two_searches_then_stops() {
     let app = TestApp::new().await;
     let t = app.acme().await;
-    let r = mock(
-        &app,
-        Method::POST,
-        "/_mock/faults",
-        json!({"method": "POST", "path": "/sm/v1/scripts/search", "status": 500, "times": 2}),
-    )
-    .await;
+    let r = app
+        .control(
+            Method::POST,
+            "/_mock/faults",
+            json!({"method": "POST", "path": "/sm/v1/scripts/search", "status": 500, "times": 2}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED);
     let first = app.car(Method::POST, "/sm/v1/scripts/search", &t, "").await;
     assert_eq!(first.status, StatusCode::INTERNAL_SERVER_ERROR);
@@ -46,7 +36,7 @@ async fn a_fault_fails_the_next_two_searches_then_stops() {
     );
     assert_eq!(search_status(&app, &t).await, StatusCode::OK);
     assert_eq!(
-        mock(&app, Method::GET, "/_mock/faults", json!({}))
+        app.control(Method::GET, "/_mock/faults", json!({}))
             .await
             .json(),
         json!([])
@@ -57,8 +47,7 @@ async fn a_fault_fails_the_next_two_searches_then_stops() {
 async fn faults_speak_each_apis_language() {
     let app = TestApp::new().await;
     let auth = basic("acme_ss2", "passwd");
-    mock(
-        &app,
+    app.control(
         Method::POST,
         "/_mock/faults",
         json!({"path": "/qps/rest/1.0/search/cm/*", "status": 503}),
@@ -80,16 +69,15 @@ async fn faults_speak_each_apis_language() {
         r.text()
     );
     // Rate limits as the vendor's: CAR 429 with its headers, CM LIMIT_EXCEEDED.
-    mock(&app, Method::DELETE, "/_mock/faults", json!({})).await;
-    mock(
-        &app,
+    app.control(Method::DELETE, "/_mock/faults", json!({}))
+        .await;
+    app.control(
         Method::POST,
         "/_mock/faults",
         json!({"path": "/sm/v1/*", "rateLimit": 30, "times": 1}),
     )
     .await;
-    mock(
-        &app,
+    app.control(
         Method::POST,
         "/_mock/faults",
         json!({"path": "/qps/*", "rateLimit": 15, "times": 1}),
@@ -121,7 +109,7 @@ async fn faults_speak_each_apis_language() {
     );
     assert_eq!(r.header("retry-after"), Some("15"));
     // A custom body and headers; a fault listed, then deleted by id.
-    let f = mock(&app, Method::POST, "/_mock/faults", json!({"path": "/auth", "status": 418, "body": {"teapot": true}, "headers": {"x-why": "test"}})).await.json();
+    let f = app.control(Method::POST, "/_mock/faults", json!({"path": "/auth", "status": 418, "body": {"teapot": true}, "headers": {"x-why": "test"}})).await.json();
     let r = app
         .login("username=acme_ss2&password=passwd&token=true")
         .await;
@@ -130,18 +118,18 @@ async fn faults_speak_each_apis_language() {
         (418, json!({"teapot": true}), Some("test"))
     );
     assert_eq!(
-        mock(&app, Method::GET, "/_mock/faults", json!({}))
+        app.control(Method::GET, "/_mock/faults", json!({}))
             .await
             .json()[0]["applied"],
         1
     );
-    let r = mock(
-        &app,
-        Method::DELETE,
-        &format!("/_mock/faults/{}", f["id"]),
-        json!({}),
-    )
-    .await;
+    let r = app
+        .control(
+            Method::DELETE,
+            &format!("/_mock/faults/{}", f["id"]),
+            json!({}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(
         app.login("username=acme_ss2&password=passwd&token=true")
@@ -150,7 +138,7 @@ async fn faults_speak_each_apis_language() {
         StatusCode::CREATED
     );
     assert_eq!(
-        mock(&app, Method::DELETE, "/_mock/faults/999", json!({}))
+        app.control(Method::DELETE, "/_mock/faults/999", json!({}))
             .await
             .status,
         StatusCode::NOT_FOUND
@@ -164,7 +152,7 @@ async fn faults_speak_each_apis_language() {
         json!({"path": "/x", "colour": 1}),
     ] {
         assert_eq!(
-            mock(&app, Method::POST, "/_mock/faults", bad.clone())
+            app.control(Method::POST, "/_mock/faults", bad.clone())
                 .await
                 .status,
             StatusCode::BAD_REQUEST,
@@ -178,7 +166,7 @@ async fn probabilistic_faults_repeat_with_their_seed() {
     let pattern = |seed: u64| async move {
         let app = TestApp::new().await;
         let t = app.acme().await;
-        mock(&app, Method::POST, "/_mock/faults", json!({"path": "/sm/v1/scripts/search", "status": 500, "probability": 0.5, "seed": seed})).await;
+        app.control(Method::POST, "/_mock/faults", json!({"path": "/sm/v1/scripts/search", "status": 500, "probability": 0.5, "seed": seed})).await;
         let mut out = Vec::new();
         for _ in 0..24 {
             out.push(search_status(&app, &t).await == StatusCode::OK);
@@ -193,15 +181,13 @@ async fn probabilistic_faults_repeat_with_their_seed() {
 #[tokio::test]
 async fn latency_faults_delay_then_answer() {
     let app = TestApp::new().await;
-    mock(
-        &app,
+    app.control(
         Method::POST,
         "/_mock/faults",
         json!({"path": "/_mock/health", "latencyMs": 1}),
     )
     .await;
-    mock(
-        &app,
+    app.control(
         Method::POST,
         "/_mock/faults",
         json!({"path": "/qps/rest/portal/version", "latencyMs": 150, "times": 1}),
@@ -226,7 +212,9 @@ async fn advancing_the_clock_four_hours_expires_tokens() {
     let app = TestApp::new().await;
     let t = app.acme().await;
     assert_eq!(search_status(&app, &t).await, StatusCode::OK);
-    let r = mock(&app, Method::POST, "/_mock/clock", json!({"advance": "4h"})).await;
+    let r = app
+        .control(Method::POST, "/_mock/clock", json!({"advance": "4h"}))
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json()["nowMs"], crate::helpers::T0_MS + 4 * 3600 * 1000);
     let r = app.car(Method::POST, "/sm/v1/scripts/search", &t, "").await;
@@ -235,25 +223,26 @@ async fn advancing_the_clock_four_hours_expires_tokens() {
         (StatusCode::UNAUTHORIZED, json!("JWT expired"))
     );
     // set, freeze, resume, and GET.
-    let r = mock(
-        &app,
-        Method::POST,
-        "/_mock/clock",
-        json!({"set": "2022-05-10T00:00:00Z", "freeze": true}),
-    )
-    .await
-    .json();
+    let r = app
+        .control(
+            Method::POST,
+            "/_mock/clock",
+            json!({"set": "2022-05-10T00:00:00Z", "freeze": true}),
+        )
+        .await
+        .json();
     assert_eq!(
         (r["nowMs"].clone(), r["frozen"].clone()),
         (json!(1652140800000i64), json!(true))
     );
     assert_eq!(
-        mock(&app, Method::GET, "/_mock/clock", json!({}))
+        app.control(Method::GET, "/_mock/clock", json!({}))
             .await
             .json()["nowMs"],
         1652140800000i64
     );
-    let r = mock(&app, Method::POST, "/_mock/clock", json!({"resume": true}))
+    let r = app
+        .control(Method::POST, "/_mock/clock", json!({"resume": true}))
         .await
         .json();
     assert_eq!(r["frozen"], false);
@@ -263,7 +252,7 @@ async fn advancing_the_clock_four_hours_expires_tokens() {
         json!({"rewind": 1}),
     ] {
         assert_eq!(
-            mock(&app, Method::POST, "/_mock/clock", bad).await.status,
+            app.control(Method::POST, "/_mock/clock", bad).await.status,
             StatusCode::BAD_REQUEST
         );
     }
@@ -285,13 +274,8 @@ async fn advancing_the_clock_runs_due_jobs() {
         .as_str()
         .unwrap()
         .to_owned();
-    mock(
-        &app,
-        Method::POST,
-        "/_mock/clock",
-        json!({"advance": 60_000}),
-    )
-    .await;
+    app.control(Method::POST, "/_mock/clock", json!({"advance": 60_000}))
+        .await;
     // The store moved on when the clock did: the job is final before anyone reads it.
     let ids = app
         .state
@@ -314,7 +298,7 @@ async fn an_injected_port_open_event_raises_an_alert() {
         {"eventType": "PORT_OPEN", "ipAddress": "10.10.30.99", "hostname": "new-host.acme.corp", "info": {"port": 8443, "protocol": "tcp"}},
         {"eventType": "PORT_OPEN", "ipAddress": "192.0.2.1", "hostname": "outside.example"}
     ]});
-    let r = mock(&app, Method::POST, "/_mock/cm/events", events).await;
+    let r = app.control(Method::POST, "/_mock/cm/events", events).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let created = r.json();
     // 10.10.30.99 is in profile 7401's range and in 5601's (My Profile, ruleset 4002 with the PORT rule).
@@ -355,7 +339,7 @@ async fn an_injected_port_open_event_raises_an_alert() {
         "raised now, by the store clock"
     );
     // A HOST event in 7401's range matches the HOST rule of 4001.
-    let r = mock(&app, Method::POST, "/_mock/cm/events", json!({"customer": "Acme", "events": [{"eventType": "HOST_FOUND", "ipAddress": "10.10.12.5"}]})).await;
+    let r = app.control(Method::POST, "/_mock/cm/events", json!({"customer": "Acme", "events": [{"eventType": "HOST_FOUND", "ipAddress": "10.10.12.5"}]})).await;
     assert_eq!(r.json()["alerts"][0]["Alert"]["profile"]["id"], 7401);
     // Bad events are refused.
     for bad in [
@@ -364,7 +348,7 @@ async fn an_injected_port_open_event_raises_an_alert() {
         json!({"customer": "Nobody", "events": []}),
     ] {
         assert!(
-            mock(&app, Method::POST, "/_mock/cm/events", bad.clone())
+            app.control(Method::POST, "/_mock/cm/events", bad.clone())
                 .await
                 .status
                 .is_client_error(),
@@ -396,13 +380,13 @@ async fn forced_outcomes_show_in_asset_jobs_and_stay() {
         .json()["body"]["list"][0]
         .clone();
     let id = aj["id"].as_str().unwrap();
-    let r = mock(
-        &app,
-        Method::POST,
-        &format!("/_mock/car/assetjobs/{id}/outcome"),
-        json!({"status": "FAILED", "code": 2, "text": "Disk full", "result": "no space left"}),
-    )
-    .await;
+    let r = app
+        .control(
+            Method::POST,
+            &format!("/_mock/car/assetjobs/{id}/outcome"),
+            json!({"status": "FAILED", "code": 2, "text": "Disk full", "result": "no space left"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     app.state.clock.advance(3_600_000);
     let t = app.acme().await;
@@ -417,8 +401,7 @@ async fn forced_outcomes_show_in_asset_jobs_and_stay() {
     );
     assert_eq!(aj["scriptResult"], "bm8gc3BhY2UgbGVmdA==");
     // A job forced IN_PROGRESS never finishes by itself (a timeout to test against).
-    mock(
-        &app,
+    app.control(
         Method::POST,
         &format!("/_mock/car/assetjobs/{id}/outcome"),
         json!({"status": "in_progress"}),
@@ -435,8 +418,7 @@ async fn forced_outcomes_show_in_asset_jobs_and_stay() {
         (json!("IN_PROGRESS"), Value::Null)
     );
     assert_eq!(
-        mock(
-            &app,
+        app.control(
             Method::POST,
             "/_mock/car/assetjobs/999999/outcome",
             json!({"status": "FAILED"})
@@ -446,8 +428,7 @@ async fn forced_outcomes_show_in_asset_jobs_and_stay() {
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        mock(
-            &app,
+        app.control(
             Method::POST,
             &format!("/_mock/car/assetjobs/{id}/outcome"),
             json!({"status": "EXPLODED"})
@@ -462,13 +443,13 @@ async fn forced_outcomes_show_in_asset_jobs_and_stay() {
 async fn config_changes_limits_at_run_time() {
     let app = TestApp::new().await;
     let t = app.acme().await;
-    let r = mock(
-        &app,
-        Method::PUT,
-        "/_mock/config",
-        json!({"executeIntervalMs": 0, "jobRunMs": 1000}),
-    )
-    .await;
+    let r = app
+        .control(
+            Method::PUT,
+            "/_mock/config",
+            json!({"executeIntervalMs": 0, "jobRunMs": 1000}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json()["executeIntervalMs"], 0);
     for _ in 0..3 {
@@ -483,26 +464,21 @@ async fn config_changes_limits_at_run_time() {
         assert_eq!(r.status, StatusCode::OK, "no interval now");
     }
     assert_eq!(
-        mock(&app, Method::GET, "/_mock/config", json!({}))
+        app.control(Method::GET, "/_mock/config", json!({}))
             .await
             .json()["jobRunMs"],
         1000
     );
     assert_eq!(
-        mock(&app, Method::PUT, "/_mock/config", json!({"speed": 11}))
+        app.control(Method::PUT, "/_mock/config", json!({"speed": 11}))
             .await
             .status,
         StatusCode::BAD_REQUEST
     );
     assert_eq!(
-        mock(
-            &app,
-            Method::PUT,
-            "/_mock/config",
-            json!({"scriptLimit": "many"})
-        )
-        .await
-        .status,
+        app.control(Method::PUT, "/_mock/config", json!({"scriptLimit": "many"}))
+            .await
+            .status,
         StatusCode::BAD_REQUEST
     );
 }
@@ -525,7 +501,8 @@ async fn the_journal_records_filters_clears_and_stays_bounded() {
         "",
     )
     .await;
-    let all = mock(&app, Method::GET, "/_mock/requests", json!({}))
+    let all = app
+        .control(Method::GET, "/_mock/requests", json!({}))
         .await
         .json();
     assert_eq!(
@@ -548,36 +525,37 @@ async fn the_journal_records_filters_clears_and_stays_bounded() {
         )
     );
     assert_eq!(search["body"], r#"{"filter": "status:APPROVED"}"#);
-    let failed = mock(&app, Method::GET, "/_mock/requests?status=401", json!({}))
+    let failed = app
+        .control(Method::GET, "/_mock/requests?status=401", json!({}))
         .await
         .json();
     assert_eq!(failed["requests"][0]["path"], "/qps/rest/portal/version");
-    let by_prefix = mock(
-        &app,
-        Method::GET,
-        "/_mock/requests?path=/sm/v1&method=post",
-        json!({}),
-    )
-    .await
-    .json();
+    let by_prefix = app
+        .control(
+            Method::GET,
+            "/_mock/requests?path=/sm/v1&method=post",
+            json!({}),
+        )
+        .await
+        .json();
     assert_eq!(by_prefix["count"], 1);
-    let later = mock(
-        &app,
-        Method::GET,
-        &format!("/_mock/requests?since={}", crate::helpers::T0_MS + 1),
-        json!({}),
-    )
-    .await
-    .json();
+    let later = app
+        .control(
+            Method::GET,
+            &format!("/_mock/requests?since={}", crate::helpers::T0_MS + 1),
+            json!({}),
+        )
+        .await
+        .json();
     assert_eq!(later["count"], 0);
     assert_eq!(
-        mock(&app, Method::DELETE, "/_mock/requests", json!({}))
+        app.control(Method::DELETE, "/_mock/requests", json!({}))
             .await
             .status,
         StatusCode::NO_CONTENT
     );
     assert_eq!(
-        mock(&app, Method::GET, "/_mock/requests", json!({}))
+        app.control(Method::GET, "/_mock/requests", json!({}))
             .await
             .json()["count"],
         0
@@ -587,7 +565,8 @@ async fn the_journal_records_filters_clears_and_stays_bounded() {
     for _ in 0..capacity + 50 {
         app.get("/nope").await;
     }
-    let after = mock(&app, Method::GET, "/_mock/requests", json!({}))
+    let after = app
+        .control(Method::GET, "/_mock/requests", json!({}))
         .await
         .json();
     assert_eq!(after["count"].as_u64().unwrap(), capacity);
@@ -623,31 +602,22 @@ async fn reset_undoes_everything_or_one_customer() {
         }
     };
     assert_eq!((count(a.clone()).await, count(g.clone()).await), (49, 3));
-    let r = mock(
-        &app,
-        Method::POST,
-        "/_mock/reset?customer=Globex",
-        json!({}),
-    )
-    .await;
+    let r = app
+        .control(Method::POST, "/_mock/reset?customer=Globex", json!({}))
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(
         (count(a.clone()).await, count(g.clone()).await),
         (49, 2),
         "only Globex went back"
     );
-    let r = mock(&app, Method::POST, "/_mock/reset", json!({})).await;
+    let r = app.control(Method::POST, "/_mock/reset", json!({})).await;
     assert!(r.json()["elapsedMs"].as_f64().unwrap() >= 0.0);
     assert_eq!((count(a).await, count(g).await), (48, 2));
     assert_eq!(
-        mock(
-            &app,
-            Method::POST,
-            "/_mock/reset?customer=Nobody",
-            json!({})
-        )
-        .await
-        .status,
+        app.control(Method::POST, "/_mock/reset?customer=Nobody", json!({}))
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
     let health = app.get("/_mock/health").await.json();
@@ -657,13 +627,13 @@ async fn reset_undoes_everything_or_one_customer() {
 #[tokio::test]
 async fn customers_are_created_empty_or_as_a_copy() {
     let app = TestApp::new().await;
-    let r = mock(
-        &app,
-        Method::POST,
-        "/_mock/customers",
-        json!({"name": "Initech", "username": "peter", "password": "tps"}),
-    )
-    .await;
+    let r = app
+        .control(
+            Method::POST,
+            "/_mock/customers",
+            json!({"name": "Initech", "username": "peter", "password": "tps"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let t = app.token("peter", "tps").await;
     assert_eq!(
@@ -672,13 +642,13 @@ async fn customers_are_created_empty_or_as_a_copy() {
             .json()["body"]["totalCount"],
         0
     );
-    let r = mock(
-        &app,
-        Method::POST,
-        "/_mock/customers",
-        json!({"name": "Hooli", "copyOf": "Acme"}),
-    )
-    .await;
+    let r = app
+        .control(
+            Method::POST,
+            "/_mock/customers",
+            json!({"name": "Hooli", "copyOf": "Acme"}),
+        )
+        .await;
     let created = r.json();
     let (user, password) = (
         created["username"].as_str().unwrap(),
@@ -729,7 +699,8 @@ async fn customers_are_created_empty_or_as_a_copy() {
         r#"{"scriptTitle": "extra"}"#,
     )
     .await;
-    mock(&app, Method::POST, "/_mock/reset?customer=Hooli", json!({})).await;
+    app.control(Method::POST, "/_mock/reset?customer=Hooli", json!({}))
+        .await;
     assert_eq!(
         app.car(Method::POST, "/sm/v1/scripts/search", &t, "")
             .await
@@ -738,25 +709,19 @@ async fn customers_are_created_empty_or_as_a_copy() {
     );
     // Refusals.
     assert_eq!(
-        mock(
-            &app,
-            Method::POST,
-            "/_mock/customers",
-            json!({"name": "Initech"})
-        )
-        .await
-        .status,
-        StatusCode::BAD_REQUEST
-    );
-    assert_eq!(
-        mock(&app, Method::POST, "/_mock/customers", json!({"name": ""}))
+        app.control(Method::POST, "/_mock/customers", json!({"name": "Initech"}))
             .await
             .status,
         StatusCode::BAD_REQUEST
     );
     assert_eq!(
-        mock(
-            &app,
+        app.control(Method::POST, "/_mock/customers", json!({"name": ""}))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        app.control(
             Method::POST,
             "/_mock/customers",
             json!({"name": "X", "copyOf": "Nobody"})
@@ -775,13 +740,13 @@ async fn runtime_seeds_are_validated_and_all_or_nothing() {
         "content": "echo hi", "created": "2022-05-01T00:00:00Z", "createdBy": "acme_ss2", "approvedBy": "acme_ss2"});
     let alert = json!({"id": 777002, "customer": "Acme", "eventType": "VULN_OPEN", "triggerUuid": "t", "ipAddress": "10.10.11.11",
         "eventDate": "2022-05-01T00:00:00Z", "alertDate": "2022-05-01T00:00:05Z", "profile": 7401});
-    let r = mock(
-        &app,
-        Method::POST,
-        "/_mock/seed",
-        json!({"scripts": [script.clone()], "alerts": [alert.clone()]}),
-    )
-    .await;
+    let r = app
+        .control(
+            Method::POST,
+            "/_mock/seed",
+            json!({"scripts": [script.clone()], "alerts": [alert.clone()]}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["records"], 2);
     let t = app.acme().await;
@@ -798,13 +763,13 @@ async fn runtime_seeds_are_validated_and_all_or_nothing() {
     let mut other_script = script.clone();
     other_script["id"] = json!(777003);
     other_script["title"] = json!("Should not appear");
-    let r = mock(
-        &app,
-        Method::POST,
-        "/_mock/seed",
-        json!({"scripts": [other_script], "alerts": [bad_alert]}),
-    )
-    .await;
+    let r = app
+        .control(
+            Method::POST,
+            "/_mock/seed",
+            json!({"scripts": [other_script], "alerts": [bad_alert]}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         r.json()["error"],
@@ -830,14 +795,14 @@ async fn runtime_seeds_are_validated_and_all_or_nothing() {
             "invalid seed: seed file (request body): must be an object like {\"scripts\": [...]}",
         ),
     ] {
-        let r = mock(&app, Method::POST, "/_mock/seed", body).await;
+        let r = app.control(Method::POST, "/_mock/seed", body).await;
         assert_eq!(
             (r.status, r.json()["error"].as_str().unwrap().to_owned()),
             (StatusCode::BAD_REQUEST, message.to_owned())
         );
     }
     // A reset removes run-time seeds.
-    mock(&app, Method::POST, "/_mock/reset", json!({})).await;
+    app.control(Method::POST, "/_mock/reset", json!({})).await;
     assert_eq!(
         app.car(Method::GET, "/sm/v1/scripts/777001", &t, "")
             .await
@@ -921,29 +886,21 @@ async fn rendered_alerts_are_forgotten_when_the_data_is_reset() {
     };
     let app = &app;
     let inject = |host: &str| json!({"customer": "Acme", "events": [{"eventType": "HOST_FOUND", "ipAddress": "10.10.12.5", "hostname": host}]});
-    let first = mock(
-        app,
-        Method::POST,
-        "/_mock/cm/events",
-        inject("first.acme.corp"),
-    )
-    .await
-    .json();
+    let first = app
+        .control(Method::POST, "/_mock/cm/events", inject("first.acme.corp"))
+        .await
+        .json();
     let id = first["alerts"][0]["Alert"]["id"].clone();
     assert!(
         find(app.clone(), "10.10.12.5")
             .await
             .contains("<hostname>first.acme.corp</hostname>")
     );
-    mock(app, Method::POST, "/_mock/reset", json!({})).await;
-    let second = mock(
-        app,
-        Method::POST,
-        "/_mock/cm/events",
-        inject("second.acme.corp"),
-    )
-    .await
-    .json();
+    app.control(Method::POST, "/_mock/reset", json!({})).await;
+    let second = app
+        .control(Method::POST, "/_mock/cm/events", inject("second.acme.corp"))
+        .await
+        .json();
     assert_eq!(
         second["alerts"][0]["Alert"]["id"], id,
         "the id is reused after the reset"

@@ -2,18 +2,19 @@
 
 use axum::http::{Method, StatusCode};
 
-use crate::helpers::{TestApp, basic};
+use crate::helpers::TestApp;
 
 #[tokio::test]
 async fn a_wrong_method_on_a_qps_path_answers_a_service_response() {
     let app = TestApp::new().await;
-    let auth = basic("acme_ss2", "passwd");
+    let acme = ("acme_ss2", "passwd");
     let r = app
-        .request(
+        .cm(
             Method::PUT,
             "/qps/rest/1.0/search/cm/alert",
-            &[("authorization", &auth)],
-            String::new(),
+            acme,
+            "",
+            false,
         )
         .await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
@@ -31,11 +32,12 @@ async fn a_wrong_method_on_a_qps_path_answers_a_service_response() {
 
     // The client's format is kept: JSON when asked.
     let r = app
-        .request(
+        .cm(
             Method::DELETE,
             "/qps/rest/1.0/get/cm/alert/246213",
-            &[("authorization", &auth), ("accept", "application/json")],
-            String::new(),
+            acme,
+            "",
+            true,
         )
         .await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);

@@ -59,11 +59,21 @@ impl TestApp {
         }
     }
 
+    /// Send a request; an XML `ServiceResponse` answer is validated against the schema it
+    /// names (see `xsd.rs`).
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let origin = origin_of(&request);
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         let body = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let is_xml = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("xml"));
+        if is_xml && body.windows(16).any(|w| w == b"<ServiceResponse") {
+            crate::xsd::validate(&String::from_utf8_lossy(&body), &origin);
+        }
         TestResponse {
             status,
             headers,
@@ -83,6 +93,9 @@ impl TestApp {
             .uri(path)
             .header(header::HOST, "localhost:8080");
         for (k, v) in headers {
+            if k.eq_ignore_ascii_case("host") {
+                builder.headers_mut().unwrap().remove(header::HOST);
+            }
             builder = builder.header(*k, *v);
         }
         self.send(builder.body(body.into()).unwrap()).await
@@ -112,6 +125,40 @@ impl TestApp {
         r.text()
     }
 
+    /// A control API call (`/_mock/...`) with a JSON body.
+    pub async fn control(
+        &self,
+        method: Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> TestResponse {
+        self.request(
+            method,
+            path,
+            &[("content-type", "application/json")],
+            body.to_string(),
+        )
+        .await
+    }
+
+    /// A CM call with Basic credentials; `json` asks for and sends JSON, else XML.
+    pub async fn cm(
+        &self,
+        method: Method,
+        path: &str,
+        (user, password): (&str, &str),
+        body: &str,
+        json: bool,
+    ) -> TestResponse {
+        let auth = basic(user, password);
+        let kind = if json { "application/json" } else { "text/xml" };
+        let mut headers = vec![("authorization", auth.as_str()), ("content-type", kind)];
+        if json {
+            headers.push(("accept", "application/json"));
+        }
+        self.request(method, path, &headers, body.to_owned()).await
+    }
+
     /// A CAR call with a bearer token.
     pub async fn car(&self, method: Method, path: &str, token: &str, body: &str) -> TestResponse {
         let auth = format!("Bearer {token}");
@@ -126,6 +173,24 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// The scheme and host a request was sent to (`http://localhost:8080`; `https` when a proxy
+/// header says so): where its answer must name its schema.
+fn origin_of(request: &Request<Body>) -> String {
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned)
+    };
+    let scheme = match header("x-forwarded-proto") {
+        Some(p) if p.eq_ignore_ascii_case("https") => "https",
+        _ => "http",
+    };
+    let host = header("host").unwrap_or_else(|| "localhost".into());
+    format!("{scheme}://{host}")
 }
 
 pub fn basic(user: &str, password: &str) -> String {

@@ -9,7 +9,7 @@ use qualys_mock::clock::Clock;
 use qualys_mock::config::{Cli, Command, ServeArgs};
 use qualys_mock::server::{Running, build_state, start};
 
-fn serve_args(extra: &[&str]) -> ServeArgs {
+pub(crate) fn serve_args(extra: &[&str]) -> ServeArgs {
     let mut argv = vec!["qualys-mock", "serve", "--port", "0"];
     argv.extend_from_slice(extra);
     match Cli::try_parse_from(argv).unwrap().command {
@@ -18,12 +18,12 @@ fn serve_args(extra: &[&str]) -> ServeArgs {
     }
 }
 
-async fn launch(args: &ServeArgs) -> Running {
+pub(crate) async fn launch(args: &ServeArgs) -> Running {
     let state = build_state(args, Clock::real()).await.unwrap();
     start(args, state).await.unwrap()
 }
 
-fn client_trusting(pem_path: &std::path::Path) -> reqwest::Client {
+pub(crate) fn client_trusting(pem_path: &std::path::Path) -> reqwest::Client {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();

@@ -97,12 +97,9 @@ async fn a_rust_test_drives_and_controls_the_server() {
         .send()
         .await
         .unwrap();
-    assert!(
-        r.text()
-            .await
-            .unwrap()
-            .contains("<eventType>PORT_OPEN</eventType>")
-    );
+    let text = r.text().await.unwrap();
+    assert!(text.contains("<eventType>PORT_OPEN</eventType>"));
+    crate::xsd::validate(&text, &base);
 
     // Reset brings the seed back.
     server.reset().await.unwrap();
@@ -112,7 +109,9 @@ async fn a_rust_test_drives_and_controls_the_server() {
         .send()
         .await
         .unwrap();
-    assert!(r.text().await.unwrap().contains("OBJECT_NOT_FOUND"));
+    let text = r.text().await.unwrap();
+    assert!(text.contains("OBJECT_NOT_FOUND"));
+    crate::xsd::validate(&text, &base);
     server.shutdown().await;
 }
 

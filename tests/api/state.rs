@@ -6,21 +6,11 @@ use axum::http::{Method, StatusCode};
 use clap::Parser;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestResponse};
+use crate::helpers::TestApp;
 use qualys_mock::clock::Clock;
 use qualys_mock::config::{Cli, Command, ServeArgs};
 use qualys_mock::generate::{GenerateArgs, run as generate};
 use qualys_mock::server::{Running, build_state, start};
-
-async fn mock(app: &TestApp, method: Method, path: &str, body: Value) -> TestResponse {
-    app.request(
-        method,
-        path,
-        &[("content-type", "application/json")],
-        body.to_string(),
-    )
-    .await
-}
 
 fn serve_args(extra: &[&str]) -> ServeArgs {
     let mut argv = vec!["qualys-mock", "serve", "--port", "0"];
@@ -267,7 +257,9 @@ async fn a_runtime_seed_may_reference_records_stored_before() {
     let job = json!({"id": 990001, "customer": "Acme", "script": 16515,
         "correlationUuid": "0e0d2c61-8d8f-4a39-9d53-4f5d0b9b8a11", "executionType": "Manual",
         "created": "2022-05-11T06:38:54.000Z"});
-    let r = mock(&app, Method::POST, "/_mock/seed", json!({"jobs": [job]})).await;
+    let r = app
+        .control(Method::POST, "/_mock/seed", json!({"jobs": [job]}))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let t = app.acme().await;
     let found = app
@@ -284,7 +276,9 @@ async fn a_runtime_seed_may_reference_records_stored_before() {
     // A reference to another customer's script is refused, naming the record.
     let bad = json!({"id": 990002, "customer": "Globex", "script": 16515,
         "correlationUuid": "x", "executionType": "Manual", "created": "2022-05-11T06:38:54.000Z"});
-    let r = mock(&app, Method::POST, "/_mock/seed", json!({"jobs": [bad]})).await;
+    let r = app
+        .control(Method::POST, "/_mock/seed", json!({"jobs": [bad]}))
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let message = r.json()["error"].as_str().unwrap().to_owned();
     assert!(
@@ -296,7 +290,9 @@ async fn a_runtime_seed_may_reference_records_stored_before() {
     // An id the store has already is refused too.
     let taken = json!({"id": 80507, "customer": "Acme", "script": 16515,
         "correlationUuid": "y", "executionType": "Manual", "created": "2022-05-11T06:38:54.000Z"});
-    let r = mock(&app, Method::POST, "/_mock/seed", json!({"jobs": [taken]})).await;
+    let r = app
+        .control(Method::POST, "/_mock/seed", json!({"jobs": [taken]}))
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(
         r.json()["error"].as_str().unwrap().contains("taken"),
@@ -305,7 +301,8 @@ async fn a_runtime_seed_may_reference_records_stored_before() {
     );
 
     // Runtime records are part of their customer's baseline until everything is reset.
-    mock(&app, Method::POST, "/_mock/reset?customer=Acme", json!({})).await;
+    app.control(Method::POST, "/_mock/reset?customer=Acme", json!({}))
+        .await;
     let count = |app: &TestApp, t: String| {
         let app = app.clone();
         async move {
@@ -321,7 +318,7 @@ async fn a_runtime_seed_may_reference_records_stored_before() {
         }
     };
     assert_eq!(count(&app, t.clone()).await, 1);
-    mock(&app, Method::POST, "/_mock/reset", json!({})).await;
+    app.control(Method::POST, "/_mock/reset", json!({})).await;
     assert_eq!(count(&app, t).await, 0);
 }
 
@@ -348,7 +345,8 @@ async fn reset_puts_back_rows_the_api_changed_exactly() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    mock(&app, Method::POST, "/_mock/clock", json!({"advance": "2m"})).await;
+    app.control(Method::POST, "/_mock/clock", json!({"advance": "2m"}))
+        .await;
     let changed = app
         .car(Method::GET, "/sm/v1/scripts/72648", &t, "")
         .await
@@ -356,7 +354,7 @@ async fn reset_puts_back_rows_the_api_changed_exactly() {
     assert_ne!(changed, original);
     assert!(app.state.store.changed_rows().await.unwrap() > 0);
 
-    mock(&app, Method::POST, "/_mock/reset", json!({})).await;
+    app.control(Method::POST, "/_mock/reset", json!({})).await;
     assert_eq!(app.state.store.changed_rows().await.unwrap(), 0);
     let t = app.acme().await;
     assert_eq!(
@@ -400,13 +398,13 @@ async fn copies_are_of_the_template_baseline_not_of_what_tests_did_to_it() {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
-    let r = mock(
-        &app,
-        Method::POST,
-        "/_mock/customers",
-        json!({"name": "Hooli", "copyOf": "Acme", "username": "gavin", "password": "b"}),
-    )
-    .await;
+    let r = app
+        .control(
+            Method::POST,
+            "/_mock/customers",
+            json!({"name": "Hooli", "copyOf": "Acme", "username": "gavin", "password": "b"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let h = app.token("gavin", "b").await;
     let copied = app
@@ -426,7 +424,9 @@ async fn copies_are_of_the_template_baseline_not_of_what_tests_did_to_it() {
             StatusCode::NOT_FOUND,
         ),
     ] {
-        let r = mock(&app, Method::POST, "/_mock/customers", body.clone()).await;
+        let r = app
+            .control(Method::POST, "/_mock/customers", body.clone())
+            .await;
         assert_eq!(r.status, want, "{body}: {}", r.text());
     }
 }

@@ -161,11 +161,30 @@ pub struct ActivitySeed {
     pub audit_comment: Option<String>,
 }
 
-/// `2022-05-06T14:32:25.520Z` (any RFC 3339) to epoch milliseconds.
-pub fn iso_millis(v: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .and_then(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok())
+/// A script's own fields: its status, platform, content and dates.
+fn check_script_fields(c: &Check<'_>, s: &ScriptSeed) -> Result<(), SeedError> {
+    c.one_of("status", &s.status, SCRIPT_STATUSES)?;
+    c.one_of("platform", &s.platform, PLATFORMS)?;
+    match (&s.content, &s.content_base64) {
+        (Some(_), None) => {}
+        (None, Some(b64)) => {
+            if base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .is_err()
+            {
+                return Err(c.fail("contentBase64", "is not base64"));
+            }
+        }
+        _ => return Err(c.fail("content", "give exactly one of content and contentBase64")),
+    }
+    c.date("created", &s.created)?;
+    if let Some(u) = &s.updated {
+        c.date("updated", u)?;
+    }
+    if let Some(u) = &s.last_executed {
+        c.date("lastExecuted", u)?;
+    }
+    Ok(())
 }
 
 impl Seed {
@@ -189,27 +208,22 @@ impl Seed {
             None => Err(check.fail(field, format!("unknown user {user:?}"))),
         };
 
+        let check = |file: &'static str, index: usize, name: String| Check {
+            file,
+            index,
+            name,
+            customers,
+            known,
+        };
         let mut tags = Owners::new();
         for (index, t) in self.asset_tags.iter().enumerate() {
-            let c = Check {
-                file: "assettags.json",
-                index,
-                name: t.name.clone(),
-                customers,
-                known,
-            };
+            let c = check("assettags.json", index, t.name.clone());
             c.customer(&t.customer)?;
             c.unique("asset_tags", t.id, &mut tags, &t.customer)?;
         }
         let mut assets = Owners::new();
         for (index, a) in self.assets.iter().enumerate() {
-            let c = Check {
-                file: "assets.json",
-                index,
-                name: a.name.clone(),
-                customers,
-                known,
-            };
+            let c = check("assets.json", index, a.name.clone());
             c.customer(&a.customer)?;
             c.unique("assets", a.id, &mut assets, &a.customer)?;
             for t in &a.tags {
@@ -219,13 +233,7 @@ impl Seed {
         let mut scripts = Owners::new();
         let mut titles = HashSet::new();
         for (index, s) in self.scripts.iter().enumerate() {
-            let c = Check {
-                file: "scripts.json",
-                index,
-                name: s.title.clone(),
-                customers,
-                known,
-            };
+            let c = check("scripts.json", index, s.title.clone());
             c.customer(&s.customer)?;
             c.unique("scripts", s.id, &mut scripts, &s.customer)?;
             if s.title.trim().is_empty()
@@ -234,27 +242,7 @@ impl Seed {
             {
                 return Err(c.fail("title", "empty, or the customer has this title already"));
             }
-            c.one_of("status", &s.status, SCRIPT_STATUSES)?;
-            c.one_of("platform", &s.platform, PLATFORMS)?;
-            match (&s.content, &s.content_base64) {
-                (Some(_), None) => {}
-                (None, Some(b64)) => {
-                    if base64::engine::general_purpose::STANDARD
-                        .decode(b64)
-                        .is_err()
-                    {
-                        return Err(c.fail("contentBase64", "is not base64"));
-                    }
-                }
-                _ => return Err(c.fail("content", "give exactly one of content and contentBase64")),
-            }
-            c.date("created", &s.created)?;
-            if let Some(u) = &s.updated {
-                c.date("updated", u)?;
-            }
-            if let Some(u) = &s.last_executed {
-                c.date("lastExecuted", u)?;
-            }
+            check_script_fields(&c, s)?;
             user_of(&c, "createdBy", &s.created_by, &s.customer)?;
             for (field, user) in [("updatedBy", &s.updated_by), ("approvedBy", &s.approved_by)] {
                 if let Some(user) = user {
@@ -264,13 +252,7 @@ impl Seed {
         }
         let mut jobs = Owners::new();
         for (index, j) in self.jobs.iter().enumerate() {
-            let c = Check {
-                file: "jobs.json",
-                index,
-                name: j.id.to_string(),
-                customers,
-                known,
-            };
+            let c = check("jobs.json", index, j.id.to_string());
             c.customer(&j.customer)?;
             c.unique("script_jobs", j.id, &mut jobs, &j.customer)?;
             c.owned("script", "scripts", j.script, &scripts, &j.customer)?;
@@ -279,13 +261,7 @@ impl Seed {
         }
         let mut asset_jobs = Owners::new();
         for (index, a) in self.asset_jobs.iter().enumerate() {
-            let c = Check {
-                file: "assetjobs.json",
-                index,
-                name: a.id.to_string(),
-                customers,
-                known,
-            };
+            let c = check("assetjobs.json", index, a.id.to_string());
             c.customer(&a.customer)?;
             c.unique("asset_jobs", a.id, &mut asset_jobs, &a.customer)?;
             c.owned("job", "script_jobs", a.job, &jobs, &a.customer)?;
@@ -298,13 +274,7 @@ impl Seed {
         }
         let mut ids = HashSet::new();
         for (index, a) in self.activities.iter().enumerate() {
-            let c = Check {
-                file: "activities.json",
-                index,
-                name: a.id.clone(),
-                customers,
-                known,
-            };
+            let c = check("activities.json", index, a.id.clone());
             c.customer(&a.customer)?;
             if !ids.insert(a.id.as_str()) || known.activity_taken(&a.id) {
                 return Err(c.fail("id", "duplicate id"));
@@ -320,9 +290,15 @@ impl Seed {
         tx: &rusqlite::Transaction<'_>,
         ids: &super::Ids,
     ) -> StoreResult<()> {
+        self.insert_assets(tx, ids)?;
+        self.insert_scripts(tx, ids)?;
+        self.insert_jobs(tx, ids)?;
+        self.insert_activities(tx, ids)
+    }
+
+    /// Asset tags, then assets with their interfaces and tag links.
+    fn insert_assets(&self, tx: &rusqlite::Transaction<'_>, ids: &super::Ids) -> StoreResult<()> {
         let cust = |name: &str| ids.customer(name);
-        let ms = |v: &str| iso_millis(v).unwrap_or(0);
-        let user = |name: &str| ids.user(name);
 
         let mut stmt = tx.prepare_cached(
             "INSERT INTO asset_tags (id, customer_id, uuid, name, background_color) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -377,6 +353,14 @@ impl Seed {
                 link.execute(params![a.id, t, cust(&a.customer)])?;
             }
         }
+        Ok(())
+    }
+
+    /// Scripts, their authors resolved to stored users.
+    fn insert_scripts(&self, tx: &rusqlite::Transaction<'_>, ids: &super::Ids) -> StoreResult<()> {
+        let cust = |name: &str| ids.customer(name);
+        let ms = |v: &str| crate::dates::parse_ms(v).unwrap_or(0);
+        let user = |name: &str| ids.user(name);
         let mut stmt = tx.prepare_cached(
             "INSERT INTO scripts (id, customer_id, title, description, category_id, category_name, type_id, \
              type_name, platform, status, severity, threshold, content, imported_from_id, recurring_day, \
@@ -427,6 +411,13 @@ impl Seed {
                 modules
             ])?;
         }
+        Ok(())
+    }
+
+    /// Jobs (each copying its script) and their asset jobs.
+    fn insert_jobs(&self, tx: &rusqlite::Transaction<'_>, ids: &super::Ids) -> StoreResult<()> {
+        let cust = |name: &str| ids.customer(name);
+        let ms = |v: &str| crate::dates::parse_ms(v).unwrap_or(0);
         // A job copies its script as it is stored: one seeded now or one stored before.
         let mut stmt = tx.prepare_cached(
             "INSERT INTO script_jobs (id, customer_id, script_id, correlation_uuid, execution_type, title, is_test, \
@@ -478,6 +469,18 @@ impl Seed {
                 a.ended.as_deref().map(ms)
             ])?;
         }
+        Ok(())
+    }
+
+    /// The activity log.
+    fn insert_activities(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        ids: &super::Ids,
+    ) -> StoreResult<()> {
+        let cust = |name: &str| ids.customer(name);
+        let ms = |v: &str| crate::dates::parse_ms(v).unwrap_or(0);
+        let user = |name: &str| ids.user(name);
         let mut stmt = tx.prepare_cached(
             "INSERT INTO activities (uuid, customer_id, user_name, user_uuid, created_ms, target_type, \
              target_name, target_id, action, audit_comment, custom_fields_json) VALUES \

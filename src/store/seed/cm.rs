@@ -7,7 +7,8 @@ use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 use super::check::{Check, Owners};
-use super::{Ids, Seed, SeedError, iso_seconds};
+use super::{Ids, Seed, SeedError};
+use crate::dates;
 use crate::query::catalog::{EVENT_TYPES, FREQUENCIES, RULE_TYPES};
 use crate::store::StoreResult;
 
@@ -115,7 +116,7 @@ impl Seed {
             known,
         };
         let date = |c: &Check<'_>, field: &str, v: &str| {
-            iso_seconds(v).map(|_| ()).ok_or_else(|| {
+            dates::parse_s(v).map(|_| ()).ok_or_else(|| {
                 c.fail(
                     field,
                     format!("{v:?} is not a date like 2018-06-04T10:57:43Z"),
@@ -210,13 +211,13 @@ impl Seed {
                 return Err(c.fail("id", format!("{} is taken by a stored record", a.id)));
             }
             c.one_of("eventType", &a.event_type, EVENT_TYPES)?;
-            iso_seconds(&a.event_date).ok_or_else(|| {
+            crate::dates::parse_s(&a.event_date).ok_or_else(|| {
                 c.fail(
                     "eventDate",
                     format!("{:?} is not a date like 2018-06-04T10:57:43Z", a.event_date),
                 )
             })?;
-            iso_seconds(&a.alert_date).ok_or_else(|| {
+            crate::dates::parse_s(&a.alert_date).ok_or_else(|| {
                 c.fail(
                     "alertDate",
                     format!("{:?} is not a date like 2018-06-04T10:57:43Z", a.alert_date),
@@ -282,7 +283,7 @@ impl Seed {
         customer_ids: &Ids,
     ) -> StoreResult<()> {
         let cust = |name: &str| customer_ids.customer(name);
-        let secs = |v: &str| iso_seconds(v).unwrap_or(0);
+        let secs = |v: &str| dates::parse_s(v).unwrap_or(0);
         let mut stmt = tx.prepare_cached(
             "INSERT INTO cm_rulesets (id, customer_id, title, description, created_s, updated_s, is_template) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -417,7 +418,7 @@ fn insert_alerts(
 ) -> StoreResult<()> {
     {
         let cust = |name: &str| customer_ids.customer(name);
-        let secs = |v: &str| iso_seconds(v).unwrap_or(0);
+        let secs = |v: &str| crate::dates::parse_s(v).unwrap_or(0);
         let mut stmt = tx.prepare_cached(
             "INSERT INTO cm_alerts (id, customer_id, source, event_type, trigger_uuid, ip_address, hostname, \
              event_s, alert_s, is_hidden, profile_id, rule_id, alert_info_json) \
@@ -453,7 +454,7 @@ fn default_rule_json(r: &RuleSeed) -> String {
         .map(|c| {
             serde_json::json!({
                 "propertyName": c.property_name,
-                "propertyValue": c.property_value,
+                "PropertyValue": c.property_value,
                 "expressionType": c.expression_type,
             })
         })

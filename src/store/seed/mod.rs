@@ -22,9 +22,9 @@ use super::StoreResult;
 pub mod car;
 pub(crate) mod check;
 pub mod cm;
-pub use car::{
-    ActivitySeed, AssetJobSeed, AssetSeed, AssetTagSeed, JobSeed, ScriptSeed, iso_millis,
-};
+/// An RFC 3339 date-time in epoch milliseconds (the name older callers use).
+pub use crate::dates::parse_ms as iso_millis;
+pub use car::{ActivitySeed, AssetJobSeed, AssetSeed, AssetTagSeed, JobSeed, ScriptSeed};
 pub(crate) use check::Known;
 pub use cm::{AlertSeed, ProfileSeed, RuleCriterionSeed, RuleSeed, RulesetSeed};
 
@@ -411,11 +411,6 @@ impl Ids {
             .map(|(u, n)| (u.as_str(), n.as_str()))
             .unwrap_or(("", ""))
     }
-}
-
-/// `2018-06-04T10:57:43Z` (any RFC 3339) to epoch seconds.
-pub fn iso_seconds(v: &str) -> Option<i64> {
-    iso_millis(v).map(|ms| ms.div_euclid(1000))
 }
 
 /// Every list of a seed, each from its file (missing files are empty lists).

@@ -1,0 +1,109 @@
+//! CAR objects: scripts, assets and tags, jobs and asset jobs, activities, schedules — one
+//! submodule per object, with its row types and queries; the job engine's queries in
+//! [`engine`].
+//!
+//! Searches return a page plus the total (`totalCount`). Every write — import, clone,
+//! execute, schedule, a schedule firing, jobs progressing — is one transaction: stored
+//! whole or not at all, and serialised by the one connection, so concurrent writers cannot
+//! both pass a check (title free, script limit, execute interval) that only one may pass.
+//! A write the business rules refuse answers a typed [`Refusal`]; the surface words it.
+
+mod activities;
+mod assets;
+mod engine;
+mod jobs;
+mod schedules;
+mod scripts;
+
+pub use activities::ActivityRow;
+pub use assets::{AssetRow, InterfaceRow, TagRef, TagRow};
+pub use engine::Outcome;
+pub use jobs::{AssetJobRow, ExecuteLimits, JobRow, Targets};
+pub use schedules::{NewSchedule, ScheduleRow};
+pub use scripts::{NewScript, ScriptRow};
+
+use super::search::{self, Search, Source, Total};
+use super::{Store, StoreResult};
+use crate::page::Window;
+use crate::query::SqlWhere;
+
+/// A search: compiled filter, sort (catalog SQL expression, descending?), window.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    pub filter: SqlWhere,
+    pub order: Vec<(&'static str, bool)>,
+    pub window: Option<Window>,
+}
+
+impl Query {
+    /// The search a CAR query runs: counted, for `totalCount`.
+    fn search(&self) -> Search<'_> {
+        Search {
+            filter: &self.filter,
+            order: &self.order,
+            window: self.window,
+            total: Total::Count,
+        }
+    }
+}
+
+/// Why a write was refused, with what the surface needs to word it (the caller maps each
+/// to its API's error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No script by this key (an id, or a title where titles are accepted), as given.
+    ScriptNotFound(String),
+    /// A title that is taken (scripts, schedules).
+    Duplicate(String),
+    /// The customer's script limit would be passed.
+    ScriptLimit(u64),
+    /// The same script ran less than the execute interval ago.
+    TooSoon { retry_after_ms: i64 },
+    /// The customer's executions in the last 24 hours reached the limit.
+    DailyLimit { limit: u64, retry_after_ms: i64 },
+    /// A clone of a script in this status (`DEPRECATED`, `REJECTED`).
+    CloneOfStatus(String),
+    /// An execution of a deprecated script.
+    Deprecated,
+    /// An execution of a script in this status (neither approved nor deprecated).
+    NotApproved(String),
+    /// Targets naming assets the customer lacks.
+    AssetsNotFound(Vec<i64>),
+    /// Targets naming tags the customer lacks.
+    TagsNotFound(Vec<i64>),
+    /// Targets that reach no asset.
+    NoTargets,
+}
+
+pub type WriteResult<T> = StoreResult<Result<T, Refusal>>;
+
+/// What each CAR search selects from, by catalog object name.
+fn source(object: &str) -> Option<Source<'static>> {
+    Some(match object {
+        "script" => scripts::SOURCE,
+        "asset" => assets::SOURCE,
+        "assettag" => assets::TAG_SOURCE,
+        "job" => jobs::SOURCE,
+        "assetjob" => jobs::ASSET_JOB_SOURCE,
+        "activity" => activities::SOURCE,
+        _ => return None,
+    })
+}
+
+impl Store {
+    /// The query plans (count, then select) of a CAR search, as run. `object` is a CAR
+    /// catalog's object name (`script`, `asset`, `assettag`, `job`, `assetjob`, `activity`).
+    pub async fn car_explain(
+        &self,
+        object: &'static str,
+        customer_id: i64,
+        q: Query,
+    ) -> StoreResult<Vec<String>> {
+        self.call(move |conn| {
+            let source = source(object)
+                .ok_or_else(|| super::StoreError::Schema(format!("no CAR search of {object:?}")))?;
+            search::explain(conn, &source, customer_id, &q.search())
+        })
+        .await
+    }
+}

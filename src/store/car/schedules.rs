@@ -1,0 +1,211 @@
+//! Schedules: store one, find the due ones, fire one.
+
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+
+use super::activities::{Activity, log_activity};
+use super::jobs::{Targets, Trigger, create_job, resolve_targets};
+use super::scripts::script_by_id;
+use super::{Refusal, WriteResult};
+use crate::store::columns::{by_name, columns};
+use crate::store::{Caller, Store, StoreResult};
+
+/// A stored schedule, with what firing it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleRow {
+    pub id: i64,
+    pub customer_id: i64,
+    pub title: String,
+    pub script_id: i64,
+    pub recurrence_json: String,
+    pub targets: Targets,
+    pub user_id: String,
+    pub user_name: String,
+    pub next_fire_ms: Option<i64>,
+}
+
+/// A schedule to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSchedule {
+    pub title: String,
+    pub description: String,
+    pub script_id: i64,
+    pub activate: bool,
+    pub schedule_type: String,
+    pub start_date: String,
+    pub end_date: String,
+    pub start_time: String,
+    pub hourly_interval: Option<i64>,
+    pub days_of_week_json: Option<String>,
+    pub recurrence_date: Option<i64>,
+    pub recurrence_month: Option<i64>,
+    pub monthly_schedule_type: Option<String>,
+    pub targets: Targets,
+    /// The recurrence as the engine reads it back.
+    pub recurrence_json: String,
+    pub next_fire_ms: Option<i64>,
+}
+
+columns! {
+    struct ScheduleCols {
+        id, customer_id, title, script_id, recurrence_json, assets_json, asset_tags_json,
+        excluded_assets_json, user_id, user_name, next_fire_ms,
+    }
+}
+
+fn schedule_row(r: &Row<'_>, c: &ScheduleCols) -> rusqlite::Result<ScheduleRow> {
+    let list = |at: usize| -> rusqlite::Result<Vec<i64>> {
+        let text: String = r.get(at)?;
+        Ok(serde_json::from_str(&text).unwrap_or_default())
+    };
+    Ok(ScheduleRow {
+        id: r.get(c.id)?,
+        customer_id: r.get(c.customer_id)?,
+        title: r.get(c.title)?,
+        script_id: r.get(c.script_id)?,
+        recurrence_json: r.get(c.recurrence_json)?,
+        targets: Targets {
+            asset_ids: list(c.assets_json)?,
+            tag_ids: list(c.asset_tags_json)?,
+            excluded_ids: list(c.excluded_assets_json)?,
+        },
+        user_id: r.get(c.user_id)?,
+        user_name: r.get(c.user_name)?,
+        next_fire_ms: r.get(c.next_fire_ms)?,
+    })
+}
+
+fn insert_schedule(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    s: &NewSchedule,
+    now_ms: i64,
+) -> StoreResult<i64> {
+    let ids = |v: &[i64]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+    tx.prepare_cached(
+        "INSERT INTO schedules (customer_id, title, description, script_id, activate, schedule_type, \
+         start_date, end_date, start_time, hourly_interval, days_of_week_json, recurrence_date, \
+         recurrence_month, monthly_schedule_type, assets_json, asset_tags_json, excluded_assets_json, \
+         user_id, user_name, created_ms, next_fire_ms, recurrence_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
+         ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+    )?
+    .execute(params![
+        caller.customer_id,
+        s.title,
+        s.description,
+        s.script_id,
+        s.activate,
+        s.schedule_type,
+        s.start_date,
+        s.end_date,
+        s.start_time,
+        s.hourly_interval,
+        s.days_of_week_json,
+        s.recurrence_date,
+        s.recurrence_month,
+        s.monthly_schedule_type,
+        ids(&s.targets.asset_ids),
+        ids(&s.targets.tag_ids),
+        ids(&s.targets.excluded_ids),
+        caller.user_uuid,
+        caller.display_name,
+        now_ms,
+        if s.activate { s.next_fire_ms } else { None },
+        s.recurrence_json
+    ])?;
+    Ok(tx.last_insert_rowid())
+}
+
+impl Store {
+    /// Store a schedule.
+    pub async fn car_create_schedule(
+        &self,
+        caller: Caller,
+        s: NewSchedule,
+        now_ms: i64,
+    ) -> WriteResult<i64> {
+        self.transaction(move |tx| {
+            let customer = caller.customer_id;
+            let script = tx
+                .prepare_cached("SELECT 1 FROM scripts WHERE customer_id = ?1 AND id = ?2")?
+                .query_row(params![customer, s.script_id], |_| Ok(()))
+                .optional()?;
+            if script.is_none() {
+                return Ok(Err(Refusal::ScriptNotFound(s.script_id.to_string())));
+            }
+            let taken = tx
+                .prepare_cached("SELECT 1 FROM schedules WHERE customer_id = ?1 AND title = ?2")?
+                .query_row(params![customer, s.title], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if taken {
+                return Ok(Err(Refusal::Duplicate(s.title)));
+            }
+            let id = insert_schedule(tx, &caller, &s, now_ms)?;
+            let activity = Activity {
+                target_type: "schedule",
+                target_name: &s.title,
+                target_id: id,
+                action: "CREATE",
+                comment: None,
+            };
+            log_activity(tx, &caller, now_ms, &activity)?;
+            Ok(Ok(id))
+        })
+        .await
+    }
+
+    /// Active schedules due at or before `now_ms`, all customers.
+    pub async fn car_due_schedules(&self, now_ms: i64) -> StoreResult<Vec<ScheduleRow>> {
+        self.call(move |conn| {
+            let rows = conn
+                .prepare_cached(
+                    "SELECT id, customer_id, title, script_id, recurrence_json, assets_json, asset_tags_json, \
+                     excluded_assets_json, user_id, user_name, next_fire_ms FROM schedules \
+                     WHERE next_fire_ms IS NOT NULL AND next_fire_ms <= ?1 ORDER BY next_fire_ms",
+                )?
+                .query_map(params![now_ms], by_name(schedule_row))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// Fire a schedule at `fire_ms` (jobs as an execution would create, `Scheduled`), and set
+    /// its next firing. A script no longer approved, or targets that reach no asset, skip
+    /// the firing but still move the schedule on.
+    pub async fn car_fire_schedule(
+        &self,
+        schedule: ScheduleRow,
+        fire_ms: i64,
+        next_ms: Option<i64>,
+    ) -> StoreResult<bool> {
+        self.transaction(move |tx| {
+            // Another catch-up may have fired it meanwhile: fire each time once.
+            let current: Option<Option<i64>> = tx
+                .prepare_cached("SELECT next_fire_ms FROM schedules WHERE id = ?1")?
+                .query_row(params![schedule.id], |r| r.get("next_fire_ms"))
+                .optional()?;
+            if current != Some(Some(fire_ms)) {
+                return Ok(false);
+            }
+            let customer = schedule.customer_id;
+            let script = script_by_id(tx, customer, schedule.script_id)?;
+            let mut fired = false;
+            if let Some(script) = script.filter(|s| s.status == "APPROVED")
+                && let Ok(assets) = resolve_targets(tx, customer, &schedule.targets)?
+                && !assets.is_empty()
+            {
+                let trigger = Trigger::Scheduled(schedule.id);
+                create_job(tx, customer, &script, &assets, trigger, fire_ms)?;
+                fired = true;
+            }
+            tx.prepare_cached(
+                "UPDATE schedules SET last_executed_ms = CASE WHEN ?3 THEN ?2 ELSE last_executed_ms END, \
+                 next_fire_ms = ?4 WHERE id = ?1",
+            )?
+            .execute(params![schedule.id, fire_ms, fired, next_ms])?;
+            Ok(fired)
+        })
+        .await
+    }
+}
