@@ -51,6 +51,8 @@ struct Activity {
     head_since: AtomicU64,
     /// Requests in the service.
     busy: AtomicUsize,
+    /// Wakes the watchdog when a request head starts (its deadline moves closer).
+    changed: tokio::sync::Notify,
 }
 
 impl Activity {
@@ -60,6 +62,7 @@ impl Activity {
             last_io: AtomicU64::new(0),
             head_since: AtomicU64::new(0),
             busy: AtomicUsize::new(0),
+            changed: tokio::sync::Notify::new(),
         }
     }
 
@@ -70,10 +73,13 @@ impl Activity {
     fn on_read(&self) {
         let now = self.now_ms();
         self.last_io.store(now, Ordering::Relaxed);
-        if self.busy.load(Ordering::Acquire) == 0 {
-            let _ =
-                self.head_since
-                    .compare_exchange(0, now + 1, Ordering::AcqRel, Ordering::Relaxed);
+        if self.busy.load(Ordering::Acquire) == 0
+            && self
+                .head_since
+                .compare_exchange(0, now + 1, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.changed.notify_one();
         }
     }
 
@@ -329,6 +335,7 @@ where
                 return;
             }
             () = tokio::time::sleep(left) => {}
+            () = activity.changed.notified() => {}
         }
     }
 }

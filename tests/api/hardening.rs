@@ -631,3 +631,25 @@ async fn a_refused_request_with_a_small_body_keeps_its_connection() {
     );
     running.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_head_started_late_is_still_held_to_the_header_timeout() {
+    // The idle timeout is far away: only the header timeout can close this connection.
+    let running = launch(&["--header-timeout-secs", "1", "--idle-timeout-secs", "600"]).await;
+    for first in [
+        &b"\r\n\r\n"[..],
+        b"GET /_mock/health HTTP/1.1\r\nHost: x\r\n",
+    ] {
+        let mut stream = TcpStream::connect(running.http_addr).await.unwrap();
+        // Connected and quiet for a while, then half a request.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        stream.write_all(first).await.unwrap();
+        // 20 s: generous against the 1 s timeout, and short of hyper's own 30 s default.
+        let closed = tokio::time::timeout(Duration::from_secs(20), read_until_closed(&mut stream))
+            .await
+            .ok()
+            .flatten();
+        assert!(closed.is_some(), "{first:?} held the connection open");
+    }
+    running.shutdown().await;
+}
