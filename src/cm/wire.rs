@@ -427,7 +427,8 @@ impl Digits {
 /// no request or stored value can make an answer unparseable.
 fn escape(s: &str) -> Cow<'_, str> {
     let allowed = |c: char| {
-        !(c.is_control() && !matches!(c, '\t' | '\n' | '\r')) && c != '\u{FFFE}' && c != '\u{FFFF}'
+        (matches!(c, '\t' | '\n' | '\r') || !c.is_control())
+            && !matches!(c, '\u{FFFE}' | '\u{FFFF}')
     };
     if s.chars().all(allowed) {
         return quick_xml::escape::escape(s);
