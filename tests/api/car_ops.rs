@@ -669,21 +669,7 @@ async fn schedules_fire_on_the_clock() {
     let app = &TestApp::new().await;
     app.state.clock.set(ms("2022-05-10T00:00:00Z"));
     let t = app.acme().await;
-    let body = json!({
-        "activate": true, "assets": [{"UUId": "u", "id": 20452610}], "scripts": [{"id": 72648, "title": "Disk Usage Report"}],
-        "title": "Every six hours", "startDate": "2022-05-11", "endDate": "2022-05-11", "startTime": "01:00:00",
-        "scheduleType": "HOURLY", "hourlyInterval": 6
-    });
-    let r = app
-        .car(
-            Method::POST,
-            "/sm/v1/scripts/scheduler",
-            &t,
-            &body.to_string(),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED);
-    let schedule_id = r.json()["body"]["id"].as_str().unwrap().to_owned();
+    let schedule_id = hourly_schedule(app, &t, "Every six hours", "2022-05-11", 6).await;
     assert!(
         scheduled_times(app, t.clone(), schedule_id.clone())
             .await
@@ -1054,6 +1040,32 @@ async fn qql_through_http() {
     assert_eq!(times, sorted);
 }
 
+/// An active HOURLY schedule of script 72648 on one asset, from 2022-05-11 01:00 to
+/// `end_date`; its id.
+async fn hourly_schedule(
+    app: &TestApp,
+    t: &str,
+    title: &str,
+    end_date: &str,
+    every: u32,
+) -> String {
+    let body = json!({
+        "activate": true, "assets": [{"UUId": "u", "id": 20452610}], "scripts": [{"id": 72648, "title": "Disk Usage Report"}],
+        "title": title, "startDate": "2022-05-11", "endDate": end_date, "startTime": "01:00:00",
+        "scheduleType": "HOURLY", "hourlyInterval": every
+    });
+    let r = app
+        .car(
+            Method::POST,
+            "/sm/v1/scripts/scheduler",
+            t,
+            &body.to_string(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    r.json()["body"]["id"].as_str().unwrap().to_owned()
+}
+
 async fn scheduled_times(app: &TestApp, t: String, schedule: String) -> Vec<i64> {
     let body = json!({"filter": format!("executionType:Scheduled AND scheduleId:{schedule}"), "pageSize": 100}).to_string();
     let v = app
@@ -1085,21 +1097,7 @@ async fn a_long_clock_jump_fires_at_most_ten_missed_firings_per_schedule() {
     let app = &TestApp::new().await;
     app.state.clock.set(ms("2022-05-10T00:00:00Z"));
     let t = app.acme().await;
-    let body = json!({
-        "activate": true, "assets": [{"UUId": "u", "id": 20452610}], "scripts": [{"id": 72648, "title": "Disk Usage Report"}],
-        "title": "Every hour for years", "startDate": "2022-05-11", "endDate": "2030-12-31", "startTime": "01:00:00",
-        "scheduleType": "HOURLY", "hourlyInterval": 1
-    });
-    let r = app
-        .car(
-            Method::POST,
-            "/sm/v1/scripts/scheduler",
-            &t,
-            &body.to_string(),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    let schedule_id = r.json()["body"]["id"].as_str().unwrap().to_owned();
+    let schedule_id = hourly_schedule(app, &t, "Every hour for years", "2030-12-31", 1).await;
     let r = app
         .control(Method::POST, "/_mock/clock", json!({"advance": "1095d"}))
         .await;
