@@ -703,11 +703,11 @@ async fn schedules_fire_on_the_clock() {
     let statuses = asset_job_statuses(app, &t, "job.scriptId:72648").await;
     assert!(statuses.iter().all(|s| s == "SUCCESS"));
     // An inactive schedule never fires.
-    let mut inactive = body.clone();
-    inactive["activate"] = json!(false);
-    inactive["title"] = json!("Off");
-    inactive["startDate"] = json!("2022-06-01");
-    inactive["endDate"] = json!("2022-06-01");
+    let inactive = json!({
+        "activate": false, "assets": [{"UUId": "u", "id": 20452610}], "scripts": [{"id": 72648, "title": "Disk Usage Report"}],
+        "title": "Off", "startDate": "2022-06-01", "endDate": "2022-06-01", "startTime": "01:00:00",
+        "scheduleType": "HOURLY", "hourlyInterval": 6
+    });
     let r = app
         .car(
             Method::POST,
