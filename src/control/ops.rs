@@ -269,14 +269,7 @@ pub async fn inject_events(state: &AppState, req: Events) -> ControlResult<Vec<V
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-    let criteria = [crate::query::criteria::Criterion {
-        field: Some("id".into()),
-        operator: Some("IN".into()),
-        value: Some(list.join(",")),
-    }];
-    let (_, sql) = crate::query::criteria::compile(&criteria, &crate::query::catalog::CM_ALERT, 0)
-        .map_err(|e| ControlError::BadRequest(e.to_string()))?;
+    let sql = crate::query::SqlWhere::ids(&crate::query::catalog::CM_ALERT, &ids);
     let window = crate::page::Window {
         offset: 0,
         limit: ids.len() as u64,

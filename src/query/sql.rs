@@ -22,6 +22,20 @@ pub struct SqlWhere {
     pub params: Vec<SqlValue>,
 }
 
+impl SqlWhere {
+    /// The rows of `catalog` whose `id` is one of `ids`: a typed lookup, one bound
+    /// parameter whatever the number of ids (a JSON array SQLite unpacks), never a
+    /// filter to parse and validate.
+    pub fn ids(catalog: &Catalog, ids: &[i64]) -> SqlWhere {
+        let column = catalog.field("id").map_or("id", |f| f.sql);
+        let list = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        SqlWhere {
+            sql: format!("{column} IN (SELECT value FROM json_each(?))"),
+            params: vec![SqlValue::Text(list)],
+        }
+    }
+}
+
 /// Validate `filter` for `catalog` and compile it; `now_ms` anchors relative dates.
 pub fn compile(
     filter: &Filter,
