@@ -6,14 +6,7 @@
 
 use super::ast::Filter;
 use super::catalog::Catalog;
-use super::validate::{Checked, Cmp, Dialect, Invalid, Node, Test, validate};
-
-/// A bound parameter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SqlValue {
-    Int(i64),
-    Text(String),
-}
+use super::validate::{Checked, Cmp, Dialect, Invalid, Node, SqlValue, Test, validate};
 
 /// A `WHERE` fragment and its parameters, in order of their `?`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
