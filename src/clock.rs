@@ -30,7 +30,7 @@ impl Default for Mode {
 }
 
 /// What [`Clock::state`] reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClockState {
     /// Now, in epoch milliseconds.

@@ -43,6 +43,7 @@ pub mod http;
 pub mod iprange;
 pub mod logging;
 pub mod mock;
+pub mod openapi;
 pub mod page;
 pub mod query;
 pub mod rng;

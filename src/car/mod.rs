@@ -20,7 +20,7 @@ mod lists;
 mod recurrence;
 mod scheduler;
 mod scripts;
-mod views;
+pub(crate) mod views;
 
 use axum::Router;
 use axum::http::Uri;

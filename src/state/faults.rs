@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 /// A fault rule as given to `POST /_mock/faults`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FaultSpec {
     /// Match this method only (any when absent).
@@ -21,6 +21,7 @@ pub struct FaultSpec {
     pub status: Option<u16>,
     /// A body to answer with instead of the API's error (JSON value or text).
     #[serde(default)]
+    #[schema(schema_with = crate::openapi::any_value)]
     pub body: Option<serde_json::Value>,
     /// Extra response headers.
     #[serde(default)]
@@ -47,7 +48,7 @@ pub struct FaultSpec {
 }
 
 /// A rule as stored and listed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Fault {
     pub id: u64,
@@ -56,6 +57,7 @@ pub struct Fault {
     /// Times it was applied.
     pub applied: u64,
     #[serde(skip)]
+    #[schema(ignore)]
     rng: crate::rng::Rng,
 }
 

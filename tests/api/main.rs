@@ -8,6 +8,7 @@ mod car_samples;
 mod cm;
 mod cm_auth;
 mod cm_filters;
+mod contracts;
 mod control;
 mod fallbacks;
 mod filters;

@@ -1,0 +1,512 @@
+//! The OpenAPI description: served, equal to the checked-in copy, and in step with the
+//! routers (every route documented, every documented operation routed).
+//!
+//! `UPDATE_OPENAPI=1 cargo test --test api contracts` rewrites `openapi/qualys-mock.json`
+//! from the served document.
+
+use std::collections::BTreeSet;
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::TestApp;
+
+const CHECKED_IN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/qualys-mock.json");
+const POSTMAN: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/postman/qualys-mock.postman_collection.json"
+);
+
+/// Router files whose `.route(..)` calls make the CAR and control surfaces.
+const ROUTERS: [&str; 2] = ["src/car/mod.rs", "src/control/mod.rs"];
+
+/// Catch-all routes that are the gateway's "no such resource" answer, not operations.
+const NOT_OPERATIONS: [&str; 2] = ["/sm/v1", "/sm/v1/{*rest}"];
+
+async fn served(app: &TestApp) -> (String, Value) {
+    let r = app.get("/_mock/openapi.json").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    (r.text(), r.json())
+}
+
+/// `(METHOD, path)` of every operation the document describes.
+fn documented(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut ops = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "post", "put", "delete", "patch"].contains(&method.as_str()) {
+                ops.insert((method.to_ascii_uppercase(), path.clone()));
+            }
+        }
+    }
+    ops
+}
+
+/// The text of each top-level `.route(...)` call in `source`, whitespace removed.
+fn route_calls(source: &str) -> Vec<String> {
+    let text: String = source
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect::<String>()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let mut calls = Vec::new();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find(".route(") {
+        let start = at + ".route(".len();
+        let mut depth = 1;
+        let mut end = start;
+        for (i, c) in rest[start..].char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            if depth == 0 {
+                end = start + i;
+                break;
+            }
+        }
+        assert!(depth == 0, "unbalanced .route( call");
+        calls.push(rest[start..end].to_owned());
+        rest = &rest[end..];
+    }
+    calls
+}
+
+/// `(METHOD, path)` of every route the CAR and control routers declare (catch-alls aside).
+fn routed() -> BTreeSet<(String, String)> {
+    let mut ops = BTreeSet::new();
+    for file in ROUTERS {
+        let source = std::fs::read_to_string(format!("{}/{file}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        for call in route_calls(&source) {
+            let path = call
+                .strip_prefix('"')
+                .and_then(|c| c.split('"').next())
+                .unwrap_or_else(|| panic!("a route without a literal path: {call}"))
+                .to_owned();
+            if NOT_OPERATIONS.contains(&path.as_str()) {
+                continue;
+            }
+            let handlers = &call[path.len() + 3..];
+            let mut found = false;
+            for method in ["get", "post", "put", "delete", "patch", "any"] {
+                let needle = format!("{method}(");
+                let mut from = 0;
+                while let Some(i) = handlers[from..].find(&needle) {
+                    let i = from + i;
+                    let before = handlers[..i].chars().last();
+                    if before.is_none_or(|c| !(c.is_alphanumeric() || c == '_')) {
+                        assert_ne!(method, "any", "{path}: `any` route is not an operation");
+                        ops.insert((method.to_ascii_uppercase(), path.clone()));
+                        found = true;
+                    }
+                    from = i + needle.len();
+                }
+            }
+            assert!(found, "no method found in route {call}");
+        }
+    }
+    ops
+}
+
+#[tokio::test]
+async fn the_served_document_equals_the_checked_in_copy() {
+    let app = TestApp::new().await;
+    let (text, doc) = served(&app).await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::create_dir_all(std::path::Path::new(CHECKED_IN).parent().unwrap()).unwrap();
+        std::fs::write(CHECKED_IN, &text).unwrap();
+    }
+    let checked_in = std::fs::read_to_string(CHECKED_IN)
+        .expect("openapi/qualys-mock.json (UPDATE_OPENAPI=1 writes it)");
+    assert!(
+        checked_in == text,
+        "openapi/qualys-mock.json differs from GET /_mock/openapi.json: \
+         run UPDATE_OPENAPI=1 cargo test --test api contracts"
+    );
+    // The same bytes as the library's own rendering, which the served route returns.
+    assert_eq!(text, qualys_mock::openapi::json());
+}
+
+#[test]
+fn the_route_parser_sees_every_kind_of_route_declaration() {
+    let calls = route_calls(
+        r#"Router::new()
+        .route("/a", get(x)) // .route("/commented", get(y))
+        .route("/b", get(h).route_layer(caught_up()))
+        .route(
+            "/c",
+            get(list).post(add).delete(clear),
+        )"#,
+    );
+    assert_eq!(
+        calls,
+        [
+            r#""/a",get(x)"#,
+            r#""/b",get(h).route_layer(caught_up())"#,
+            r#""/c",get(list).post(add).delete(clear),"#
+        ]
+    );
+}
+
+#[test]
+fn every_route_is_documented_and_every_operation_is_routed() {
+    let doc: Value = serde_json::from_str(&qualys_mock::openapi::json()).unwrap();
+    let documented = documented(&doc);
+    let routed = routed();
+    // Both surfaces are there (the parser found the routers).
+    assert!(
+        routed.contains(&("POST".into(), "/auth".into())),
+        "{routed:?}"
+    );
+    assert!(routed.contains(&("DELETE".into(), "/_mock/faults/{id}".into())));
+    let undocumented: Vec<_> = routed.difference(&documented).collect();
+    let unrouted: Vec<_> = documented.difference(&routed).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routes missing from src/openapi.rs: {undocumented:?}"
+    );
+    assert!(
+        unrouted.is_empty(),
+        "documented but not routed: {unrouted:?}"
+    );
+    // The control index lists the same control operations.
+    let index: BTreeSet<(String, String)> = qualys_mock::control::index::ENDPOINTS
+        .iter()
+        .map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    let control: BTreeSet<(String, String)> = documented
+        .iter()
+        .filter(|(_, p)| p.starts_with("/_mock/"))
+        .cloned()
+        .collect();
+    assert_eq!(index, control);
+}
+
+/// A documented path with its parameters filled from the document's examples (or a number).
+fn concrete(path: &str, op: &Value) -> String {
+    let mut out = path.to_owned();
+    for p in op["parameters"].as_array().into_iter().flatten() {
+        if p["in"] == "path" {
+            let name = p["name"].as_str().unwrap();
+            let value = match &p["example"] {
+                Value::String(s) => s.clone(),
+                Value::Null => "999999".to_owned(),
+                other => other.to_string(),
+            };
+            out = out.replace(&format!("{{{name}}}"), &value);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_served_with_a_documented_status() {
+    let app = TestApp::new().await;
+    let token = app.acme().await;
+    let bearer = format!("Bearer {token}");
+    let (_, doc) = served(&app).await;
+    let mut probed = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let concrete = concrete(path, op);
+            let (content_type, body) = if path == "/auth" {
+                (
+                    "application/x-www-form-urlencoded",
+                    "username=acme_ss2&password=passwd&token=true".to_owned(),
+                )
+            } else {
+                let example = &op["requestBody"]["content"]["application/json"]["example"];
+                let body = if example.is_null() {
+                    "{}".to_owned()
+                } else {
+                    example.to_string()
+                };
+                ("application/json", body)
+            };
+            let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
+            let r = app
+                .request(
+                    method.clone(),
+                    &concrete,
+                    &[("authorization", &bearer), ("content-type", content_type)],
+                    Body::from(body),
+                )
+                .await;
+            let text = r.text();
+            assert!(
+                !text.contains("No resource at") && !text.contains("is not supported on"),
+                "{method} {concrete} is not routed: {} {text}",
+                r.status
+            );
+            let status = r.status.as_u16().to_string();
+            assert!(
+                op["responses"].get(&status).is_some(),
+                "{method} {concrete} answered {status}, not documented: {text}"
+            );
+            probed += 1;
+        }
+    }
+    assert_eq!(probed, documented(&doc).len());
+    assert!(probed >= 31, "{probed}");
+}
+
+#[test]
+fn every_car_operation_has_the_bearer_scheme_and_the_gateway_401() {
+    let doc: Value = serde_json::from_str(&qualys_mock::openapi::json()).unwrap();
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if path.starts_with("/sm/v1/") {
+                assert_eq!(
+                    op["security"][0]["bearer"],
+                    Value::Array(vec![]),
+                    "{method} {path}"
+                );
+                assert_eq!(
+                    op["responses"]["401"]["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/GatewayBody",
+                    "{method} {path}"
+                );
+            }
+            if path.starts_with("/_mock/") {
+                assert!(op.get("security").is_none(), "{method} {path}");
+            }
+            for (status, response) in op["responses"].as_object().unwrap() {
+                if status.starts_with('4') && path.starts_with("/sm/v1/") {
+                    let schema = &response["content"]["application/json"]["schema"]["$ref"];
+                    assert!(
+                        schema == "#/components/schemas/ErrorEnvelope"
+                            || schema == "#/components/schemas/GatewayBody",
+                        "{method} {path} {status}: {schema}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_postman_collection_covers_every_operation() {
+    let doc: Value = serde_json::from_str(&qualys_mock::openapi::json()).unwrap();
+    let collection: Value =
+        serde_json::from_str(&std::fs::read_to_string(POSTMAN).expect("the Postman collection"))
+            .unwrap();
+    let mut covered = BTreeSet::new();
+    fn walk(items: &Value, covered: &mut BTreeSet<(String, String)>) {
+        for item in items.as_array().into_iter().flatten() {
+            if item.get("item").is_some() {
+                walk(&item["item"], covered);
+                continue;
+            }
+            let request = &item["request"];
+            let method = request["method"].as_str().unwrap().to_owned();
+            // The documented path: the collection's `x-path` note, or the raw URL's path.
+            let path = item["x-openapi-path"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| {
+                    let raw = request["url"]["raw"].as_str().unwrap();
+                    raw.trim_start_matches("{{baseUrl}}")
+                        .split('?')
+                        .next()
+                        .unwrap()
+                        .to_owned()
+                });
+            covered.insert((method, path));
+        }
+    }
+    walk(&collection["item"], &mut covered);
+    let documented = documented(&doc);
+    let missing: Vec<_> = documented.difference(&covered).collect();
+    let extra: Vec<_> = covered.difference(&documented).collect();
+    assert!(
+        missing.is_empty(),
+        "operations not in the collection: {missing:?}"
+    );
+    assert!(
+        extra.is_empty(),
+        "collection requests not in the document: {extra:?}"
+    );
+    // The collection logs in as the default user before each request.
+    let vars: Vec<&str> = collection["variable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["key"].as_str().unwrap())
+        .collect();
+    for key in ["baseUrl", "username", "password"] {
+        assert!(vars.contains(&key), "{key} missing: {vars:?}");
+    }
+    let script = collection["event"][0]["script"]["exec"].to_string();
+    assert!(script.contains("/auth"), "{script}");
+}
+
+/// The Postman collection, generated from the document: a folder per tag, a request per
+/// operation with the document's example body and path parameters, `{{baseUrl}}`, the
+/// default user, and a collection pre-request script that fetches the JWT for CAR calls.
+fn postman_collection(doc: &Value) -> Value {
+    use serde_json::json;
+    let prerequest = [
+        "// CAR calls need a JWT: fetch one from /auth once (as {{username}}) and reuse it.",
+        "const path = pm.request.url.getPath();",
+        "if (path.startsWith('/sm/v1') && !pm.collectionVariables.get('token')) {",
+        "  pm.sendRequest({",
+        "    url: pm.collectionVariables.get('baseUrl') + '/auth',",
+        "    method: 'POST',",
+        "    header: { 'Content-Type': 'application/x-www-form-urlencoded' },",
+        "    body: { mode: 'urlencoded', urlencoded: [",
+        "      { key: 'username', value: pm.collectionVariables.get('username') },",
+        "      { key: 'password', value: pm.collectionVariables.get('password') },",
+        "      { key: 'token', value: 'true' } ] }",
+        "  }, (err, res) => {",
+        "    if (err || res.code !== 201) { throw new Error('login failed: ' + (err || res.code)); }",
+        "    pm.collectionVariables.set('token', res.text());",
+        "  });",
+        "}",
+    ];
+    let mut folders: Vec<(String, Vec<Value>)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let tag = op["tags"][0].as_str().unwrap_or("other").to_owned();
+            let concrete = concrete(path, op);
+            let segments: Vec<&str> = concrete.trim_start_matches('/').split('/').collect();
+            let mut query = Vec::new();
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["in"] == "query" {
+                    query.push(json!({
+                        "key": p["name"],
+                        "value": p["example"].as_str().unwrap_or(""),
+                        "disabled": p["required"] != true,
+                    }));
+                }
+            }
+            let raw_query = query
+                .iter()
+                .filter(|q| q["disabled"] == false)
+                .map(|q| {
+                    format!(
+                        "{}={}",
+                        q["key"].as_str().unwrap(),
+                        q["value"].as_str().unwrap()
+                    )
+                })
+                .collect::<Vec<_>>();
+            let raw = if raw_query.is_empty() {
+                format!("{{{{baseUrl}}}}{concrete}")
+            } else {
+                format!("{{{{baseUrl}}}}{concrete}?{}", raw_query.join("&"))
+            };
+            let mut url = json!({"raw": raw, "host": ["{{baseUrl}}"], "path": segments});
+            if !query.is_empty() {
+                url["query"] = Value::Array(query);
+            }
+            let mut request = json!({
+                "method": method.to_ascii_uppercase(),
+                "header": [],
+                "url": url,
+                "description": op["description"].as_str().or(op["summary"].as_str()).unwrap_or(""),
+            });
+            let content = &op["requestBody"]["content"];
+            if path == "/auth" {
+                request["body"] = json!({"mode": "urlencoded", "urlencoded": [
+                    {"key": "username", "value": "{{username}}"},
+                    {"key": "password", "value": "{{password}}"},
+                    {"key": "token", "value": "true"},
+                ]});
+            } else if content.get("multipart/form-data").is_some() {
+                request["body"] = json!({"mode": "formdata", "formdata": [
+                    {"key": "file", "type": "text", "value": "[]"},
+                ]});
+            } else if let Some(json_content) = content.get("application/json") {
+                let example = &json_content["example"];
+                let example = if example.is_null() {
+                    json!({})
+                } else {
+                    example.clone()
+                };
+                request["body"] = json!({
+                    "mode": "raw",
+                    "raw": serde_json::to_string_pretty(&example).unwrap(),
+                    "options": {"raw": {"language": "json"}},
+                });
+                request["header"] = json!([{"key": "Content-Type", "value": "application/json"}]);
+            }
+            if op.get("security").is_some() {
+                request["auth"] = json!({"type": "bearer", "bearer": [
+                    {"key": "token", "value": "{{token}}", "type": "string"},
+                ]});
+            } else {
+                request["auth"] = json!({"type": "noauth"});
+            }
+            let statuses: Vec<u16> = op["responses"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter_map(|s| s.parse().ok())
+                .collect();
+            let test = vec![
+                format!(
+                    "pm.test('answers a documented status', () => pm.expect({statuses:?}).to.include(pm.response.code));"
+                ),
+                "pm.test('answers without a server error', () => pm.expect(pm.response.code).to.be.below(500));".to_owned(),
+            ];
+            let name = format!("{} {path}", method.to_ascii_uppercase());
+            let entry = json!({
+                "name": name,
+                "x-openapi-path": path,
+                "request": request,
+                "event": [{"listen": "test", "script": {"type": "text/javascript", "exec": test}}],
+            });
+            match folders.iter_mut().find(|(t, _)| *t == tag) {
+                Some((_, items)) => items.push(entry),
+                None => folders.push((tag, vec![entry])),
+            }
+        }
+    }
+    json!({
+        "info": {
+            "name": doc["info"]["title"],
+            "description": "Generated from openapi/qualys-mock.json (tests/api/contracts.rs). \
+                Set baseUrl to the server; CAR requests log in as {{username}} first.",
+            "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json",
+        },
+        "variable": [
+            {"key": "baseUrl", "value": "http://127.0.0.1:8080"},
+            {"key": "username", "value": "acme_ss2"},
+            {"key": "password", "value": "passwd"},
+            {"key": "token", "value": ""},
+        ],
+        "event": [{"listen": "prerequest", "script": {"type": "text/javascript", "exec": prerequest}}],
+        "item": folders
+            .into_iter()
+            .map(|(tag, items)| json!({"name": tag, "item": items}))
+            .collect::<Vec<_>>(),
+    })
+}
+
+#[test]
+fn the_postman_collection_is_generated_from_the_document() {
+    let doc: Value = serde_json::from_str(&qualys_mock::openapi::json()).unwrap();
+    let mut text = serde_json::to_string_pretty(&postman_collection(&doc)).unwrap();
+    text.push('\n');
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::create_dir_all(std::path::Path::new(POSTMAN).parent().unwrap()).unwrap();
+        std::fs::write(POSTMAN, &text).unwrap();
+    }
+    let shipped = std::fs::read_to_string(POSTMAN).expect("the Postman collection");
+    assert!(
+        shipped == text,
+        "postman/qualys-mock.postman_collection.json is stale: \
+         run UPDATE_OPENAPI=1 cargo test --test api contracts"
+    );
+}
