@@ -68,7 +68,7 @@ pub(crate) fn null() -> Schema {
 
 /// Any JSON value.
 pub(crate) fn any_value() -> Schema {
-    schema(ObjectBuilder::new())
+    schema(ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::AnyValue))
 }
 
 fn one_of(items: impl IntoIterator<Item = Schema>) -> Schema {
@@ -266,7 +266,7 @@ struct SearchRequest {
 
 /// A job search: a search body with `startAt`/`endAt` bounds on the creation time.
 #[derive(ToSchema)]
-#[schema(rename_all = "camelCase", example = json!({"filter": "status:COMPLETED", "pageSize": 5, "sort": "[{\"created.dateTime\": \"desc\"}]"}))]
+#[schema(rename_all = "camelCase", example = json!({"filter": "script.name:Script test for subscribed modules", "pageSize": 5}))]
 struct JobSearchRequest {
     #[schema(schema_with = text_or_number)]
     filter: Option<String>,
@@ -309,7 +309,7 @@ struct AssetJobSearchRequest {
 
 /// An activity search: `qql` (or `filter`) with `startDate`/`endDate` bounds.
 #[derive(ToSchema)]
-#[schema(rename_all = "camelCase", example = json!({"qql": "action:CREATE", "pageNumber": 0, "pageSize": 10}))]
+#[schema(rename_all = "camelCase", example = json!({"qql": "activity: CREATE ", "pageNumber": 0, "pageSize": 10}))]
 struct ActivitySearchRequest {
     #[schema(schema_with = text_or_number)]
     qql: Option<String>,
@@ -358,7 +358,7 @@ struct CloneRequest {
     "activate": true, "assetTags": [], "assets": [{"UUId": "b1d8c7d2-0000-4000-8000-000000000001", "id": 20452610}],
     "description": "", "excludedAssets": [], "scripts": [{"id": 72648, "title": "Disk Usage Report"}],
     "title": "Daily disk usage", "user": {"id": "51fbdb4b-5fb5-fdf6-8141-5a7887ec557b", "name": "FIM Automation"},
-    "scheduleType": "DAILY", "endDate": "2022-05-15", "startDate": "2022-05-11", "startTime": "09:42:00"
+    "scheduleType": "DAILY", "endDate": "2099-05-15", "startDate": "2099-05-11", "startTime": "09:42:00"
 }))]
 struct ScheduleRequest {
     title: String,
@@ -461,6 +461,19 @@ struct IndexEntry {
 
 struct Security;
 
+/// Paths whose body may be left out (the handlers read no body as `{}`).
+const OPTIONAL_BODIES: [&str; 9] = [
+    "/sm/v1/scripts/search",
+    "/sm/v1/scripts/activities",
+    "/sm/v1/assets/search",
+    "/sm/v1/assettags/search",
+    "/sm/v1/jobs/search",
+    "/sm/v1/assetjobs/search",
+    "/_mock/seed",
+    "/_mock/clock",
+    "/_mock/config",
+];
+
 impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
@@ -483,6 +496,22 @@ impl Modify for Security {
                 .to_owned(),
         );
         openapi.servers = Some(vec![utoipa::openapi::Server::new("http://127.0.0.1:8080")]);
+        // Bodies the handlers take as `{}` when absent.
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let ops = [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.delete.as_mut(),
+            ];
+            for op in ops.into_iter().flatten() {
+                if OPTIONAL_BODIES.contains(&path.as_str())
+                    && let Some(RefOr::T(body)) = op.request_body.as_mut()
+                {
+                    body.required = Some(utoipa::openapi::Required::False);
+                }
+            }
+        }
     }
 }
 
@@ -545,7 +574,8 @@ fn scripts_search() {}
 
 /// Export scripts as an import file.
 #[utoipa::path(get, path = "/sm/v1/scripts/export", tag = "scripts",
-    params(("ids" = String, Query, description = "comma-separated script ids", example = "72652,75508")),
+    params(("ids" = String, Query, description = "comma-separated script ids", example = "72652,75508",
+        pattern = "^\\s*-?[0-9]{1,18}\\s*(,\\s*-?[0-9]{1,18}\\s*)*$")),
     responses(
         (status = 200, description = "the scripts, with content (the import file)", body = Vec<ScriptDetail>),
         (status = 400, description = "`ids` missing or not ids", body = ErrorEnvelope),
@@ -613,10 +643,10 @@ fn scripts_get() {}
     responses(
         (status = 201, description = "the clone's id", body = Envelope<NewId<i64>>,
             example = json!({"errorCode": "0", "message": "Script cloned successfully", "body": {"id": 80001}})),
-        (status = 400, description = "no title, or a malformed body", body = ErrorEnvelope),
+        (status = 400, description = "no title, a malformed body, or a script with that title exists \
+            (the guide's code list has no 409)", body = ErrorEnvelope),
         (status = 401, description = "no valid token", body = GatewayBody),
         (status = 404, description = "no such script", body = ErrorEnvelope),
-        (status = 409, description = "a script with the same title exists", body = ErrorEnvelope),
         (status = 429, description = "the customer's script limit", body = ErrorEnvelope),
     ),
     security(("bearer" = [])))]
@@ -643,7 +673,8 @@ fn scripts_execute() {}
 
 /// Search assets.
 #[utoipa::path(post, path = "/sm/v1/assets/search", tag = "assets",
-    request_body(content = SearchRequest, content_type = "application/json"),
+    request_body(content = SearchRequest, content_type = "application/json",
+        example = json!({"filter": "operatingSystem:Windows", "pageSize": 10})),
     responses(
         (status = 200, description = "a page of assets", body = Envelope<List<AssetItem>>),
         (status = 400, description = "a malformed body, an invalid QQL filter, sort or page", body = ErrorEnvelope),
@@ -654,7 +685,8 @@ fn assets_search() {}
 
 /// Search asset tags.
 #[utoipa::path(post, path = "/sm/v1/assettags/search", tag = "assets",
-    request_body(content = SearchRequest, content_type = "application/json"),
+    request_body(content = SearchRequest, content_type = "application/json",
+        example = json!({"filter": "name:Internet Facing Assets"})),
     responses(
         (status = 200, description = "a page of tags", body = Envelope<List<TagItem>>),
         (status = 400, description = "a malformed body, an invalid QQL filter, sort or page", body = ErrorEnvelope),
@@ -665,7 +697,8 @@ fn assettags_search() {}
 
 /// Search jobs.
 #[utoipa::path(post, path = "/sm/v1/jobs/search", tag = "jobs",
-    request_body(content = JobSearchRequest, content_type = "application/json"),
+    request_body(content = JobSearchRequest, content_type = "application/json",
+        example = json!({"filter": "script.name:Script test for subscribed modules"})),
     responses(
         (status = 200, description = "a page of jobs", body = Envelope<List<JobItem>>),
         (status = 400, description = "a malformed body, an invalid QQL filter, sort or page", body = ErrorEnvelope),
@@ -785,7 +818,7 @@ fn mock_faults_clear() {}
 
 /// Remove one fault rule.
 #[utoipa::path(delete, path = "/_mock/faults/{id}", tag = "control",
-    params(("id" = u64, Path)),
+    params(("id" = u64, Path, example = 1)),
     responses(
         (status = 204, description = "removed"),
         (status = 400, description = "not a rule id", body = ControlErrorBody),
@@ -795,7 +828,7 @@ fn mock_fault_remove() {}
 
 /// Inject CM events as new alerts.
 #[utoipa::path(post, path = "/_mock/cm/events", tag = "control",
-    request_body(content = Events),
+    request_body(content = Events, example = json!({"customer": "Acme", "events": [{"eventType": "HOST_FOUND", "ipAddress": "10.10.12.5"}]})),
     responses(
         (status = 201, description = "the alerts made", body = EventsAnswer),
         (status = 400, description = "invalid", body = ControlErrorBody),
@@ -805,7 +838,7 @@ fn mock_cm_events() {}
 
 /// Force an asset job's outcome.
 #[utoipa::path(post, path = "/_mock/car/assetjobs/{id}/outcome", tag = "control",
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path, example = 80541)),
     request_body(content = ForcedOutcome, example = json!({"status": "FAILED", "code": 1, "text": "disk full"})),
     responses(
         (status = 204, description = "forced"),
