@@ -148,11 +148,23 @@ fn text_or_number() -> Schema {
     )
 }
 
+/// A CAR text that must be there: a string, or a number taken as its text.
+fn text_or_number_given() -> Schema {
+    schema(
+        ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            Type::String,
+            Type::Number,
+        ])),
+    )
+}
+
 /// A CAR whole number: a number of 0 or more, or a string holding one (blank: the default).
 fn whole_number() -> Schema {
     one_of([
-        schema(integer().minimum(Some(0)).maximum(Some(i64::MAX))),
-        schema(string().pattern(Some("^\\s*[0-9]{0,18}\\s*$"))),
+        schema(integer().minimum(Some(0)).maximum(Some(u64::MAX))),
+        // 19 digits always fit a u64 (some 20-digit numbers do too; the schema leaves
+        // those out).
+        schema(string().pattern(Some("^\\s*0*[0-9]{0,19}\\s*$"))),
         null(),
     ])
 }
@@ -161,7 +173,7 @@ fn whole_number() -> Schema {
 fn page_size() -> Schema {
     one_of([
         schema(integer().minimum(Some(1)).maximum(Some(1000))),
-        schema(string().pattern(Some("^\\s*([1-9][0-9]{0,2}|1000)\\s*$"))),
+        schema(string().pattern(Some("^\\s*([1-9][0-9]{0,2}|1000)?\\s*$"))),
         null(),
     ])
 }
@@ -243,6 +255,7 @@ struct AuthForm {
     #[schema(pattern = "^[Tt][Rr][Uu][Ee]$", example = "true")]
     token: String,
     /// Accepted and ignored.
+    #[schema(schema_with = any_value)]
     permissions: Option<String>,
 }
 
@@ -253,8 +266,8 @@ struct SearchRequest {
     /// QQL, e.g. `status:APPROVED AND platform:WINDOWS`.
     #[schema(schema_with = text_or_number)]
     filter: Option<String>,
-    /// The same as `filter` (clients mix them up).
-    #[schema(schema_with = text_or_number)]
+    /// The same as `filter` (clients mix them up); read only when `filter` is absent.
+    #[schema(schema_with = any_value)]
     qql: Option<String>,
     #[schema(schema_with = whole_number)]
     page_number: Option<u64>,
@@ -270,7 +283,8 @@ struct SearchRequest {
 struct JobSearchRequest {
     #[schema(schema_with = text_or_number)]
     filter: Option<String>,
-    #[schema(schema_with = text_or_number)]
+    /// The same as `filter`; read only when `filter` is absent.
+    #[schema(schema_with = any_value)]
     qql: Option<String>,
     #[schema(schema_with = whole_number)]
     page_number: Option<u64>,
@@ -291,7 +305,8 @@ struct JobSearchRequest {
 struct AssetJobSearchRequest {
     #[schema(schema_with = text_or_number)]
     filter: Option<String>,
-    #[schema(schema_with = text_or_number)]
+    /// The same as `filter`; read only when `filter` is absent.
+    #[schema(schema_with = any_value)]
     qql: Option<String>,
     #[schema(schema_with = whole_number)]
     page_number: Option<u64>,
@@ -313,7 +328,8 @@ struct AssetJobSearchRequest {
 struct ActivitySearchRequest {
     #[schema(schema_with = text_or_number)]
     qql: Option<String>,
-    #[schema(schema_with = text_or_number)]
+    /// The same as `qql`; read only when `qql` is absent.
+    #[schema(schema_with = any_value)]
     filter: Option<String>,
     #[schema(schema_with = whole_number)]
     page_number: Option<u64>,
@@ -361,8 +377,10 @@ struct CloneRequest {
     "scheduleType": "DAILY", "endDate": "2099-05-15", "startDate": "2099-05-11", "startTime": "09:42:00"
 }))]
 struct ScheduleRequest {
+    #[schema(schema_with = text_or_number_given)]
     title: String,
     /// `ONE_TIME`, `HOURLY`, `DAILY`, `WEEKLY` or `MONTHLY`.
+    #[schema(schema_with = text_or_number_given)]
     schedule_type: String,
     #[schema(schema_with = any_value)]
     scripts: Option<String>,
@@ -372,9 +390,28 @@ struct ScheduleRequest {
     asset_tags: Option<String>,
     #[schema(schema_with = any_value)]
     excluded_assets: Option<String>,
-    start_date: Option<String>,
-    end_date: Option<String>,
-    start_time: Option<String>,
+    /// `YYYY-MM-DD`.
+    #[schema(schema_with = text_or_number_given)]
+    start_date: String,
+    #[schema(schema_with = text_or_number_given)]
+    end_date: String,
+    /// `HH:MM:SS`.
+    #[schema(schema_with = text_or_number_given)]
+    start_time: String,
+    /// HOURLY: hours between runs.
+    #[schema(schema_with = any_value)]
+    hourly_interval: Option<String>,
+    /// WEEKLY: day numbers, e.g. `["1", "2"]`.
+    #[schema(schema_with = any_value)]
+    days_of_week: Option<String>,
+    /// MONTHLY: the day of the month.
+    #[schema(schema_with = any_value)]
+    recurrence_date: Option<String>,
+    /// MONTHLY: every how many months.
+    #[schema(schema_with = any_value)]
+    recurrence_month: Option<String>,
+    #[schema(schema_with = any_value)]
+    monthly_schedule_type: Option<String>,
     #[schema(schema_with = any_value)]
     activate: Option<bool>,
     #[schema(schema_with = any_value)]
