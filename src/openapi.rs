@@ -89,6 +89,19 @@ fn integer() -> ObjectBuilder {
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
 }
 
+/// A `u64` that may be absent: JSON integers up to `u64::MAX` (no int64 format).
+pub(crate) fn optional_u64() -> Schema {
+    schema(
+        ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+                Type::Integer,
+                Type::Null,
+            ]))
+            .minimum(Some(0))
+            .maximum(Some(u64::MAX)),
+    )
+}
+
 /// A script id: a string in `GET scripts/{id}`, a number in exports.
 pub(crate) fn id_text_or_number() -> Schema {
     one_of([
@@ -106,6 +119,7 @@ pub(crate) fn clock_set() -> Schema {
                 .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
                 .examples([serde_json::json!("2022-05-11T07:25:00Z")]),
         ),
+        null(),
     ])
 }
 
@@ -118,6 +132,7 @@ pub(crate) fn clock_advance() -> Schema {
                 .pattern(Some("^\\s*-?[0-9]+(ms|s|m|h|d|w)\\s*$"))
                 .examples([serde_json::json!("4h")]),
         ),
+        null(),
     ])
 }
 
@@ -161,7 +176,12 @@ fn text_or_number_given() -> Schema {
 /// A CAR whole number: a number of 0 or more, or a string holding one (blank: the default).
 fn whole_number() -> Schema {
     one_of([
-        schema(integer().minimum(Some(0)).maximum(Some(u64::MAX))),
+        schema(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0))
+                .maximum(Some(u64::MAX)),
+        ),
         // 19 digits always fit a u64 (some 20-digit numbers do too; the schema leaves
         // those out).
         schema(string().pattern(Some("^\\s*0*[0-9]{0,19}\\s*$"))),
@@ -498,6 +518,32 @@ struct IndexEntry {
 
 struct Security;
 
+/// `Fault` flattens `FaultSpec` (serde `flatten`), which utoipa writes as `allOf` — but
+/// `FaultSpec` refuses unknown fields (`additionalProperties: false`), so no listed rule
+/// could match both. Write `Fault` as `FaultSpec`'s fields plus its own instead.
+fn flatten_fault(components: &mut utoipa::openapi::Components) {
+    let Some(RefOr::T(Schema::Object(spec))) = components.schemas.get("FaultSpec") else {
+        return;
+    };
+    let Some(RefOr::T(Schema::AllOf(fault))) = components.schemas.get("Fault") else {
+        return;
+    };
+    let mut merged = spec.clone();
+    merged.additional_properties = None;
+    merged.description = fault.description.clone();
+    for item in &fault.items {
+        if let RefOr::T(Schema::Object(own)) = item {
+            for (name, property) in &own.properties {
+                merged.properties.insert(name.clone(), property.clone());
+            }
+            merged.required.extend(own.required.iter().cloned());
+        }
+    }
+    components
+        .schemas
+        .insert("Fault".to_owned(), RefOr::T(Schema::Object(merged)));
+}
+
 /// Paths whose body may be left out (the handlers read no body as `{}`).
 const OPTIONAL_BODIES: [&str; 9] = [
     "/sm/v1/scripts/search",
@@ -533,6 +579,7 @@ impl Modify for Security {
                 .to_owned(),
         );
         openapi.servers = Some(vec![utoipa::openapi::Server::new("http://127.0.0.1:8080")]);
+        flatten_fault(components);
         // Bodies the handlers take as `{}` when absent.
         for (path, item) in openapi.paths.paths.iter_mut() {
             let ops = [
@@ -821,7 +868,8 @@ fn mock_clock_set() {}
 #[utoipa::path(get, path = "/_mock/requests", tag = "control",
     params(
         ("method" = Option<String>, Query), ("path" = Option<String>, Query, description = "a path prefix"),
-        ("status" = Option<u16>, Query), ("since" = Option<i64>, Query, description = "epoch ms"),
+        ("status" = Option<u16>, Query, minimum = 0, maximum = 65535),
+        ("since" = Option<i64>, Query, description = "epoch ms"),
     ),
     responses(
         (status = 200, description = "the matching entries", body = Requests),
