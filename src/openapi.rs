@@ -518,6 +518,44 @@ struct IndexEntry {
 
 struct Security;
 
+/// With `--control-token`, every control operation but health answers 401 without the
+/// token (`X-Mock-Token`, or `Authorization: Bearer`). Optional, so not a security
+/// requirement: a 401 response on each.
+fn control_token(openapi: &mut utoipa::openapi::OpenApi) {
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        if !path.starts_with("/_mock/") || path == "/_mock/health" {
+            continue;
+        }
+        let ops = [
+            item.get.as_mut(),
+            item.post.as_mut(),
+            item.put.as_mut(),
+            item.delete.as_mut(),
+        ];
+        for op in ops.into_iter().flatten() {
+            op.responses.responses.insert(
+                "401".to_owned(),
+                RefOr::T(
+                    utoipa::openapi::ResponseBuilder::new()
+                        .description(
+                            "the server runs with --control-token and the request lacks it \
+                             (X-Mock-Token or Authorization: Bearer)",
+                        )
+                        .content(
+                            "application/json",
+                            utoipa::openapi::ContentBuilder::new()
+                                .schema(Some(utoipa::openapi::Ref::from_schema_name(
+                                    "ControlErrorBody",
+                                )))
+                                .build(),
+                        )
+                        .build(),
+                ),
+            );
+        }
+    }
+}
+
 /// `Fault` flattens `FaultSpec` (serde `flatten`), which utoipa writes as `allOf` — but
 /// `FaultSpec` refuses unknown fields (`additionalProperties: false`), so no listed rule
 /// could match both. Write `Fault` as `FaultSpec`'s fields plus its own instead.
@@ -580,6 +618,7 @@ impl Modify for Security {
         );
         openapi.servers = Some(vec![utoipa::openapi::Server::new("http://127.0.0.1:8080")]);
         flatten_fault(components);
+        control_token(openapi);
         // Bodies the handlers take as `{}` when absent.
         for (path, item) in openapi.paths.paths.iter_mut() {
             let ops = [

@@ -346,6 +346,42 @@ async fn a_wrong_method_names_the_methods_the_path_takes() {
     }
 }
 
+/// The control token's 401 is the documented `{"error"}` body.
+#[tokio::test]
+async fn the_control_tokens_401_is_the_documented_body() {
+    let app = TestApp::new().await;
+    let (_, doc) = served(&app).await;
+    let seed = qualys_mock::store::Seed::embedded().unwrap();
+    let state = qualys_mock::AppState::in_memory(seed, qualys_mock::clock::Clock::frozen_at(0))
+        .await
+        .unwrap()
+        .with_control(qualys_mock::control::ControlState::new(
+            Some("t0ken".into()),
+            10,
+            100,
+        ));
+    use tower::ServiceExt;
+    let response = qualys_mock::app(state)
+        .oneshot(
+            axum::http::Request::get("/_mock/openapi.json")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert!(body["error"].is_string(), "{body}");
+    assert_eq!(
+        doc["paths"]["/_mock/openapi.json"]["get"]["responses"]["401"]["content"]["application/json"]
+            ["schema"]["$ref"],
+        "#/components/schemas/ControlErrorBody"
+    );
+}
+
 #[test]
 fn every_car_operation_has_the_bearer_scheme_and_the_gateway_401() {
     let doc: Value = serde_json::from_str(&qualys_mock::openapi::json()).unwrap();
@@ -369,6 +405,11 @@ fn every_car_operation_has_the_bearer_scheme_and_the_gateway_401() {
             }
             if path.starts_with("/_mock/") {
                 assert!(op.get("security").is_none(), "{method} {path}");
+                assert_eq!(
+                    op["responses"].get("401").is_some(),
+                    path != "/_mock/health",
+                    "{method} {path}: the control token's 401"
+                );
             }
             for (status, response) in op["responses"].as_object().unwrap() {
                 if status.starts_with('4') && path.starts_with("/sm/v1/") {
