@@ -44,21 +44,25 @@ fn documented(doc: &Value) -> BTreeSet<(String, String)> {
     ops
 }
 
-/// The text of each top-level `.route(...)` call in `source`, whitespace removed.
-fn route_calls(source: &str) -> Vec<String> {
-    let text: String = source
+/// `source` without `//` comments and whitespace.
+fn squeeze(source: &str) -> String {
+    source
         .lines()
         .map(|l| l.split("//").next().unwrap_or(""))
         .collect::<String>()
         .chars()
         .filter(|c| !c.is_whitespace())
-        .collect();
-    let mut calls = Vec::new();
-    let mut rest = text.as_str();
-    while let Some(at) = rest.find(".route(") {
-        let start = at + ".route(".len();
+        .collect()
+}
+
+/// The text after each `needle` up to its matching `)`, from `needle`'s byte `skip` on.
+fn balanced(text: &str, needle: &str, skip: usize) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(needle) {
+        let start = at + skip;
         let mut depth = 1;
-        let mut end = start;
+        let mut end = None;
         for (i, c) in rest[start..].char_indices() {
             match c {
                 '(' => depth += 1,
@@ -66,24 +70,62 @@ fn route_calls(source: &str) -> Vec<String> {
                 _ => {}
             }
             if depth == 0 {
-                end = start + i;
+                end = Some(start + i);
                 break;
             }
         }
-        assert!(depth == 0, "unbalanced .route( call");
-        calls.push(rest[start..end].to_owned());
+        let end = end.expect("unbalanced parentheses");
+        found.push(rest[start..end].to_owned());
         rest = &rest[end..];
     }
-    calls
+    found
+}
+
+/// The text of each `.route(...)` call in `source`, whitespace removed.
+fn route_calls(source: &str) -> Vec<String> {
+    balanced(&squeeze(source), ".route(", ".route(".len())
+}
+
+/// The text of each `("/path", handler)` table entry in `source` (a router that folds a
+/// table of routes into `.route` calls), whitespace removed.
+fn route_table(source: &str) -> Vec<String> {
+    // An entry opens an array (`[(`) or follows another (`),(`).
+    let text = squeeze(source);
+    let mut entries = balanced(&text, "[(\"/", 2);
+    entries.extend(balanced(&text, "),(\"/", 3));
+    entries
+}
+
+/// The methods a route's handler text names: `get(..)`, `.post(..)`, ...
+fn methods(handlers: &str) -> Vec<&'static str> {
+    let mut found = Vec::new();
+    for method in ["get", "post", "put", "delete", "patch", "any"] {
+        let needle = format!("{method}(");
+        let mut from = 0;
+        while let Some(i) = handlers[from..].find(&needle) {
+            let i = from + i;
+            let before = handlers[..i].chars().last();
+            if before.is_none_or(|c| !(c.is_alphanumeric() || c == '_')) {
+                found.push(method);
+            }
+            from = i + needle.len();
+        }
+    }
+    found
 }
 
 /// `(METHOD, path)` of every route the CAR and control routers declare (catch-alls aside).
+/// A trailing-slash twin (`/auth/`, `format!("{path}/")`) is the same operation.
 fn routed() -> BTreeSet<(String, String)> {
     let mut ops = BTreeSet::new();
     for file in ROUTERS {
         let source = std::fs::read_to_string(format!("{}/{file}", env!("CARGO_MANIFEST_DIR")))
             .unwrap_or_else(|e| panic!("{file}: {e}"));
-        for call in route_calls(&source) {
+        for call in route_calls(&source).into_iter().chain(route_table(&source)) {
+            // The fold that turns the table into routes: each entry and its twin.
+            if call == "path,handler" || call.starts_with("&format!(\"{path}/\")") {
+                continue;
+            }
             let path = call
                 .strip_prefix('"')
                 .and_then(|c| c.split('"').next())
@@ -93,22 +135,16 @@ fn routed() -> BTreeSet<(String, String)> {
                 continue;
             }
             let handlers = &call[path.len() + 3..];
-            let mut found = false;
-            for method in ["get", "post", "put", "delete", "patch", "any"] {
-                let needle = format!("{method}(");
-                let mut from = 0;
-                while let Some(i) = handlers[from..].find(&needle) {
-                    let i = from + i;
-                    let before = handlers[..i].chars().last();
-                    if before.is_none_or(|c| !(c.is_alphanumeric() || c == '_')) {
-                        assert_ne!(method, "any", "{path}: `any` route is not an operation");
-                        ops.insert((method.to_ascii_uppercase(), path.clone()));
-                        found = true;
-                    }
-                    from = i + needle.len();
-                }
+            let found = methods(handlers);
+            assert!(!found.is_empty(), "no method found in route {call}");
+            let path = match path.strip_suffix('/') {
+                Some(bare) if !bare.is_empty() && path != "/_mock/" => bare.to_owned(),
+                _ => path,
+            };
+            for method in found {
+                assert_ne!(method, "any", "{path}: `any` route is not an operation");
+                ops.insert((method.to_ascii_uppercase(), path.clone()));
             }
-            assert!(found, "no method found in route {call}");
         }
     }
     ops
@@ -152,6 +188,23 @@ fn the_route_parser_sees_every_kind_of_route_declaration() {
             r#""/b",get(h).route_layer(caught_up())"#,
             r#""/c",get(list).post(add).delete(clear),"#
         ]
+    );
+    let table = route_table(
+        r#"let sm = [
+            ("/sm/v1/scripts/search", post(scripts::search)),
+            ("/sm/v1/scripts/{key}", get(scripts::get)),
+        ]"#,
+    );
+    assert_eq!(
+        table,
+        [
+            r#""/sm/v1/scripts/search",post(scripts::search)"#,
+            r#""/sm/v1/scripts/{key}",get(scripts::get)"#
+        ]
+    );
+    assert_eq!(
+        methods("get(list).post(add).route_layer(caught_up())"),
+        ["get", "post"]
     );
 }
 
