@@ -613,7 +613,11 @@ impl Modify for Security {
             "The Qualys CAR API (`POST /auth`, `/sm/v1/*`) as qualys-mock serves it, and the \
              emulator's control API (`/_mock/*`). Generated from the server's Rust types; the \
              Continuous Monitoring API (`/qps/rest/*`) is XML-first and described by its XSDs \
-             instead."
+             instead. A method a path does not take answers 405 with `Allow`, and a path \
+             outside this document 404: under `/_mock/` with `{\"error\"}`; under `/sm/v1/` with \
+             the CAR envelope (after the gateway's 401 when the bearer token is missing or \
+             invalid); elsewhere with the gateway's `{\"status\", \"error\", \"message\"}` (also \
+             the body of a CAR 405)."
                 .to_owned(),
         );
         openapi.servers = Some(vec![utoipa::openapi::Server::new("http://127.0.0.1:8080")]);
