@@ -699,3 +699,74 @@ fn the_postman_collection_is_generated_from_the_document() {
          run UPDATE_OPENAPI=1 cargo test --test api contracts"
     );
 }
+
+/// A body the description marks optional may be left out (the handler reads `{}`), and one
+/// it marks required may not (the API's 400 or 401).
+#[tokio::test]
+async fn a_body_is_required_exactly_where_the_description_says() {
+    let app = TestApp::new().await;
+    let token = app.acme().await;
+    let bearer = format!("Bearer {token}");
+    let (_, doc) = served(&app).await;
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(required) = op["requestBody"]["required"].as_bool() else {
+                continue;
+            };
+            let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
+            let uri = with_query(path, op);
+            let r = app
+                .request(
+                    method.clone(),
+                    &uri,
+                    &[("authorization", &bearer)],
+                    Body::empty(),
+                )
+                .await;
+            if required {
+                assert!(
+                    r.status.is_client_error(),
+                    "{method} {uri} without a body: {} {}",
+                    r.status,
+                    r.text()
+                );
+            } else {
+                assert!(
+                    r.status.is_success(),
+                    "{method} {uri} without a body: {} {}",
+                    r.status,
+                    r.text()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 17, "{checked}");
+}
+
+/// A listed fault rule is one object with the rule's fields and its own (`Fault` flattens
+/// `FaultSpec`, which refuses unknown fields: an `allOf` of the two could match nothing).
+#[tokio::test]
+async fn a_listed_fault_has_exactly_the_fields_its_schema_names() {
+    let app = TestApp::new().await;
+    let (_, doc) = served(&app).await;
+    let spec = serde_json::json!({"path": "/sm/v1/*", "status": 503, "times": 1});
+    let r = app.control(Method::POST, "/_mock/faults", spec).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let schema = &doc["components"]["schemas"]["Fault"];
+    assert!(schema.get("allOf").is_none(), "{schema}");
+    assert!(schema.get("additionalProperties").is_none(), "{schema}");
+    let properties = schema["properties"].as_object().unwrap();
+    let answer = r.json();
+    let fields = answer.as_object().unwrap();
+    for key in fields.keys() {
+        assert!(
+            properties.contains_key(key),
+            "{key} not in the Fault schema"
+        );
+    }
+    for key in schema["required"].as_array().unwrap() {
+        assert!(fields.contains_key(key.as_str().unwrap()), "{key} missing");
+    }
+}
