@@ -30,7 +30,7 @@ impl Default for Mode {
 }
 
 /// What [`Clock::state`] reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClockState {
     /// Now, in epoch milliseconds.
@@ -97,7 +97,7 @@ impl Clock {
     pub fn resume(&self) {
         let now = self.now_ms();
         self.set_mode(Mode::Running {
-            offset_ms: now - system_ms(),
+            offset_ms: now.saturating_sub(system_ms()),
         });
     }
 
@@ -106,7 +106,7 @@ impl Clock {
         match self.mode() {
             Mode::Frozen { .. } => self.set_mode(Mode::Frozen { at_ms }),
             Mode::Running { .. } => self.set_mode(Mode::Running {
-                offset_ms: at_ms - system_ms(),
+                offset_ms: at_ms.saturating_sub(system_ms()),
             }),
         }
     }
@@ -135,7 +135,7 @@ impl Clock {
         ClockState {
             now_ms,
             frozen: matches!(self.mode(), Mode::Frozen { .. }),
-            offset_ms: now_ms - system_ms(),
+            offset_ms: now_ms.saturating_sub(system_ms()),
         }
     }
 }
@@ -166,6 +166,26 @@ mod tests {
         clock.resume();
         assert!(clock.now_ms() >= frozen);
         assert!(!clock.state().frozen);
+    }
+
+    /// The control API can move the clock anywhere in i64: nothing overflows (a debug
+    /// build panicked in `state` and `resume`, which dropped the connection).
+    #[test]
+    fn extreme_times_saturate() {
+        let clock = Clock::frozen_at(i64::MIN + 1);
+        assert_eq!(clock.state().offset_ms, i64::MIN);
+        clock.resume();
+        assert_eq!(clock.state().offset_ms, i64::MIN);
+        clock.set(i64::MIN);
+        clock.advance(i64::MIN);
+        // Running: the offset saturates, now is the system time past it.
+        assert_eq!(clock.state().offset_ms, i64::MIN);
+        assert!(clock.now_ms() < i64::MIN / 2);
+        clock.set(i64::MAX);
+        clock.advance(i64::MAX);
+        clock.freeze();
+        assert_eq!(clock.state().now_ms, i64::MAX);
+        assert!(clock.now_iso().starts_with("1970"), "{}", clock.now_iso());
     }
 
     #[test]

@@ -73,6 +73,8 @@ mod iprange;
 pub mod logging;
 mod mock;
 #[doc(hidden)]
+pub mod openapi;
+#[doc(hidden)]
 pub mod page;
 #[doc(hidden)]
 pub mod query;
@@ -157,15 +159,13 @@ async fn method_not_allowed(
         )
             .into_response(),
     };
-    let allow = if Surface::of(path) == Surface::Cm {
-        "GET, POST"
-    } else {
-        "GET, POST, PUT, DELETE"
-    };
-    response.headers_mut().insert(
-        axum::http::header::ALLOW,
-        axum::http::HeaderValue::from_static(allow),
-    );
+    // CAR and control: the router fills `Allow` with the methods the path really takes.
+    if Surface::of(path) == Surface::Cm {
+        response.headers_mut().insert(
+            axum::http::header::ALLOW,
+            axum::http::HeaderValue::from_static("GET, POST"),
+        );
+    }
     response
 }
 

@@ -64,7 +64,7 @@ impl CarError {
 }
 
 /// The gateway's own error body: `{"status": 401, "error": "Unauthorized", "message": ..}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub(crate) struct GatewayBody {
     status: u16,
     error: &'static str,
@@ -86,11 +86,12 @@ const BEARER_EXPIRED: &str = "Bearer realm=\"Qualys API Gateway\", error=\"inval
                               error_description=\"JWT expired\"";
 
 /// The CAR error envelope: `errorCode` the status as a string, `body` null.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ErrorEnvelope<'a> {
+pub(crate) struct ErrorEnvelope<'a> {
     error_code: String,
     message: &'a str,
+    #[schema(schema_with = crate::openapi::null)]
     body: Option<()>,
 }
 

@@ -87,7 +87,7 @@ pub(crate) async fn execute(
                 interval_ms: limits.execute_interval_ms,
                 daily: limits.daily_executions,
             },
-            state.clock.now_ms(),
+            state.clock.clone(),
         )
         .await?
         .map_err(CarError::from)?;

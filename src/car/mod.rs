@@ -22,7 +22,7 @@ mod recurrence;
 mod refusal;
 mod scheduler;
 mod scripts;
-mod views;
+pub(crate) mod views;
 
 use axum::Router;
 use axum::http::Uri;

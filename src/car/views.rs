@@ -27,7 +27,7 @@ pub(crate) fn respond<T: Serialize>(status: StatusCode, value: &T) -> Response {
 }
 
 /// The CAR envelope: `{"errorCode": .., "message": .., "body": ..}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Envelope<T> {
     error_code: Option<&'static str>,
@@ -56,7 +56,7 @@ impl<T> Envelope<T> {
 }
 
 /// A list body: `{"totalCount": N, "list": [...]}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct List<T> {
     total_count: u64,
@@ -109,26 +109,26 @@ pub(crate) enum ScriptId {
     Number(i64),
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct IdName<'a> {
     id: i64,
     name: &'a str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct NameId<'a> {
     name: &'a str,
     id: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct User<'a> {
     id: &'a str,
     name: &'a str,
 }
 
 /// `{"dateTime": ms, "user": {"id", "name"}}`
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Stamp<'a> {
     date_time: i64,
@@ -143,16 +143,17 @@ fn stamp<'a>(ms: i64, id: &'a str, name: &'a str) -> Stamp<'a> {
 }
 
 /// `{"dateTime": ms}`
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Created {
     date_time: i64,
 }
 
 /// `GET /sm/v1/scripts/{id}` and export items.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ScriptDetail<'a> {
+    #[schema(schema_with = crate::openapi::id_text_or_number)]
     id: ScriptId,
     #[serde(rename = "customerUUID")]
     customer_uuid: &'a str,
@@ -166,6 +167,7 @@ pub(crate) struct ScriptDetail<'a> {
     threshold: i64,
     #[serde(rename = "type")]
     script_type: IdName<'a>,
+    #[schema(value_type = String, format = Byte)]
     content: Base64<'a>,
     recurring_day: i64,
     approver_id: Option<&'a str>,
@@ -216,19 +218,22 @@ impl<'a> ScriptDetail<'a> {
 }
 
 /// A search item's `schedule`: only the recurring day is known.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ScriptSchedule {
     recurring_day: i64,
+    #[schema(schema_with = crate::openapi::null)]
     recurring_time: Option<()>,
+    #[schema(schema_with = crate::openapi::null)]
     frequency: Option<()>,
 }
 
 /// A `scripts/search` list item (no content).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ScriptItem<'a> {
     severity: i64,
+    #[schema(schema_with = crate::openapi::null)]
     test_assets: Option<()>,
     imported_from_id: i64,
     approver_id: Option<&'a str>,
@@ -240,15 +245,19 @@ pub(crate) struct ScriptItem<'a> {
     title: &'a str,
     #[serde(rename = "type")]
     script_type: NameId<'a>,
+    #[schema(schema_with = crate::openapi::null)]
     excluded_assets: Option<()>,
+    #[schema(schema_with = crate::openapi::null)]
     asset_tags: Option<()>,
     platform: &'a str,
     approver_name: Option<&'a str>,
     subscribed_modules: &'a [String],
     schedule: ScriptSchedule,
     customer_uuid: &'a str,
+    #[schema(schema_with = crate::openapi::null)]
     assets: Option<()>,
     has_blacklisted_commands: bool,
+    #[schema(value_type = String)]
     id: AsText<i64>,
     category: NameId<'a>,
     updated: Stamp<'a>,
@@ -296,7 +305,7 @@ impl<'a> ScriptItem<'a> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Interface<'a> {
     hostname: Option<&'a str>,
@@ -316,7 +325,7 @@ impl<'a> From<&'a InterfaceRow> for Interface<'a> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct AssetData<'a> {
     interfaces: Vec<Interface<'a>>,
@@ -335,9 +344,10 @@ struct AssetData<'a> {
 }
 
 /// An `assets/search` list item: the search engine's hit (`sortValues`, `data`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct AssetItem<'a> {
+    #[schema(value_type = Vec<Object>)]
     sort_values: [(); 0],
     data: AssetData<'a>,
 }
@@ -366,7 +376,7 @@ impl<'a> AssetItem<'a> {
 }
 
 /// An `assettags/search` list item; `backgroundColor` only when the tag has one.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct TagItem<'a> {
     customer_uuid: &'a str,
@@ -374,6 +384,7 @@ pub(crate) struct TagItem<'a> {
     customer_id: i64,
     name: &'a str,
     tag_uuid: &'a str,
+    #[schema(value_type = String)]
     id: AsText<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     background_color: Option<&'a str>,
@@ -394,7 +405,7 @@ impl<'a> TagItem<'a> {
 }
 
 /// A `jobs/search` list item.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct JobItem<'a> {
     severity: i64,
@@ -410,6 +421,7 @@ pub(crate) struct JobItem<'a> {
     customer_uuid: &'a str,
     is_test: bool,
     script_type: &'a str,
+    #[schema(value_type = String)]
     id: AsText<i64>,
     category: NameId<'a>,
 }
@@ -441,14 +453,14 @@ impl<'a> JobItem<'a> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Output<'a> {
     code: Option<i64>,
     text: Option<&'a str>,
 }
 
 /// The job an asset job belongs to, as the asset job shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct AssetJobJob<'a> {
     script_id: i64,
@@ -461,7 +473,7 @@ struct AssetJobJob<'a> {
     script_category: &'a str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct TagName<'a> {
     name: &'a str,
@@ -479,7 +491,7 @@ impl<'a> From<&'a TagRef> for TagName<'a> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct AssetJobAsset<'a> {
     address: &'a str,
@@ -492,7 +504,7 @@ struct AssetJobAsset<'a> {
 
 /// An `assetjobs/search` list item; `scriptResult` (after `isTest`, as in the guide's
 /// sample) only when `includeScriptResult` was asked for.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct AssetJobItem<'a> {
     output: Output<'a>,
@@ -501,8 +513,10 @@ pub(crate) struct AssetJobItem<'a> {
     test: bool,
     is_test: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = Byte)]
     script_result: Option<Option<Base64<'a>>>,
     created: Created,
+    #[schema(value_type = String)]
     id: AsText<i64>,
     job: AssetJobJob<'a>,
     asset: Option<AssetJobAsset<'a>>,
@@ -551,7 +565,7 @@ impl<'a> AssetJobItem<'a> {
 }
 
 /// A `scripts/activities` audit record.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ActivityItem<'a> {
     id: &'a str,
@@ -567,7 +581,9 @@ pub(crate) struct ActivityItem<'a> {
     target_name: &'a str,
     action: &'a str,
     audit_comment: Option<&'a str>,
+    #[schema(schema_with = crate::openapi::null)]
     external_change_link: Option<()>,
+    #[schema(schema_with = crate::openapi::any_value)]
     custom_fields: &'a serde_json::Value,
 }
 
@@ -594,7 +610,7 @@ impl<'a> ActivityItem<'a> {
 }
 
 /// The `scripts/activities` answer: the audit-log service's own shape, not the envelope.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ActivityPage<'a> {
     audit_records: Vec<ActivityItem<'a>>,
@@ -626,7 +642,7 @@ impl<'a> ActivityPage<'a> {
 }
 
 /// `execute`'s body.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Execution<'a> {
     pub(crate) correlation_uuid: &'a str,
@@ -634,15 +650,16 @@ pub(crate) struct Execution<'a> {
 
 /// The body of a creation's envelope: the new id (a number for clones, a string for
 /// schedules).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct NewId<T> {
     pub(crate) id: T,
 }
 
 /// `import`'s answer (no envelope).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Imported {
     #[serde(rename = "ImportedIds")]
+    #[schema(value_type = Vec<String>)]
     pub(crate) imported_ids: Vec<AsText<i64>>,
 }
 

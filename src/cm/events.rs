@@ -72,6 +72,13 @@ pub fn check(e: &Event) -> Result<IpAddr, String> {
             EVENT_TYPES.join(", ")
         ));
     }
+    let control = |text: &str| text.chars().any(char::is_control);
+    if control(&e.hostname) || control(&e.ip_address) {
+        return Err("hostname and ipAddress must not hold control characters".to_owned());
+    }
+    if let Some((key, _)) = e.info.iter().find(|(_, v)| v.as_str().is_some_and(control)) {
+        return Err(format!("info.{key} must not hold control characters"));
+    }
     if let Some(d) = &e.event_date
         && crate::dates::parse_s(d).is_none()
     {

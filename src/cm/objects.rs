@@ -103,20 +103,14 @@ impl Kind {
                 .iter()
                 .filter_map(|id| state.cached_record(*id, json).map(|t| (*id, t)))
                 .collect();
-            let missing: Vec<String> = ids
+            let missing: Vec<i64> = ids
                 .items
                 .iter()
+                .copied()
                 .filter(|id| !rendered.contains_key(id))
-                .map(i64::to_string)
                 .collect();
             if !missing.is_empty() {
-                let by_id = [crate::query::criteria::Criterion {
-                    field: Some("id".into()),
-                    operator: Some("IN".into()),
-                    value: Some(missing.join(",")),
-                }];
-                let (_, sql) = crate::query::criteria::compile(&by_id, self.catalog(), 0)
-                    .map_err(|e| crate::store::StoreError::Schema(e.to_string()))?;
+                let sql = crate::query::SqlWhere::ids(self.catalog(), &missing);
                 let all = Window {
                     offset: 0,
                     limit: missing.len() as u64,

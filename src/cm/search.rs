@@ -126,12 +126,19 @@ pub async fn get_one(
                 "Do not provide search filters for this operation.",
             ));
         }
-        let by_id = [Criterion {
-            field: Some("id".into()),
-            operator: Some("EQUALS".into()),
-            value: Some(id.clone()),
-        }];
-        let (_, sql) = criteria::compile(&by_id, kind.catalog(), state.clock.now_ms())?;
+        // A typed lookup by id; an id that is not a number gets the guide's criteria error
+        // text, from the one validation of criteria.
+        let sql = match id.parse::<i64>() {
+            Ok(wanted) => crate::query::SqlWhere::ids(kind.catalog(), &[wanted]),
+            Err(_) => {
+                let by_id = [Criterion {
+                    field: Some("id".into()),
+                    operator: Some("EQUALS".into()),
+                    value: Some(id.clone()),
+                }];
+                criteria::compile(&by_id, kind.catalog(), state.clock.now_ms())?.1
+            }
+        };
         let window = Window {
             offset: 0,
             limit: 1,

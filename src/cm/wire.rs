@@ -422,8 +422,22 @@ impl Digits {
     }
 }
 
+/// XML text: markup escaped, and every character XML 1.0 does not allow (control
+/// characters but tab, newline and carriage return; U+FFFE, U+FFFF) replaced by U+FFFD, so
+/// no request or stored value can make an answer unparseable.
 fn escape(s: &str) -> Cow<'_, str> {
-    quick_xml::escape::escape(s)
+    let allowed = |c: char| {
+        (matches!(c, '\t' | '\n' | '\r') || !c.is_control())
+            && !matches!(c, '\u{FFFE}' | '\u{FFFF}')
+    };
+    if s.chars().all(allowed) {
+        return quick_xml::escape::escape(s);
+    }
+    let clean: String = s
+        .chars()
+        .map(|c| if allowed(c) { c } else { '\u{FFFD}' })
+        .collect();
+    Cow::Owned(quick_xml::escape::escape(&clean).into_owned())
 }
 
 #[cfg(test)]
@@ -444,6 +458,12 @@ mod tests {
         r.has_more = Some(true);
         r.last_id = Some(6002);
         r
+    }
+
+    #[test]
+    fn characters_xml_does_not_allow_are_replaced() {
+        assert_eq!(escape("a\u{1}b\tc\u{7f}<"), "a\u{FFFD}b\tc\u{FFFD}&lt;");
+        assert_eq!(escape("plain"), "plain");
     }
 
     #[test]

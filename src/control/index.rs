@@ -68,6 +68,11 @@ pub const ENDPOINTS: &[(&str, &str, &str)] = &[
         "the run-time limits (execute interval, daily executions, ...)",
     ),
     ("PUT", "/_mock/config", "change run-time limits"),
+    (
+        "GET",
+        "/_mock/openapi.json",
+        "the OpenAPI 3.1 description of the CAR and control APIs",
+    ),
 ];
 
 /// `GET /_mock/`.

@@ -102,6 +102,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             post(outcome).route_layer(caught_up()),
         )
         .route("/_mock/config", get(config).put(set_config))
+        .route("/_mock/openapi.json", get(crate::openapi::serve))
 }
 
 /// Route layer: the job engine catches up with the clock first; a store error answers 503

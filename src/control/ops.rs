@@ -29,7 +29,7 @@ pub enum ControlError {
 pub type ControlResult<T> = Result<T, ControlError>;
 
 /// What a reset did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResetReport {
     pub customer: Option<String>,
@@ -55,7 +55,7 @@ pub async fn reset(state: &AppState, customer: Option<String>) -> ControlResult<
 }
 
 /// `POST /_mock/customers`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewCustomer {
     pub name: String,
@@ -70,7 +70,7 @@ pub struct NewCustomer {
     pub modules: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedCustomer {
     pub id: i64,
@@ -142,7 +142,7 @@ pub async fn create_customer(state: &AppState, req: NewCustomer) -> ControlResul
 }
 
 /// Counts of what a runtime seed loaded.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Loaded {
     pub records: usize,
@@ -164,14 +164,16 @@ pub async fn load_seed(state: &AppState, body: &Value) -> ControlResult<Loaded> 
 }
 
 /// `POST /_mock/clock`: any of these, applied in this order.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClockChange {
     /// Jump to this time: epoch ms, or an ISO date-time.
     #[serde(default)]
+    #[schema(schema_with = crate::openapi::clock_set)]
     pub set: Option<Value>,
     /// Move by this much: ms, or `"4h"`, `"30m"`, `"90s"`, `"2d"`, `"500ms"`, `"-1h"`.
     #[serde(default)]
+    #[schema(schema_with = crate::openapi::clock_advance)]
     pub advance: Option<Value>,
     #[serde(default)]
     pub freeze: Option<bool>,
@@ -247,11 +249,12 @@ pub fn add_fault(state: &AppState, spec: FaultSpec) -> ControlResult<Fault> {
 }
 
 /// `POST /_mock/cm/events`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Events {
     /// The customer (by name) whose profiles see the events.
     pub customer: String,
+    #[schema(schema_with = crate::openapi::cm_events)]
     pub events: Vec<crate::cm::events::Event>,
 }
 
@@ -269,14 +272,7 @@ pub async fn inject_events(state: &AppState, req: Events) -> ControlResult<Vec<V
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-    let criteria = [crate::query::criteria::Criterion {
-        field: Some("id".into()),
-        operator: Some("IN".into()),
-        value: Some(list.join(",")),
-    }];
-    let (_, sql) = crate::query::criteria::compile(&criteria, &crate::query::catalog::CM_ALERT, 0)
-        .map_err(|e| ControlError::BadRequest(e.to_string()))?;
+    let sql = crate::query::SqlWhere::ids(&crate::query::catalog::CM_ALERT, &ids);
     let window = crate::page::Window {
         offset: 0,
         limit: ids.len() as u64,
@@ -303,7 +299,7 @@ pub async fn inject_events(state: &AppState, req: Events) -> ControlResult<Vec<V
 }
 
 /// `POST /_mock/car/assetjobs/{id}/outcome`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ForcedOutcome {
     pub status: String,

@@ -29,8 +29,8 @@ pub(crate) mod text;
 mod validate;
 
 pub use ast::{Condition, Filter, Op, Span, Token};
-pub use sql::{SqlValue, SqlWhere};
-pub use validate::{Dialect, Invalid, InvalidKind};
+pub use sql::SqlWhere;
+pub use validate::{Dialect, Invalid, InvalidKind, SqlValue};
 
 /// Bounds on a filter, each below the SQLite limit it protects, so client input is refused
 /// with the API's own error instead of reaching SQLite (and a 500).

@@ -6,20 +6,27 @@
 
 use super::ast::Filter;
 use super::catalog::Catalog;
-use super::validate::{Checked, Cmp, Dialect, Invalid, Node, Test, validate};
-
-/// A bound parameter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SqlValue {
-    Int(i64),
-    Text(String),
-}
+use super::validate::{Checked, Cmp, Dialect, Invalid, Node, SqlValue, Test, validate};
 
 /// A `WHERE` fragment and its parameters, in order of their `?`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SqlWhere {
     pub sql: String,
     pub params: Vec<SqlValue>,
+}
+
+impl SqlWhere {
+    /// The rows of `catalog` whose `id` is one of `ids`: a typed lookup, one bound
+    /// parameter whatever the number of ids (a JSON array SQLite unpacks), never a
+    /// filter to parse and validate.
+    pub fn ids(catalog: &Catalog, ids: &[i64]) -> SqlWhere {
+        let column = catalog.field("id").map_or("id", |f| f.sql);
+        let list = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        SqlWhere {
+            sql: format!("{column} IN (SELECT value FROM json_each(?))"),
+            params: vec![SqlValue::Text(list)],
+        }
+    }
 }
 
 /// Validate `filter` for `catalog` and compile it; `now_ms` anchors relative dates.

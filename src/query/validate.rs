@@ -15,7 +15,13 @@ use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
 use super::ast::{Condition, Filter, Op, Span, Token};
 use super::catalog::{Catalog, Field, FieldType, TimeUnit};
 use super::limits::{MAX_DEPTH, MAX_TERMS, MAX_VALUE_BYTES, MAX_VALUES};
-use super::sql::SqlValue;
+
+/// A validated value, as SQL binds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqlValue {
+    Int(i64),
+    Text(String),
+}
 
 /// Which language the filter came in: it decides how names are looked up, which operators
 /// a type takes and which value spellings are accepted.

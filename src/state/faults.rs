@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 /// A fault rule as given to `POST /_mock/faults`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FaultSpec {
     /// Match this method only (any when absent).
@@ -18,15 +18,18 @@ pub struct FaultSpec {
     pub path: String,
     /// Answer with this status (the API's own error body unless `body` is given).
     #[serde(default)]
+    #[schema(minimum = 100, maximum = 999)]
     pub status: Option<u16>,
     /// A body to answer with instead of the API's error (JSON value or text).
     #[serde(default)]
+    #[schema(schema_with = crate::openapi::any_value)]
     pub body: Option<serde_json::Value>,
     /// Extra response headers.
     #[serde(default)]
     pub headers: std::collections::BTreeMap<String, String>,
     /// Wait this long first (then answer normally unless a status or drop is set).
     #[serde(default)]
+    #[schema(schema_with = crate::openapi::optional_u64)]
     pub latency_ms: Option<u64>,
     /// Cut the connection instead of answering.
     #[serde(default)]
@@ -34,20 +37,24 @@ pub struct FaultSpec {
     /// Answer as the vendor's rate limit does: CAR 429 with `Retry-After` and
     /// `X-RateLimit-*`, CM 429 with `LIMIT_EXCEEDED`.
     #[serde(default)]
+    #[schema(schema_with = crate::openapi::optional_u64)]
     pub rate_limit: Option<u64>,
     /// Apply to this many matching calls, then stop (always when absent).
     #[serde(default)]
+    #[schema(schema_with = crate::openapi::optional_u64)]
     pub times: Option<u64>,
     /// Apply with this probability (0..=1) per matching call.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1)]
     pub probability: Option<f64>,
     /// Seed for the probability draws (same seed, same sequence).
     #[serde(default)]
+    #[schema(schema_with = crate::openapi::optional_u64)]
     pub seed: Option<u64>,
 }
 
 /// A rule as stored and listed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Fault {
     pub id: u64,
@@ -56,6 +63,7 @@ pub struct Fault {
     /// Times it was applied.
     pub applied: u64,
     #[serde(skip)]
+    #[schema(ignore)]
     rng: crate::rng::Rng,
 }
 

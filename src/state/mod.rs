@@ -48,7 +48,9 @@ struct Caches {
 const MAX_CACHED_RECORDS: usize = 20_000;
 
 /// What flags set and the control API may change at run time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Limits {
     /// Shortest time between two executions of one script (CAR 429 inside it).

@@ -199,6 +199,32 @@ pub(super) fn promote_since(tx: &Transaction<'_>, mark: i64) -> StoreResult<()> 
     Ok(())
 }
 
+/// Every row of customer `id` becomes a runtime row of the baseline (see [`promote_since`]),
+/// without the triggers noting each one: for a customer made in this transaction with
+/// tracking off (see [`untracked`]).
+pub(super) fn adopt_customer(tx: &Transaction<'_>, id: i64) -> StoreResult<()> {
+    for t in TABLES {
+        tx.prepare_cached(&format!(
+            "INSERT OR IGNORE INTO bl_runtime (tbl, rid, cust) SELECT '{0}', rowid, {1} FROM {0} \
+             WHERE {1} = ?1",
+            t.name, t.owner
+        ))?
+        .execute([id])?;
+    }
+    Ok(())
+}
+
+/// Run `f` with the triggers not recording (its rows are adopted explicitly).
+pub(super) fn untracked<R>(
+    tx: &Transaction<'_>,
+    f: impl FnOnce() -> StoreResult<R>,
+) -> StoreResult<R> {
+    tx.execute("UPDATE bl_state SET tracking = 0", [])?;
+    let out = f();
+    tx.execute("UPDATE bl_state SET tracking = 1", [])?;
+    out
+}
+
 /// The new customer's one user, whose name and uuid copied records carry.
 pub(super) struct CopyUser<'a> {
     pub uuid: &'a str,

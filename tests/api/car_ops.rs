@@ -669,21 +669,7 @@ async fn schedules_fire_on_the_clock() {
     let app = &TestApp::new().await;
     app.state.clock.set(ms("2022-05-10T00:00:00Z"));
     let t = app.acme().await;
-    let body = json!({
-        "activate": true, "assets": [{"UUId": "u", "id": 20452610}], "scripts": [{"id": 72648, "title": "Disk Usage Report"}],
-        "title": "Every six hours", "startDate": "2022-05-11", "endDate": "2022-05-11", "startTime": "01:00:00",
-        "scheduleType": "HOURLY", "hourlyInterval": 6
-    });
-    let r = app
-        .car(
-            Method::POST,
-            "/sm/v1/scripts/scheduler",
-            &t,
-            &body.to_string(),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED);
-    let schedule_id = r.json()["body"]["id"].as_str().unwrap().to_owned();
+    let schedule_id = hourly_schedule(app, &t, "Every six hours", "2022-05-11", 6).await;
     assert!(
         scheduled_times(app, t.clone(), schedule_id.clone())
             .await
@@ -717,11 +703,11 @@ async fn schedules_fire_on_the_clock() {
     let statuses = asset_job_statuses(app, &t, "job.scriptId:72648").await;
     assert!(statuses.iter().all(|s| s == "SUCCESS"));
     // An inactive schedule never fires.
-    let mut inactive = body.clone();
-    inactive["activate"] = json!(false);
-    inactive["title"] = json!("Off");
-    inactive["startDate"] = json!("2022-06-01");
-    inactive["endDate"] = json!("2022-06-01");
+    let inactive = json!({
+        "activate": false, "assets": [{"UUId": "u", "id": 20452610}], "scripts": [{"id": 72648, "title": "Disk Usage Report"}],
+        "title": "Off", "startDate": "2022-06-01", "endDate": "2022-06-01", "startTime": "01:00:00",
+        "scheduleType": "HOURLY", "hourlyInterval": 6
+    });
     let r = app
         .car(
             Method::POST,
@@ -1054,6 +1040,32 @@ async fn qql_through_http() {
     assert_eq!(times, sorted);
 }
 
+/// An active HOURLY schedule of script 72648 on one asset, from 2022-05-11 01:00 to
+/// `end_date`; its id.
+async fn hourly_schedule(
+    app: &TestApp,
+    t: &str,
+    title: &str,
+    end_date: &str,
+    every: u32,
+) -> String {
+    let body = json!({
+        "activate": true, "assets": [{"UUId": "u", "id": 20452610}], "scripts": [{"id": 72648, "title": "Disk Usage Report"}],
+        "title": title, "startDate": "2022-05-11", "endDate": end_date, "startTime": "01:00:00",
+        "scheduleType": "HOURLY", "hourlyInterval": every
+    });
+    let r = app
+        .car(
+            Method::POST,
+            "/sm/v1/scripts/scheduler",
+            t,
+            &body.to_string(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    r.json()["body"]["id"].as_str().unwrap().to_owned()
+}
+
 async fn scheduled_times(app: &TestApp, t: String, schedule: String) -> Vec<i64> {
     let body = json!({"filter": format!("executionType:Scheduled AND scheduleId:{schedule}"), "pageSize": 100}).to_string();
     let v = app
@@ -1085,21 +1097,7 @@ async fn a_long_clock_jump_fires_at_most_ten_missed_firings_per_schedule() {
     let app = &TestApp::new().await;
     app.state.clock.set(ms("2022-05-10T00:00:00Z"));
     let t = app.acme().await;
-    let body = json!({
-        "activate": true, "assets": [{"UUId": "u", "id": 20452610}], "scripts": [{"id": 72648, "title": "Disk Usage Report"}],
-        "title": "Every hour for years", "startDate": "2022-05-11", "endDate": "2030-12-31", "startTime": "01:00:00",
-        "scheduleType": "HOURLY", "hourlyInterval": 1
-    });
-    let r = app
-        .car(
-            Method::POST,
-            "/sm/v1/scripts/scheduler",
-            &t,
-            &body.to_string(),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    let schedule_id = r.json()["body"]["id"].as_str().unwrap().to_owned();
+    let schedule_id = hourly_schedule(app, &t, "Every hour for years", "2030-12-31", 1).await;
     let r = app
         .control(Method::POST, "/_mock/clock", json!({"advance": "1095d"}))
         .await;
@@ -1119,4 +1117,36 @@ async fn a_long_clock_jump_fires_at_most_ten_missed_firings_per_schedule() {
         .await;
     let t = app.acme().await;
     assert_eq!(scheduled_times(app, t, schedule_id).await.len(), 11);
+}
+
+/// With no execute interval, concurrent executions of one script all run: the time is read
+/// once a request holds the store, so waiting for it never looks like "too soon" (1 or 2 of
+/// 50 got 429 before).
+#[tokio::test]
+async fn concurrent_executions_with_no_interval_are_never_too_soon() {
+    let app = TestApp::new().await;
+    let r = app
+        .control(
+            Method::PUT,
+            "/_mock/config",
+            json!({"executeIntervalMs": 0}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    app.state.clock.resume();
+    let t = app.acme().await;
+    let body = r#"{"testMode": false, "assetIds": ["20452610"], "assetTagIds": [], "excludedAssetIds": []}"#;
+    let calls: Vec<_> = (0..50)
+        .map(|_| {
+            let (app, t) = (app.clone(), t.clone());
+            tokio::spawn(async move {
+                app.car(Method::POST, "/sm/v1/scripts/72648/execute", &t, body)
+                    .await
+                    .status
+            })
+        })
+        .collect();
+    for call in calls {
+        assert_eq!(call.await.unwrap(), StatusCode::OK);
+    }
 }

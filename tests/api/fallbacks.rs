@@ -83,3 +83,37 @@ async fn control_and_car_paths_keep_their_own_formats() {
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(r.json()["status"], 405, "{}", r.text());
 }
+
+/// XML answers stay well-formed whatever a request holds: control characters echoed from a
+/// request are replaced, and events carrying them are refused.
+#[tokio::test]
+async fn control_characters_never_reach_an_xml_answer() {
+    let app = TestApp::new().await;
+    let acme = ("acme_ss2", "passwd");
+    let r = app
+        .cm(
+            Method::POST,
+            "/qps/rest/1.0/download/cm/alert/?format=%01",
+            acme,
+            "",
+            false,
+        )
+        .await;
+    let body = r.text();
+    assert!(!body.contains('\u{1}'), "{body}");
+    assert!(
+        body.contains("<responseCode>INVALID_REQUEST</responseCode>"),
+        "{body}"
+    );
+
+    let r = app
+        .control(
+            Method::POST,
+            "/_mock/cm/events",
+            serde_json::json!({"customer": "Acme", "events": [
+                {"eventType": "HOST_FOUND", "ipAddress": "10.10.12.5", "hostname": "bad\u{1}host"}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert!(r.text().contains("control characters"), "{}", r.text());
+}

@@ -9,6 +9,7 @@ mod cm;
 mod cm_auth;
 mod cm_filters;
 mod cm_samples;
+mod contracts;
 mod control;
 mod fallbacks;
 mod fidelity;

@@ -76,7 +76,8 @@ impl Client {
             .unwrap()
     }
 
-    async fn scripts(&self, token: &str) -> u64 {
+    /// `scripts/search` with no filter, as the caller of `token`.
+    async fn script_search(&self, token: &str) -> Value {
         let text = self
             .http
             .post(format!("{}/sm/v1/scripts/search", self.base))
@@ -89,28 +90,21 @@ impl Client {
             .text()
             .await
             .unwrap();
-        let r: Value = serde_json::from_str(&text).unwrap();
-        r["body"]["totalCount"].as_u64().unwrap()
+        serde_json::from_str(&text).unwrap()
+    }
+
+    async fn scripts(&self, token: &str) -> u64 {
+        self.script_search(token).await["body"]["totalCount"]
+            .as_u64()
+            .unwrap()
     }
 
     async fn first_script(&self, token: &str) -> i64 {
-        let text = self
-            .http
-            .post(format!("{}/sm/v1/scripts/search", self.base))
-            .bearer_auth(token)
-            .header("content-type", "application/json")
-            .body("{}")
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let r: Value = serde_json::from_str(&text).unwrap();
-        r["body"]["list"][0]["id"]
-            .as_str()
+        let r = self.script_search(token).await;
+        let id = &r["body"]["list"][0]["id"];
+        id.as_str()
             .and_then(|s| s.parse().ok())
-            .or_else(|| r["body"]["list"][0]["id"].as_i64())
+            .or_else(|| id.as_i64())
             .unwrap_or_else(|| panic!("{r}"))
     }
 

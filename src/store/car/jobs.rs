@@ -366,9 +366,12 @@ impl Store {
         script_id: i64,
         targets: Targets,
         limits: ExecuteLimits,
-        now_ms: i64,
+        clock: crate::clock::Clock,
     ) -> WriteResult<String> {
         self.transaction(move |tx| {
+            // "Now" is read once the store is ours: a request that waited for the store
+            // must not count its wait against the execute interval.
+            let now_ms = clock.now_ms();
             let customer = caller.customer_id;
             let Some(script) = script_by_id(tx, customer, script_id)? else {
                 return Ok(Err(Refusal::ScriptNotFound(script_id.to_string())));
