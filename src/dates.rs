@@ -114,6 +114,13 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
+/// A duration in milliseconds to the microsecond (`12.345`): `elapsedMs`, the journal's
+/// `latencyMs` and the request log's latency, without binary-float noise
+/// (`12.345000000000001`).
+pub fn millis(d: std::time::Duration) -> f64 {
+    d.as_micros() as f64 / 1000.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

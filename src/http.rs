@@ -51,7 +51,7 @@ pub async fn log_requests(request: Request, next: Next) -> Response {
         %method,
         %path,
         status = response.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        latency_ms = crate::dates::millis(started.elapsed()),
         "request"
     );
     response

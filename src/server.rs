@@ -156,6 +156,8 @@ pub async fn start(args: &ServeArgs, state: AppState) -> Result<Running, StartEr
         let listener = TlsListener::new(tcp, identity.server_config()?)
             .map_err(|source| StartError::Bind { addr, source })?;
         https_addr = Some(bound);
+        // Requests over TLS are marked, so answers name `https://` schema locations.
+        let app = app.layer(axum::Extension(crate::cm::reply::Https));
         tasks.push(tokio::spawn(crate::conn::serve(
             listener, app, timeouts, rx,
         )));

@@ -156,7 +156,7 @@ impl From<StoreError> for CarError {
                 limit.as_secs()
             ));
         }
-        tracing::error!(error = %e, "store error on the CAR API");
+        tracing::error!(error = %crate::logging::cause(&e), "store error on the CAR API");
         CarError::Internal("Internal server error".to_owned())
     }
 }

@@ -84,7 +84,7 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         path,
         query,
         status: response.status().as_u16(),
-        latency_ms: super::millis(started.elapsed()),
+        latency_ms: crate::dates::millis(started.elapsed()),
         user,
         body: body_text,
         body_truncated: truncated,

@@ -306,9 +306,3 @@ async fn set_config(
 ) -> Result<Json<crate::state::Limits>, ControlError> {
     Ok(Json(ops::update_config(&state, &json_body(&body)?)?))
 }
-
-/// A duration in milliseconds to the microsecond (`12.345`): the control API's `elapsedMs`
-/// and the journal's `latencyMs`, without binary-float noise (`12.345000000000001`).
-pub fn millis(d: std::time::Duration) -> f64 {
-    d.as_micros() as f64 / 1000.0
-}

@@ -50,7 +50,7 @@ pub async fn reset(state: &AppState, customer: Option<String>) -> ControlResult<
     state.data_changed();
     Ok(ResetReport {
         customer,
-        elapsed_ms: super::millis(started.elapsed()),
+        elapsed_ms: crate::dates::millis(started.elapsed()),
     })
 }
 

@@ -643,7 +643,6 @@ async fn injected_event_details_stay_valid_xml() {
 /// to mark its requests (`cm::reply::Https`: the `src/server.rs` line in the fidelity
 /// report); un-ignore once applied.
 #[tokio::test]
-#[ignore = "needs the server.rs line in the fidelity report (mark HTTPS requests)"]
 async fn https_answers_name_https_schemas() {
     let dir = tempfile::tempdir().unwrap();
     let pem = dir.path().join("ca.pem");
