@@ -79,6 +79,7 @@ pub mod page;
 #[doc(hidden)]
 pub mod query;
 mod rng;
+mod schemas;
 #[doc(hidden)]
 pub mod server;
 #[doc(hidden)]

@@ -91,7 +91,7 @@ const BEARER_EXPIRED: &str = "Bearer realm=\"Qualys API Gateway\", error=\"inval
 pub(crate) struct ErrorEnvelope<'a> {
     error_code: String,
     message: &'a str,
-    #[schema(schema_with = crate::openapi::null)]
+    #[schema(schema_with = crate::schemas::null)]
     body: Option<()>,
 }
 

@@ -153,7 +153,7 @@ struct Created {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ScriptDetail<'a> {
-    #[schema(schema_with = crate::openapi::id_text_or_number)]
+    #[schema(schema_with = crate::schemas::id_text_or_number)]
     id: ScriptId,
     #[serde(rename = "customerUUID")]
     customer_uuid: &'a str,
@@ -222,9 +222,9 @@ impl<'a> ScriptDetail<'a> {
 #[serde(rename_all = "camelCase")]
 struct ScriptSchedule {
     recurring_day: i64,
-    #[schema(schema_with = crate::openapi::null)]
+    #[schema(schema_with = crate::schemas::null)]
     recurring_time: Option<()>,
-    #[schema(schema_with = crate::openapi::null)]
+    #[schema(schema_with = crate::schemas::null)]
     frequency: Option<()>,
 }
 
@@ -233,7 +233,7 @@ struct ScriptSchedule {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ScriptItem<'a> {
     severity: i64,
-    #[schema(schema_with = crate::openapi::null)]
+    #[schema(schema_with = crate::schemas::null)]
     test_assets: Option<()>,
     imported_from_id: i64,
     approver_id: Option<&'a str>,
@@ -245,16 +245,16 @@ pub(crate) struct ScriptItem<'a> {
     title: &'a str,
     #[serde(rename = "type")]
     script_type: NameId<'a>,
-    #[schema(schema_with = crate::openapi::null)]
+    #[schema(schema_with = crate::schemas::null)]
     excluded_assets: Option<()>,
-    #[schema(schema_with = crate::openapi::null)]
+    #[schema(schema_with = crate::schemas::null)]
     asset_tags: Option<()>,
     platform: &'a str,
     approver_name: Option<&'a str>,
     subscribed_modules: &'a [String],
     schedule: ScriptSchedule,
     customer_uuid: &'a str,
-    #[schema(schema_with = crate::openapi::null)]
+    #[schema(schema_with = crate::schemas::null)]
     assets: Option<()>,
     has_blacklisted_commands: bool,
     #[schema(value_type = String)]
@@ -581,9 +581,9 @@ pub(crate) struct ActivityItem<'a> {
     target_name: &'a str,
     action: &'a str,
     audit_comment: Option<&'a str>,
-    #[schema(schema_with = crate::openapi::null)]
+    #[schema(schema_with = crate::schemas::null)]
     external_change_link: Option<()>,
-    #[schema(schema_with = crate::openapi::any_value)]
+    #[schema(schema_with = crate::schemas::any_value)]
     custom_fields: &'a serde_json::Value,
 }
 

@@ -169,11 +169,11 @@ pub async fn load_seed(state: &AppState, body: &Value) -> ControlResult<Loaded> 
 pub struct ClockChange {
     /// Jump to this time: epoch ms, or an ISO date-time.
     #[serde(default)]
-    #[schema(schema_with = crate::openapi::clock_set)]
+    #[schema(schema_with = crate::schemas::clock_set)]
     pub set: Option<Value>,
     /// Move by this much: ms, or `"4h"`, `"30m"`, `"90s"`, `"2d"`, `"500ms"`, `"-1h"`.
     #[serde(default)]
-    #[schema(schema_with = crate::openapi::clock_advance)]
+    #[schema(schema_with = crate::schemas::clock_advance)]
     pub advance: Option<Value>,
     #[serde(default)]
     pub freeze: Option<bool>,
@@ -254,7 +254,7 @@ pub fn add_fault(state: &AppState, spec: FaultSpec) -> ControlResult<Fault> {
 pub struct Events {
     /// The customer (by name) whose profiles see the events.
     pub customer: String,
-    #[schema(schema_with = crate::openapi::cm_events)]
+    #[schema(schema_with = crate::schemas::cm_events)]
     pub events: Vec<crate::cm::events::Event>,
 }
 

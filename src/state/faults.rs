@@ -22,14 +22,14 @@ pub struct FaultSpec {
     pub status: Option<u16>,
     /// A body to answer with instead of the API's error (JSON value or text).
     #[serde(default)]
-    #[schema(schema_with = crate::openapi::any_value)]
+    #[schema(schema_with = crate::schemas::any_value)]
     pub body: Option<serde_json::Value>,
     /// Extra response headers.
     #[serde(default)]
     pub headers: std::collections::BTreeMap<String, String>,
     /// Wait this long first (then answer normally unless a status or drop is set).
     #[serde(default)]
-    #[schema(schema_with = crate::openapi::optional_u64)]
+    #[schema(schema_with = crate::schemas::optional_u64)]
     pub latency_ms: Option<u64>,
     /// Cut the connection instead of answering.
     #[serde(default)]
@@ -37,11 +37,11 @@ pub struct FaultSpec {
     /// Answer as the vendor's rate limit does: CAR 429 with `Retry-After` and
     /// `X-RateLimit-*`, CM 429 with `LIMIT_EXCEEDED`.
     #[serde(default)]
-    #[schema(schema_with = crate::openapi::optional_u64)]
+    #[schema(schema_with = crate::schemas::optional_u64)]
     pub rate_limit: Option<u64>,
     /// Apply to this many matching calls, then stop (always when absent).
     #[serde(default)]
-    #[schema(schema_with = crate::openapi::optional_u64)]
+    #[schema(schema_with = crate::schemas::optional_u64)]
     pub times: Option<u64>,
     /// Apply with this probability (0..=1) per matching call.
     #[serde(default)]
@@ -49,7 +49,7 @@ pub struct FaultSpec {
     pub probability: Option<f64>,
     /// Seed for the probability draws (same seed, same sequence).
     #[serde(default)]
-    #[schema(schema_with = crate::openapi::optional_u64)]
+    #[schema(schema_with = crate::schemas::optional_u64)]
     pub seed: Option<u64>,
 }
 

@@ -1,0 +1,463 @@
+//! The OpenAPI 3.1 description of the CAR API (`/auth`, `/sm/v1/*`) and the control API
+//! (`/_mock/*`), served at `GET /_mock/openapi.json` and checked in as
+//! `openapi/qualys-mock.json`.
+//!
+//! Response and control request schemas come from the wire types themselves (their
+//! `utoipa::ToSchema` derives: `car::views`, `car::error`, `control::ops`, `state`,
+//! `clock`); the operations are declared here, one per route the routers serve, with every
+//! status the handlers answer and its error body. CAR request bodies are read as loose JSON
+//! objects by the handlers (numbers may come as strings, a list as a comma-separated string),
+//! so their schemas here are written to accept exactly what the handlers accept.
+//! `tests/api/contracts.rs` checks this list against the routers (both ways) and the
+//! checked-in copy against the served document.
+//!
+//! The Continuous Monitoring API is not described here: it is XML-first (README, "Contracts").
+
+#![allow(dead_code)] // the request types below exist only for their schemas
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::car::error::{ErrorEnvelope, GatewayBody};
+use crate::car::views::{
+    ActivityPage, AssetItem, AssetJobItem, Envelope, Execution, Imported, JobItem, List, NewId,
+    ScriptDetail, ScriptItem, TagItem,
+};
+use crate::clock::ClockState;
+use crate::control::ops::{
+    ClockChange, CreatedCustomer, Events, ForcedOutcome, Loaded, NewCustomer, ResetReport,
+};
+use crate::schemas::*;
+use crate::state::Limits;
+use crate::state::faults::{Fault, FaultSpec};
+use crate::state::journal::Entry;
+
+mod paths;
+use paths::*;
+
+/// The document as JSON, pretty-printed with a final newline (the checked-in file's bytes).
+pub fn json() -> String {
+    let mut text = ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    text.push('\n');
+    text
+}
+
+/// The document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// `GET /_mock/openapi.json`.
+pub async fn serve() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], json()).into_response()
+}
+
+// ---------------------------------------------------------------------------------------
+// Request bodies the handlers read as loose JSON objects.
+
+/// `POST /auth`: the gateway's form (also accepted as JSON, or in the query string).
+#[derive(ToSchema)]
+struct AuthForm {
+    #[schema(min_length = 1, example = "acme_ss2")]
+    username: String,
+    #[schema(min_length = 1, example = "passwd")]
+    password: String,
+    /// Must be `true`.
+    #[schema(pattern = "^[Tt][Rr][Uu][Ee]$", example = "true")]
+    token: String,
+    /// Accepted and ignored.
+    #[schema(schema_with = any_value)]
+    permissions: Option<String>,
+}
+
+/// A search body: a QQL `filter` (or `qql`), `pageNumber` (from 0), `pageSize`, `sort`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase", example = json!({"filter": "status:REJECTED", "pageNumber": 0, "pageSize": 10}))]
+struct SearchRequest {
+    /// QQL, e.g. `status:APPROVED AND platform:WINDOWS`.
+    #[schema(schema_with = text_or_number)]
+    filter: Option<String>,
+    /// The same as `filter` (clients mix them up); read only when `filter` is absent.
+    #[schema(schema_with = any_value)]
+    qql: Option<String>,
+    #[schema(schema_with = whole_number)]
+    page_number: Option<u64>,
+    #[schema(schema_with = page_size)]
+    page_size: Option<u64>,
+    #[schema(schema_with = sort)]
+    sort: Option<String>,
+}
+
+/// A job search: a search body with `startAt`/`endAt` bounds on the creation time.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase", example = json!({"filter": "script.name:Script test for subscribed modules", "pageSize": 5}))]
+struct JobSearchRequest {
+    #[schema(schema_with = text_or_number)]
+    filter: Option<String>,
+    /// The same as `filter`; read only when `filter` is absent.
+    #[schema(schema_with = any_value)]
+    qql: Option<String>,
+    #[schema(schema_with = whole_number)]
+    page_number: Option<u64>,
+    #[schema(schema_with = page_size)]
+    page_size: Option<u64>,
+    #[schema(schema_with = sort)]
+    sort: Option<String>,
+    /// Epoch ms or a date.
+    #[schema(schema_with = text_or_number)]
+    start_at: Option<String>,
+    #[schema(schema_with = text_or_number)]
+    end_at: Option<String>,
+}
+
+/// An asset-job search: a job search with `includeScriptResult`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase", example = json!({"filter": "job.id:80507", "includeScriptResult": true, "sort": "[{\"created.dateTime\": \"desc\"}]"}))]
+struct AssetJobSearchRequest {
+    #[schema(schema_with = text_or_number)]
+    filter: Option<String>,
+    /// The same as `filter`; read only when `filter` is absent.
+    #[schema(schema_with = any_value)]
+    qql: Option<String>,
+    #[schema(schema_with = whole_number)]
+    page_number: Option<u64>,
+    #[schema(schema_with = page_size)]
+    page_size: Option<u64>,
+    #[schema(schema_with = sort)]
+    sort: Option<String>,
+    #[schema(schema_with = text_or_number)]
+    start_at: Option<String>,
+    #[schema(schema_with = text_or_number)]
+    end_at: Option<String>,
+    #[schema(schema_with = flag)]
+    include_script_result: Option<bool>,
+}
+
+/// An activity search: `qql` (or `filter`) with `startDate`/`endDate` bounds.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase", example = json!({"qql": "activity: CREATE ", "pageNumber": 0, "pageSize": 10}))]
+struct ActivitySearchRequest {
+    #[schema(schema_with = text_or_number)]
+    qql: Option<String>,
+    /// The same as `qql`; read only when `qql` is absent.
+    #[schema(schema_with = any_value)]
+    filter: Option<String>,
+    #[schema(schema_with = whole_number)]
+    page_number: Option<u64>,
+    #[schema(schema_with = page_size)]
+    page_size: Option<u64>,
+    #[schema(schema_with = sort)]
+    sort: Option<String>,
+    #[schema(schema_with = text_or_number)]
+    start_date: Option<String>,
+    #[schema(schema_with = text_or_number)]
+    end_date: Option<String>,
+}
+
+/// `POST /sm/v1/scripts/{key}/execute`: at least one asset or tag id, 25 at most per list.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase", example = json!({"testMode": false, "assetIds": ["20452610"], "assetTagIds": [], "excludedAssetIds": []}))]
+struct ExecuteRequest {
+    /// Must be false: the API runs scripts in production mode only.
+    #[schema(schema_with = test_mode)]
+    test_mode: Option<bool>,
+    #[schema(schema_with = id_list)]
+    asset_ids: Option<Vec<String>>,
+    #[schema(schema_with = id_list)]
+    asset_tag_ids: Option<Vec<String>>,
+    #[schema(schema_with = id_list)]
+    excluded_asset_ids: Option<Vec<String>>,
+}
+
+/// `POST /sm/v1/scripts/{key}/clone`: the new title (`scriptTitle`, or `scriptId` as the
+/// guide's curl sample names it) and an optional description.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase", example = json!({"scriptTitle": "Restart Print Spooler (copy)"}))]
+struct CloneRequest {
+    script_title: Option<String>,
+    script_id: Option<String>,
+    description: Option<String>,
+}
+
+/// `POST /sm/v1/scripts/scheduler`: a schedule for one script.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase", example = json!({
+    "activate": true, "assetTags": [], "assets": [{"UUId": "b1d8c7d2-0000-4000-8000-000000000001", "id": 20452610}],
+    "description": "", "excludedAssets": [], "scripts": [{"id": 72648, "title": "Disk Usage Report"}],
+    "title": "Daily disk usage", "user": {"id": "51fbdb4b-5fb5-fdf6-8141-5a7887ec557b", "name": "FIM Automation"},
+    "scheduleType": "DAILY", "endDate": "2099-05-15", "startDate": "2099-05-11", "startTime": "09:42:00"
+}))]
+struct ScheduleRequest {
+    #[schema(schema_with = text_or_number_given)]
+    title: String,
+    /// `ONE_TIME`, `HOURLY`, `DAILY`, `WEEKLY` or `MONTHLY`.
+    #[schema(schema_with = text_or_number_given)]
+    schedule_type: String,
+    #[schema(schema_with = any_value)]
+    scripts: Option<String>,
+    #[schema(schema_with = any_value)]
+    assets: Option<String>,
+    #[schema(schema_with = any_value)]
+    asset_tags: Option<String>,
+    #[schema(schema_with = any_value)]
+    excluded_assets: Option<String>,
+    /// `YYYY-MM-DD`.
+    #[schema(schema_with = text_or_number_given)]
+    start_date: String,
+    #[schema(schema_with = text_or_number_given)]
+    end_date: String,
+    /// `HH:MM:SS`.
+    #[schema(schema_with = text_or_number_given)]
+    start_time: String,
+    /// HOURLY: hours between runs.
+    #[schema(schema_with = any_value)]
+    hourly_interval: Option<String>,
+    /// WEEKLY: day numbers, e.g. `["1", "2"]`.
+    #[schema(schema_with = any_value)]
+    days_of_week: Option<String>,
+    /// MONTHLY: the day of the month.
+    #[schema(schema_with = any_value)]
+    recurrence_date: Option<String>,
+    /// MONTHLY: every how many months.
+    #[schema(schema_with = any_value)]
+    recurrence_month: Option<String>,
+    #[schema(schema_with = any_value)]
+    monthly_schedule_type: Option<String>,
+    #[schema(schema_with = any_value)]
+    activate: Option<bool>,
+    #[schema(schema_with = any_value)]
+    description: Option<String>,
+    #[schema(schema_with = any_value)]
+    user: Option<String>,
+}
+
+/// `POST /sm/v1/scripts/import`: the export file (a JSON array of scripts) as `file`.
+#[derive(ToSchema)]
+struct ImportForm {
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Control answers built with `json!` in the handlers.
+
+/// The control API's error body.
+#[derive(ToSchema)]
+struct ControlErrorBody {
+    error: String,
+}
+
+/// `GET /_mock/health`.
+#[derive(ToSchema)]
+struct Health {
+    /// `ok`, or `unavailable` (503) with `error`.
+    status: String,
+    version: Option<String>,
+    seed: Option<String>,
+    #[schema(schema_with = any_value)]
+    baseline: Option<String>,
+    #[schema(schema_with = any_value)]
+    counts: Option<String>,
+    clock: Option<ClockState>,
+    error: Option<String>,
+}
+
+/// `GET /_mock/requests`.
+#[derive(ToSchema)]
+struct Requests {
+    count: u64,
+    capacity: u64,
+    requests: Vec<Entry>,
+}
+
+/// `POST /_mock/cm/events`: the alerts made, in the CM JSON shape.
+#[derive(ToSchema)]
+struct EventsAnswer {
+    count: u64,
+    #[schema(schema_with = cm_alerts)]
+    alerts: Vec<String>,
+}
+
+fn cm_alerts() -> Schema {
+    Schema::Array(
+        ArrayBuilder::new()
+            .items(RefOr::T(schema(
+                ObjectBuilder::new().schema_type(Type::Object),
+            )))
+            .build(),
+    )
+}
+
+/// `GET /_mock/`: the control endpoints.
+#[derive(ToSchema)]
+struct Index {
+    name: String,
+    version: String,
+    endpoints: Vec<IndexEntry>,
+}
+
+/// One control endpoint.
+#[derive(ToSchema)]
+struct IndexEntry {
+    method: String,
+    path: String,
+    purpose: String,
+}
+
+// ---------------------------------------------------------------------------------------
+// The document.
+
+struct Security;
+
+/// With `--control-token`, every control operation but health answers 401 without the
+/// token (`X-Mock-Token`, or `Authorization: Bearer`). Optional, so not a security
+/// requirement: a 401 response on each.
+fn control_token(openapi: &mut utoipa::openapi::OpenApi) {
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        if !path.starts_with("/_mock/") || path == "/_mock/health" {
+            continue;
+        }
+        let ops = [
+            item.get.as_mut(),
+            item.post.as_mut(),
+            item.put.as_mut(),
+            item.delete.as_mut(),
+        ];
+        for op in ops.into_iter().flatten() {
+            op.responses.responses.insert(
+                "401".to_owned(),
+                RefOr::T(
+                    utoipa::openapi::ResponseBuilder::new()
+                        .description(
+                            "the server runs with --control-token and the request lacks it \
+                             (X-Mock-Token or Authorization: Bearer)",
+                        )
+                        .content(
+                            "application/json",
+                            utoipa::openapi::ContentBuilder::new()
+                                .schema(Some(utoipa::openapi::Ref::from_schema_name(
+                                    "ControlErrorBody",
+                                )))
+                                .build(),
+                        )
+                        .build(),
+                ),
+            );
+        }
+    }
+}
+
+/// `Fault` flattens `FaultSpec` (serde `flatten`), which utoipa writes as `allOf` — but
+/// `FaultSpec` refuses unknown fields (`additionalProperties: false`), so no listed rule
+/// could match both. Write `Fault` as `FaultSpec`'s fields plus its own instead.
+fn flatten_fault(components: &mut utoipa::openapi::Components) {
+    let Some(RefOr::T(Schema::Object(spec))) = components.schemas.get("FaultSpec") else {
+        return;
+    };
+    let Some(RefOr::T(Schema::AllOf(fault))) = components.schemas.get("Fault") else {
+        return;
+    };
+    let mut merged = spec.clone();
+    merged.additional_properties = None;
+    merged.description = fault.description.clone();
+    for item in &fault.items {
+        if let RefOr::T(Schema::Object(own)) = item {
+            for (name, property) in &own.properties {
+                merged.properties.insert(name.clone(), property.clone());
+            }
+            merged.required.extend(own.required.iter().cloned());
+        }
+    }
+    components
+        .schemas
+        .insert("Fault".to_owned(), RefOr::T(Schema::Object(merged)));
+}
+
+/// Paths whose body may be left out (the handlers read no body as `{}`).
+const OPTIONAL_BODIES: [&str; 9] = [
+    "/sm/v1/scripts/search",
+    "/sm/v1/scripts/activities",
+    "/sm/v1/assets/search",
+    "/sm/v1/assettags/search",
+    "/sm/v1/jobs/search",
+    "/sm/v1/assetjobs/search",
+    "/_mock/seed",
+    "/_mock/clock",
+    "/_mock/config",
+];
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("the JWT `POST /auth` answers"))
+                    .build(),
+            ),
+        );
+        openapi.info.title = "qualys-mock: CAR and control API".to_owned();
+        openapi.info.description = Some(
+            "The Qualys CAR API (`POST /auth`, `/sm/v1/*`) as qualys-mock serves it, and the \
+             emulator's control API (`/_mock/*`). Generated from the server's Rust types; the \
+             Continuous Monitoring API (`/qps/rest/*`) is XML-first and described by its XSDs \
+             instead. A method a path does not take answers 405 with `Allow`, and a path \
+             outside this document 404: under `/_mock/` with `{\"error\"}`; under `/sm/v1/` with \
+             the CAR envelope (after the gateway's 401 when the bearer token is missing or \
+             invalid); elsewhere with the gateway's `{\"status\", \"error\", \"message\"}` (also \
+             the body of a CAR 405)."
+                .to_owned(),
+        );
+        openapi.servers = Some(vec![utoipa::openapi::Server::new("http://127.0.0.1:8080")]);
+        flatten_fault(components);
+        control_token(openapi);
+        // Bodies the handlers take as `{}` when absent.
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let ops = [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.delete.as_mut(),
+            ];
+            for op in ops.into_iter().flatten() {
+                if OPTIONAL_BODIES.contains(&path.as_str())
+                    && let Some(RefOr::T(body)) = op.request_body.as_mut()
+                {
+                    body.required = Some(utoipa::openapi::Required::False);
+                }
+            }
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        auth, scripts_search, scripts_export, scripts_import, scripts_activities,
+        scripts_scheduler, scripts_get, scripts_clone, scripts_execute, assets_search,
+        assettags_search, jobs_search, assetjobs_search,
+        mock_index, mock_openapi, mock_health, mock_reset, mock_customers, mock_seed,
+        mock_clock_get, mock_clock_set, mock_requests, mock_requests_clear, mock_faults,
+        mock_faults_add, mock_faults_clear, mock_fault_remove, mock_cm_events, mock_outcome,
+        mock_config, mock_config_set,
+    ),
+    components(schemas(GatewayBody, ErrorEnvelope, ControlErrorBody)),
+    modifiers(&Security),
+    tags(
+        (name = "auth", description = "the gateway's token endpoint"),
+        (name = "scripts", description = "CAR scripts"),
+        (name = "assets", description = "CAR assets and tags"),
+        (name = "jobs", description = "CAR jobs and asset jobs"),
+        (name = "control", description = "the emulator's own endpoints"),
+    )
+)]
+struct ApiDoc;
