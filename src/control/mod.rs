@@ -156,8 +156,16 @@ fn json_body(bytes: &Bytes) -> Result<Value, ControlError> {
         .map_err(|e| ControlError::BadRequest(format!("invalid JSON: {e}")))
 }
 
+/// A request body as `T`: a JSON object (serde would also read an array as a struct's
+/// fields in order, which no client means).
 fn parse<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, ControlError> {
-    serde_json::from_value(json_body(bytes)?).map_err(|e| ControlError::BadRequest(e.to_string()))
+    let value = json_body(bytes)?;
+    if !value.is_object() {
+        return Err(ControlError::BadRequest(
+            "the body must be a JSON object".to_owned(),
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| ControlError::BadRequest(e.to_string()))
 }
 
 /// `GET /_mock/health`: 200 once the store is loaded, with the seed's name, where the

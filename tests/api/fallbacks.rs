@@ -117,3 +117,16 @@ async fn control_characters_never_reach_an_xml_answer() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
     assert!(r.text().contains("control characters"), "{}", r.text());
 }
+
+/// A control body must be a JSON object: an array is not read as a struct's fields.
+#[tokio::test]
+async fn a_control_body_that_is_not_an_object_is_refused() {
+    let app = TestApp::new().await;
+    for path in ["/_mock/clock", "/_mock/customers", "/_mock/faults"] {
+        let r = app
+            .control(Method::POST, path, serde_json::json!([null, null]))
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.text());
+        assert_eq!(r.json()["error"], "the body must be a JSON object");
+    }
+}
