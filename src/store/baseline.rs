@@ -21,7 +21,7 @@
 use rusqlite::{Connection, Transaction, params};
 
 use super::StoreResult;
-use super::objects::{Copy, TABLES, Table};
+use super::objects::{CopyRule, TABLES, Table};
 
 /// The bookkeeping tables and every table's triggers; run once, with the schema.
 pub(super) fn install(conn: &Connection) -> StoreResult<()> {
@@ -242,7 +242,7 @@ pub(super) fn copy_customer(
     user: &CopyUser<'_>,
 ) -> StoreResult<()> {
     for table in TABLES {
-        let Copy::Rows(overrides) = &table.copy else {
+        let CopyRule::Rows(overrides) = &table.copy else {
             continue;
         };
         copy_table(tx, table, overrides, from, to, offset, user)?;

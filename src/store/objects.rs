@@ -15,12 +15,12 @@ pub(crate) struct Table {
     /// The name `/_mock/health` counts it under (`None`: not counted).
     pub counted_as: Option<&'static str>,
     /// How `copyOf` copies a customer's rows.
-    pub copy: Copy,
+    pub copy: CopyRule,
 }
 
 /// How a table's rows are copied into a new customer.
 #[derive(Debug)]
-pub(crate) enum Copy {
+pub(crate) enum CopyRule {
     /// Not copied (customers and users are made afresh; schedules are not seedable).
     No,
     /// Copied, every column as it is but these: `(column, SQL expression)`, where the
@@ -44,19 +44,19 @@ pub(crate) const TABLES: &[Table] = &[
         name: "customers",
         owner: "id",
         counted_as: Some("customers"),
-        copy: Copy::No,
+        copy: CopyRule::No,
     },
     Table {
         name: "users",
         owner: "customer_id",
         counted_as: Some("users"),
-        copy: Copy::No,
+        copy: CopyRule::No,
     },
     Table {
         name: "scripts",
         owner: "customer_id",
         counted_as: Some("scripts"),
-        copy: Copy::Rows(&[
+        copy: CopyRule::Rows(&[
             ("id", MOVED_ID),
             ("created_by_id", Some(":user_uuid")),
             ("created_by_name", Some(":user_name")),
@@ -76,25 +76,25 @@ pub(crate) const TABLES: &[Table] = &[
         name: "assets",
         owner: "customer_id",
         counted_as: Some("assets"),
-        copy: Copy::Rows(&[("id", MOVED_ID)]),
+        copy: CopyRule::Rows(&[("id", MOVED_ID)]),
     },
     Table {
         name: "asset_interfaces",
         owner: "customer_id",
         counted_as: None,
-        copy: Copy::Rows(&[("asset_id", Some("asset_id + :off"))]),
+        copy: CopyRule::Rows(&[("asset_id", Some("asset_id + :off"))]),
     },
     Table {
         name: "asset_tags",
         owner: "customer_id",
         counted_as: Some("assetTags"),
-        copy: Copy::Rows(&[("id", MOVED_ID)]),
+        copy: CopyRule::Rows(&[("id", MOVED_ID)]),
     },
     Table {
         name: "asset_tag_links",
         owner: "customer_id",
         counted_as: None,
-        copy: Copy::Rows(&[
+        copy: CopyRule::Rows(&[
             ("asset_id", Some("asset_id + :off")),
             ("tag_id", Some("tag_id + :off")),
         ]),
@@ -103,13 +103,13 @@ pub(crate) const TABLES: &[Table] = &[
         name: "schedules",
         owner: "customer_id",
         counted_as: Some("schedules"),
-        copy: Copy::No,
+        copy: CopyRule::No,
     },
     Table {
         name: "script_jobs",
         owner: "customer_id",
         counted_as: Some("jobs"),
-        copy: Copy::Rows(&[
+        copy: CopyRule::Rows(&[
             ("id", MOVED_ID),
             ("script_id", Some("script_id + :off")),
             ("schedule_id", Some("NULL")),
@@ -119,7 +119,7 @@ pub(crate) const TABLES: &[Table] = &[
         name: "asset_jobs",
         owner: "customer_id",
         counted_as: Some("assetJobs"),
-        copy: Copy::Rows(&[
+        copy: CopyRule::Rows(&[
             ("id", MOVED_ID),
             ("job_id", Some("job_id + :off")),
             ("asset_id", Some("asset_id + :off")),
@@ -129,7 +129,7 @@ pub(crate) const TABLES: &[Table] = &[
         name: "activities",
         owner: "customer_id",
         counted_as: Some("activities"),
-        copy: Copy::Rows(&[
+        copy: CopyRule::Rows(&[
             ("seq", None),
             ("uuid", Some(NEW_UUID)),
             ("user_name", Some(":user_name")),
@@ -147,25 +147,25 @@ pub(crate) const TABLES: &[Table] = &[
         name: "cm_rulesets",
         owner: "customer_id",
         counted_as: Some("rulesets"),
-        copy: Copy::Rows(&[("id", MOVED_ID)]),
+        copy: CopyRule::Rows(&[("id", MOVED_ID)]),
     },
     Table {
         name: "cm_rules",
         owner: "customer_id",
         counted_as: Some("rules"),
-        copy: Copy::Rows(&[("id", MOVED_ID), ("ruleset_id", Some("ruleset_id + :off"))]),
+        copy: CopyRule::Rows(&[("id", MOVED_ID), ("ruleset_id", Some("ruleset_id + :off"))]),
     },
     Table {
         name: "cm_rule_criteria",
         owner: "customer_id",
         counted_as: None,
-        copy: Copy::Rows(&[("id", MOVED_ID), ("rule_id", Some("rule_id + :off"))]),
+        copy: CopyRule::Rows(&[("id", MOVED_ID), ("rule_id", Some("rule_id + :off"))]),
     },
     Table {
         name: "cm_profiles",
         owner: "customer_id",
         counted_as: Some("profiles"),
-        copy: Copy::Rows(&[
+        copy: CopyRule::Rows(&[
             ("id", MOVED_ID),
             ("uuid", Some(NEW_UUID)),
             ("ruleset_id", Some("ruleset_id + :off")),
@@ -175,7 +175,7 @@ pub(crate) const TABLES: &[Table] = &[
         name: "cm_alerts",
         owner: "customer_id",
         counted_as: Some("alerts"),
-        copy: Copy::Rows(&[
+        copy: CopyRule::Rows(&[
             ("id", MOVED_ID),
             ("profile_id", Some("profile_id + :off")),
             ("rule_id", Some("rule_id + :off")),
@@ -214,7 +214,7 @@ mod tests {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         conn.execute_batch(include_str!("schema.sql")).unwrap();
         for table in TABLES {
-            if let Copy::Rows(overrides) = &table.copy {
+            if let CopyRule::Rows(overrides) = &table.copy {
                 for (column, _) in *overrides {
                     let n: i64 = conn
                         .query_row(

@@ -115,22 +115,14 @@ impl Seed {
             customers,
             known,
         };
-        let date = |c: &Check<'_>, field: &str, v: &str| {
-            dates::parse_s(v).map(|_| ()).ok_or_else(|| {
-                c.fail(
-                    field,
-                    format!("{v:?} is not a date like 2018-06-04T10:57:43Z"),
-                )
-            })
-        };
 
         let mut rulesets = Owners::new();
         for (i, r) in self.rulesets.iter().enumerate() {
             let c = check("rulesets.json", i, r.title.clone());
             c.customer(&r.customer)?;
             c.unique("cm_rulesets", r.id, &mut rulesets, &r.customer)?;
-            date(&c, "dateCreated", &r.date_created)?;
-            date(&c, "dateUpdated", &r.date_updated)?;
+            c.cm_date("dateCreated", &r.date_created)?;
+            c.cm_date("dateUpdated", &r.date_updated)?;
         }
 
         let (mut rules, mut criteria) = (Owners::new(), HashSet::new());
@@ -148,7 +140,7 @@ impl Seed {
             for e in &r.event_types {
                 c.one_of("eventTypes", e, EVENT_TYPES)?;
             }
-            date(&c, "dateCreated", &r.date_created)?;
+            c.cm_date("dateCreated", &r.date_created)?;
             for cr in &r.criteria {
                 if !criteria.insert(cr.id) || known.criterion_taken(cr.id) {
                     return Err(c.fail("criteria.id", format!("duplicate criterion id {}", cr.id)));
@@ -170,8 +162,8 @@ impl Seed {
                 c.owned("ruleset", "cm_rulesets", rs, &rulesets, &p.customer)?;
             }
             c.one_of("frequency", &p.frequency, FREQUENCIES)?;
-            date(&c, "dateCreated", &p.date_created)?;
-            date(&c, "dateUpdated", &p.date_updated)?;
+            c.cm_date("dateCreated", &p.date_created)?;
+            c.cm_date("dateUpdated", &p.date_updated)?;
             if crate::iprange::IpRanges::parse(&p.included_ips).is_none() {
                 return Err(c.fail("includedIps", "not a list of IPv4 addresses and ranges"));
             }
@@ -211,18 +203,8 @@ impl Seed {
                 return Err(c.fail("id", format!("{} is taken by a stored record", a.id)));
             }
             c.one_of("eventType", &a.event_type, EVENT_TYPES)?;
-            crate::dates::parse_s(&a.event_date).ok_or_else(|| {
-                c.fail(
-                    "eventDate",
-                    format!("{:?} is not a date like 2018-06-04T10:57:43Z", a.event_date),
-                )
-            })?;
-            crate::dates::parse_s(&a.alert_date).ok_or_else(|| {
-                c.fail(
-                    "alertDate",
-                    format!("{:?} is not a date like 2018-06-04T10:57:43Z", a.alert_date),
-                )
-            })?;
+            c.cm_date("eventDate", &a.event_date)?;
+            c.cm_date("alertDate", &a.alert_date)?;
             if let Some(p) = a.profile {
                 c.owned("profile", "cm_profiles", p, &refs.profiles, &a.customer)?;
             }
@@ -418,7 +400,7 @@ fn insert_alerts(
 ) -> StoreResult<()> {
     {
         let cust = |name: &str| customer_ids.customer(name);
-        let secs = |v: &str| crate::dates::parse_s(v).unwrap_or(0);
+        let secs = |v: &str| dates::parse_s(v).unwrap_or(0);
         let mut stmt = tx.prepare_cached(
             "INSERT INTO cm_alerts (id, customer_id, source, event_type, trigger_uuid, ip_address, hostname, \
              event_s, alert_s, is_hidden, profile_id, rule_id, alert_info_json) \
