@@ -89,7 +89,7 @@ impl MockServerBuilder {
         args.seed = None;
         let state = match self.seed {
             Some(seed) => {
-                let state = AppState::in_memory(seed, self.clock.unwrap_or_default()).await?;
+                let state = AppState::private(seed, self.clock.unwrap_or_default()).await?;
                 state.set_limits(args.limits());
                 state
             }

@@ -55,12 +55,7 @@ pub async fn build_state(args: &ServeArgs, clock: Clock) -> Result<AppState, Sta
         None => {
             let seed = read_seed()?;
             let name = seed.name.clone();
-            // A seed too large to read into memory is not held there once stored either.
-            let store = if seed.alerts_file.is_some() {
-                Store::open_temp()?
-            } else {
-                Store::open_memory()?
-            };
+            let store = Store::open_private()?;
             let provenance = seed.provenance(&clock);
             store.initialize_with_seed(seed, provenance).await?;
             (store, name)

@@ -169,7 +169,7 @@ fn parse<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, ControlErro
 }
 
 /// `GET /_mock/health`: 200 once the store is loaded, with the seed's name, where the
-/// baseline came from, and record counts.
+/// baseline came from, what the store is, and record counts.
 async fn health(State(state): State<AppState>) -> Response {
     let facts = async {
         Ok::<_, crate::store::StoreError>((
@@ -183,6 +183,7 @@ async fn health(State(state): State<AppState>) -> Response {
             "version": env!("CARGO_PKG_VERSION"),
             "seed": state.info.seed_name,
             "baseline": baseline,
+            "store": state.store.kind(),
             "counts": counts,
             "clock": ClockView::from(state.clock.state()),
         }))

@@ -262,10 +262,20 @@ struct Health {
     seed: Option<String>,
     #[schema(schema_with = any_value)]
     baseline: Option<String>,
+    store: Option<StoreKindView>,
     #[schema(schema_with = any_value)]
     counts: Option<String>,
     clock: Option<ClockState>,
     error: Option<String>,
+}
+
+/// Where the store's data lives: `private` (a file of the process's own, the default),
+/// `file` (`--db`) or `memory`, and its reader connections.
+#[derive(ToSchema)]
+#[schema(as = StoreKind)]
+struct StoreKindView {
+    kind: String,
+    readers: u64,
 }
 
 /// `GET /_mock/requests`.

@@ -246,9 +246,10 @@ impl AppState {
         self.engine_work_added();
     }
 
-    /// A fresh in-memory store whose baseline is `seed`, a random JWT secret and `clock`.
-    pub async fn in_memory(seed: Seed, clock: Clock) -> Result<AppState, StoreError> {
-        let store = Store::open_memory()?;
+    /// A fresh private store ([`Store::open_private`]) whose baseline is `seed`, a random
+    /// JWT secret and `clock`.
+    pub async fn private(seed: Seed, clock: Clock) -> Result<AppState, StoreError> {
+        let store = Store::open_private()?;
         let info = ServerInfo {
             seed_name: seed.name.clone(),
             ..ServerInfo::default()

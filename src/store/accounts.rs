@@ -69,7 +69,7 @@ impl Store {
         password: &str,
     ) -> StoreResult<Option<Caller>> {
         let (username, password) = (username.to_owned(), password.to_owned());
-        self.call(move |conn| {
+        self.read(move |conn| {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {CALLER_COLUMNS}, u.password FROM users u \
                  JOIN customers c ON c.id = u.customer_id WHERE u.username = ?1"
@@ -89,7 +89,7 @@ impl Store {
 
     /// The user a token was issued to, if the user and its customer still exist.
     pub async fn caller_by_user_id(&self, user_id: i64) -> StoreResult<Option<Caller>> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {CALLER_COLUMNS} FROM users u \
                  JOIN customers c ON c.id = u.customer_id WHERE u.id = ?1"
@@ -103,7 +103,7 @@ impl Store {
 
     /// Counts of the main records, all customers together.
     pub async fn record_counts(&self) -> StoreResult<RecordCounts> {
-        self.call(|conn| {
+        self.read(|conn| {
             let counted: Vec<(&'static str, &'static str)> = TABLES
                 .iter()
                 .filter_map(|t| t.counted_as.map(|name| (name, t.name)))

@@ -284,7 +284,7 @@ impl Store {
         filter: SqlWhere,
         window: Window,
     ) -> StoreResult<Vec<String>> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let source = source(object)
                 .ok_or_else(|| super::StoreError::Schema(format!("no CM search of {object:?}")))?;
             search::explain(conn, &source, customer_id, &window_search(&filter, window))
@@ -299,7 +299,7 @@ impl Store {
         filter: SqlWhere,
         window: Window,
     ) -> StoreResult<Page<i64>> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let search = window_search(&filter, window);
             search::run(conn, &ALERT_ID_SOURCE, customer_id, &search, |r| {
                 r.get("id")
@@ -315,7 +315,7 @@ impl Store {
         filter: SqlWhere,
         window: Window,
     ) -> StoreResult<Page<AlertRow>> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let search = window_search(&filter, window);
             let page = search::run(
                 conn,
@@ -361,7 +361,7 @@ impl Store {
         filter: SqlWhere,
         window: Window,
     ) -> StoreResult<Page<ProfileRow>> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let search = window_search(&filter, window);
             let map = |r: &Row<'_>, (p, s): &(ProfileCols, RulesetCols)| {
                 let mut profile = profile_row(r, p)?;
@@ -383,7 +383,7 @@ impl Store {
         filter: SqlWhere,
         window: Window,
     ) -> StoreResult<Page<RuleRow>> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let search = window_search(&filter, window);
             let page = search::run(conn, &RULE_SOURCE, customer_id, &search, by_name(rule_row))?;
             Ok(Page {
@@ -401,7 +401,7 @@ impl Store {
         filter: SqlWhere,
         window: Window,
     ) -> StoreResult<Page<RulesetWithRules>> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let search = window_search(&filter, window);
             let page = search::run(
                 conn,
@@ -442,7 +442,9 @@ mod tests {
     use crate::store::Seed;
 
     async fn seeded() -> Store {
-        Store::memory_with(Seed::embedded().unwrap()).await.unwrap()
+        Store::private_with(Seed::embedded().unwrap())
+            .await
+            .unwrap()
     }
 
     fn by_id(id: &str) -> SqlWhere {

@@ -1,8 +1,9 @@
 //! The store: the only code that touches SQLite.
 //!
-//! [`Store`] is a cheap, cloneable handle on one connection behind a mutex. Every query runs
-//! on tokio's blocking pool through [`Store::call`], so SQLite never blocks an async worker.
-//! A mock's load needs no pool: one connection, prepared statements cached per connection.
+//! [`Store`] is a cheap, cloneable handle on one writer connection and a few readers beside
+//! it ([`pool`]). Every query runs on tokio's blocking pool, so SQLite never blocks an async
+//! worker: reads through [`Store::read`] on a reader, writes through [`Store::transaction`]
+//! on the writer. Prepared statements are cached per connection.
 //!
 //! Each object type has its own submodule with its row types and queries; the rest of the
 //! crate sees only typed async methods on [`Store`] and never builds SQL. Every query takes
@@ -14,17 +15,19 @@ pub mod car;
 pub mod cm;
 mod columns;
 mod objects;
+mod pool;
 mod runtime;
 mod search;
 pub mod seed;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OpenFlags};
 
 pub use accounts::{Caller, RecordCounts};
+pub use pool::StoreKind;
 pub use runtime::{NewTenant, Refused, Tenant};
 pub use seed::{Seed, SeedError};
 
@@ -51,23 +54,29 @@ pub enum StoreError {
 /// How long one call may hold the store (see [`Store::call`]).
 pub const TIME_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// SQLite virtual-machine steps between checks of the time budget.
-const PROGRESS_STEPS: std::os::raw::c_int = 10_000;
-
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// A handle on the one SQLite connection. Clone it freely.
+/// A handle on the store's connections. Clone it freely.
 #[derive(Clone)]
 pub struct Store {
-    conn: Arc<Mutex<Connection>>,
-    /// How long one bounded call may hold the connection.
+    conns: Arc<pool::Connections>,
+    /// How long one read may hold its connection.
     budget: std::time::Duration,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("kind", &self.conns.kind())
+            .finish_non_exhaustive()
     }
+}
+
+/// How many readers a file store opens beside its writer.
+fn reader_count() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get() * 2)
+        .clamp(4, 8)
 }
 
 /// Loads start-up data inside [`Store::initialize`]'s transaction, in as many parts as
@@ -94,11 +103,47 @@ pub struct Provenance {
 }
 
 impl Store {
-    /// A new, empty in-memory store: [`Store::initialize`] it before use.
+    /// A new, empty in-memory store, with one connection for reads and writes alike:
+    /// [`Store::initialize`] it before use.
     pub fn open_memory() -> StoreResult<Store> {
         let conn = Connection::open_in_memory()?;
         configure(&conn, false)?;
         Ok(Store::wrap(conn))
+    }
+
+    /// A new, empty private store (the default): a file of this process's own in the
+    /// temporary folder, in WAL mode with readers beside the writer, written without syncing
+    /// and removed when the store closes ([`pool`]). Where no such file can be made, an
+    /// in-memory store ([`Store::open_memory`]). [`Store::initialize`] it before use.
+    pub fn open_private() -> StoreResult<Store> {
+        match Store::open_private_file() {
+            Ok(store) => Ok(store),
+            Err(e) => {
+                tracing::warn!(
+                    "no private store file in {} ({}); the store is in memory, and its reads \
+                     take turns with its writes",
+                    std::env::temp_dir().display(),
+                    crate::logging::cause(&e)
+                );
+                Store::open_memory()
+            }
+        }
+    }
+
+    fn open_private_file() -> StoreResult<Store> {
+        let file = pool::PrivateFile::new().map_err(|e| StoreError::Schema(e.to_string()))?;
+        let open = |path: &Path| -> StoreResult<Connection> {
+            let conn = Connection::open(path)?;
+            configure(&conn, true)?;
+            // Nothing outlives the process: no syncing.
+            conn.pragma_update(None, "synchronous", "OFF")?;
+            Ok(conn)
+        };
+        let writer = open(file.path())?;
+        // Large seeds are held here too: a bounded cache, the rest in the OS's.
+        writer.pragma_update(None, "cache_size", -65_536)?;
+        let conns = pool::Connections::with_readers(writer, file.path(), reader_count(), open)?;
+        Ok(Store::from_connections(conns.owning(file)))
     }
 
     /// Open the store in a file, if there is one: `None` when the file does not exist or
@@ -130,7 +175,19 @@ impl Store {
                 "it is a SQLite database of another program ({tables} tables, none of them a \
                  qualys-mock store); name a new file, and qualys-mock creates its store there"
             ))),
-            (SCHEMA_VERSION, _, true) => Ok(Some(Store::wrap(conn))),
+            (SCHEMA_VERSION, _, true) => {
+                let open = |path: &Path| -> StoreResult<Connection> {
+                    let conn = Connection::open_with_flags(path, flags)?;
+                    configure(&conn, true)?;
+                    Ok(conn)
+                };
+                let conns = pool::Connections::with_readers(conn, path, reader_count(), open)
+                    .map_err(|e| match e {
+                        StoreError::Sqlite(e) => refuse(explain(&e)),
+                        other => other,
+                    })?;
+                Ok(Some(Store::from_connections(conns)))
+            }
             (SCHEMA_VERSION, _, false) => Err(refuse(
                 "its first seeding never finished (the process was stopped while it ran); \
                  delete the file and start again"
@@ -182,10 +239,9 @@ impl Store {
 
     /// Close the connection (the last handle only), with the file in WAL mode.
     fn close(self) -> StoreResult<()> {
-        let conn = Arc::try_unwrap(self.conn)
+        let conn = Arc::try_unwrap(self.conns)
             .map_err(|_| StoreError::Worker("the store is still in use".into()))?
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner());
+            .into_writer();
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.close().map_err(|(_, e)| StoreError::Sqlite(e))
     }
@@ -234,20 +290,9 @@ impl Store {
             .await
     }
 
-    /// A new, empty store in a private temporary file (deleted when the process ends):
-    /// for data sets too large to hold in memory, with a bounded page cache.
-    pub fn open_temp() -> StoreResult<Store> {
-        let conn = Connection::open("")?;
-        configure(&conn, false)?;
-        conn.pragma_update(None, "cache_size", -65_536)?;
-        conn.pragma_update(None, "journal_mode", "MEMORY")?;
-        conn.pragma_update(None, "synchronous", "OFF")?;
-        Ok(Store::wrap(conn))
-    }
-
-    /// A new in-memory store whose baseline is `seed` (provenance from the real clock).
-    pub async fn memory_with(seed: Seed) -> StoreResult<Store> {
-        let store = Store::open_memory()?;
+    /// A new private store whose baseline is `seed` (provenance from the real clock).
+    pub async fn private_with(seed: Seed) -> StoreResult<Store> {
+        let store = Store::open_private()?;
         let provenance = seed.provenance(&crate::clock::Clock::real());
         store.initialize_with_seed(seed, provenance).await?;
         Ok(store)
@@ -255,7 +300,7 @@ impl Store {
 
     /// Where the baseline came from.
     pub async fn provenance(&self) -> StoreResult<Provenance> {
-        self.call(|conn| {
+        self.read(|conn| {
             let get = |key: &str| -> rusqlite::Result<String> {
                 conn.query_row("SELECT value FROM store_meta WHERE key = ?1", [key], |r| {
                     r.get(0)
@@ -269,64 +314,52 @@ impl Store {
         .await
     }
 
+    /// Where the data lives and how many readers run beside the writer.
+    pub fn kind(&self) -> StoreKind {
+        self.conns.kind()
+    }
+
     fn wrap(conn: Connection) -> Store {
+        Store::from_connections(pool::Connections::single(conn))
+    }
+
+    fn from_connections(conns: pool::Connections) -> Store {
         Store {
-            conn: Arc::new(Mutex::new(conn)),
+            conns: Arc::new(conns),
             budget: TIME_BUDGET,
         }
     }
 
-    /// Run `f` with the connection on the blocking pool.
+    /// Read with `f` on a reader connection, on the blocking pool, in one snapshot: writes
+    /// committed before the call began are seen, none committed while it runs.
     ///
     /// The work has [`TIME_BUDGET`]: SQLite's progress handler interrupts it past that, and
     /// the call fails with [`StoreError::TooSlow`] (each surface answers its own error), so
-    /// no request holds the store for long. Loading and resetting, whose size the operator
-    /// chose, run with [`Store::call_unbounded`].
-    async fn call<F, R>(&self, f: F) -> StoreResult<R>
+    /// no request holds a connection for long. A reader is awaited, not blocked on.
+    async fn read<F, R>(&self, f: F) -> StoreResult<R>
     where
-        F: FnOnce(&mut Connection) -> StoreResult<R> + Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
         R: Send + 'static,
     {
-        self.run(Some(self.budget), f).await
+        self.conns.reserve_reader().await?;
+        let (conns, budget) = (Arc::clone(&self.conns), self.budget);
+        tokio::task::spawn_blocking(move || conns.on_reader(budget, f))
+            .await
+            .map_err(|e| StoreError::Worker(e.to_string()))?
     }
 
-    /// [`Store::call`] without a time budget.
+    /// Run `f` on the writer connection, on the blocking pool, without a time budget:
+    /// loading and resetting, whose size the operator chose, and writes, which are bounded
+    /// by what their requests may hold and are never interrupted.
     async fn call_unbounded<F, R>(&self, f: F) -> StoreResult<R>
     where
         F: FnOnce(&mut Connection) -> StoreResult<R> + Send + 'static,
         R: Send + 'static,
     {
-        self.run(None, f).await
-    }
-
-    async fn run<F, R>(&self, budget: Option<std::time::Duration>, f: F) -> StoreResult<R>
-    where
-        F: FnOnce(&mut Connection) -> StoreResult<R> + Send + 'static,
-        R: Send + 'static,
-    {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().unwrap_or_else(|e| e.into_inner());
-            // Measured from when the connection is ours, not from when the call queued.
-            let started = std::time::Instant::now();
-            let limit = budget.unwrap_or(std::time::Duration::MAX);
-            guard.progress_handler(
-                PROGRESS_STEPS,
-                budget.map(|_| move || started.elapsed() > limit),
-            )?;
-            let result = f(&mut guard);
-            let _ = guard.progress_handler(PROGRESS_STEPS, None::<fn() -> bool>);
-            match result {
-                Err(StoreError::Sqlite(e))
-                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) =>
-                {
-                    Err(StoreError::TooSlow(limit))
-                }
-                other => other,
-            }
-        })
-        .await
-        .map_err(|e| StoreError::Worker(e.to_string()))?
+        let conns = Arc::clone(&self.conns);
+        tokio::task::spawn_blocking(move || conns.on_writer(None, f))
+            .await
+            .map_err(|e| StoreError::Worker(e.to_string()))?
     }
 
     /// Run `f` inside one transaction: all of it is stored, or none. Writes are bounded by
@@ -353,12 +386,12 @@ impl Store {
 
     /// Rows changed since the baseline (or the last reset).
     pub async fn changed_rows(&self) -> StoreResult<i64> {
-        self.call(|conn| baseline::changed_rows(conn)).await
+        self.read(baseline::changed_rows).await
     }
 
     /// Flush a file database's WAL into the main file (used at shutdown).
     pub async fn checkpoint(&self) -> StoreResult<()> {
-        self.call(|conn| {
+        self.call_unbounded(|conn| {
             conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
             Ok(())
         })
@@ -474,10 +507,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_call_past_its_time_budget_is_stopped_and_the_store_goes_on() {
-        let mut store = Store::memory_with(Seed::embedded().unwrap()).await.unwrap();
+        let mut store = Store::private_with(Seed::embedded().unwrap())
+            .await
+            .unwrap();
         store.budget = std::time::Duration::from_millis(100);
         let endless = store
-            .call(|conn| {
+            .read(|conn| {
                 Ok(conn.query_row(
                     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) \
                      SELECT count(*) FROM c",
@@ -493,6 +528,60 @@ mod tests {
         assert_eq!(store.record_counts().await.unwrap()["customers"], 2);
     }
 
+    /// On a private store a read that runs to its budget holds up neither a short read nor a
+    /// write; on the one connection of a memory store both wait for it (so the test can fail).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_long_read_holds_up_neither_reads_nor_writes_beside_it() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        for private in [true, false] {
+            let mut store = if private {
+                Store::open_private().unwrap()
+            } else {
+                Store::open_memory().unwrap()
+            };
+            store
+                .initialize_with_seed(Seed::embedded().unwrap(), provenance())
+                .await
+                .unwrap();
+            assert_eq!(
+                store.kind().kind,
+                if private { "private" } else { "memory" }
+            );
+            store.budget = std::time::Duration::from_millis(1500);
+            let started = Arc::new(AtomicBool::new(false));
+            let long = tokio::spawn({
+                let (store, started) = (store.clone(), Arc::clone(&started));
+                async move {
+                    store
+                        .read(move |conn| {
+                            started.store(true, Ordering::SeqCst);
+                            Ok(conn.query_row(
+                                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) \
+                                 SELECT count(*) FROM c",
+                                [],
+                                |r| r.get::<_, i64>(0),
+                            )?)
+                        })
+                        .await
+                }
+            });
+            while !started.load(Ordering::SeqCst) {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            let before = tokio::time::Instant::now();
+            assert_eq!(store.record_counts().await.unwrap()["customers"], 2);
+            store.reset(None).await.unwrap();
+            let short = before.elapsed();
+            assert_eq!(
+                !long.is_finished(),
+                private,
+                "private {private}: the short read and the write took {short:?}"
+            );
+            let long = long.await.unwrap();
+            assert!(matches!(long, Err(StoreError::TooSlow(_))), "{long:?}");
+        }
+    }
+
     #[tokio::test]
     async fn initialize_applies_the_schema_and_versions_it() {
         let store = Store::open_memory().unwrap();
@@ -501,7 +590,7 @@ mod tests {
             .await
             .unwrap();
         let (v, fk) = store
-            .call(|conn| {
+            .read(|conn| {
                 let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
                 let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
                 Ok((v, fk))

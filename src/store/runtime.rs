@@ -50,7 +50,7 @@ const OFFSET_PER_CUSTOMER: i64 = 1_000_000_000;
 impl Store {
     /// The id of the customer named `name`.
     pub async fn customer_id(&self, name: String) -> StoreResult<Option<i64>> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             Ok(conn
                 .prepare_cached("SELECT id FROM customers WHERE name = ?1")?
                 .query_row([&name], |r| r.get(0))

@@ -405,7 +405,7 @@ async fn the_control_tokens_401_is_the_documented_body() {
     let app = TestApp::new().await;
     let (_, doc) = served(&app).await;
     let seed = qualys_mock::store::Seed::embedded().unwrap();
-    let state = qualys_mock::AppState::in_memory(seed, qualys_mock::clock::Clock::frozen_at(0))
+    let state = qualys_mock::AppState::private(seed, qualys_mock::clock::Clock::frozen_at(0))
         .await
         .unwrap()
         .with_control(qualys_mock::control::ControlState::new(

@@ -814,7 +814,7 @@ async fn runtime_seeds_are_validated_and_all_or_nothing() {
 #[tokio::test]
 async fn a_control_token_guards_everything_but_health() {
     let seed = qualys_mock::store::Seed::embedded().unwrap();
-    let state = qualys_mock::AppState::in_memory(seed, qualys_mock::clock::Clock::frozen_at(0))
+    let state = qualys_mock::AppState::private(seed, qualys_mock::clock::Clock::frozen_at(0))
         .await
         .unwrap()
         .with_control(qualys_mock::control::ControlState::new(

@@ -1,4 +1,4 @@
-//! A test app over `tower::ServiceExt::oneshot`: a fresh in-memory store on the embedded
+//! A test app over `tower::ServiceExt::oneshot`: a fresh private store on the embedded
 //! seed, a frozen clock and a known JWT secret, so tests can move time and forge tokens.
 
 use axum::Router;
@@ -44,7 +44,7 @@ impl TestApp {
     pub async fn new() -> TestApp {
         let seed = Seed::embedded().unwrap();
         let clock = Clock::frozen_at(T0_MS);
-        let store = Store::open_memory().unwrap();
+        let store = Store::open_private().unwrap();
         let provenance = seed.provenance(&clock);
         store.initialize_with_seed(seed, provenance).await.unwrap();
         let state = AppState::new(

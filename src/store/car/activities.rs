@@ -100,7 +100,7 @@ impl Store {
         customer_id: i64,
         q: Query,
     ) -> StoreResult<Page<ActivityRow>> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             search::run(
                 conn,
                 &SOURCE,

@@ -102,7 +102,7 @@ impl Store {
     /// When the engine next has something to do: the earliest schedule firing or asset-job
     /// transition; `None` when nothing is pending.
     pub async fn car_next_due(&self, queue_ms: i64, run_ms: i64) -> StoreResult<Option<i64>> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let jobs: Option<i64> = conn
                 .prepare_cached(
                     "SELECT min(CASE WHEN status = 'QUEUED' THEN created_ms + ?1 ELSE started_ms + ?2 END) \

@@ -99,7 +99,7 @@ impl Store {
         customer_id: i64,
         q: Query,
     ) -> StoreResult<Vec<String>> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let source = source(object)
                 .ok_or_else(|| super::StoreError::Schema(format!("no CAR search of {object:?}")))?;
             search::explain(conn, &source, customer_id, &q.search())

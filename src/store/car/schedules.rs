@@ -156,7 +156,7 @@ impl Store {
 
     /// Active schedules due at or before `now_ms`, all customers.
     pub async fn car_due_schedules(&self, now_ms: i64) -> StoreResult<Vec<ScheduleRow>> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let rows = conn
                 .prepare_cached(
                     "SELECT id, customer_id, title, script_id, recurrence_json, assets_json, asset_tags_json, \

@@ -216,7 +216,7 @@ fn clone_of(src: ScriptRow, title: String) -> NewScript {
 
 impl Store {
     pub async fn car_scripts(&self, customer_id: i64, q: Query) -> StoreResult<Page<ScriptRow>> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             search::run(conn, &SOURCE, customer_id, &q.search(), by_name(script_row))
         })
         .await
@@ -228,7 +228,7 @@ impl Store {
         customer_id: i64,
         key: String,
     ) -> StoreResult<Option<ScriptRow>> {
-        self.call(move |conn| script_by_key(conn, customer_id, &key))
+        self.read(move |conn| script_by_key(conn, customer_id, &key))
             .await
     }
 
@@ -238,7 +238,7 @@ impl Store {
         customer_id: i64,
         ids: Vec<i64>,
     ) -> StoreResult<Result<Vec<ScriptRow>, Vec<i64>>> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let (mut found, mut missing) = (Vec::new(), Vec::new());
             for id in ids {
                 match script_by_id(conn, customer_id, id)? {

@@ -648,8 +648,8 @@ mod tests {
         let streamed = Seed::from_dir_with(dir.path(), 0).unwrap();
         assert!(streamed.alerts.is_empty() && streamed.alerts_file.is_some());
         let (a, b) = (
-            crate::store::Store::memory_with(read).await.unwrap(),
-            crate::store::Store::memory_with(streamed).await.unwrap(),
+            crate::store::Store::private_with(read).await.unwrap(),
+            crate::store::Store::private_with(streamed).await.unwrap(),
         );
         assert_eq!(
             a.record_counts().await.unwrap(),
@@ -662,7 +662,7 @@ mod tests {
         alerts[2010]["profile"] = serde_json::json!(999_999);
         write("alerts.json", &alerts);
         let seed = Seed::from_dir_with(dir.path(), 0).unwrap();
-        let err = crate::store::Store::memory_with(seed)
+        let err = crate::store::Store::private_with(seed)
             .await
             .unwrap_err()
             .to_string();
@@ -673,7 +673,7 @@ mod tests {
         alerts[2010] = serde_json::json!({"id": "not a number"});
         write("alerts.json", &alerts);
         let seed = Seed::from_dir_with(dir.path(), 0).unwrap();
-        let err = crate::store::Store::memory_with(seed)
+        let err = crate::store::Store::private_with(seed)
             .await
             .unwrap_err()
             .to_string();
