@@ -25,7 +25,9 @@
 //! - `clock` — the only source of "now"; tests and the control API move it.
 //! - `dates` — epoch seconds and milliseconds to ISO 8601 text and back, for every surface.
 //! - `auth` — gateway JWT issue and verify, framework-free.
-//! - `store/` — the only code that touches SQLite: schema, the one table of object types
+//! - `store/` — the only code that touches SQLite: where the data lives (a private file by
+//!   default, a `--db` file, or memory) and its connections (one writer, readers beside it
+//!   in WAL), schema, the one table of object types
 //!   (`objects.rs`), the baseline and reset (`baseline.rs`), runtime customers and seeds,
 //!   seed loading, one search, queries per object.
 //! - `car/` — the CAR surface: `/auth`, `/sm/v1/*`; the engine's catch-up as a route layer,

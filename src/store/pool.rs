@@ -11,11 +11,10 @@
 //! Writes always go through the one writer, so they never meet a busy database.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
-use tokio::sync::Semaphore;
 
 use super::{StoreError, StoreResult};
 
@@ -28,7 +27,9 @@ const READER_CACHE_KIB: i64 = 8_192;
 /// The connections of one store.
 pub(super) struct Connections {
     writer: Mutex<Connection>,
-    readers: Option<Readers>,
+    /// Opened once the store holds its start-up data ([`Connections::open_readers`]); until
+    /// then (and for ever in memory) reads use the writer.
+    readers: OnceLock<Readers>,
     /// Declared last, so it is dropped after every connection is closed.
     private: Option<PrivateFile>,
 }
@@ -43,30 +44,50 @@ pub struct StoreKind {
     pub readers: usize,
 }
 
-/// Idle reader connections, and one permit per connection.
+/// Idle reader connections; a read waits on `freed` while none is idle.
 struct Readers {
     idle: Mutex<Vec<Connection>>,
-    permits: Semaphore,
+    freed: Condvar,
     count: usize,
 }
 
 impl Connections {
-    /// One connection and no readers (in memory, or a file being built).
+    /// One connection and no readers yet (in memory, or a file being built or opened).
     pub(super) fn single(writer: Connection) -> Connections {
         Connections {
             writer: Mutex::new(writer),
-            readers: None,
+            readers: OnceLock::new(),
             private: None,
         }
     }
 
-    /// `writer` on the WAL file at `path`, and `count` readers opened beside it by `open`.
-    pub(super) fn with_readers(
-        writer: Connection,
+    /// The writer of a private file, which is removed when these connections are dropped.
+    pub(super) fn private(writer: Connection, file: PrivateFile) -> Connections {
+        Connections {
+            private: Some(file),
+            ..Connections::single(writer)
+        }
+    }
+
+    /// The private file's path, if the store has one.
+    pub(super) fn private_path(&self) -> Option<&Path> {
+        self.private.as_ref().map(PrivateFile::path)
+    }
+
+    /// Put the file at `path` in WAL mode and open `count` readers beside the writer with
+    /// `open` (once; later calls do nothing). The writer is held meanwhile, so nothing is
+    /// written while the journal mode changes.
+    pub(super) fn open_readers(
+        &self,
         path: &Path,
         count: usize,
         open: impl Fn(&Path) -> StoreResult<Connection>,
-    ) -> StoreResult<Connections> {
+    ) -> StoreResult<()> {
+        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if self.readers.get().is_some() {
+            return Ok(());
+        }
+        writer.pragma_update(None, "journal_mode", "WAL")?;
         let idle = (0..count)
             .map(|_| {
                 let conn = open(path)?;
@@ -75,52 +96,31 @@ impl Connections {
                 Ok(conn)
             })
             .collect::<StoreResult<Vec<_>>>()?;
-        Ok(Connections {
-            writer: Mutex::new(writer),
-            readers: Some(Readers {
-                permits: Semaphore::new(idle.len()),
-                count: idle.len(),
-                idle: Mutex::new(idle),
-            }),
-            private: None,
-        })
-    }
-
-    /// Tie the private file to these connections: it is removed when they are dropped.
-    pub(super) fn owning(mut self, file: PrivateFile) -> Connections {
-        self.private = Some(file);
-        self
+        let _ = self.readers.set(Readers {
+            count: idle.len(),
+            idle: Mutex::new(idle),
+            freed: Condvar::new(),
+        });
+        Ok(())
     }
 
     /// What these connections are, as `/_mock/health` shows it.
     pub(super) fn kind(&self) -> StoreKind {
-        let kind = match (&self.private, &self.readers) {
+        let readers = self.readers.get();
+        let kind = match (&self.private, readers) {
             (Some(_), _) => "private",
             (None, Some(_)) => "file",
             (None, None) => "memory",
         };
         StoreKind {
             kind,
-            readers: self.readers.as_ref().map_or(0, |r| r.count),
+            readers: readers.map_or(0, |r| r.count),
         }
     }
 
     /// The writer connection, once no one else holds these connections.
     pub(super) fn into_writer(self) -> Connection {
         self.writer.into_inner().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Wait (without blocking a thread) until a reader is free, if there are readers.
-    pub(super) async fn reserve_reader(&self) -> StoreResult<()> {
-        if let Some(readers) = &self.readers {
-            readers
-                .permits
-                .acquire()
-                .await
-                .map_err(|e| StoreError::Worker(e.to_string()))?
-                .forget();
-        }
-        Ok(())
     }
 
     /// Run `f` on the writer (blocking), within `budget` if one is given.
@@ -133,34 +133,60 @@ impl Connections {
         bounded(&mut guard, budget, f)
     }
 
-    /// Run `f` on the reader that [`Connections::reserve_reader`] kept, in one read
-    /// transaction (one snapshot for all its statements), within `budget` — or on the writer
-    /// when there are no readers.
+    /// Run `f` on a reader (blocking; waiting for one to be free), in one read transaction
+    /// (one snapshot for all its statements), within `budget` — or on the writer when there
+    /// are no readers.
     pub(super) fn on_reader<R>(
         &self,
         budget: Duration,
         f: impl FnOnce(&Connection) -> StoreResult<R>,
     ) -> StoreResult<R> {
-        let Some(readers) = &self.readers else {
+        let Some(readers) = self.readers.get() else {
             return self.on_writer(Some(budget), |conn| f(conn));
         };
         let mut lease = Lease {
-            conn: readers.idle.lock().unwrap_or_else(|e| e.into_inner()).pop(),
+            conn: readers.take(),
             readers,
         };
-        let conn = lease
-            .conn
-            .as_mut()
-            .ok_or_else(|| StoreError::Worker("no reader was free".into()))?;
+        // No reader is left only if every one failed to end a transaction and was closed.
+        let Some(conn) = lease.conn.as_mut() else {
+            return self.on_writer(Some(budget), |conn| f(conn));
+        };
         bounded(conn, Some(budget), |conn| {
-            let snapshot = conn.unchecked_transaction()?;
-            f(&snapshot)
+            conn.prepare_cached("BEGIN")?.execute([])?;
+            let out = f(conn);
+            end_snapshot(conn)?;
+            out
         })
     }
 }
 
-/// A reader taken from the idle list; put back (and its permit returned) when dropped,
-/// even when the work panicked.
+impl Readers {
+    /// An idle reader, waiting while all are busy; `None` when none is left at all.
+    fn take(&self) -> Option<Connection> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(conn) = idle.pop() {
+                return Some(conn);
+            }
+            if self.count == 0 {
+                return None;
+            }
+            idle = self.freed.wait(idle).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// End a reader's read transaction, if one is open.
+fn end_snapshot(conn: &Connection) -> StoreResult<()> {
+    if !conn.is_autocommit() {
+        conn.prepare_cached("COMMIT")?.execute([])?;
+    }
+    Ok(())
+}
+
+/// A reader taken from the idle list; put back when dropped, even when the work panicked
+/// (its transaction ended first).
 struct Lease<'a> {
     conn: Option<Connection>,
     readers: &'a Readers,
@@ -168,14 +194,17 @@ struct Lease<'a> {
 
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
+        // A reader that cannot end its transaction is closed rather than reused.
+        if let Some(conn) = self.conn.take()
+            && (end_snapshot(&conn).is_ok() || conn.execute_batch("ROLLBACK").is_ok())
+        {
             self.readers
                 .idle
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push(conn);
+            self.readers.freed.notify_one();
         }
-        self.readers.permits.add_permits(1);
     }
 }
 
@@ -278,6 +307,89 @@ fn sweep(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A private file with a table `t` of one row, WAL and `count` readers.
+    fn private_with_readers(count: usize) -> Connections {
+        let file = PrivateFile::new().unwrap();
+        let open = |path: &Path| -> StoreResult<Connection> { Ok(Connection::open(path)?) };
+        let writer = open(file.path()).unwrap();
+        writer
+            .execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
+            .unwrap();
+        let conns = Connections::private(writer, file);
+        let path = conns.private_path().unwrap().to_owned();
+        conns.open_readers(&path, count, open).unwrap();
+        conns
+    }
+
+    fn rows(conn: &Connection) -> StoreResult<i64> {
+        Ok(conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)
+    }
+
+    #[test]
+    fn a_read_sees_one_snapshot_while_a_write_commits_beside_it() {
+        let conns = std::sync::Arc::new(private_with_readers(2));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let reader = std::thread::spawn({
+            let conns = std::sync::Arc::clone(&conns);
+            move || {
+                conns.on_reader(Duration::from_secs(5), |conn| {
+                    let before = rows(conn)?;
+                    ready_tx.send(()).unwrap();
+                    done_rx.recv().unwrap();
+                    Ok((before, rows(conn)?))
+                })
+            }
+        });
+        ready_rx.recv().unwrap();
+        // The writer commits while the read is open, without waiting for it.
+        conns
+            .on_writer(None, |conn| {
+                Ok(conn.execute("INSERT INTO t VALUES (2)", [])?)
+            })
+            .unwrap();
+        done_tx.send(()).unwrap();
+        assert_eq!(reader.join().unwrap().unwrap(), (1, 1));
+        // The next read sees the write.
+        assert_eq!(conns.on_reader(Duration::from_secs(5), rows).unwrap(), 2);
+    }
+
+    #[test]
+    fn readers_are_read_only_and_come_back_after_a_panic() {
+        let conns = std::sync::Arc::new(private_with_readers(2));
+        let write = conns.on_reader(Duration::from_secs(5), |conn| {
+            Ok(conn.execute("INSERT INTO t VALUES (3)", [])?)
+        });
+        assert!(write.is_err(), "{write:?}");
+        for _ in 0..3 {
+            let conns = std::sync::Arc::clone(&conns);
+            let panicked = std::thread::spawn(move || {
+                conns.on_reader(Duration::from_secs(5), |conn| -> StoreResult<()> {
+                    rows(conn)?;
+                    panic!("a read that panics mid-transaction")
+                })
+            })
+            .join();
+            assert!(panicked.is_err());
+        }
+        // Both readers are back, idle and out of their transactions.
+        let idle = conns.readers.get().unwrap().idle.lock().unwrap();
+        assert_eq!(idle.len(), 2);
+        assert!(idle.iter().all(Connection::is_autocommit));
+        drop(idle);
+        let on_reader = conns.on_reader(Duration::from_secs(5), |conn| {
+            Ok(conn.query_row("PRAGMA query_only", [], |r| r.get::<_, i64>(0))?)
+        });
+        assert_eq!(on_reader.unwrap(), 1);
+        assert_eq!(
+            conns.kind(),
+            StoreKind {
+                kind: "private",
+                readers: 2
+            }
+        );
+    }
 
     #[test]
     fn a_private_file_is_removed_with_its_sidecars_and_a_dead_process_files_are_swept() {
