@@ -22,4 +22,5 @@ mod mock_server;
 mod query_plans;
 mod reach;
 mod state;
+mod store_files;
 mod xsd;

@@ -57,7 +57,7 @@ fn client_trusting(pem: &std::path::Path, resolve: &[(&str, SocketAddr)]) -> req
     builder.build().unwrap()
 }
 
-fn plain_client() -> reqwest::Client {
+pub(crate) fn plain_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
@@ -314,16 +314,16 @@ async fn two_servers_write_their_generated_ca_to_different_default_files() {
 // The real binary on pipes
 
 /// The binary serving on loopback, its stdout read until the banner's end.
-struct Spawned {
-    child: Child,
-    http: SocketAddr,
+pub(crate) struct Spawned {
+    pub(crate) child: Child,
+    pub(crate) http: SocketAddr,
     https: Option<SocketAddr>,
     stderr: Option<std::thread::JoinHandle<Vec<u8>>>,
 }
 
 impl Spawned {
     /// Start `serve --port 0` with `args`; stderr is collected by a thread.
-    fn start(args: &[&str], env: &[(&str, &str)]) -> Spawned {
+    pub(crate) fn start(args: &[&str], env: &[(&str, &str)]) -> Spawned {
         let mut cmd = Command::new(BIN);
         cmd.args(["serve", "--port", "0"])
             .args(args)
@@ -367,7 +367,7 @@ impl Spawned {
     }
 
     /// SIGTERM, wait (bounded), and the stderr it wrote.
-    fn stop(&mut self) -> String {
+    pub(crate) fn stop(&mut self) -> String {
         sigterm(self.child.id());
         let status = wait_bounded(&mut self.child, Duration::from_secs(30));
         assert!(status.success(), "exit status {status:?}");
