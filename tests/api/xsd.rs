@@ -30,11 +30,19 @@ fn schema_dir() -> Option<&'static PathBuf> {
             );
             return None;
         }
-        let dir = std::env::temp_dir().join(format!("qualys-mock-xsd-{}", std::process::id()));
+        // Named by the schemas' content, so every run of the same schemas shares one folder
+        // (nothing piles up in the temporary folder); each file is written aside and renamed
+        // into place, so a run never reads another's half-written file.
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        qualys_mock::cm::xsd::SCHEMAS.hash(&mut hasher);
+        let dir = std::env::temp_dir().join(format!("qualys-mock-xsd-{:016x}", hasher.finish()));
         for (path, text) in qualys_mock::cm::xsd::SCHEMAS {
             let file = dir.join(path.trim_start_matches('/'));
             std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-            std::fs::write(&file, text).unwrap();
+            let aside = file.with_extension(format!("{}.part", std::process::id()));
+            std::fs::write(&aside, text).unwrap();
+            std::fs::rename(&aside, &file).unwrap();
         }
         Some(dir)
     })
