@@ -8,7 +8,7 @@ use super::auth::CarCaller;
 use super::body::SearchBody;
 use super::error::CarError;
 use super::extract::{CarJson, JsonObject};
-use super::views::{self, Envelope, List};
+use super::views;
 use crate::query::catalog::{CAR_ACTIVITY, CAR_ASSET, CAR_ASSET_JOB, CAR_ASSET_TAG, CAR_JOB};
 use crate::state::AppState;
 
@@ -21,15 +21,9 @@ pub(crate) async fn assets(
     let body = SearchBody::from_object(&body, "filter", None, state.limits().max_page_size)?;
     let query = body.query(&CAR_ASSET, "id", state.clock.now_ms())?;
     let page = state.store.car_assets(caller.customer_id, query).await?;
-    let items = page
-        .items
-        .iter()
-        .map(|a| views::AssetItem::new(a, &caller))
-        .collect();
-    Ok(views::respond(
-        StatusCode::OK,
-        &Envelope::ok(List::new(page.total, items)),
-    ))
+    Ok(views::list_page(&page, |a| {
+        views::AssetItem::new(a, &caller)
+    }))
 }
 
 /// `POST /sm/v1/assettags/search`
@@ -41,15 +35,7 @@ pub(crate) async fn tags(
     let body = SearchBody::from_object(&body, "filter", None, state.limits().max_page_size)?;
     let query = body.query(&CAR_ASSET_TAG, "id", state.clock.now_ms())?;
     let page = state.store.car_tags(caller.customer_id, query).await?;
-    let items = page
-        .items
-        .iter()
-        .map(|t| views::TagItem::new(t, &caller))
-        .collect();
-    Ok(views::respond(
-        StatusCode::OK,
-        &Envelope::ok(List::new(page.total, items)),
-    ))
+    Ok(views::list_page(&page, |t| views::TagItem::new(t, &caller)))
 }
 
 /// `POST /sm/v1/jobs/search` (`startAt`/`endAt` bound the job's creation time)
@@ -66,15 +52,7 @@ pub(crate) async fn jobs(
     )?;
     let query = body.query(&CAR_JOB, "created.dateTime", state.clock.now_ms())?;
     let page = state.store.car_jobs(caller.customer_id, query).await?;
-    let items = page
-        .items
-        .iter()
-        .map(|j| views::JobItem::new(j, &caller))
-        .collect();
-    Ok(views::respond(
-        StatusCode::OK,
-        &Envelope::ok(List::new(page.total, items)),
-    ))
+    Ok(views::list_page(&page, |j| views::JobItem::new(j, &caller)))
 }
 
 /// `POST /sm/v1/assetjobs/search` (`includeScriptResult` adds the base64 result)
@@ -95,15 +73,9 @@ pub(crate) async fn asset_jobs(
         .store
         .car_asset_jobs(caller.customer_id, query, with_result)
         .await?;
-    let items = page
-        .items
-        .iter()
-        .map(|a| views::AssetJobItem::new(a, &caller, with_result))
-        .collect();
-    Ok(views::respond(
-        StatusCode::OK,
-        &Envelope::ok(List::new(page.total, items)),
-    ))
+    Ok(views::list_page(&page, |a| {
+        views::AssetJobItem::new(a, &caller, with_result)
+    }))
 }
 
 /// `POST /sm/v1/scripts/activities` (`qql`; `startDate`/`endDate`). Not in the envelope:

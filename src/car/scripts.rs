@@ -12,7 +12,7 @@ use super::auth::CarCaller;
 use super::body::SearchBody;
 use super::error::CarError;
 use super::extract::{CarJson, JsonObject};
-use super::views::{self, Envelope, Imported, List, NewId, ScriptDetail, ScriptItem};
+use super::views::{self, Envelope, Imported, NewId, ScriptDetail, ScriptItem};
 use crate::query::catalog::{CAR_SCRIPT, PLATFORMS};
 use crate::state::AppState;
 use crate::store::car::{NewScript, Refusal};
@@ -48,15 +48,7 @@ pub(crate) async fn search(
     let body = SearchBody::from_object(&body, "filter", None, state.limits().max_page_size)?;
     let query = body.query(&CAR_SCRIPT, "created.dateTime", state.clock.now_ms())?;
     let page = state.store.car_scripts(caller.customer_id, query).await?;
-    let items = page
-        .items
-        .iter()
-        .map(|s| ScriptItem::new(s, &caller))
-        .collect();
-    Ok(views::respond(
-        StatusCode::OK,
-        &Envelope::ok(List::new(page.total, items)),
-    ))
+    Ok(views::list_page(&page, |s| ScriptItem::new(s, &caller)))
 }
 
 /// The most distinct script ids one export takes (the CAR guide states no limit).

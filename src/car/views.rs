@@ -26,6 +26,16 @@ pub(crate) fn respond<T: Serialize>(status: StatusCode, value: &T) -> Response {
     (status, Json(value)).into_response()
 }
 
+/// A search's page as CAR answers it: 200, the envelope around `{"totalCount", "list"}`,
+/// each row rendered by `view`.
+pub(crate) fn list_page<'a, R, V: Serialize>(
+    page: &'a crate::page::Page<R>,
+    view: impl FnMut(&'a R) -> V,
+) -> Response {
+    let items = page.items.iter().map(view).collect();
+    respond(StatusCode::OK, &Envelope::ok(List::new(page.total, items)))
+}
+
 /// The CAR envelope: `{"errorCode": .., "message": .., "body": ..}`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]

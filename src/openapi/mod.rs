@@ -325,14 +325,33 @@ struct IndexEntry {
 
 struct Security;
 
-/// With `--control-token`, every control operation but health answers 401 without the
-/// token (`X-Mock-Token`, or `Authorization: Bearer`). Optional, so not a security
-/// requirement: a 401 response on each.
-fn control_token(openapi: &mut utoipa::openapi::OpenApi) {
+/// A response whose body is the component schema `schema` (JSON).
+fn json_response(description: &str, schema: &str) -> RefOr<utoipa::openapi::Response> {
+    RefOr::T(
+        utoipa::openapi::ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(utoipa::openapi::Ref::from_schema_name(schema)))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+/// Answers every operation of a kind can give, added here rather than repeated on each:
+/// - with `--control-token`, every control operation but health answers 401 without the
+///   token (`X-Mock-Token`, or `Authorization: Bearer`); optional, so not a security
+///   requirement but a 401 response on each;
+/// - every operation with a request body answers 413 past `--max-body-bytes`, in the
+///   gateway's body (the body limit stands before both APIs);
+/// - a CAR operation answers 500 in its error envelope if the store fails (a defect; the
+///   log names the cause).
+fn common_responses(openapi: &mut utoipa::openapi::OpenApi) {
     for (path, item) in openapi.paths.paths.iter_mut() {
-        if !path.starts_with("/_mock/") || path == "/_mock/health" {
-            continue;
-        }
+        let control = path.starts_with("/_mock/");
+        let car = path == "/auth" || path.starts_with("/sm/v1/");
         let ops = [
             item.get.as_mut(),
             item.post.as_mut(),
@@ -340,25 +359,40 @@ fn control_token(openapi: &mut utoipa::openapi::OpenApi) {
             item.delete.as_mut(),
         ];
         for op in ops.into_iter().flatten() {
-            op.responses.responses.insert(
-                "401".to_owned(),
-                RefOr::T(
-                    utoipa::openapi::ResponseBuilder::new()
-                        .description(
-                            "the server runs with --control-token and the request lacks it \
-                             (X-Mock-Token or Authorization: Bearer)",
-                        )
-                        .content(
-                            "application/json",
-                            utoipa::openapi::ContentBuilder::new()
-                                .schema(Some(utoipa::openapi::Ref::from_schema_name(
-                                    "ControlErrorBody",
-                                )))
-                                .build(),
-                        )
-                        .build(),
-                ),
-            );
+            let mut add = |status: &str, response: RefOr<utoipa::openapi::Response>| {
+                op.responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert(response);
+            };
+            if control && path != "/_mock/health" {
+                add(
+                    "401",
+                    json_response(
+                        "the server runs with --control-token and the request lacks it \
+                         (X-Mock-Token or Authorization: Bearer)",
+                        "ControlErrorBody",
+                    ),
+                );
+            }
+            if op.request_body.is_some() {
+                add(
+                    "413",
+                    json_response(
+                        "the body is larger than --max-body-bytes (`/auth`: 64 KiB)",
+                        "GatewayBody",
+                    ),
+                );
+            }
+            if car {
+                add(
+                    "500",
+                    json_response(
+                        "the store failed (a defect: the server's log names the cause)",
+                        "ErrorEnvelope",
+                    ),
+                );
+            }
         }
     }
 }
@@ -429,7 +463,7 @@ impl Modify for Security {
         );
         openapi.servers = Some(vec![utoipa::openapi::Server::new("http://127.0.0.1:8080")]);
         flatten_fault(components);
-        control_token(openapi);
+        common_responses(openapi);
         // Bodies the handlers take as `{}` when absent.
         for (path, item) in openapi.paths.paths.iter_mut() {
             let ops = [
