@@ -59,15 +59,10 @@ fn compile(
     body: &[u8],
 ) -> Result<(ServiceRequest, crate::query::SqlWhere), CmError> {
     let req = request::parse(body, is_json(headers))?;
-    let mut criteria = req.criteria.clone();
+    let (_, mut sql) = criteria::compile(&req.criteria, kind.catalog(), state.clock.now_ms())?;
     if let Some(from) = req.start_from_id {
-        criteria.push(Criterion {
-            field: Some("id".into()),
-            operator: Some("GREATER".into()),
-            value: Some(from.saturating_sub(1).to_string()),
-        });
+        sql = sql.from_id(kind.catalog(), from);
     }
-    let (_, sql) = criteria::compile(&criteria, kind.catalog(), state.clock.now_ms())?;
     Ok((req, sql))
 }
 

@@ -27,6 +27,15 @@ impl SqlWhere {
             params: vec![SqlValue::Text(list)],
         }
     }
+
+    /// These rows from id `from` on (CM's `startFromId`): a typed bound beside the
+    /// criteria, so it never counts toward their limit.
+    pub fn from_id(mut self, catalog: &Catalog, from: i64) -> SqlWhere {
+        let column = catalog.field("id").map_or("id", |f| f.sql);
+        self.sql = format!("({}) AND {column} >= ?", self.sql);
+        self.params.push(SqlValue::Int(from));
+        self
+    }
 }
 
 /// Validate `filter` for `catalog` and compile it; `now_ms` anchors relative dates.

@@ -275,9 +275,9 @@ async fn cm_limits_answer_invalid_request_naming_the_limit() {
 #[tokio::test]
 async fn cm_at_the_limits_still_runs() {
     let app = TestApp::new().await;
-    // 499 negated date criteria (each a NOT of a range in SQL), plus the id cursor of
-    // startFromId (a criterion too: 500).
-    let criteria = vec![("eventDate", "NOT EQUALS", "2001-01-01".to_owned()); 499];
+    // 500 negated date criteria (each a NOT of a range in SQL), plus the id cursor of
+    // startFromId, which is not a criterion and does not count toward the 500.
+    let criteria = vec![("eventDate", "NOT EQUALS", "2001-01-01".to_owned()); 500];
     let xml = xml_criteria(&criteria).replace(
         "<filters>",
         "<preferences><startFromId>1</startFromId></preferences><filters>",
