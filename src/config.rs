@@ -64,8 +64,8 @@ pub struct ServeArgs {
     )]
     pub tls_san: Vec<String>,
 
-    /// SQLite file for the store; default is in memory. A new file is seeded; an existing
-    /// one is used as it is.
+    /// SQLite file for the store; default is a private temporary file, removed at exit. A
+    /// new file is seeded; an existing one is used as it is.
     #[arg(long, env = "QUALYS_MOCK_DB")]
     pub db: Option<PathBuf>,
 
