@@ -12,13 +12,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // All store work goes through one connection: a few blocking threads are plenty, and
-    // tokio's default (512) only costs memory under load.
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .max_blocking_threads(4)
-        .build()
-    {
+    let runtime = match qualys_mock::server::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("qualys-mock: cannot start the runtime: {e}");

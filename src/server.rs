@@ -45,6 +45,17 @@ pub struct Running {
     tasks: Vec<JoinHandle<()>>,
 }
 
+/// The tokio runtime the binary serves on. Every store call takes a blocking thread only
+/// once its connection is free, so one store needs at most as many blocking threads as it
+/// has connections; a few more cover the rest, and tokio's default (512) would only cost
+/// memory under load.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(crate::store::MAX_CONNECTIONS + 4)
+        .build()
+}
+
 /// Build the state for `args`: seed, store (memory or file), keys, clock.
 pub async fn build_state(args: &ServeArgs, clock: Clock) -> Result<AppState, StartError> {
     let read_seed = || match &args.seed {

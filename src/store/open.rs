@@ -6,13 +6,14 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags};
 
+use super::private::PrivateFile;
 use super::{Loader, Provenance, SCHEMA_VERSION, Store, StoreError, StoreResult, configure, pool};
 
-/// How many readers a file store opens beside its writer.
+/// How many readers a file store opens beside its writer: twice the cores, 4 to 8.
 fn reader_count() -> usize {
     std::thread::available_parallelism()
         .map_or(2, |n| n.get() * 2)
-        .clamp(4, 8)
+        .clamp(4, pool::Connections::MAX - 1)
 }
 
 impl Store {
@@ -44,7 +45,7 @@ impl Store {
     }
 
     fn open_private_file() -> StoreResult<Store> {
-        let file = pool::PrivateFile::new().map_err(|e| StoreError::Schema(e.to_string()))?;
+        let file = PrivateFile::new().map_err(|e| StoreError::Schema(e.to_string()))?;
         let writer = open_private_connection(file.path())?;
         // The start-up data goes straight into the file, in one transaction and without a
         // journal (nothing outlives the process); [`Store::initialize`] then switches to WAL
@@ -73,9 +74,7 @@ impl Store {
             Ok(m) if m.len() == 0 => return Ok(None),
             Ok(_) => {}
         }
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| refuse(explain(&e)))?;
-        configure(&conn, true).map_err(|e| match e {
+        let conn = open_file_connection(path).map_err(|e| match e {
             StoreError::Sqlite(e) => refuse(explain(&e)),
             other => other,
         })?;
@@ -87,14 +86,9 @@ impl Store {
                  qualys-mock store); name a new file, and qualys-mock creates its store there"
             ))),
             (SCHEMA_VERSION, _, true) => {
-                let open = |path: &Path| -> StoreResult<Connection> {
-                    let conn = Connection::open_with_flags(path, flags)?;
-                    configure(&conn, true)?;
-                    Ok(conn)
-                };
                 let conns = pool::Connections::single(conn);
                 conns
-                    .open_readers(path, reader_count(), open)
+                    .open_readers(path, reader_count(), open_file_connection)
                     .map_err(|e| match e {
                         StoreError::Sqlite(e) => refuse(explain(&e)),
                         other => other,
@@ -174,11 +168,19 @@ impl Store {
     }
 }
 
+/// A connection to an existing store file (writer or reader); never creates one, so a file
+/// that vanished fails loudly instead of reading as an empty database.
+fn open_file_connection(path: &Path) -> StoreResult<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    configure(&conn, true)?;
+    Ok(conn)
+}
+
 /// A connection to a private store's file (writer or reader): no syncing, since nothing
 /// outlives the process.
 fn open_private_connection(path: &Path) -> StoreResult<Connection> {
-    let conn = Connection::open(path)?;
-    configure(&conn, true)?;
+    let conn = open_file_connection(path)?;
     conn.pragma_update(None, "synchronous", "OFF")?;
     Ok(conn)
 }

@@ -3,19 +3,25 @@
 //! SQLite in WAL mode lets readers run beside the writer and beside each other, each on the
 //! snapshot it began with, so one long search never holds up another request (a store read
 //! is still bounded by its time budget). WAL needs a file: a `--db` store has one, and the
-//! default store is a *private* file in the temporary folder, made for this process alone,
-//! written without syncing and removed when the store closes. Where no such file can be
-//! made (a read-only file system), the store is in memory with its one connection, and
-//! reads take turns with everything else as they did before.
+//! default store is a *private* file in the temporary folder ([`super::private`]). Where no
+//! such file can be made (a read-only file system), the store is in memory with its one
+//! connection, and reads take turns with everything else.
 //!
-//! Writes always go through the one writer, so they never meet a busy database.
+//! Writes always go through the one writer, so they never meet a busy database. A call
+//! waits for its connection — a reader, or the writer's turn — in async code
+//! ([`Connections::read_turn`], [`Connections::write_turn`]) before it takes a blocking
+//! thread, so the blocking threads a store needs are bounded by its connections
+//! ([`Connections::MAX`]), and no thread ever waits for a connection.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::private::PrivateFile;
 use super::{StoreError, StoreResult};
 
 /// SQLite virtual-machine steps between checks of the time budget.
@@ -24,11 +30,16 @@ const PROGRESS_STEPS: std::os::raw::c_int = 10_000;
 /// Page cache of each reader (KiB): pages a reader does not hold come from the OS cache.
 const READER_CACHE_KIB: i64 = 8_192;
 
+/// Opens one more connection to a store's file (a reader, or a reader's replacement).
+pub(super) type Open = fn(&Path) -> StoreResult<Connection>;
+
 /// The connections of one store.
 pub(super) struct Connections {
     writer: Mutex<Connection>,
+    /// The writer's turn: one permit.
+    writer_turn: Arc<Semaphore>,
     /// Opened once the store holds its start-up data ([`Connections::open_readers`]); until
-    /// then (and for ever in memory) reads use the writer.
+    /// then (and for ever in memory) reads take the writer's turn.
     readers: OnceLock<Readers>,
     /// Declared last, so it is dropped after every connection is closed.
     private: Option<PrivateFile>,
@@ -44,18 +55,33 @@ pub struct StoreKind {
     pub readers: usize,
 }
 
-/// Idle reader connections; a read waits on `freed` while none is idle.
+/// Idle reader connections, and one permit per reader.
 struct Readers {
     idle: Mutex<Vec<Connection>>,
-    freed: Condvar,
-    count: usize,
+    permits: Arc<Semaphore>,
+    /// Readers open (a reader that cannot be reopened after a failure is gone for good).
+    live: AtomicUsize,
+    path: PathBuf,
+    open: Open,
+}
+
+/// A call's turn on a connection, held until its work is done (dropping it gives the turn
+/// to the next call).
+pub(super) enum Turn {
+    Reader(OwnedSemaphorePermit),
+    Writer(#[allow(dead_code, reason = "held, never read")] OwnedSemaphorePermit),
 }
 
 impl Connections {
+    /// The most connections (so blocking threads) one store uses at once: the writer and
+    /// at most this many readers besides.
+    pub(crate) const MAX: usize = 9;
+
     /// One connection and no readers yet (in memory, or a file being built or opened).
     pub(super) fn single(writer: Connection) -> Connections {
         Connections {
             writer: Mutex::new(writer),
+            writer_turn: Arc::new(Semaphore::new(1)),
             readers: OnceLock::new(),
             private: None,
         }
@@ -74,32 +100,34 @@ impl Connections {
         self.private.as_ref().map(PrivateFile::path)
     }
 
-    /// Put the file at `path` in WAL mode and open `count` readers beside the writer with
-    /// `open` (once; later calls do nothing). The writer is held meanwhile, so nothing is
-    /// written while the journal mode changes.
-    pub(super) fn open_readers(
-        &self,
-        path: &Path,
-        count: usize,
-        open: impl Fn(&Path) -> StoreResult<Connection>,
-    ) -> StoreResult<()> {
+    /// Put the file at `path` in WAL mode and open `count` readers (at most
+    /// [`Connections::MAX`] − 1) beside the writer with `open` (once; later calls do
+    /// nothing). The writer is held meanwhile, so nothing is written while the journal mode
+    /// changes. Where the file cannot be in WAL mode, the store stays on its one connection.
+    pub(super) fn open_readers(&self, path: &Path, count: usize, open: Open) -> StoreResult<()> {
         let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         if self.readers.get().is_some() {
             return Ok(());
         }
-        writer.pragma_update(None, "journal_mode", "WAL")?;
-        let idle = (0..count)
-            .map(|_| {
-                let conn = open(path)?;
-                conn.pragma_update(None, "query_only", "ON")?;
-                conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
-                Ok(conn)
-            })
+        let mode: String =
+            writer.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(
+                "{} cannot be in WAL mode (journal mode {mode}): its reads take turns with \
+                 its writes on one connection",
+                path.display()
+            );
+            return Ok(());
+        }
+        let idle = (0..count.min(Connections::MAX - 1))
+            .map(|_| open_reader(path, open))
             .collect::<StoreResult<Vec<_>>>()?;
         let _ = self.readers.set(Readers {
-            count: idle.len(),
+            permits: Arc::new(Semaphore::new(idle.len())),
+            live: AtomicUsize::new(idle.len()),
             idle: Mutex::new(idle),
-            freed: Condvar::new(),
+            path: path.to_owned(),
+            open,
         });
         Ok(())
     }
@@ -114,7 +142,7 @@ impl Connections {
         };
         StoreKind {
             kind,
-            readers: readers.map_or(0, |r| r.count),
+            readers: readers.map_or(0, Readers::live),
         }
     }
 
@@ -123,7 +151,28 @@ impl Connections {
         self.writer.into_inner().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Run `f` on the writer (blocking), within `budget` if one is given.
+    /// Wait for the writer's turn.
+    pub(super) async fn write_turn(&self) -> StoreResult<OwnedSemaphorePermit> {
+        Arc::clone(&self.writer_turn)
+            .acquire_owned()
+            .await
+            .map_err(|e| StoreError::Worker(e.to_string()))
+    }
+
+    /// Wait for a free reader — or, while there are no readers, for the writer's turn.
+    pub(super) async fn read_turn(&self) -> StoreResult<Turn> {
+        match self.readers.get().filter(|r| r.live() > 0) {
+            Some(readers) => Arc::clone(&readers.permits)
+                .acquire_owned()
+                .await
+                .map(Turn::Reader)
+                .map_err(|e| StoreError::Worker(e.to_string())),
+            None => self.write_turn().await.map(Turn::Writer),
+        }
+    }
+
+    /// Run `f` on the writer (blocking; the caller holds the writer's turn), within
+    /// `budget` if one is given.
     pub(super) fn on_writer<R>(
         &self,
         budget: Option<Duration>,
@@ -133,48 +182,50 @@ impl Connections {
         bounded(&mut guard, budget, f)
     }
 
-    /// Run `f` on a reader (blocking; waiting for one to be free), in one read transaction
-    /// (one snapshot for all its statements), within `budget` — or on the writer when there
-    /// are no readers.
+    /// Run `f` with `turn` (blocking): on a reader in one read transaction (one snapshot
+    /// for all its statements), or on the writer; within `budget` either way.
     pub(super) fn on_reader<R>(
         &self,
+        turn: Turn,
         budget: Duration,
         f: impl FnOnce(&Connection) -> StoreResult<R>,
     ) -> StoreResult<R> {
-        let Some(readers) = self.readers.get() else {
-            return self.on_writer(Some(budget), |conn| f(conn));
+        let readers = match (&turn, self.readers.get()) {
+            (Turn::Reader(_), Some(readers)) => readers,
+            _ => return self.on_writer(Some(budget), |conn| f(conn)),
         };
         let mut lease = Lease {
-            conn: readers.take(),
+            conn: readers.idle.lock().unwrap_or_else(|e| e.into_inner()).pop(),
             readers,
+            turn: Some(turn),
         };
-        // No reader is left only if every one failed to end a transaction and was closed.
+        // A permit always finds its reader; this is only a guard.
         let Some(conn) = lease.conn.as_mut() else {
             return self.on_writer(Some(budget), |conn| f(conn));
         };
-        bounded(conn, Some(budget), |conn| {
+        let out = bounded(conn, Some(budget), |conn| {
             conn.prepare_cached("BEGIN")?.execute([])?;
-            let out = f(conn);
-            end_snapshot(conn)?;
-            out
-        })
+            f(conn)
+        });
+        // Ended with the time budget's handler gone, so a finished read is never reported
+        // as too slow at its COMMIT.
+        end_snapshot(conn)?;
+        out
     }
 }
 
 impl Readers {
-    /// An idle reader, waiting while all are busy; `None` when none is left at all.
-    fn take(&self) -> Option<Connection> {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            if let Some(conn) = idle.pop() {
-                return Some(conn);
-            }
-            if self.count == 0 {
-                return None;
-            }
-            idle = self.freed.wait(idle).unwrap_or_else(|e| e.into_inner());
-        }
+    fn live(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
     }
+}
+
+/// A reader connection to `path`: read-only, with its own page cache.
+fn open_reader(path: &Path, open: Open) -> StoreResult<Connection> {
+    let conn = open(path)?;
+    conn.pragma_update(None, "query_only", "ON")?;
+    conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
+    Ok(conn)
 }
 
 /// End a reader's read transaction, if one is open.
@@ -185,25 +236,40 @@ fn end_snapshot(conn: &Connection) -> StoreResult<()> {
     Ok(())
 }
 
-/// A reader taken from the idle list; put back when dropped, even when the work panicked
-/// (its transaction ended first).
+/// A reader taken from the idle list with its turn; put back when dropped, even when the
+/// work panicked (its transaction ended first), and only then is the turn given up.
 struct Lease<'a> {
     conn: Option<Connection>,
     readers: &'a Readers,
+    turn: Option<Turn>,
 }
 
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
-        // A reader that cannot end its transaction is closed rather than reused.
-        if let Some(conn) = self.conn.take()
-            && (end_snapshot(&conn).is_ok() || conn.execute_batch("ROLLBACK").is_ok())
-        {
-            self.readers
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        // A reader that cannot end its transaction is closed, and a new one opened in its
+        // place; if none can be, the store has one reader (and one permit) fewer.
+        let usable = if end_snapshot(&conn).is_ok() || conn.execute_batch("ROLLBACK").is_ok() {
+            Some(conn)
+        } else {
+            drop(conn);
+            open_reader(&self.readers.path, self.readers.open).ok()
+        };
+        match usable {
+            Some(conn) => self
+                .readers
                 .idle
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .push(conn);
-            self.readers.freed.notify_one();
+                .push(conn),
+            None => {
+                self.readers.live.fetch_sub(1, Ordering::Relaxed);
+                if let Some(Turn::Reader(permit)) = self.turn.take() {
+                    permit.forget();
+                }
+            }
         }
     }
 }
@@ -233,85 +299,17 @@ fn bounded<R>(
     }
 }
 
-/// The private file behind a default store: `qualys-mock-<pid>-<random>.db` in the
-/// temporary folder, removed (with its `-wal` and `-shm`) when dropped. Files left by a
-/// process that no longer runs (killed with SIGKILL) are removed when the next one starts.
-pub(super) struct PrivateFile {
-    path: PathBuf,
-}
-
-const PRIVATE_PREFIX: &str = "qualys-mock-";
-
-impl PrivateFile {
-    pub(super) fn new() -> std::io::Result<PrivateFile> {
-        let dir = std::env::temp_dir();
-        sweep(&dir);
-        let path = dir.join(format!(
-            "{PRIVATE_PREFIX}{}-{}.db",
-            std::process::id(),
-            uuid::Uuid::new_v4().simple()
-        ));
-        // Made here, with no one else's content: SQLite opens it as an empty database.
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)?;
-        Ok(PrivateFile { path })
-    }
-
-    pub(super) fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for PrivateFile {
-    fn drop(&mut self) {
-        remove_with_sidecars(&self.path);
-    }
-}
-
-fn remove_with_sidecars(path: &Path) {
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        let mut name = path.as_os_str().to_owned();
-        name.push(suffix);
-        let _ = std::fs::remove_file(PathBuf::from(name));
-    }
-}
-
-/// Remove private files whose process is gone (Linux, where `/proc` tells).
-fn sweep(dir: &Path) {
-    if !Path::new("/proc/self").exists() {
-        return;
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(PRIVATE_PREFIX))
-            .and_then(|rest| rest.strip_suffix(".db"))
-            .and_then(|rest| rest.split_once('-'))
-            .filter(|(_, nonce)| nonce.len() == 32 && nonce.bytes().all(|b| b.is_ascii_hexdigit()))
-            .and_then(|(pid, _)| pid.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if !Path::new(&format!("/proc/{pid}")).exists() {
-            remove_with_sidecars(&entry.path());
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn open(path: &Path) -> StoreResult<Connection> {
+        Ok(Connection::open(path)?)
+    }
+
     /// A private file with a table `t` of one row, WAL and `count` readers.
     fn private_with_readers(count: usize) -> Connections {
         let file = PrivateFile::new().unwrap();
-        let open = |path: &Path| -> StoreResult<Connection> { Ok(Connection::open(path)?) };
         let writer = open(file.path()).unwrap();
         writer
             .execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
@@ -322,19 +320,25 @@ mod tests {
         conns
     }
 
+    /// A reader's turn, as `Store::read` waits for it.
+    fn turn(conns: &Connections) -> Turn {
+        let permits = &conns.readers.get().unwrap().permits;
+        Turn::Reader(Arc::clone(permits).try_acquire_owned().unwrap())
+    }
+
     fn rows(conn: &Connection) -> StoreResult<i64> {
         Ok(conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)
     }
 
     #[test]
     fn a_read_sees_one_snapshot_while_a_write_commits_beside_it() {
-        let conns = std::sync::Arc::new(private_with_readers(2));
+        let conns = Arc::new(private_with_readers(2));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
         let reader = std::thread::spawn({
-            let conns = std::sync::Arc::clone(&conns);
+            let conns = Arc::clone(&conns);
             move || {
-                conns.on_reader(Duration::from_secs(5), |conn| {
+                conns.on_reader(turn(&conns), Duration::from_secs(5), |conn| {
                     let before = rows(conn)?;
                     ready_tx.send(()).unwrap();
                     done_rx.recv().unwrap();
@@ -352,23 +356,32 @@ mod tests {
         done_tx.send(()).unwrap();
         assert_eq!(reader.join().unwrap().unwrap(), (1, 1));
         // The next read sees the write.
-        assert_eq!(conns.on_reader(Duration::from_secs(5), rows).unwrap(), 2);
+        assert_eq!(
+            conns
+                .on_reader(turn(&conns), Duration::from_secs(5), rows)
+                .unwrap(),
+            2
+        );
     }
 
     #[test]
     fn readers_are_read_only_and_come_back_after_a_panic() {
-        let conns = std::sync::Arc::new(private_with_readers(2));
-        let write = conns.on_reader(Duration::from_secs(5), |conn| {
+        let conns = Arc::new(private_with_readers(2));
+        let write = conns.on_reader(turn(&conns), Duration::from_secs(5), |conn| {
             Ok(conn.execute("INSERT INTO t VALUES (3)", [])?)
         });
         assert!(write.is_err(), "{write:?}");
         for _ in 0..3 {
-            let conns = std::sync::Arc::clone(&conns);
+            let conns = Arc::clone(&conns);
             let panicked = std::thread::spawn(move || {
-                conns.on_reader(Duration::from_secs(5), |conn| -> StoreResult<()> {
-                    rows(conn)?;
-                    panic!("a read that panics mid-transaction")
-                })
+                conns.on_reader(
+                    turn(&conns),
+                    Duration::from_secs(5),
+                    |conn| -> StoreResult<()> {
+                        rows(conn)?;
+                        panic!("a read that panics mid-transaction")
+                    },
+                )
             })
             .join();
             assert!(panicked.is_err());
@@ -378,7 +391,7 @@ mod tests {
         assert_eq!(idle.len(), 2);
         assert!(idle.iter().all(Connection::is_autocommit));
         drop(idle);
-        let on_reader = conns.on_reader(Duration::from_secs(5), |conn| {
+        let on_reader = conns.on_reader(turn(&conns), Duration::from_secs(5), |conn| {
             Ok(conn.query_row("PRAGMA query_only", [], |r| r.get::<_, i64>(0))?)
         });
         assert_eq!(on_reader.unwrap(), 1);
@@ -389,29 +402,5 @@ mod tests {
                 readers: 2
             }
         );
-    }
-
-    #[test]
-    fn a_private_file_is_removed_with_its_sidecars_and_a_dead_process_files_are_swept() {
-        let file = PrivateFile::new().unwrap();
-        let path = file.path().to_owned();
-        let wal = PathBuf::from(format!("{}-wal", path.display()));
-        std::fs::write(&wal, b"x").unwrap();
-        drop(file);
-        assert!(!path.exists() && !wal.exists());
-
-        // A pid that cannot be running (above Linux's pid_max).
-        let dir = std::env::temp_dir();
-        let stale = dir.join(format!(
-            "{PRIVATE_PREFIX}4294967295-0123456789abcdef0123456789abcdef.db"
-        ));
-        let unrelated = dir.join(format!("{PRIVATE_PREFIX}notes.db"));
-        std::fs::write(&stale, b"").unwrap();
-        std::fs::write(&unrelated, b"").unwrap();
-        let mine = PrivateFile::new().unwrap();
-        assert_eq!(stale.exists(), !Path::new("/proc/self").exists());
-        assert!(unrelated.exists() && mine.path().exists());
-        let _ = std::fs::remove_file(&unrelated);
-        let _ = std::fs::remove_file(&stale);
     }
 }
