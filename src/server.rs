@@ -46,13 +46,13 @@ pub struct Running {
 }
 
 /// The tokio runtime the binary serves on. Every store call takes a blocking thread only
-/// once its connection is free, so one store needs at most as many blocking threads as it
-/// has connections; a few more cover the rest, and tokio's default (512) would only cost
-/// memory under load.
+/// once its connection is free, so the store needs at most as many blocking threads as it
+/// has connections; two more cover the rest. More would only cost memory under load (each
+/// thread that ran a call keeps its allocator heap), and tokio's default is 512.
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .max_blocking_threads(crate::store::MAX_CONNECTIONS + 4)
+        .max_blocking_threads(crate::store::max_connections() + 2)
         .build()
 }
 

@@ -31,9 +31,11 @@ use rusqlite::functions::FunctionFlags;
 pub use accounts::{Caller, RecordCounts};
 pub use pool::StoreKind;
 
-/// The most connections one store uses at once (its writer and readers): the most blocking
-/// threads its calls hold.
-pub const MAX_CONNECTIONS: usize = pool::Connections::MAX;
+/// The most connections a file store opens on this machine (its writer and readers): the
+/// most blocking threads its calls hold at once.
+pub fn max_connections() -> usize {
+    open::reader_count() + 1
+}
 pub use runtime::{NewTenant, Refused, Tenant};
 pub use seed::{Seed, SeedError};
 

@@ -10,7 +10,7 @@ use super::private::PrivateFile;
 use super::{Loader, Provenance, SCHEMA_VERSION, Store, StoreError, StoreResult, configure, pool};
 
 /// How many readers a file store opens beside its writer: twice the cores, 4 to 8.
-fn reader_count() -> usize {
+pub(super) fn reader_count() -> usize {
     std::thread::available_parallelism()
         .map_or(2, |n| n.get() * 2)
         .clamp(4, pool::Connections::MAX - 1)
