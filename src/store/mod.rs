@@ -319,10 +319,11 @@ fn schema_parts() -> (String, String) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn provenance() -> Provenance {
+    /// A fixed provenance for test stores.
+    pub(in crate::store) fn provenance() -> Provenance {
         Provenance {
             source: "test".into(),
             created: "2026-01-01T00:00:00Z".into(),

@@ -231,14 +231,8 @@ fn explain(e: &rusqlite::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::Seed;
+    use super::super::tests::provenance;
     use super::*;
-
-    fn provenance() -> Provenance {
-        Provenance {
-            source: "test".into(),
-            created: "2026-01-01T00:00:00Z".into(),
-        }
-    }
 
     #[tokio::test]
     async fn file_store_refuses_another_version_a_foreign_file_and_a_half_made_one() {
