@@ -33,11 +33,11 @@ impl Store {
         match Store::open_private_file() {
             Ok(store) => Ok(store),
             Err(e) => {
+                // Opening a file runs no statement of ours: the error is safe to show whole.
                 tracing::warn!(
-                    "no private store file in {} ({}); the store is in memory, and its reads \
+                    "no private store file in {} ({e}); the store is in memory, and its reads \
                      take turns with its writes",
                     std::env::temp_dir().display(),
-                    crate::logging::cause(&e)
                 );
                 Store::open_memory()
             }
