@@ -29,6 +29,13 @@ async fn launch(extra: &[&str]) -> Running {
 /// connection held open forever fails the test instead of hanging it.
 const BOUND: Duration = Duration::from_secs(30);
 
+/// A raw connection to `addr` that has sent `bytes`.
+async fn sent(addr: std::net::SocketAddr, bytes: &[u8]) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(bytes).await.unwrap();
+    stream
+}
+
 /// Read until the server closes the connection; what it sent, or `None` when it was still
 /// open at the bound.
 async fn read_until_closed(stream: &mut TcpStream) -> Option<Vec<u8>> {
@@ -56,11 +63,11 @@ const SHORT: &[&str] = &[
 #[tokio::test]
 async fn a_connection_that_sends_half_its_headers_is_closed() {
     let running = launch(SHORT).await;
-    let mut stream = TcpStream::connect(running.http_addr).await.unwrap();
-    stream
-        .write_all(b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\nX-Half: ")
-        .await
-        .unwrap();
+    let mut stream = sent(
+        running.http_addr,
+        b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\nX-Half: ",
+    )
+    .await;
     let seen = read_until_closed(&mut stream).await;
     assert!(seen.is_some(), "a half-sent head held the connection open");
     running.shutdown().await;
@@ -69,11 +76,7 @@ async fn a_connection_that_sends_half_its_headers_is_closed() {
 #[tokio::test]
 async fn a_connection_that_drips_its_headers_is_closed() {
     let running = launch(SHORT).await;
-    let mut stream = TcpStream::connect(running.http_addr).await.unwrap();
-    stream
-        .write_all(b"GET /_mock/health HTTP/1.1\r\n")
-        .await
-        .unwrap();
+    let mut stream = sent(running.http_addr, b"GET /_mock/health HTTP/1.1\r\n").await;
     // One header line every 300 ms: never idle, but the head never ends.
     let mut closed = false;
     for i in 0..100 {
@@ -128,11 +131,11 @@ async fn a_stalled_upload_is_dropped() {
 #[tokio::test]
 async fn an_idle_kept_alive_connection_is_closed() {
     let running = launch(SHORT).await;
-    let mut stream = TcpStream::connect(running.http_addr).await.unwrap();
-    stream
-        .write_all(b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        .await
-        .unwrap();
+    let mut stream = sent(
+        running.http_addr,
+        b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    )
+    .await;
     let seen = read_until_closed(&mut stream).await;
     let seen = seen.expect("an idle kept-alive connection was held open");
     assert!(
@@ -591,14 +594,12 @@ async fn read_one_answer(stream: &mut TcpStream) -> String {
 #[tokio::test]
 async fn a_refused_request_with_a_small_body_keeps_its_connection() {
     let running = launch(&[]).await;
-    let mut stream = TcpStream::connect(running.http_addr).await.unwrap();
-    stream
-        .write_all(
-            b"POST /sm/v1/scripts/search HTTP/1.1\r\nHost: localhost\r\n\
-              Authorization: Bearer not.a.token\r\nContent-Length: 2\r\n\r\n{}",
-        )
-        .await
-        .unwrap();
+    let mut stream = sent(
+        running.http_addr,
+        b"POST /sm/v1/scripts/search HTTP/1.1\r\nHost: localhost\r\n\
+          Authorization: Bearer not.a.token\r\nContent-Length: 2\r\n\r\n{}",
+    )
+    .await;
     let first = read_one_answer(&mut stream).await;
     assert!(first.starts_with("HTTP/1.1 401"), "{first}");
     assert!(
