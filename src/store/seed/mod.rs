@@ -616,34 +616,16 @@ mod tests {
     #[tokio::test]
     async fn a_streamed_alerts_file_loads_like_a_read_one_and_is_checked() {
         let dir = tempfile::tempdir().unwrap();
-        let write = |name: &str, value: &serde_json::Value| {
-            std::fs::write(dir.path().join(name), value.to_string()).unwrap();
-        };
+        fn write(dir: &std::path::Path, name: &str, records: &impl serde::Serialize) {
+            std::fs::write(dir.join(name), serde_json::to_string(records).unwrap()).unwrap();
+        }
         let embedded = Seed::embedded().unwrap();
-        write(
-            "customers.json",
-            &serde_json::to_value(&embedded.customers).unwrap(),
-        );
-        write(
-            "users.json",
-            &serde_json::to_value(&embedded.users).unwrap(),
-        );
-        write(
-            "rulesets.json",
-            &serde_json::to_value(&embedded.rulesets).unwrap(),
-        );
-        write(
-            "rules.json",
-            &serde_json::to_value(&embedded.rules).unwrap(),
-        );
-        write(
-            "profiles.json",
-            &serde_json::to_value(&embedded.profiles).unwrap(),
-        );
-        write(
-            "alerts.json",
-            &serde_json::to_value(&embedded.alerts).unwrap(),
-        );
+        write(dir.path(), "customers.json", &embedded.customers);
+        write(dir.path(), "users.json", &embedded.users);
+        write(dir.path(), "rulesets.json", &embedded.rulesets);
+        write(dir.path(), "rules.json", &embedded.rules);
+        write(dir.path(), "profiles.json", &embedded.profiles);
+        write(dir.path(), "alerts.json", &embedded.alerts);
         let read = Seed::from_dir_with(dir.path(), u64::MAX).unwrap();
         let streamed = Seed::from_dir_with(dir.path(), 0).unwrap();
         assert!(streamed.alerts.is_empty() && streamed.alerts_file.is_some());
@@ -660,7 +642,7 @@ mod tests {
         // A bad record far into the stream fails the whole load and names the record.
         let mut alerts = serde_json::to_value(&embedded.alerts).unwrap();
         alerts[2010]["profile"] = serde_json::json!(999_999);
-        write("alerts.json", &alerts);
+        write(dir.path(), "alerts.json", &alerts);
         let seed = Seed::from_dir_with(dir.path(), 0).unwrap();
         let err = crate::store::Store::private_with(seed)
             .await
@@ -671,7 +653,7 @@ mod tests {
             "{err}"
         );
         alerts[2010] = serde_json::json!({"id": "not a number"});
-        write("alerts.json", &alerts);
+        write(dir.path(), "alerts.json", &alerts);
         let seed = Seed::from_dir_with(dir.path(), 0).unwrap();
         let err = crate::store::Store::private_with(seed)
             .await
