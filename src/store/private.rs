@@ -258,8 +258,8 @@ mod tests {
                         // Other threads sweep meanwhile; a live store keeps both files.
                         std::thread::yield_now();
                         let lock = File::open(&file.lock_path);
-                        let kept = file.path().exists()
-                            && lock.is_ok_and(|lock| lock.try_lock().is_err());
+                        let kept =
+                            file.path().exists() && lock.is_ok_and(|lock| lock.try_lock().is_err());
                         if !kept {
                             lost.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         }
@@ -267,7 +267,11 @@ mod tests {
                 });
             }
         });
-        assert_eq!(lost.into_inner(), 0, "stores that lost their files or failed");
+        assert_eq!(
+            lost.into_inner(),
+            0,
+            "stores that lost their files or failed"
+        );
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }
