@@ -57,6 +57,33 @@ pub enum StoreError {
     /// The work ran past its time budget and was stopped (nothing of it was kept).
     #[error("the query ran longer than {0:?} and was stopped")]
     TooSlow(std::time::Duration),
+    /// The disk that holds the store is full: nothing of the work was kept, and the store
+    /// takes writes again once there is room.
+    #[error("the disk that holds the store is full; nothing of the change was stored")]
+    Full,
+}
+
+impl StoreError {
+    /// Whether the error comes from the store's file rather than from the work: the disk
+    /// is full, cannot be written, or the file cannot be opened. A private store that
+    /// meets one while it is made is made in memory instead ([`Store::private_seeded`]).
+    fn is_file_trouble(&self) -> bool {
+        use rusqlite::ErrorCode as C;
+        match self {
+            StoreError::Full => true,
+            StoreError::Sqlite(e) => matches!(
+                e.sqlite_error_code(),
+                Some(
+                    C::DiskFull
+                        | C::SystemIoFailure
+                        | C::CannotOpen
+                        | C::ReadOnly
+                        | C::PermissionDenied
+                )
+            ),
+            _ => false,
+        }
+    }
 }
 
 /// How long one call may hold the store (see [`Store::call`]).
@@ -151,10 +178,8 @@ impl Store {
 
     /// A new private store whose baseline is `seed` (provenance from the real clock).
     pub async fn private_with(seed: Seed) -> StoreResult<Store> {
-        let store = Store::open_private()?;
         let provenance = seed.provenance(&crate::clock::Clock::real());
-        store.initialize_with_seed(seed, provenance).await?;
-        Ok(store)
+        Store::private_seeded(seed, provenance).await
     }
 
     /// Where the baseline came from.

@@ -328,6 +328,11 @@ fn bounded<R>(
         {
             Err(StoreError::TooSlow(limit))
         }
+        Err(StoreError::Sqlite(e))
+            if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) =>
+        {
+            Err(StoreError::Full)
+        }
         other => other,
     }
 }
