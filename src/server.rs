@@ -66,9 +66,8 @@ pub async fn build_state(args: &ServeArgs, clock: Clock) -> Result<AppState, Sta
         None => {
             let seed = read_seed()?;
             let name = seed.name.clone();
-            let store = Store::open_private()?;
             let provenance = seed.provenance(&clock);
-            store.initialize_with_seed(seed, provenance).await?;
+            let store = Store::private_seeded(seed, provenance).await?;
             (store, name)
         }
         Some(path) => match Store::open_file(path)? {

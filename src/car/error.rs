@@ -47,6 +47,10 @@ pub(crate) enum CarError {
     TooManyRequests { message: String, limit: RateLimit },
     #[error("{0}")]
     Internal(String),
+    /// The emulator cannot store the change now (its disk is full); the request may be
+    /// sent again.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl CarError {
@@ -59,6 +63,7 @@ impl CarError {
             CarError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             CarError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             CarError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            CarError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -148,6 +153,10 @@ fn envelope(status: StatusCode, message: &str) -> Json<ErrorEnvelope<'_>> {
     })
 }
 
+/// The answer to a request the store could not take because its disk is full.
+pub(crate) const FULL_DISK: &str =
+    "The emulator's disk is full; nothing was changed. Retry once there is room.";
+
 impl From<StoreError> for CarError {
     fn from(e: StoreError) -> Self {
         if let StoreError::TooSlow(limit) = e {
@@ -155,6 +164,10 @@ impl From<StoreError> for CarError {
                 "The search ran longer than {} s and was stopped; narrow the filter",
                 limit.as_secs()
             ));
+        }
+        if let StoreError::Full = e {
+            tracing::error!("the disk that holds the store is full: a CAR request was refused");
+            return CarError::Unavailable(FULL_DISK.to_owned());
         }
         tracing::error!(error = %crate::logging::cause(&e), "store error on the CAR API");
         CarError::Internal("Internal server error".to_owned())
@@ -164,5 +177,45 @@ impl From<StoreError> for CarError {
 impl From<TokenError> for CarError {
     fn from(e: TokenError) -> Self {
         CarError::Token(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn json(response: Response) -> serde_json::Value {
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    /// A write the store refused for a full disk is a 503 in each surface's own format (a
+    /// CM error renders as a ServiceResponse in the request's format, like every other).
+    #[tokio::test]
+    async fn a_full_disk_answers_503_in_each_surfaces_format() {
+        let car = CarError::from(StoreError::Full).into_response();
+        assert_eq!(car.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            json(car).await,
+            serde_json::json!({"errorCode": "503", "message": FULL_DISK, "body": null})
+        );
+
+        let cm = crate::cm::error::CmError::from(StoreError::Full);
+        assert_eq!(cm.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(cm.code, "INTERNAL_ERROR");
+        assert_eq!(cm.message, FULL_DISK);
+
+        let control = crate::control::ops::ControlError::Store(StoreError::Full).into_response();
+        assert_eq!(control.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = json(control).await;
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("disk that holds the store is full"),
+            "{body}"
+        );
     }
 }

@@ -104,6 +104,17 @@ impl From<StoreError> for CmError {
                 "Narrow the criteria.",
             );
         }
+        if let StoreError::Full = e {
+            tracing::error!("the disk that holds the store is full: a CM request was refused");
+            return CmError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                ..CmError::new(
+                    "INTERNAL_ERROR",
+                    crate::car::error::FULL_DISK,
+                    "Retry the request once the emulator's disk has room.",
+                )
+            };
+        }
         tracing::error!(error = %crate::logging::cause(&e), "store error on the CM API");
         CmError::internal("An internal error occurred while processing the request.")
     }

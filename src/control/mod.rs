@@ -35,6 +35,12 @@ impl IntoResponse for ControlError {
         let status = match &self {
             ControlError::BadRequest(_) | ControlError::Seed(_) => StatusCode::BAD_REQUEST,
             ControlError::NotFound(_) => StatusCode::NOT_FOUND,
+            ControlError::Store(crate::store::StoreError::Full) => {
+                tracing::error!(
+                    "the disk that holds the store is full: a control call was refused"
+                );
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ControlError::Store(e) => {
                 tracing::error!(error = %crate::logging::cause(e), "store error on the control API");
                 StatusCode::INTERNAL_SERVER_ERROR

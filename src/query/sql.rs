@@ -13,6 +13,9 @@ use super::validate::{Checked, Cmp, Dialect, Invalid, Node, SqlValue, Test, vali
 pub struct SqlWhere {
     pub sql: String,
     pub params: Vec<SqlValue>,
+    /// The rows are named by id ([`SqlWhere::ids`]): a bounded lookup, not a search that
+    /// may scan a table (the store gives lookups a reader searches cannot all take).
+    pub lookup: bool,
 }
 
 impl SqlWhere {
@@ -25,6 +28,7 @@ impl SqlWhere {
         SqlWhere {
             sql: format!("{column} IN (SELECT value FROM json_each(?))"),
             params: vec![SqlValue::Text(list)],
+            lookup: true,
         }
     }
 

@@ -249,13 +249,12 @@ impl AppState {
     /// A fresh private store ([`Store::open_private`]) whose baseline is `seed`, a random
     /// JWT secret and `clock`.
     pub async fn private(seed: Seed, clock: Clock) -> Result<AppState, StoreError> {
-        let store = Store::open_private()?;
         let info = ServerInfo {
             seed_name: seed.name.clone(),
             ..ServerInfo::default()
         };
         let provenance = seed.provenance(&clock);
-        store.initialize_with_seed(seed, provenance).await?;
+        let store = Store::private_seeded(seed, provenance).await?;
         Ok(AppState::new(store, clock, JwtKeys::random(), info))
     }
 }

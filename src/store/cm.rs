@@ -299,7 +299,7 @@ impl Store {
         filter: SqlWhere,
         window: Window,
     ) -> StoreResult<Page<i64>> {
-        self.read(move |conn| {
+        self.search(filter.lookup, move |conn| {
             let search = window_search(&filter, window);
             search::run(conn, &ALERT_ID_SOURCE, customer_id, &search, |r| {
                 r.get("id")
@@ -315,7 +315,7 @@ impl Store {
         filter: SqlWhere,
         window: Window,
     ) -> StoreResult<Page<AlertRow>> {
-        self.read(move |conn| {
+        self.search(filter.lookup, move |conn| {
             let search = window_search(&filter, window);
             let page = search::run(
                 conn,
@@ -361,7 +361,7 @@ impl Store {
         filter: SqlWhere,
         window: Window,
     ) -> StoreResult<Page<ProfileRow>> {
-        self.read(move |conn| {
+        self.search(filter.lookup, move |conn| {
             let search = window_search(&filter, window);
             let map = |r: &Row<'_>, (p, s): &(ProfileCols, RulesetCols)| {
                 let mut profile = profile_row(r, p)?;
@@ -383,7 +383,7 @@ impl Store {
         filter: SqlWhere,
         window: Window,
     ) -> StoreResult<Page<RuleRow>> {
-        self.read(move |conn| {
+        self.search(filter.lookup, move |conn| {
             let search = window_search(&filter, window);
             let page = search::run(conn, &RULE_SOURCE, customer_id, &search, by_name(rule_row))?;
             Ok(Page {
@@ -401,7 +401,7 @@ impl Store {
         filter: SqlWhere,
         window: Window,
     ) -> StoreResult<Page<RulesetWithRules>> {
-        self.read(move |conn| {
+        self.search(filter.lookup, move |conn| {
             let search = window_search(&filter, window);
             let page = search::run(
                 conn,

@@ -57,6 +57,33 @@ pub enum StoreError {
     /// The work ran past its time budget and was stopped (nothing of it was kept).
     #[error("the query ran longer than {0:?} and was stopped")]
     TooSlow(std::time::Duration),
+    /// The disk that holds the store is full: nothing of the work was kept, and the store
+    /// takes writes again once there is room.
+    #[error("the disk that holds the store is full; nothing of the change was stored")]
+    Full,
+}
+
+impl StoreError {
+    /// Whether the error comes from the store's file rather than from the work: the disk
+    /// is full, cannot be written, or the file cannot be opened. A private store that
+    /// meets one while it is made is made in memory instead ([`Store::private_seeded`]).
+    fn is_file_trouble(&self) -> bool {
+        use rusqlite::ErrorCode as C;
+        match self {
+            StoreError::Full => true,
+            StoreError::Sqlite(e) => matches!(
+                e.sqlite_error_code(),
+                Some(
+                    C::DiskFull
+                        | C::SystemIoFailure
+                        | C::CannotOpen
+                        | C::ReadOnly
+                        | C::PermissionDenied
+                )
+            ),
+            _ => false,
+        }
+    }
 }
 
 /// How long one call may hold the store (see [`Store::call`]).
@@ -151,10 +178,8 @@ impl Store {
 
     /// A new private store whose baseline is `seed` (provenance from the real clock).
     pub async fn private_with(seed: Seed) -> StoreResult<Store> {
-        let store = Store::open_private()?;
         let provenance = seed.provenance(&crate::clock::Clock::real());
-        store.initialize_with_seed(seed, provenance).await?;
-        Ok(store)
+        Store::private_seeded(seed, provenance).await
     }
 
     /// Where the baseline came from.
@@ -195,12 +220,38 @@ impl Store {
     /// The work has [`TIME_BUDGET`]: SQLite's progress handler interrupts it past that, and
     /// the call fails with [`StoreError::TooSlow`] (each surface answers its own error), so
     /// no request holds a connection for long.
+    ///
+    /// This is for lookups by key; a search that may scan a table is [`Store::search`].
     async fn read<F, R>(&self, f: F) -> StoreResult<R>
     where
         F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
         R: Send + 'static,
     {
-        let turn = self.conns.read_turn().await?;
+        self.read_as(pool::Width::Point, f).await
+    }
+
+    /// [`Store::read`] for a search: unless its filter names its rows by id (`lookup`,
+    /// [`crate::query::SqlWhere::lookup`]), it may take every reader but one, which is
+    /// kept for lookups, so a full set of long searches never holds up a short read.
+    async fn search<F, R>(&self, lookup: bool, f: F) -> StoreResult<R>
+    where
+        F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let width = if lookup {
+            pool::Width::Point
+        } else {
+            pool::Width::Scan
+        };
+        self.read_as(width, f).await
+    }
+
+    async fn read_as<F, R>(&self, width: pool::Width, f: F) -> StoreResult<R>
+    where
+        F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let turn = self.conns.read_turn(width).await?;
         let (conns, budget) = (Arc::clone(&self.conns), self.budget);
         tokio::task::spawn_blocking(move || conns.on_reader(turn, budget, f))
             .await
@@ -430,6 +481,69 @@ pub(super) mod tests {
                 }
             });
         }
+    }
+
+    /// Searches queue among themselves for all readers but one: with twice as many long
+    /// searches as readers waiting, a lookup (a read by key, or a search by id) still
+    /// finds a reader at once, on the server's runtime with its bounded blocking threads.
+    #[test]
+    fn a_full_set_of_long_searches_leaves_a_reader_for_lookups() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let runtime = crate::server::runtime().unwrap();
+        runtime.block_on(async {
+            let mut store = Store::private_with(Seed::embedded().unwrap())
+                .await
+                .unwrap();
+            let readers = store.kind().readers;
+            assert!(readers >= 4, "{:?}", store.kind());
+            store.budget = std::time::Duration::from_millis(1500);
+            let (started, ended) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+            let long: Vec<_> = (0..readers * 2)
+                .map(|_| {
+                    let (store, started, ended) =
+                        (store.clone(), Arc::clone(&started), Arc::clone(&ended));
+                    tokio::spawn(async move {
+                        store
+                            .search(false, move |conn| {
+                                started.fetch_add(1, Ordering::SeqCst);
+                                let endless = conn.query_row(
+                                    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL \
+                                     SELECT x + 1 FROM c) SELECT count(*) FROM c",
+                                    [],
+                                    |r| r.get::<_, i64>(0),
+                                );
+                                ended.fetch_add(1, Ordering::SeqCst);
+                                Ok(endless?)
+                            })
+                            .await
+                    })
+                })
+                .collect();
+            while started.load(Ordering::SeqCst) < readers - 1 {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            // Give a search that could take the last reader the time to take it.
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            assert_eq!(started.load(Ordering::SeqCst), readers - 1);
+            assert_eq!(store.record_counts().await.unwrap()["customers"], 2);
+            let by_id = store
+                .search(true, |conn| {
+                    Ok(conn
+                        .query_row("SELECT count(*) FROM customers", [], |r| r.get::<_, i64>(0))?)
+                })
+                .await
+                .unwrap();
+            assert_eq!(by_id, 2);
+            assert_eq!(
+                ended.load(Ordering::SeqCst),
+                0,
+                "the lookups waited for a long search"
+            );
+            for long in long {
+                let long = long.await.unwrap();
+                assert!(matches!(long, Err(StoreError::TooSlow(_))), "{long:?}");
+            }
+        });
     }
 
     #[tokio::test]

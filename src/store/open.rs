@@ -7,7 +7,9 @@ use std::sync::Arc;
 use rusqlite::{Connection, OpenFlags};
 
 use super::private::PrivateFile;
-use super::{Loader, Provenance, SCHEMA_VERSION, Store, StoreError, StoreResult, configure, pool};
+use super::{
+    Loader, Provenance, SCHEMA_VERSION, Seed, Store, StoreError, StoreResult, configure, pool,
+};
 
 /// How many readers a file store opens beside its writer: twice the cores, 4 to 8.
 pub(super) fn reader_count() -> usize {
@@ -41,6 +43,45 @@ impl Store {
                 );
                 Store::open_memory()
             }
+        }
+    }
+
+    /// A new private store ([`Store::open_private`]) whose baseline is `seed`. Where its
+    /// file cannot take the data — a temporary folder that is full, or that fails to write
+    /// — the file is removed and the store is in memory, with a warning, as when no file
+    /// can be made at all.
+    pub async fn private_seeded(seed: Seed, provenance: Provenance) -> StoreResult<Store> {
+        Store::seed_or_fall_back(Store::open_private()?, seed, provenance).await
+    }
+
+    /// [`Store::private_seeded`] on a private store already open.
+    async fn seed_or_fall_back(
+        store: Store,
+        seed: Seed,
+        provenance: Provenance,
+    ) -> StoreResult<Store> {
+        let seed = Arc::new(seed);
+        let first = Arc::clone(&seed);
+        let made = store
+            .initialize(provenance.clone(), move |l| l.load(&first))
+            .await;
+        match made {
+            Ok(()) => Ok(store),
+            Err(e) if store.conns.private_path().is_some() && e.is_file_trouble() => {
+                // Dropped first: its file goes now, not at exit.
+                drop(store);
+                tracing::warn!(
+                    "the private store file in {} cannot take the data ({e}); the store is \
+                     in memory, and its reads take turns with its writes",
+                    std::env::temp_dir().display(),
+                );
+                let memory = Store::open_memory()?;
+                memory
+                    .initialize(provenance, move |l| l.load(&seed))
+                    .await?;
+                Ok(memory)
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -291,6 +332,80 @@ mod tests {
             err.contains("cannot be opened") && err.contains("folder"),
             "{err}"
         );
+    }
+
+    /// The writer's file may hold no more than `pages` pages: SQLite answers "database or
+    /// disk is full" past that, as on a full disk.
+    async fn limit_pages(store: &Store, pages: i64) {
+        store
+            .call_unbounded(move |conn| {
+                conn.pragma_update(None, "max_page_count", pages)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_private_store_whose_folder_is_full_at_start_is_made_in_memory() {
+        let store = Store::open_private().unwrap();
+        let path = store.conns.private_path().unwrap().to_owned();
+        limit_pages(&store, 4).await;
+        let store = Store::seed_or_fall_back(store, Seed::embedded().unwrap(), provenance())
+            .await
+            .unwrap();
+        assert_eq!(store.kind().kind, "memory");
+        assert!(!path.exists(), "the full file was left behind");
+        assert_eq!(store.record_counts().await.unwrap()["customers"], 2);
+        assert_eq!(store.provenance().await.unwrap(), provenance());
+    }
+
+    #[tokio::test]
+    async fn a_conflict_in_the_data_is_not_taken_for_trouble_with_the_file() {
+        let seed = Seed::embedded().unwrap();
+        let store = Store::open_private().unwrap();
+        // The same seed twice conflicts with itself: an error of the data, which a store in
+        // memory would meet too.
+        let err = store
+            .initialize(provenance(), move |l| {
+                l.load(&seed)?;
+                l.load(&seed)
+            })
+            .await
+            .unwrap_err();
+        assert!(!err.is_file_trouble(), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_write_on_a_full_disk_is_refused_as_full_and_taken_once_there_is_room() {
+        let store = Store::private_with(Seed::embedded().unwrap())
+            .await
+            .unwrap();
+        let pages: i64 = store
+            .read(|conn| Ok(conn.query_row("PRAGMA page_count", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        limit_pages(&store, pages).await;
+        let write = || {
+            store.transaction(|tx| {
+                tx.execute_batch(
+                    "CREATE TABLE filler (x BLOB); \
+                     INSERT INTO filler VALUES (zeroblob(100000));",
+                )?;
+                Ok(())
+            })
+        };
+        let full = write().await;
+        assert!(matches!(full, Err(StoreError::Full)), "{full:?}");
+        // Nothing of it was kept, and reads go on.
+        assert_eq!(store.record_counts().await.unwrap()["customers"], 2);
+        limit_pages(&store, 1 << 30).await;
+        write().await.unwrap();
+        let rows: i64 = store
+            .read(|conn| Ok(conn.query_row("SELECT count(*) FROM filler", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(rows, 1);
     }
 
     #[tokio::test]

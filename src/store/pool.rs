@@ -55,10 +55,23 @@ pub struct StoreKind {
     pub readers: usize,
 }
 
-/// Idle reader connections, and one permit per reader.
+/// What a read may cost, which decides the readers it may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Width {
+    /// A lookup by key, bounded by the rows it names: any reader.
+    Point,
+    /// A search, which may scan a table until its time budget: all readers but one, so a
+    /// full set of searches never holds up a lookup.
+    Scan,
+}
+
+/// Idle reader connections, one permit per reader, and the permits of searches.
 struct Readers {
     idle: Mutex<Vec<Connection>>,
     permits: Arc<Semaphore>,
+    /// One fewer than the readers (at least one): a search takes one of these before its
+    /// reader, so one reader is always left for lookups.
+    scans: Arc<Semaphore>,
     /// Readers open (a reader that cannot be reopened after a failure is gone for good).
     live: AtomicUsize,
     path: PathBuf,
@@ -68,7 +81,11 @@ struct Readers {
 /// A call's turn on a connection, held until its work is done (dropping it gives the turn
 /// to the next call).
 pub(super) enum Turn {
-    Reader(OwnedSemaphorePermit),
+    /// A reader's permit, and a search's permit when the read is one.
+    Reader(
+        OwnedSemaphorePermit,
+        #[allow(dead_code, reason = "held, never read")] Option<OwnedSemaphorePermit>,
+    ),
     Writer(#[allow(dead_code, reason = "held, never read")] OwnedSemaphorePermit),
 }
 
@@ -124,6 +141,7 @@ impl Connections {
             .collect::<StoreResult<Vec<_>>>()?;
         let _ = self.readers.set(Readers {
             permits: Arc::new(Semaphore::new(idle.len())),
+            scans: Arc::new(Semaphore::new(idle.len().saturating_sub(1).max(1))),
             live: AtomicUsize::new(idle.len()),
             idle: Mutex::new(idle),
             path: path.to_owned(),
@@ -159,14 +177,29 @@ impl Connections {
             .map_err(|e| StoreError::Worker(e.to_string()))
     }
 
-    /// Wait for a free reader — or, while there are no readers, for the writer's turn.
-    pub(super) async fn read_turn(&self) -> StoreResult<Turn> {
+    /// Wait for a free reader that a read of `width` may take — or, while there are no
+    /// readers, for the writer's turn. A search first waits for a search's permit, so
+    /// searches queue among themselves and never for the reader kept for lookups; a
+    /// lookup waits only for lookups and the searches already running.
+    pub(super) async fn read_turn(&self, width: Width) -> StoreResult<Turn> {
+        let worker = |e: tokio::sync::AcquireError| StoreError::Worker(e.to_string());
         match self.readers.get().filter(|r| r.live() > 0) {
-            Some(readers) => Arc::clone(&readers.permits)
-                .acquire_owned()
-                .await
-                .map(Turn::Reader)
-                .map_err(|e| StoreError::Worker(e.to_string())),
+            Some(readers) => {
+                let scan = match width {
+                    Width::Scan => Some(
+                        Arc::clone(&readers.scans)
+                            .acquire_owned()
+                            .await
+                            .map_err(worker)?,
+                    ),
+                    Width::Point => None,
+                };
+                let reader = Arc::clone(&readers.permits)
+                    .acquire_owned()
+                    .await
+                    .map_err(worker)?;
+                Ok(Turn::Reader(reader, scan))
+            }
             None => self.write_turn().await.map(Turn::Writer),
         }
     }
@@ -191,7 +224,7 @@ impl Connections {
         f: impl FnOnce(&Connection) -> StoreResult<R>,
     ) -> StoreResult<R> {
         let readers = match (&turn, self.readers.get()) {
-            (Turn::Reader(_), Some(readers)) => readers,
+            (Turn::Reader(..), Some(readers)) => readers,
             _ => return self.on_writer(Some(budget), |conn| f(conn)),
         };
         let mut lease = Lease {
@@ -266,7 +299,7 @@ impl Drop for Lease<'_> {
                 .push(conn),
             None => {
                 self.readers.live.fetch_sub(1, Ordering::Relaxed);
-                if let Some(Turn::Reader(permit)) = self.turn.take() {
+                if let Some(Turn::Reader(permit, _)) = self.turn.take() {
                     permit.forget();
                 }
             }
@@ -294,6 +327,11 @@ fn bounded<R>(
             if e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) =>
         {
             Err(StoreError::TooSlow(limit))
+        }
+        Err(StoreError::Sqlite(e))
+            if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) =>
+        {
+            Err(StoreError::Full)
         }
         other => other,
     }
@@ -323,7 +361,7 @@ mod tests {
     /// A reader's turn, as `Store::read` waits for it.
     fn turn(conns: &Connections) -> Turn {
         let permits = &conns.readers.get().unwrap().permits;
-        Turn::Reader(Arc::clone(permits).try_acquire_owned().unwrap())
+        Turn::Reader(Arc::clone(permits).try_acquire_owned().unwrap(), None)
     }
 
     fn rows(conn: &Connection) -> StoreResult<i64> {

@@ -7,11 +7,24 @@
 //! removes every store file whose lock nobody holds. The lock, not the pid in the name,
 //! decides: pids are reused, and servers in containers that share one `/tmp` see each
 //! other's files under pids from other namespaces.
+//!
+//! A lock is never visible unlocked while its store lives: it is made and locked as
+//! `…​.locking`, a name sweeps leave alone (unless it is old and free: a process killed in
+//! that instant), and only then renamed to `…​.lock`; the store file is made after that.
+//! So servers started at the same moment in one folder, each sweeping it, never take each
+//! other's files.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 const PREFIX: &str = "qualys-mock-";
+
+/// The suffix of a lock being made (not yet renamed to `.lock`).
+const LOCKING: &str = ".locking";
+
+/// How old a free `.locking` file must be before a sweep removes it: far longer than the
+/// instant between its creation and its lock.
+const STALE_LOCKING: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A private store file, its lock held until dropped.
 pub(super) struct PrivateFile {
@@ -36,13 +49,22 @@ impl PrivateFile {
             uuid::Uuid::new_v4().simple()
         );
         let lock_path = dir.join(format!("{stem}.lock"));
-        // The lock is taken before the store file exists, so a sweep never sees a store
-        // file whose lock is free while its process lives.
+        // Locked under a name no sweep takes, then renamed into place: a sweep that opens
+        // `.lock` always finds it locked. The store file is made after that, so a sweep
+        // never sees a store file whose lock is free while its process lives.
+        let locking = dir.join(format!("{stem}{LOCKING}"));
         let lock = OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(&lock_path)?;
-        lock.try_lock().map_err(std::io::Error::other)?;
+            .open(&locking)?;
+        let placed = lock
+            .try_lock()
+            .map_err(std::io::Error::other)
+            .and_then(|()| std::fs::rename(&locking, &lock_path));
+        if let Err(e) = placed {
+            let _ = std::fs::remove_file(&locking);
+            return Err(e);
+        }
         let path = dir.join(format!("{stem}.db"));
         // Made here, with no one else's content: SQLite opens it as an empty database.
         if let Err(e) = OpenOptions::new().write(true).create_new(true).open(&path) {
@@ -83,23 +105,41 @@ fn stem_of(name: &str) -> Option<&str> {
     let stem = name
         .strip_suffix(".db")
         .or_else(|| name.strip_suffix(".lock"))?;
-    let (pid, nonce) = stem.strip_prefix(PREFIX)?.split_once('-')?;
-    let ours = !pid.is_empty()
-        && pid.bytes().all(|b| b.is_ascii_digit())
-        && nonce.len() == 32
-        && nonce.bytes().all(|b| b.is_ascii_hexdigit());
-    ours.then_some(stem)
+    ours(stem).then_some(stem)
 }
 
-/// Remove the store files in `dir` whose lock nobody holds (or that have no lock).
+/// Whether `stem` is a private store's (`qualys-mock-<pid>-<32 hex>`).
+fn ours(stem: &str) -> bool {
+    let Some((pid, nonce)) = stem
+        .strip_prefix(PREFIX)
+        .and_then(|rest| rest.split_once('-'))
+    else {
+        return false;
+    };
+    !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
+        && nonce.len() == 32
+        && nonce.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Remove the store files in `dir` whose lock nobody holds (or that have no lock), and
+/// the locks being made that are old and free (their process was killed in that instant).
 fn sweep(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
-    let mut stems: Vec<String> = entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().and_then(stem_of).map(str::to_owned))
-        .collect();
+    let mut stems = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        if let Some(stem) = stem_of(name) {
+            stems.push(stem.to_owned());
+        } else if name.strip_suffix(LOCKING).is_some_and(ours) {
+            remove_stale_locking(&entry.path());
+        }
+    }
     stems.sort();
     stems.dedup();
     for stem in stems {
@@ -115,6 +155,26 @@ fn sweep(dir: &Path) {
         remove_store_files(&dir.join(format!("{stem}.db")));
         let _ = std::fs::remove_file(&lock_path);
         drop(held_by_us);
+    }
+}
+
+/// Remove a `.locking` file nobody holds that is older than [`STALE_LOCKING`]. Its age is
+/// a real duration on the file system's clock (its modification time), not the server's
+/// clock, which may be set anywhere.
+fn remove_stale_locking(path: &Path) {
+    let old = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .is_ok_and(|made| {
+            made.elapsed()
+                .is_ok_and(|age: std::time::Duration| age > STALE_LOCKING)
+        });
+    if !old {
+        return;
+    }
+    if let Ok(lock) = File::open(path)
+        && lock.try_lock().is_ok()
+    {
+        let _ = std::fs::remove_file(path);
     }
 }
 
@@ -151,7 +211,20 @@ mod tests {
         for name in foreign {
             std::fs::write(dir.path().join(name), b"").unwrap();
         }
+        // Locks being made: one from a process killed in that instant long ago (free and
+        // old: removed), one of this very moment (kept, though nobody holds it yet).
+        let killed = dir
+            .path()
+            .join("qualys-mock-4243-0123456789abcdef0123456789abcdef.locking");
+        let fresh = "qualys-mock-4244-0123456789abcdef0123456789abcdef.locking";
+        let old = File::create(&killed).unwrap();
+        old.set_modified(std::time::SystemTime::now() - 2 * STALE_LOCKING)
+            .unwrap();
+        drop(old);
+        std::fs::write(dir.path().join(fresh), b"").unwrap();
         let next = PrivateFile::new_in(dir.path()).unwrap();
+        assert!(!killed.exists() && dir.path().join(fresh).exists());
+        std::fs::remove_file(dir.path().join(fresh)).unwrap();
         let mut left: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -164,5 +237,41 @@ mod tests {
         // Both live stores keep their files (the lock is held within this process too).
         assert!(live.path().exists() && next.path().exists());
         assert_eq!(left.len(), foreign.len() + 4, "{left:?}");
+    }
+    /// Stores made at the same moment in one folder, each sweeping it first, never take
+    /// each other's lock or files (the lock must never be visible unlocked).
+    #[test]
+    fn stores_made_at_once_in_one_folder_never_sweep_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let lost = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..150 {
+                        let file = match PrivateFile::new_in(dir.path()) {
+                            Ok(file) => file,
+                            Err(_) => {
+                                lost.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                                continue;
+                            }
+                        };
+                        // Other threads sweep meanwhile; a live store keeps both files.
+                        std::thread::yield_now();
+                        let lock = File::open(&file.lock_path);
+                        let kept =
+                            file.path().exists() && lock.is_ok_and(|lock| lock.try_lock().is_err());
+                        if !kept {
+                            lost.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(
+            lost.into_inner(),
+            0,
+            "stores that lost their files or failed"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

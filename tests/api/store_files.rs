@@ -80,3 +80,44 @@ fn with_no_temporary_folder_the_store_is_in_memory_with_a_warning() {
     let log = server.stop();
     assert!(log.contains("the store is in memory"), "{log}");
 }
+
+/// Servers started at the same moment in one temporary folder (pytest-xdist starts one per
+/// worker), each sweeping it for stale stores, keep their own private files: every one is
+/// "private", its `.db` and `.lock` are there while it runs, and nothing is left after.
+/// (bench/parallel_start runs the same check 8 × 100 times.)
+#[test]
+fn servers_started_at_once_in_one_folder_keep_their_private_stores() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_str().unwrap().to_owned();
+    for _round in 0..5 {
+        let mut servers: Vec<Spawned> = std::thread::scope(|s| {
+            let starting: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| Spawned::start(&["--log", "warn"], &[("TMPDIR", &dir)])))
+                .collect();
+            starting.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let names: Vec<String> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        for server in &servers {
+            let store = &health(server.http)["store"];
+            assert_eq!(store["kind"], "private", "{store}");
+            let mine = format!("qualys-mock-{}-", server.child.id());
+            for ext in [".db", ".lock"] {
+                assert!(
+                    names
+                        .iter()
+                        .any(|n| n.starts_with(&mine) && n.ends_with(ext)),
+                    "pid {} lost its {ext}: {names:?}",
+                    server.child.id()
+                );
+            }
+        }
+        for server in &mut servers {
+            server.stop();
+        }
+        let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+}

@@ -100,7 +100,7 @@ impl Store {
         customer_id: i64,
         q: Query,
     ) -> StoreResult<Page<ActivityRow>> {
-        self.read(move |conn| {
+        self.search(q.filter.lookup, move |conn| {
             search::run(
                 conn,
                 &SOURCE,

@@ -147,7 +147,7 @@ pub(super) fn asset_by_id(conn: &Connection, id: i64) -> StoreResult<Option<Asse
 
 impl Store {
     pub async fn car_assets(&self, customer_id: i64, q: Query) -> StoreResult<Page<AssetRow>> {
-        self.read(move |conn| {
+        self.search(q.filter.lookup, move |conn| {
             let page = search::run(conn, &SOURCE, customer_id, &q.search(), by_name(asset_row))?;
             let items = page
                 .items
@@ -160,7 +160,7 @@ impl Store {
     }
 
     pub async fn car_tags(&self, customer_id: i64, q: Query) -> StoreResult<Page<TagRow>> {
-        self.read(move |conn| {
+        self.search(q.filter.lookup, move |conn| {
             search::run(
                 conn,
                 &TAG_SOURCE,

@@ -320,7 +320,7 @@ fn may_execute(
 
 impl Store {
     pub async fn car_jobs(&self, customer_id: i64, q: Query) -> StoreResult<Page<JobRow>> {
-        self.read(move |conn| {
+        self.search(q.filter.lookup, move |conn| {
             search::run(conn, &SOURCE, customer_id, &q.search(), by_name(job_row))
         })
         .await
@@ -332,7 +332,7 @@ impl Store {
         q: Query,
         with_result: bool,
     ) -> StoreResult<Page<AssetJobRow>> {
-        self.read(move |conn| {
+        self.search(q.filter.lookup, move |conn| {
             let source = if with_result {
                 &ASSET_JOB_WITH_RESULT_SOURCE
             } else {

@@ -216,7 +216,7 @@ fn clone_of(src: ScriptRow, title: String) -> NewScript {
 
 impl Store {
     pub async fn car_scripts(&self, customer_id: i64, q: Query) -> StoreResult<Page<ScriptRow>> {
-        self.read(move |conn| {
+        self.search(q.filter.lookup, move |conn| {
             search::run(conn, &SOURCE, customer_id, &q.search(), by_name(script_row))
         })
         .await
