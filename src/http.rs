@@ -178,13 +178,14 @@ impl Drop for BodyWatch {
     }
 }
 
-/// Bytes a body without `Content-Length` (chunked) reserves of the budget at a time.
+/// Bytes of budget a body reserves at a time, before it reads them: a body holds budget for
+/// what it has sent (and one step more), not for what it claims it will send.
 const RESERVE_STEP: u64 = 64 * 1024;
 
 /// Put `request`'s body under the limit and the budget: a declared length over `max` is
 /// refused at once; otherwise the body is read through a [`Guarded`] that cuts it past
-/// `max`, reserves budget before it reads (the declared length at once, a chunked body
-/// 64 KiB at a time) and notes why it ended early, whatever error the transport gave.
+/// `max`, reserves budget 64 KiB ahead of what it reads (waiting for room, bounded) and
+/// notes why it ended early, whatever error the transport gave.
 pub fn guard_body(
     request: Request,
     max: usize,
@@ -248,16 +249,14 @@ impl Guarded {
         axum::Error::new(error)
     }
 
-    /// KiB more of budget to hold before the next read, if any: the whole declared length
-    /// (the budget at most), or the next step of a chunked body.
+    /// KiB more of budget to hold before the next read, if any: room for the next step
+    /// of the body (its declared length at most), never more than the whole budget.
     fn shortfall(&self) -> Option<u64> {
         if self.read < self.reserved {
             return None;
         }
-        let want = match self.declared {
-            Some(len) => len.min(self.max),
-            None => (self.read + RESERVE_STEP).min(self.max + 1),
-        };
+        let end = self.declared.unwrap_or(self.max + 1);
+        let want = (self.read + RESERVE_STEP).min(end);
         let total = u64::try_from(self.budget.kib).unwrap_or(u64::MAX);
         let want_kib = want.div_ceil(1024).min(total);
         let held_kib = self.reserved / 1024;
@@ -591,6 +590,52 @@ pub fn redact_query(query: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn guarded(declared: Option<u64>, budget_bytes: usize, read: u64, reserved: u64) -> Guarded {
+        Guarded {
+            inner: Body::empty(),
+            max: 16 << 20,
+            declared,
+            read,
+            reserved,
+            budget: BodyBudget::new(budget_bytes, std::time::Duration::from_secs(1)),
+            waiting: None,
+            fate: std::sync::Arc::default(),
+        }
+    }
+
+    #[test]
+    fn a_body_reserves_budget_a_step_ahead_of_what_it_read() {
+        // A 16 MiB claim holds one step, not 16 MiB, until its bytes come.
+        assert_eq!(
+            guarded(Some(16 << 20), 256 << 20, 0, 0).shortfall(),
+            Some(64)
+        );
+        // Never past its declared length, nor past the whole budget.
+        assert_eq!(guarded(Some(60_000), 256 << 20, 0, 0).shortfall(), Some(59));
+        assert_eq!(
+            guarded(Some(16 << 20), 16 << 10, 0, 0).shortfall(),
+            Some(16)
+        );
+        // Room left from the last step: nothing more yet.
+        assert_eq!(guarded(None, 256 << 20, 1000, 64 << 10).shortfall(), None);
+        // A frame past the reservation: the overshoot and the next step.
+        assert_eq!(
+            guarded(None, 256 << 20, 100 << 10, 64 << 10).shortfall(),
+            Some(100)
+        );
+        // All of it read and held.
+        assert_eq!(guarded(Some(2048), 256 << 20, 2048, 2048).shortfall(), None);
+    }
+
+    #[test]
+    fn a_body_error_is_found_through_its_wrappings() {
+        let boxed: tower_http::BoxError = Box::new(BodyError::Stalled(3));
+        let wrapped = axum::Error::new(axum::Error::new(boxed));
+        assert_eq!(BodyError::within(&wrapped), Some(BodyError::Stalled(3)));
+        let other = axum::Error::new(std::io::Error::other("reset"));
+        assert_eq!(BodyError::within(&other), None);
+    }
 
     #[test]
     fn paths_decode_or_not() {

@@ -269,6 +269,18 @@ async fn a_body_trickled_past_its_deadline_is_408_then_closed() {
     running.shutdown().await;
 }
 
+/// Wait (at most the bound) until `done` says the budget is held as the test needs.
+async fn held_until(done: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the budget never reached the state the test waits for"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn bodies_past_the_budget_wait_then_get_503_and_room_returns() {
     // 64 KiB for all bodies in flight; a body waits for room as long as it may stall (2 s).
@@ -298,7 +310,8 @@ async fn bodies_past_the_budget_wait_then_get_503_and_room_returns() {
             }
         }
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let budget = &running.state.info.body_budget;
+    held_until(|| budget.held_bytes() >= 59 * 1024).await;
     // Each surface's next body of 10,000 bytes finds no room, waits, and is refused.
     for (surface, head) in &heads {
         if *surface == "auth" {
@@ -315,7 +328,7 @@ async fn bodies_past_the_budget_wait_then_get_503_and_room_returns() {
     }
     // The holder gone, its room is free again.
     trickle.abort();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    held_until(|| budget.held_bytes() == 0).await;
     let r = crate::helpers::http_client()
         .post(format!("http://{addr}/sm/v1/scripts/search"))
         .bearer_auth(&token)
