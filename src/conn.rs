@@ -280,6 +280,11 @@ impl http_body::Body for Paced {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
         let this = &mut *self;
+        // Past the deadline the body ends, even with more of it already here.
+        if !this.inner.is_end_stream() && this.due.as_mut().poll(cx).is_ready() {
+            let error = BodyError::Deadline(this.deadline.as_secs());
+            return Poll::Ready(Some(Err(error.into())));
+        }
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 this.stalled = None;
@@ -288,10 +293,6 @@ impl http_body::Body for Paced {
             Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e.into()))),
             Poll::Ready(None) => return Poll::Ready(None),
             Poll::Pending => {}
-        }
-        if this.due.as_mut().poll(cx).is_ready() {
-            let error = BodyError::Deadline(this.deadline.as_secs());
-            return Poll::Ready(Some(Err(error.into())));
         }
         let stall = this.stall;
         let stalled = this
