@@ -153,6 +153,18 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes; larger ones get 413.
     #[arg(long, env = "QUALYS_MOCK_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_body_bytes: usize,
+
+    /// Seconds from a request's head to the end of its body, however steadily it trickles
+    /// in; past it the request gets 408 and its connection is closed.
+    #[arg(long, env = "QUALYS_MOCK_BODY_DEADLINE_SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_deadline_secs: u64,
+
+    /// Bytes all request bodies being received may hold together; past it a new body waits
+    /// (at most --body-timeout-secs) for room, then gets 503.
+    #[arg(long, env = "QUALYS_MOCK_BODY_BUDGET_BYTES", default_value_t = 256 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(1024..))]
+    pub body_budget_bytes: u64,
 }
 
 /// How log lines are written.
@@ -333,6 +345,7 @@ impl ServeArgs {
         crate::conn::Timeouts {
             header: Duration::from_secs(self.header_timeout_secs),
             body: Duration::from_secs(self.body_timeout_secs),
+            body_deadline: Duration::from_secs(self.body_deadline_secs),
             idle: Duration::from_secs(self.idle_timeout_secs),
         }
     }

@@ -1,6 +1,7 @@
 //! Serving one listener with bounded connections: a request head must arrive within the
-//! header timeout, a request body that stalls longer than the body timeout is dropped, and a
-//! connection with no request in flight and no traffic for the idle timeout is closed.
+//! header timeout, a request body that stalls longer than the body timeout or is not whole
+//! by the body deadline ends in an error the surfaces answer (408), and a connection with no
+//! request in flight and no traffic for the idle timeout is closed.
 //!
 //! These are transport timeouts, measured with tokio's monotonic time, not the store clock.
 
@@ -20,6 +21,8 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tower::ServiceExt as _;
 
+use crate::http::BodyError;
+
 /// The transport timeouts of a listener.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
@@ -27,6 +30,9 @@ pub struct Timeouts {
     pub header: Duration,
     /// Longest wait for the next piece of a request body.
     pub body: Duration,
+    /// Longest time from a request's head to the end of its body, however steadily it
+    /// trickles in.
+    pub body_deadline: Duration,
     /// A connection with no request in flight and no traffic this long is closed.
     pub idle: Duration,
 }
@@ -36,6 +42,7 @@ impl Default for Timeouts {
         Timeouts {
             header: Duration::from_secs(10),
             body: Duration::from_secs(30),
+            body_deadline: Duration::from_secs(300),
             idle: Duration::from_secs(60),
         }
     }
@@ -209,15 +216,11 @@ where
             hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
                 let busy = Busy::new(&activity);
                 let app = app.clone();
-                let body_timeout = timeouts.body;
                 async move {
                     let slot = Arc::new(std::sync::Mutex::new(None));
                     let request = request.map(|incoming| {
                         Body::new(Returned {
-                            inner: Some(Box::pin(tower_http::timeout::TimeoutBody::new(
-                                body_timeout,
-                                incoming,
-                            ))),
+                            inner: Some(Box::pin(Paced::new(incoming, &timeouts))),
                             slot: slot.clone(),
                         })
                     });
@@ -245,7 +248,72 @@ where
     graceful.shutdown().await;
 }
 
-type Incoming2 = Pin<Box<tower_http::timeout::TimeoutBody<Incoming>>>;
+/// A request body on the wire, under the body timeout (a stall) and the body deadline (the
+/// whole of it); either ends it with a [`BodyError`].
+struct Paced {
+    inner: Incoming,
+    stall: Duration,
+    /// Running while the reader waits for a piece; reset by each piece.
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+    deadline: Duration,
+    due: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Paced {
+    fn new(inner: Incoming, timeouts: &Timeouts) -> Paced {
+        Paced {
+            inner,
+            stall: timeouts.body,
+            stalled: None,
+            deadline: timeouts.body_deadline,
+            due: Box::pin(tokio::time::sleep(timeouts.body_deadline)),
+        }
+    }
+}
+
+impl http_body::Body for Paced {
+    type Data = axum::body::Bytes;
+    type Error = tower_http::BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        // Past the deadline the body ends, even with more of it already here.
+        if !this.inner.is_end_stream() && this.due.as_mut().poll(cx).is_ready() {
+            let error = BodyError::Deadline(this.deadline.as_secs());
+            return Poll::Ready(Some(Err(error.into())));
+        }
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                this.stalled = None;
+                return Poll::Ready(Some(Ok(frame)));
+            }
+            Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Pending => {}
+        }
+        let stall = this.stall;
+        let stalled = this
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(stall)));
+        if stalled.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Some(Err(BodyError::Stalled(stall.as_secs()).into())));
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+type Incoming2 = Pin<Box<Paced>>;
 
 /// A request body that, dropped before its end (a handler that answered without reading
 /// it: no credentials, a fault), hands itself back so the connection can finish it.

@@ -1,4 +1,5 @@
-//! Cross-cutting HTTP layers: request logging and the body size limit.
+//! Cross-cutting HTTP layers: request logging, and request bodies under the size limit and
+//! the budget of bodies in flight.
 
 use std::time::Instant;
 
@@ -57,36 +58,275 @@ pub async fn log_requests(request: Request, next: Next) -> Response {
     response
 }
 
-/// The answer to a body over `--max-body-bytes`.
+/// The answer to a login body over what `/auth` reads (the gateway's JSON 413).
 pub fn payload_too_large() -> Response {
     (
         StatusCode::PAYLOAD_TOO_LARGE,
         axum::Json(json!({
             "status": 413,
             "error": "Payload Too Large",
-            "message": "The request body is larger than the server accepts",
+            "message": BodyError::TooLarge.to_string(),
         })),
     )
         .into_response()
 }
 
-/// Reject bodies over `max` bytes up front when `Content-Length` says so; streamed bodies
-/// are cut where they are read (`RequestBodyLimitLayer`, `DefaultBodyLimit`). Either way
-/// the answer is the same JSON 413.
-pub async fn limit_body(max: usize, request: Request, next: Next) -> Response {
+/// Why a request body was not read to its end, whatever read it: the one list the surfaces
+/// answer from (`crate::body_refused`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    /// Longer than `--max-body-bytes` (declared or as it streamed).
+    #[error("The request body is larger than the server accepts")]
+    TooLarge,
+    /// No byte of it arrived for `--body-timeout-secs`.
+    #[error("The request body stalled: no data arrived for {0} s")]
+    Stalled(u64),
+    /// Not complete `--body-deadline-secs` after the request head.
+    #[error("The request body did not arrive within {0} s")]
+    Deadline(u64),
+    /// The bodies in flight already hold `--body-budget-bytes`, and none gave way in time.
+    #[error("The server is busy receiving other request bodies; retry shortly")]
+    Busy,
+}
+
+impl BodyError {
+    /// The HTTP status every surface answers it with.
+    pub fn status(self) -> StatusCode {
+        match self {
+            BodyError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyError::Stalled(_) | BodyError::Deadline(_) => StatusCode::REQUEST_TIMEOUT,
+            BodyError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The `BodyError` behind a body's error, through any wrapping (`axum::Error`, boxes).
+    pub fn within(error: &(dyn std::error::Error + 'static)) -> Option<BodyError> {
+        let mut next = Some(error);
+        while let Some(e) = next {
+            if let Some(found) = e.downcast_ref::<BodyError>() {
+                return Some(*found);
+            }
+            next = e.source();
+        }
+        None
+    }
+}
+
+/// The memory every request body in flight may hold together (`--body-budget-bytes`), in
+/// KiB permits, and how long a body waits for room before it is refused.
+#[derive(Debug, Clone)]
+pub struct BodyBudget {
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
+    kib: usize,
+    wait: std::time::Duration,
+}
+
+impl BodyBudget {
+    /// A budget of `bytes` (at least 1 KiB); a body waits at most `wait` for room.
+    pub fn new(bytes: usize, wait: std::time::Duration) -> BodyBudget {
+        let kib = bytes
+            .div_ceil(1024)
+            .clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
+        BodyBudget {
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(kib)),
+            kib,
+            wait,
+        }
+    }
+
+    /// Bytes held by bodies now.
+    pub fn held_bytes(&self) -> usize {
+        (self.kib - self.permits.available_permits()) * 1024
+    }
+}
+
+impl Default for BodyBudget {
+    fn default() -> BodyBudget {
+        BodyBudget::new(256 * 1024 * 1024, std::time::Duration::from_secs(30))
+    }
+}
+
+/// A request's body, as far as the guard knows: the error that ended it, and the budget it
+/// holds (kept until the answer is made, since the handler holds what it read till then).
+#[derive(Debug, Default)]
+struct Fate {
+    error: Option<BodyError>,
+    held: Vec<tokio::sync::OwnedSemaphorePermit>,
+}
+
+/// The watch over one request's body that [`guard_body`] hands back.
+#[derive(Debug, Clone)]
+pub struct BodyWatch(std::sync::Arc<std::sync::Mutex<Fate>>);
+
+impl BodyWatch {
+    /// Why the body ended early, if it did.
+    pub fn error(&self) -> Option<BodyError> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).error
+    }
+}
+
+impl Drop for BodyWatch {
+    fn drop(&mut self) {
+        // The last watch gone: the answer is made; the budget goes back.
+        if std::sync::Arc::strong_count(&self.0) == 1 {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .held
+                .clear();
+        }
+    }
+}
+
+/// Bytes of budget a body reserves at a time, before it reads them: a body holds budget for
+/// what it has sent (and one step more), not for what it claims it will send.
+const RESERVE_STEP: u64 = 64 * 1024;
+
+/// Put `request`'s body under the limit and the budget: a declared length over `max` is
+/// refused at once; otherwise the body is read through a [`Guarded`] that cuts it past
+/// `max`, reserves budget 64 KiB ahead of what it reads (waiting for room, bounded) and
+/// notes why it ended early, whatever error the transport gave.
+pub fn guard_body(
+    request: Request,
+    max: usize,
+    budget: &BodyBudget,
+) -> Result<(Request, BodyWatch), BodyError> {
     let declared = request
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+        .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|len| len > max as u64) {
-        return payload_too_large();
+        return Err(BodyError::TooLarge);
     }
-    let response = next.run(request).await;
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return payload_too_large();
+    let fate = std::sync::Arc::new(std::sync::Mutex::new(Fate::default()));
+    let (parts, body) = request.into_parts();
+    let guarded = Guarded {
+        inner: body,
+        max: max as u64,
+        declared,
+        read: 0,
+        reserved: 0,
+        budget: budget.clone(),
+        waiting: None,
+        fate: fate.clone(),
+    };
+    Ok((
+        Request::from_parts(parts, Body::new(guarded)),
+        BodyWatch(fate),
+    ))
+}
+
+type Reserving = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<
+                    Result<tokio::sync::OwnedSemaphorePermit, tokio::sync::AcquireError>,
+                    tokio::time::error::Elapsed,
+                >,
+            > + Send,
+    >,
+>;
+
+/// A request body read under the size limit and the budget; see [`guard_body`].
+struct Guarded {
+    inner: Body,
+    max: u64,
+    declared: Option<u64>,
+    read: u64,
+    /// Bytes of budget held (a multiple of 1 KiB).
+    reserved: u64,
+    budget: BodyBudget,
+    /// KiB asked for and the wait for them.
+    waiting: Option<(u64, Reserving)>,
+    fate: std::sync::Arc<std::sync::Mutex<Fate>>,
+}
+
+impl Guarded {
+    fn fail(&self, error: BodyError) -> axum::Error {
+        let mut fate = self.fate.lock().unwrap_or_else(|e| e.into_inner());
+        fate.error.get_or_insert(error);
+        axum::Error::new(error)
     }
-    response
+
+    /// KiB more of budget to hold before the next read, if any: room for the next step
+    /// of the body (its declared length at most), never more than the whole budget.
+    fn shortfall(&self) -> Option<u64> {
+        if self.read < self.reserved {
+            return None;
+        }
+        let end = self.declared.unwrap_or(self.max + 1);
+        let want = (self.read + RESERVE_STEP).min(end);
+        let total = u64::try_from(self.budget.kib).unwrap_or(u64::MAX);
+        let want_kib = want.div_ceil(1024).min(total);
+        let held_kib = self.reserved / 1024;
+        (want_kib > held_kib).then(|| want_kib - held_kib)
+    }
+}
+
+impl http_body::Body for Guarded {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        if this.waiting.is_none()
+            && !this.inner.is_end_stream()
+            && let Some(kib) = this.shortfall()
+        {
+            let permits = this.budget.permits.clone();
+            let n = u32::try_from(kib).unwrap_or(u32::MAX);
+            let wait = this.budget.wait;
+            this.waiting = Some((
+                kib,
+                Box::pin(tokio::time::timeout(wait, permits.acquire_many_owned(n))),
+            ));
+        }
+        if let Some((kib, reserving)) = this.waiting.as_mut() {
+            match reserving.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(Ok(permit))) => {
+                    this.reserved += *kib * 1024;
+                    this.fate
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .held
+                        .push(permit);
+                    this.waiting = None;
+                }
+                Poll::Ready(_) => {
+                    this.waiting = None;
+                    return Poll::Ready(Some(Err(this.fail(BodyError::Busy))));
+                }
+            }
+        }
+        match std::pin::Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                this.read += frame.data_ref().map_or(0, |d| d.len() as u64);
+                if this.read > this.max {
+                    return Poll::Ready(Some(Err(this.fail(BodyError::TooLarge))));
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => match BodyError::within(&e) {
+                Some(known) => Poll::Ready(Some(Err(this.fail(known)))),
+                None => Poll::Ready(Some(Err(e))),
+            },
+            other => other,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// Whether `%XX` escapes in `path` decode (with the rest of it) to UTF-8. An escape that is
@@ -350,6 +590,52 @@ pub fn redact_query(query: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn guarded(declared: Option<u64>, budget_bytes: usize, read: u64, reserved: u64) -> Guarded {
+        Guarded {
+            inner: Body::empty(),
+            max: 16 << 20,
+            declared,
+            read,
+            reserved,
+            budget: BodyBudget::new(budget_bytes, std::time::Duration::from_secs(1)),
+            waiting: None,
+            fate: std::sync::Arc::default(),
+        }
+    }
+
+    #[test]
+    fn a_body_reserves_budget_a_step_ahead_of_what_it_read() {
+        // A 16 MiB claim holds one step, not 16 MiB, until its bytes come.
+        assert_eq!(
+            guarded(Some(16 << 20), 256 << 20, 0, 0).shortfall(),
+            Some(64)
+        );
+        // Never past its declared length, nor past the whole budget.
+        assert_eq!(guarded(Some(60_000), 256 << 20, 0, 0).shortfall(), Some(59));
+        assert_eq!(
+            guarded(Some(16 << 20), 16 << 10, 0, 0).shortfall(),
+            Some(16)
+        );
+        // Room left from the last step: nothing more yet.
+        assert_eq!(guarded(None, 256 << 20, 1000, 64 << 10).shortfall(), None);
+        // A frame past the reservation: the overshoot and the next step.
+        assert_eq!(
+            guarded(None, 256 << 20, 100 << 10, 64 << 10).shortfall(),
+            Some(100)
+        );
+        // All of it read and held.
+        assert_eq!(guarded(Some(2048), 256 << 20, 2048, 2048).shortfall(), None);
+    }
+
+    #[test]
+    fn a_body_error_is_found_through_its_wrappings() {
+        let boxed: tower_http::BoxError = Box::new(BodyError::Stalled(3));
+        let wrapped = axum::Error::new(axum::Error::new(boxed));
+        assert_eq!(BodyError::within(&wrapped), Some(BodyError::Stalled(3)));
+        let other = axum::Error::new(std::io::Error::other("reset"));
+        assert_eq!(BodyError::within(&other), None);
+    }
 
     #[test]
     fn paths_decode_or_not() {

@@ -95,7 +95,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, Uri};
 use axum::response::IntoResponse;
-use tower_http::limit::RequestBodyLimitLayer;
 
 pub use clock::{Clock, ClockState};
 pub use control::ops::{
@@ -111,13 +110,16 @@ pub use store::{Seed, SeedError};
 
 /// The whole service: both API surfaces and the control endpoints over one state.
 pub fn app(state: AppState) -> Router {
-    let max_body = state.info.max_body_bytes;
     Router::new()
         .merge(car::router(&state))
         .merge(cm::router())
         .merge(control::router(&state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard_bodies,
+        ))
         .layer(axum::middleware::from_fn(path_must_decode))
         .layer(axum::middleware::from_fn(http::log_requests))
         .layer(axum::middleware::from_fn_with_state(
@@ -132,11 +134,8 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             control::guard,
         ))
-        .layer(DefaultBodyLimit::max(max_body))
-        .layer(RequestBodyLimitLayer::new(max_body))
-        .layer(axum::middleware::from_fn(move |req, next| {
-            http::limit_body(max_body, req, next)
-        }))
+        // `guard_bodies` enforces `--max-body-bytes` on every body, whoever reads it.
+        .layer(DefaultBodyLimit::disable())
         .with_state(state)
 }
 
@@ -196,6 +195,60 @@ async fn path_must_decode(
         Surface::Control => control::error_body(StatusCode::BAD_REQUEST, message),
         Surface::Car => car::error::CarError::BadRequest(message).into_response(),
     }
+}
+
+/// Every request body read under `--max-body-bytes` and the budget of bodies in flight
+/// (`http::guard_body`); a body that ended early — too large, stalled, past its deadline,
+/// or refused room — is answered here, in the format of the request's surface, whatever
+/// the handler that was reading it made of the error.
+async fn guard_bodies(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let ctx = cm::reply::Ctx::for_request(request.uri(), request.headers(), request.extensions());
+    let path = request.uri().path().to_owned();
+    match http::guard_body(request, state.info.max_body_bytes, &state.info.body_budget) {
+        Err(refused) => body_refused(&path, ctx, refused),
+        Ok((request, watch)) => {
+            let response = next.run(request).await;
+            match watch.error() {
+                Some(refused) => body_refused(&path, ctx, refused),
+                None => response,
+            }
+        }
+    }
+}
+
+/// The one answer to a body that ended early, per surface: the gateway's JSON on CAR, a
+/// `ServiceResponse` on CM (in the request's format), `{"error"}` on control; 413 for too
+/// large, 408 for a stall or a missed deadline, 503 (with `Retry-After`) when no budget
+/// was free.
+fn body_refused(
+    path: &str,
+    ctx: cm::reply::Ctx,
+    refused: http::BodyError,
+) -> axum::response::Response {
+    let status = refused.status();
+    let message = refused.to_string();
+    let mut response = match Surface::of(path) {
+        Surface::Cm => ctx
+            .fail(cm::error::CmError::body_refused(status, message))
+            .into_response(),
+        Surface::Control => control::error_body(status, message),
+        Surface::Car => (
+            status,
+            axum::Json(car::error::gateway_body(status, &message)),
+        )
+            .into_response(),
+    };
+    if refused == http::BodyError::Busy {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        );
+    }
+    response
 }
 
 /// A path no surface has: 404 in the format of the surface its prefix names.

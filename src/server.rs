@@ -96,6 +96,10 @@ pub async fn build_state(args: &ServeArgs, clock: Clock) -> Result<AppState, Sta
     let info = ServerInfo {
         seed_name,
         max_body_bytes: args.max_body_bytes,
+        body_budget: crate::http::BodyBudget::new(
+            usize::try_from(args.body_budget_bytes).unwrap_or(usize::MAX),
+            std::time::Duration::from_secs(args.body_timeout_secs),
+        ),
     };
     let state =
         AppState::new(store, clock, keys, info).with_control(crate::control::ControlState::new(

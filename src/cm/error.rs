@@ -80,6 +80,26 @@ impl CmError {
         )
     }
 
+    /// A request body that ended early (`crate::http::BodyError`), with its HTTP status:
+    /// 413 and 408 are the client's request (`INVALID_REQUEST`), 503 the server's state.
+    pub fn body_refused(status: StatusCode, message: String) -> Self {
+        let (code, resolution) = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => (
+                "INVALID_REQUEST",
+                "Send a smaller request body (the server's --max-body-bytes).",
+            ),
+            StatusCode::REQUEST_TIMEOUT => (
+                "INVALID_REQUEST",
+                "Send the whole request body promptly, without pausing.",
+            ),
+            _ => ("INTERNAL_ERROR", "Retry the request shortly."),
+        };
+        CmError {
+            status,
+            ..CmError::new(code, message, resolution)
+        }
+    }
+
     /// A fault of the emulator itself.
     pub fn internal(message: impl Into<String>) -> Self {
         CmError {

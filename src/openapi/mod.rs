@@ -344,8 +344,9 @@ fn json_response(description: &str, schema: &str) -> RefOr<utoipa::openapi::Resp
 /// - with `--control-token`, every control operation but health answers 401 without the
 ///   token (`X-Mock-Token`, or `Authorization: Bearer`); optional, so not a security
 ///   requirement but a 401 response on each;
-/// - every operation with a request body answers 413 past `--max-body-bytes`, in the
-///   gateway's body (the body limit stands before both APIs);
+/// - every operation with a request body answers 413 past `--max-body-bytes`, 408 when
+///   the body stalls or misses `--body-deadline-secs`, and 503 when the bodies in flight
+///   hold `--body-budget-bytes` — in the gateway's body on CAR, `{"error"}` on control;
 /// - a CAR operation answers 500 in its error envelope if the store fails (a defect; the
 ///   log names the cause).
 fn common_responses(openapi: &mut utoipa::openapi::OpenApi) {
@@ -376,13 +377,29 @@ fn common_responses(openapi: &mut utoipa::openapi::OpenApi) {
                 );
             }
             if op.request_body.is_some() {
-                add(
-                    "413",
-                    json_response(
+                let body = if control {
+                    "ControlErrorBody"
+                } else {
+                    "GatewayBody"
+                };
+                for (status, why) in [
+                    (
+                        "413",
                         "the body is larger than --max-body-bytes (`/auth`: 64 KiB)",
-                        "GatewayBody",
                     ),
-                );
+                    (
+                        "408",
+                        "the body stalled for --body-timeout-secs, or was not whole \
+                         --body-deadline-secs after the request's head",
+                    ),
+                    (
+                        "503",
+                        "the bodies in flight hold --body-budget-bytes and none gave way \
+                         within --body-timeout-secs (with Retry-After)",
+                    ),
+                ] {
+                    add(status, json_response(why, body));
+                }
             }
             if car {
                 add(

@@ -87,6 +87,8 @@ pub struct ServerInfo {
     pub seed_name: String,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// What the request bodies in flight may hold together.
+    pub body_budget: crate::http::BodyBudget,
 }
 
 impl Default for ServerInfo {
@@ -94,6 +96,7 @@ impl Default for ServerInfo {
         ServerInfo {
             seed_name: "default".to_owned(),
             max_body_bytes: 16 * 1024 * 1024,
+            body_budget: crate::http::BodyBudget::default(),
         }
     }
 }

@@ -30,7 +30,7 @@ async fn launch(extra: &[&str]) -> Running {
 const BOUND: Duration = Duration::from_secs(30);
 
 /// A raw connection to `addr` that has sent `bytes`.
-async fn sent(addr: std::net::SocketAddr, bytes: &[u8]) -> TcpStream {
+pub(crate) async fn sent(addr: std::net::SocketAddr, bytes: &[u8]) -> TcpStream {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream.write_all(bytes).await.unwrap();
     stream
@@ -38,7 +38,7 @@ async fn sent(addr: std::net::SocketAddr, bytes: &[u8]) -> TcpStream {
 
 /// Read until the server closes the connection; what it sent, or `None` when it was still
 /// open at the bound.
-async fn read_until_closed(stream: &mut TcpStream) -> Option<Vec<u8>> {
+pub(crate) async fn read_until_closed(stream: &mut TcpStream) -> Option<Vec<u8>> {
     let mut seen = Vec::new();
     let mut buf = [0u8; 4096];
     let deadline = tokio::time::Instant::now() + BOUND;

@@ -1,5 +1,6 @@
 //! Black-box tests over the real HTTP surface. One binary; a module per area.
 
+mod bodies;
 mod car;
 mod car_auth;
 mod car_layers;
