@@ -299,10 +299,22 @@ pub fn redact_form(text: &str) -> String {
 /// `"pass\u0077ord"` is a password; values of any type). Text that does not parse (a body
 /// cut at the journal's limit) is scanned instead, with the same rules.
 pub fn redact_json(text: &str) -> String {
-    if let Ok(mut value) = serde_json::from_str::<serde_json::Value>(text) {
-        redact_json_value(&mut value);
-        return value.to_string();
+    let scanned = scan_json(text);
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+        return scanned;
+    };
+    let mut redacted = value.clone();
+    redact_json_value(&mut redacted);
+    // The scan keeps the text as it was sent, spacing and all; where it missed a secret (a
+    // value that is an object under a secret key), the value redacted is shown instead.
+    match serde_json::from_str::<serde_json::Value>(&scanned) {
+        Ok(v) if v == redacted => scanned,
+        _ => redacted.to_string(),
     }
+}
+
+/// [`redact_json`] on the text: for JSON cut short, and to keep the text's own spacing.
+fn scan_json(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
@@ -353,7 +365,14 @@ pub fn redact_json(text: &str) -> String {
             let value = text.get(vstart..vend).unwrap_or("");
             if vend > vstart && is_secret(&key, value) {
                 out.push_str(&text[copied..vstart]);
-                out.push_str(REDACTED);
+                if vstart == k {
+                    // A scalar becomes the string "***".
+                    out.push('"');
+                    out.push_str(REDACTED);
+                    out.push('"');
+                } else {
+                    out.push_str(REDACTED);
+                }
                 copied = vend;
             }
             i = vend.max(i);
@@ -472,6 +491,41 @@ mod tests {
         assert_eq!(redact_json(r#"{"password":"abc"#), r#"{"password":"***"#);
         assert_eq!(redact_json(r#"{"token": true}"#), r#"{"token": true}"#);
         assert_eq!(redact_json(r#"["password", "x"]"#), r#"["password", "x"]"#);
+    }
+
+    #[test]
+    fn json_secrets_are_found_by_their_decoded_key_with_any_value() {
+        for (body, shown) in [
+            (r#"{"pass\u0077ord": "pw"}"#, r#"{"pass\u0077ord": "***"}"#),
+            (r#"{"password": 1234}"#, r#"{"password": "***"}"#),
+            (r#"{"password": true}"#, r#"{"password": "***"}"#),
+            (r#"{"password": null}"#, r#"{"password": "***"}"#),
+            (r#"{"password": {"a": [1]}}"#, r#"{"password":"***"}"#),
+            (
+                r#"[{"x": {"secret": "s"}}]"#,
+                r#"[{"x": {"secret": "***"}}]"#,
+            ),
+            (r#"{"access_token": false}"#, r#"{"access_token": false}"#),
+            (r#"{ "n" : 1 }"#, r#"{ "n" : 1 }"#),
+            // Cut short: scanned, with the same rules.
+            (
+                r#"{"pass\u0077ord": "pw", "x"#,
+                r#"{"pass\u0077ord": "***", "x"#,
+            ),
+            (r#"{"password": 1234, "x"#, r#"{"password": "***", "x"#),
+            (r#"{"password": true, "x"#, r#"{"password": "***", "x"#),
+            (r#"{"token": true, "x"#, r#"{"token": true, "x"#),
+        ] {
+            assert_eq!(redact_json(body), shown, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_password_of_true_is_a_password_and_token_true_a_flag() {
+        assert_eq!(
+            redact_form("password=true&token=true&secret=false"),
+            "password=***&token=true&secret=***"
+        );
     }
 
     #[test]

@@ -111,8 +111,8 @@ async fn authenticate(
 #[derive(Debug, PartialEq)]
 enum LoginBody {
     Empty,
-    /// A JSON object; a value that is not a string is read as its JSON text.
-    Json(serde_json::Map<String, serde_json::Value>),
+    /// A JSON object (and its text); a value that is not a string is read as its JSON text.
+    Json(serde_json::Map<String, serde_json::Value>, String),
     /// Form or multipart fields, in order.
     Fields(Vec<(String, String)>),
 }
@@ -130,7 +130,11 @@ impl LoginBody {
             .unwrap_or("")
             .to_ascii_lowercase();
         if content_type.starts_with("application/json") {
-            serde_json::from_slice(&body).ok().map(LoginBody::Json)
+            let map = serde_json::from_slice(&body).ok()?;
+            Some(LoginBody::Json(
+                map,
+                String::from_utf8_lossy(&body).into_owned(),
+            ))
         } else if content_type.starts_with("multipart/form-data") {
             multipart_fields(headers, body).await.map(LoginBody::Fields)
         } else {
@@ -144,7 +148,7 @@ impl LoginBody {
     fn into_fields(self) -> Vec<(String, String)> {
         match self {
             LoginBody::Empty => Vec::new(),
-            LoginBody::Json(map) => map
+            LoginBody::Json(map, _) => map
                 .into_iter()
                 .map(|(k, v)| match v {
                     serde_json::Value::String(s) => (k, s),
@@ -162,7 +166,7 @@ impl LoginBody {
             |name: &str, value: &str| name == "password" || crate::http::is_secret(name, value);
         match self {
             LoginBody::Empty => None,
-            LoginBody::Json(map) => {
+            LoginBody::Json(map, text) => {
                 let mut map = map.clone();
                 for (name, value) in map.iter_mut() {
                     let text = match &*value {
@@ -173,9 +177,13 @@ impl LoginBody {
                         *value = serde_json::Value::String(crate::http::REDACTED.to_owned());
                     }
                 }
-                Some(crate::http::redact_json(
-                    &serde_json::Value::Object(map).to_string(),
-                ))
+                let redacted =
+                    crate::http::redact_json(&serde_json::Value::Object(map).to_string());
+                // The text as sent (its spacing kept) when its redaction hides the same.
+                let as_sent = crate::http::redact_json(text);
+                let same = serde_json::from_str::<serde_json::Value>(&as_sent).ok()
+                    == serde_json::from_str::<serde_json::Value>(&redacted).ok();
+                Some(if same { as_sent } else { redacted })
             }
             LoginBody::Fields(fields) => {
                 let shown: Vec<(&str, &str)> = fields
@@ -246,5 +254,92 @@ impl FromRequestParts<AppState> for CarCaller {
             }
             _ => Err(TokenError::Invalid.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn read(content_type: &str, body: &str) -> Option<LoginBody> {
+        let mut headers = HeaderMap::new();
+        if !content_type.is_empty() {
+            headers.insert(header::CONTENT_TYPE, content_type.parse().unwrap());
+        }
+        LoginBody::read(&headers, Bytes::from(body.to_owned())).await
+    }
+
+    #[tokio::test]
+    async fn every_shape_reads_the_password_the_login_uses_and_shows_it_as_stars() {
+        let multipart = "--b\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nu\r\n\
+                         --b\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\np w\r\n--b--\r\n";
+        for (content_type, body, password, shown) in [
+            (
+                "",
+                "username=u&password=p%20w",
+                "p w",
+                "username=u&password=***",
+            ),
+            (
+                "application/x-www-form-urlencoded",
+                "username=u&pass%77ord=p+w&token=true",
+                "p w",
+                "username=u&password=***&token=true",
+            ),
+            (
+                "multipart/form-data; boundary=b",
+                multipart,
+                "p w",
+                "username=u&password=***",
+            ),
+            (
+                "application/json",
+                r#"{"username":"u","pass\u0077ord":"p\u0020w"}"#,
+                "p w",
+                r#"{"username":"u","pass\u0077ord":"***"}"#,
+            ),
+            (
+                "application/json",
+                r#"{"username": "u", "password": "p", "token": "true"}"#,
+                "p",
+                r#"{"username": "u", "password": "***", "token": "true"}"#,
+            ),
+            (
+                "application/json",
+                r#"{"password":12}"#,
+                "12",
+                r#"{"password":"***"}"#,
+            ),
+            (
+                "application/json",
+                r#"{"password":true}"#,
+                "true",
+                r#"{"password":"***"}"#,
+            ),
+            (
+                "application/json",
+                r#"{"password":{"a":1}}"#,
+                r#"{"a":1}"#,
+                r#"{"password":"***"}"#,
+            ),
+        ] {
+            let body_read = read(content_type, body).await.unwrap();
+            assert_eq!(body_read.shown().as_deref(), Some(shown), "{body}");
+            let fields: HashMap<String, String> = body_read.into_fields().into_iter().collect();
+            assert_eq!(fields["password"], password, "{body}");
+        }
+        assert_eq!(read("", "").await, Some(LoginBody::Empty));
+        assert_eq!(LoginBody::Empty.shown(), None);
+    }
+
+    #[tokio::test]
+    async fn a_body_of_no_shape_reads_as_none() {
+        assert_eq!(read("application/json", "[1]").await, None);
+        assert_eq!(read("application/json", r#"{"password":"x""#).await, None);
+        assert_eq!(
+            read("multipart/form-data; boundary=b", "--b\r\nnope").await,
+            None
+        );
+        assert_eq!(read("multipart/form-data", "--b--\r\n").await, None);
     }
 }
