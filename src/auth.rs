@@ -32,6 +32,22 @@ pub struct Claims {
     pub user_uuid: String,
     pub customer_id: i64,
     pub customer_uuid: String,
+    /// The user row's serial (see [`Caller::serial`]): a user made later with the same id
+    /// and uuid — after a reset, on a store that lives on — has another.
+    pub user_serial: i64,
+}
+
+impl Claims {
+    /// Whether these claims were issued to `caller` as the store holds it now: the same
+    /// user row (id, uuid, serial) of the same customer (id, uuid). A token outliving its
+    /// user or its customer names a row that no longer exists or is another.
+    pub fn name(&self, caller: &Caller) -> bool {
+        self.portal_user_id == caller.user_id
+            && self.user_uuid == caller.user_uuid
+            && self.user_serial == caller.serial
+            && self.customer_id == caller.customer_id
+            && self.customer_uuid == caller.customer_uuid
+    }
 }
 
 /// Why a token was refused.
@@ -97,6 +113,7 @@ impl JwtKeys {
             user_uuid: caller.user_uuid.clone(),
             customer_id: caller.customer_id,
             customer_uuid: caller.customer_uuid.clone(),
+            user_serial: caller.serial,
         };
         // HMAC signing of a serialisable struct cannot fail.
         jsonwebtoken::encode(&Header::new(Algorithm::HS512), &claims, &self.encoding)
@@ -127,6 +144,7 @@ mod tests {
             customer_id: 1001,
             customer_uuid: "cu".into(),
             modules: vec!["CAR".into()],
+            serial: 3,
         }
     }
 
@@ -139,11 +157,30 @@ mod tests {
         assert_eq!(claims.sub, "acme_ss2");
         assert_eq!(claims.exp - claims.iat, TOKEN_LIFETIME_S);
         assert_eq!(claims.customer_id, 1001);
+        assert!(claims.name(&caller()));
         assert!(keys.verify(&token, 1_000 + TOKEN_LIFETIME_S - 1).is_ok());
         assert_eq!(
             keys.verify(&token, 1_000 + TOKEN_LIFETIME_S),
             Err(TokenError::Expired)
         );
+    }
+
+    #[test]
+    fn claims_name_only_the_row_they_were_issued_for() {
+        let keys = JwtKeys::random();
+        let claims = keys.verify(&keys.issue(&caller(), 0), 0).unwrap();
+        let changes: [fn(&mut Caller); 5] = [
+            |c| c.user_id += 1,
+            |c| c.user_uuid.push('x'),
+            |c| c.serial += 1,
+            |c| c.customer_id += 1,
+            |c| c.customer_uuid.push('x'),
+        ];
+        for change in changes {
+            let mut other = caller();
+            change(&mut other);
+            assert!(!claims.name(&other), "{other:?}");
+        }
     }
 
     #[test]

@@ -40,11 +40,7 @@ pub async fn log_requests(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     if let Some((seen, content_type)) = seen {
         let seen = seen.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.total > 0 {
-            let body = redact_body(
-                content_type.as_deref(),
-                &String::from_utf8_lossy(&seen.head),
-            );
+        if let Some(body) = shown_body(&response, content_type.as_deref(), &seen) {
             tracing::debug!(%method, %path, bytes = seen.total, body = %body, "request body");
         }
     }
@@ -56,6 +52,50 @@ pub async fn log_requests(request: Request, next: Next) -> Response {
         "request"
     );
     response
+}
+
+/// Whom a request's credentials were verified as, noted by the extractor that verified
+/// them (CAR bearer, CM Basic, `POST /auth`) in a slot the journal puts in the request's
+/// extensions and reads once the handler has run. Unverified credentials note nothing: a
+/// forged token's `sub` is never anyone's name.
+#[derive(Debug, Clone, Default)]
+pub struct VerifiedUser(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl VerifiedUser {
+    /// Note `username` in the slot of `extensions`, if there is one.
+    pub fn note(extensions: &axum::http::Extensions, username: &str) {
+        if let Some(slot) = extensions.get::<VerifiedUser>() {
+            *slot.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(username.to_owned());
+        }
+    }
+
+    /// The user noted, if any.
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// A request body as its handler says it may be shown (a response extension): for a body
+/// only its handler's parser can tell the secrets of (`POST /auth`), what that parser read
+/// with every credential replaced, or `***` for a body it could not read. The journal and
+/// the debug log show this instead of the raw text.
+#[derive(Debug, Clone)]
+pub struct ShownBody(pub String);
+
+/// The body of a request as the journal and the debug log show it: the handler's
+/// [`ShownBody`] when it gave one, else what was read of it with secrets redacted; `None`
+/// when nothing was read.
+pub fn shown_body(response: &Response, content_type: Option<&str>, seen: &Seen) -> Option<String> {
+    if seen.total == 0 {
+        return None;
+    }
+    if let Some(ShownBody(text)) = response.extensions().get::<ShownBody>() {
+        return Some(text.clone());
+    }
+    Some(redact_body(
+        content_type,
+        &String::from_utf8_lossy(&seen.head),
+    ))
 }
 
 /// The answer to a login body over what `/auth` reads (the gateway's JSON 413).
@@ -417,7 +457,7 @@ impl http_body::Body for Tee {
 }
 
 /// Field names whose values are secrets: passwords, secrets and tokens.
-fn is_secret_name(name: &str) -> bool {
+pub fn is_secret_name(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     [
         "password",
@@ -433,9 +473,41 @@ fn is_secret_name(name: &str) -> bool {
     .any(|s| name.contains(s))
 }
 
-/// A value that only says yes or no (`token=true` on `POST /auth`) is no secret.
-fn is_flag(value: &str) -> bool {
-    value.eq_ignore_ascii_case("true") || value.eq_ignore_ascii_case("false")
+/// Whether the value of field `name` is shown as `***`: any value of a secret name, except
+/// a yes or no under a token name (`token=true` on `POST /auth` is a flag, not a token). A
+/// password of `true` is still a password.
+pub fn is_secret(name: &str, value: &str) -> bool {
+    let flag = value.eq_ignore_ascii_case("true") || value.eq_ignore_ascii_case("false");
+    let token_flag = flag && {
+        let name = name.to_ascii_lowercase();
+        name.contains("token")
+            && !["pass", "pwd", "secret", "key"]
+                .iter()
+                .any(|s| name.contains(s))
+    };
+    is_secret_name(name) && !token_flag
+}
+
+/// JSON with every value under a secret key (any type: string, number, object...) replaced
+/// by `"***"`, at any depth.
+fn redact_json_value(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                let text = match &*v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                if is_secret(key, &text) {
+                    *v = serde_json::Value::String(REDACTED.to_owned());
+                } else {
+                    redact_json_value(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_json_value),
+        _ => {}
+    }
 }
 
 pub const REDACTED: &str = "***";
@@ -450,7 +522,7 @@ pub fn redact_form(text: &str) -> String {
                     .and_then(|v| v.into_iter().next());
                 let (dname, dvalue) =
                     decoded.unwrap_or_else(|| (name.to_owned(), value.to_owned()));
-                if is_secret_name(&dname) && !is_flag(&dvalue) && !value.is_empty() {
+                if is_secret(&dname, &dvalue) && !value.is_empty() {
                     format!("{name}={REDACTED}")
                 } else {
                     pair.to_owned()
@@ -462,9 +534,27 @@ pub fn redact_form(text: &str) -> String {
         .join("&")
 }
 
-/// JSON text (whole or cut short) with the string value of every secret key replaced by
-/// `"***"`. Works on the text, so a body cut at the journal's limit is redacted too.
+/// JSON text (whole or cut short) with the value of every secret key replaced by `"***"`.
+/// Whole JSON is parsed and redacted as values (keys compared as they decode, so
+/// `"pass\u0077ord"` is a password; values of any type). Text that does not parse (a body
+/// cut at the journal's limit) is scanned instead, with the same rules.
 pub fn redact_json(text: &str) -> String {
+    let scanned = scan_json(text);
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+        return scanned;
+    };
+    let mut redacted = value.clone();
+    redact_json_value(&mut redacted);
+    // The scan keeps the text as it was sent, spacing and all; where it missed a secret (a
+    // value that is an object under a secret key), the value redacted is shown instead.
+    match serde_json::from_str::<serde_json::Value>(&scanned) {
+        Ok(v) if v == redacted => scanned,
+        _ => redacted.to_string(),
+    }
+}
+
+/// [`redact_json`] on the text: for JSON cut short, and to keep the text's own spacing.
+fn scan_json(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
@@ -481,30 +571,52 @@ pub fn redact_json(text: &str) -> String {
             j += if bytes[j] == b'\\' { 2 } else { 1 };
         }
         let end = j.min(bytes.len());
-        let key = &text[start..end];
+        // The key as it decodes (`pass\u0077ord` is `password`); as written if it does not.
+        let raw_key = text.get(start..end).unwrap_or("");
+        let key = serde_json::from_str::<String>(&format!("\"{raw_key}\""))
+            .unwrap_or_else(|_| raw_key.to_owned());
         i = end + 1;
-        // A key is followed by `:`; its value is the next string.
+        // A key is followed by `:`; its value is the next string or scalar.
         let mut k = i;
         while k < bytes.len() && bytes[k].is_ascii_whitespace() {
             k += 1;
         }
-        if k < bytes.len() && bytes[k] == b':' && is_secret_name(key) {
+        if k < bytes.len() && bytes[k] == b':' && is_secret_name(&key) {
             k += 1;
             while k < bytes.len() && bytes[k].is_ascii_whitespace() {
                 k += 1;
             }
-            if k < bytes.len() && bytes[k] == b'"' {
+            let (vstart, vend) = if k < bytes.len() && bytes[k] == b'"' {
                 let vstart = k + 1;
                 let mut v = vstart;
                 while v < bytes.len() && bytes[v] != b'"' {
                     v += if bytes[v] == b'\\' { 2 } else { 1 };
                 }
-                let vend = v.min(bytes.len());
-                if !is_flag(&text[vstart..vend]) {
-                    out.push_str(&text[copied..vstart]);
-                    out.push_str(REDACTED);
-                    copied = vend;
+                (vstart, v.min(bytes.len()))
+            } else {
+                // A number, literal, or the start of an object or array: up to the next
+                // delimiter (a nested value's own secret keys are scanned as the loop goes on).
+                let mut v = k;
+                while v < bytes.len() && !b",}]{[ \t\r\n".contains(&bytes[v]) {
+                    v += 1;
                 }
+                (k, v)
+            };
+            let value = text.get(vstart..vend).unwrap_or("");
+            if vend > vstart && is_secret(&key, value) {
+                out.push_str(&text[copied..vstart]);
+                if vstart == k {
+                    // A scalar becomes the string "***".
+                    out.push('"');
+                    out.push_str(REDACTED);
+                    out.push('"');
+                } else {
+                    out.push_str(REDACTED);
+                }
+                copied = vend;
+            }
+            i = vend.max(i);
+            if vstart > k {
                 i = vend + 1;
             }
         }
@@ -665,6 +777,41 @@ mod tests {
         assert_eq!(redact_json(r#"{"password":"abc"#), r#"{"password":"***"#);
         assert_eq!(redact_json(r#"{"token": true}"#), r#"{"token": true}"#);
         assert_eq!(redact_json(r#"["password", "x"]"#), r#"["password", "x"]"#);
+    }
+
+    #[test]
+    fn json_secrets_are_found_by_their_decoded_key_with_any_value() {
+        for (body, shown) in [
+            (r#"{"pass\u0077ord": "pw"}"#, r#"{"pass\u0077ord": "***"}"#),
+            (r#"{"password": 1234}"#, r#"{"password": "***"}"#),
+            (r#"{"password": true}"#, r#"{"password": "***"}"#),
+            (r#"{"password": null}"#, r#"{"password": "***"}"#),
+            (r#"{"password": {"a": [1]}}"#, r#"{"password":"***"}"#),
+            (
+                r#"[{"x": {"secret": "s"}}]"#,
+                r#"[{"x": {"secret": "***"}}]"#,
+            ),
+            (r#"{"access_token": false}"#, r#"{"access_token": false}"#),
+            (r#"{ "n" : 1 }"#, r#"{ "n" : 1 }"#),
+            // Cut short: scanned, with the same rules.
+            (
+                r#"{"pass\u0077ord": "pw", "x"#,
+                r#"{"pass\u0077ord": "***", "x"#,
+            ),
+            (r#"{"password": 1234, "x"#, r#"{"password": "***", "x"#),
+            (r#"{"password": true, "x"#, r#"{"password": "***", "x"#),
+            (r#"{"token": true, "x"#, r#"{"token": true, "x"#),
+        ] {
+            assert_eq!(redact_json(body), shown, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_password_of_true_is_a_password_and_token_true_a_flag() {
+        assert_eq!(
+            redact_form("password=true&token=true&secret=false"),
+            "password=***&token=true&secret=***"
+        );
     }
 
     #[test]

@@ -169,7 +169,10 @@ impl FromRequestParts<AppState> for CmCaller {
             Credentials::Given(user, password) => (user, password),
         };
         match state.authenticate(&user, &password).await {
-            Ok(Some(caller)) => Ok(CmCaller(caller)),
+            Ok(Some(caller)) => {
+                crate::http::VerifiedUser::note(&parts.extensions, &caller.username);
+                Ok(CmCaller(caller))
+            }
             Ok(None) => Err(fail(CmError::invalid_credentials())),
             Err(e) => Err(fail(e.into())),
         }

@@ -9,12 +9,13 @@ use super::*;
 
 /// Get a JWT.
 ///
-/// Form fields `username`, `password`, `token=true` (also as JSON or in the query string).
-/// 201 with the raw JWT as the body.
+/// Form fields `username`, `password`, `token=true` (also as JSON, as multipart/form-data
+/// fields, or in the query string). 201 with the raw JWT as the body.
 #[utoipa::path(post, path = "/auth", tag = "auth",
     request_body(content(
         (AuthForm = "application/x-www-form-urlencoded", example = json!({"username": "acme_ss2", "password": "passwd", "token": "true"})),
         (AuthForm = "application/json"),
+        (AuthForm = "multipart/form-data"),
     )),
     responses(
         (status = 201, description = "the JWT", body = String, content_type = "text/plain",

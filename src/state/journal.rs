@@ -19,7 +19,8 @@ pub struct Entry {
     pub query: Option<String>,
     pub status: u16,
     pub latency_ms: f64,
-    /// The caller's user, as its credentials name it (not verified here).
+    /// The user the caller's credentials were verified as; none when they were not (no
+    /// credentials, wrong ones, a forged token).
     pub user: Option<String>,
     /// The request body, cut at the journal's body limit.
     pub body: Option<String>,

@@ -35,6 +35,9 @@ struct Caches {
     by_user_id: Mutex<HashMap<i64, Caller>>,
     /// CM: (username, password) → caller, for credentials that were right.
     by_login: Mutex<HashMap<(String, String), Caller>>,
+    /// Bumped by every data change: a caller looked up before a change is not cached
+    /// after it (a lookup that raced a reset would keep a removed user alive).
+    accounts_generation: AtomicU64,
     /// The engine has nothing to do before this time (epoch ms); `i64::MIN`: look.
     engine_due: AtomicI64,
     /// Bumped by every change that may give the engine work.
@@ -128,13 +131,17 @@ impl AppState {
         {
             return Ok(Some(c.clone()));
         }
+        let generation = self.caches.accounts_generation.load(Ordering::SeqCst);
         let found = self.store.caller_by_user_id(id).await?;
         if let Some(c) = &found {
-            self.caches
+            let mut cached = self
+                .caches
                 .by_user_id
                 .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(id, c.clone());
+                .unwrap_or_else(|e| e.into_inner());
+            if self.caches.accounts_generation.load(Ordering::SeqCst) == generation {
+                cached.insert(id, c.clone());
+            }
         }
         Ok(found)
     }
@@ -155,13 +162,17 @@ impl AppState {
         {
             return Ok(Some(c.clone()));
         }
+        let generation = self.caches.accounts_generation.load(Ordering::SeqCst);
         let found = self.store.authenticate(user, password).await?;
         if let Some(c) = &found {
-            self.caches
+            let mut cached = self
+                .caches
                 .by_login
                 .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(key, c.clone());
+                .unwrap_or_else(|e| e.into_inner());
+            if self.caches.accounts_generation.load(Ordering::SeqCst) == generation {
+                cached.insert(key, c.clone());
+            }
         }
         Ok(found)
     }
@@ -191,6 +202,9 @@ impl AppState {
 
     /// Data changed under the caches (reset, new customers, seeds, forced outcomes).
     pub fn data_changed(&self) {
+        self.caches
+            .accounts_generation
+            .fetch_add(1, Ordering::SeqCst);
         self.caches
             .records
             .lock()

@@ -16,6 +16,9 @@ pub struct Caller {
     pub customer_id: i64,
     pub customer_uuid: String,
     pub modules: Vec<String>,
+    /// The user row's serial: unique over the store's life, so a token names this user
+    /// and no user made later with the same id.
+    pub serial: i64,
 }
 
 /// Counts of the main records, for `/_mock/health`: one per counted table of the object
@@ -46,7 +49,7 @@ impl Serialize for RecordCounts {
 }
 
 const CALLER_COLUMNS: &str =
-    "u.id, u.uuid, u.username, u.display_name, c.id, c.uuid, u.modules_json";
+    "u.id, u.uuid, u.username, u.display_name, c.id, c.uuid, u.modules_json, u.serial";
 
 fn caller_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Caller> {
     let modules: String = row.get(6)?;
@@ -58,7 +61,20 @@ fn caller_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Caller> {
         customer_id: row.get(4)?,
         customer_uuid: row.get(5)?,
         modules: serde_json::from_str(&modules).unwrap_or_default(),
+        serial: row.get(7)?,
     })
+}
+
+/// The next user serial: one more than any given out before in this store, resets
+/// included (the count lives in `store_meta`, which no reset touches).
+pub(super) fn next_user_serial(tx: &rusqlite::Transaction<'_>) -> StoreResult<i64> {
+    Ok(tx
+        .prepare_cached(
+            "INSERT INTO store_meta (key, value) VALUES ('user_serials', '1') \
+             ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 \
+             RETURNING CAST(value AS INTEGER)",
+        )?
+        .query_row([], |r| r.get(0))?)
 }
 
 impl Store {
@@ -76,7 +92,7 @@ impl Store {
             ))?;
             let found = stmt
                 .query_row(params![username], |row| {
-                    let stored: String = row.get(7)?;
+                    let stored: String = row.get(8)?;
                     Ok((caller_from_row(row)?, stored))
                 })
                 .optional()?;

@@ -40,7 +40,7 @@ pub use runtime::{NewTenant, Refused, Tenant};
 pub use seed::{Seed, SeedError};
 
 /// Bumped with every change to `schema.sql` (or to the baseline's bookkeeping).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 const SCHEMA: &str = include_str!("schema.sql");
 
 /// What can go wrong in the store.

@@ -6,6 +6,7 @@
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
+use super::accounts::next_user_serial;
 use super::baseline::{self, CopyUser};
 use super::seed::{Known, Seed};
 use super::{Store, StoreResult};
@@ -121,33 +122,29 @@ fn create_in(tx: &Transaction<'_>, new: &NewTenant) -> StoreResult<Result<Tenant
             None => return Ok(Err(Refused::NoTemplate(name.clone()))),
         },
     };
-    let (id, user_id): (i64, i64) = tx.query_row(
-        "SELECT (SELECT coalesce(max(id), 0) + 1 FROM customers), \
-         (SELECT coalesce(max(id), 0) + 1 FROM users)",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let offset = id * OFFSET_PER_CUSTOMER;
     // Written untracked, then adopted as runtime rows in one statement per table: cheaper
     // than the triggers noting each copied row.
-    baseline::untracked(tx, || {
+    let (id, offset) = baseline::untracked(tx, || {
+        // The ids are SQLite's (AUTOINCREMENT): never one a removed customer or user had.
         tx.execute(
-            "INSERT INTO customers (id, uuid, name) VALUES (?1, ?2, ?3)",
-            params![id, new.uuid, new.name],
+            "INSERT INTO customers (uuid, name) VALUES (?1, ?2)",
+            params![new.uuid, new.name],
         )?;
+        let id = tx.last_insert_rowid();
         let modules = serde_json::to_string(&new.modules).unwrap_or_else(|_| "[]".into());
         tx.execute(
-            "INSERT INTO users (id, customer_id, uuid, username, password, display_name, \
-             modules_json) VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6)",
+            "INSERT INTO users (customer_id, uuid, username, password, display_name, \
+             modules_json, serial) VALUES (?1, ?2, ?3, ?4, ?3, ?5, ?6)",
             params![
-                user_id,
                 id,
                 new.user_uuid,
                 new.username,
                 new.password,
-                modules
+                modules,
+                next_user_serial(tx)?
             ],
         )?;
+        let offset = id.saturating_mul(OFFSET_PER_CUSTOMER);
         if let Some(from) = template {
             let user = CopyUser {
                 uuid: &new.user_uuid,
@@ -155,7 +152,8 @@ fn create_in(tx: &Transaction<'_>, new: &NewTenant) -> StoreResult<Result<Tenant
             };
             baseline::copy_customer(tx, from, id, offset, &user)?;
         }
-        baseline::adopt_customer(tx, id)
+        baseline::adopt_customer(tx, id)?;
+        Ok((id, offset))
     })?;
     Ok(Ok(Tenant {
         id,

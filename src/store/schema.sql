@@ -10,20 +10,27 @@
 --   * Columns exist for every field a guide lets a client filter or sort on; lists that are
 --     only ever rendered are kept as JSON text (`*_json`).
 
+-- Customer and user ids are AUTOINCREMENT: an id SQLite gives out is never given out again in
+-- the store's life (resets and restarts of a file store included), so no later customer
+-- or user is mistaken for one that was removed.
 CREATE TABLE customers (
-    id    INTEGER PRIMARY KEY,          -- CAR "customerId"
+    id    INTEGER PRIMARY KEY AUTOINCREMENT, -- CAR "customerId"
     uuid  TEXT NOT NULL UNIQUE,         -- CAR "customerUuid"
     name  TEXT NOT NULL UNIQUE
 );
 
 CREATE TABLE users (
-    id           INTEGER PRIMARY KEY,   -- JWT portalUserId / qwebUserId
+    id           INTEGER PRIMARY KEY AUTOINCREMENT, -- JWT portalUserId / qwebUserId
     customer_id  INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
     uuid         TEXT NOT NULL UNIQUE,  -- CAR user ids (created.user.id, userUuid)
     username     TEXT NOT NULL UNIQUE,  -- login, unique across the platform as on Qualys
     password     TEXT NOT NULL,
     display_name TEXT NOT NULL,         -- CAR user names (created.user.name, approverName)
-    modules_json TEXT NOT NULL DEFAULT '[]'  -- JWT modulesAllowed
+    modules_json TEXT NOT NULL DEFAULT '[]', -- JWT modulesAllowed
+    -- JWT userSerial: a number no other user row ever has in the store's life (store_meta
+    -- `user_serials` counts them), so a user removed and made again with the same id and
+    -- uuid (a runtime seed after a reset) does not accept the tokens of the first one.
+    serial       INTEGER NOT NULL UNIQUE
 );
 CREATE INDEX users_customer ON users(customer_id);
 

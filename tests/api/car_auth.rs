@@ -139,7 +139,8 @@ fn claims_for_acme(exp_offset_s: i64) -> serde_json::Value {
         "iat": T0_MS / 1000, "exp": T0_MS / 1000 + exp_offset_s, "jti": "j",
         "portalUserId": 101, "qwebUserId": 101, "usertype": "fo", "modulesAllowed": [],
         "userUuid": "51fbdb4b-5fb5-fdf6-8141-5a7887ec557b",
-        "customerId": 1001, "customerUuid": "317df02c-4ad1-55e2-83a3-5646a34fceec"
+        "customerId": 1001, "customerUuid": "317df02c-4ad1-55e2-83a3-5646a34fceec",
+        "userSerial": 1
     })
 }
 

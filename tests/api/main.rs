@@ -24,4 +24,5 @@ mod query_plans;
 mod reach;
 mod state;
 mod store_files;
+mod tenancy;
 mod xsd;

@@ -356,7 +356,7 @@ impl Seed {
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO users (id, customer_id, uuid, username, password, display_name, \
-                 modules_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 modules_json, serial) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
             for u in &self.users {
                 let modules = serde_json::to_string(&u.modules).unwrap_or_else(|_| "[]".into());
@@ -367,7 +367,8 @@ impl Seed {
                     u.username,
                     u.password,
                     u.name,
-                    modules
+                    modules,
+                    super::accounts::next_user_serial(tx)?
                 ])?;
             }
         }
