@@ -99,8 +99,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 pub use clock::{Clock, ClockState};
 pub use control::ops::{
-    ClockChange, ControlError, ControlResult, CreatedCustomer, ForcedOutcome, NewCustomer,
-    ResetReport,
+    ClockChange, ConfigChange, ControlError, ControlResult, CreatedCustomer, ForcedOutcome,
+    NewCustomer, ResetReport, ResetRequest, ResetScope,
 };
 pub use mock::{MockServer, MockServerBuilder};
 pub use server::StartError;

@@ -12,7 +12,7 @@ use base64::Engine as _;
 
 use crate::http::Tee;
 use crate::state::AppState;
-pub use crate::state::journal::{Entry, Filter, Journal};
+pub use crate::state::journal::{AppliedFault, Entry, FaultAction, Filter, Journal};
 
 /// The user a request's credentials name: Basic user, `user` header, or a JWT's `sub`.
 fn user_of(headers: &HeaderMap) -> Option<String> {
@@ -77,17 +77,20 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
             )
         }
     };
+    let fault = response.extensions().get::<AppliedFault>().copied();
+    let dropped = fault.is_some_and(|f| f.action == FaultAction::Drop);
     journal.push(Entry {
         seq: 0,
         at_ms: state.clock.now_ms(),
         method,
         path,
         query,
-        status: response.status().as_u16(),
+        status: (!dropped).then(|| response.status().as_u16()),
         latency_ms: crate::dates::millis(started.elapsed()),
         user,
         body: body_text,
         body_truncated: truncated,
+        fault,
     });
     response
 }
@@ -103,11 +106,12 @@ mod tests {
             method: "GET".into(),
             path: path.into(),
             query: None,
-            status,
+            status: Some(status),
             latency_ms: 0.0,
             user: None,
             body: None,
             body_truncated: false,
+            fault: None,
         }
     }
 
@@ -120,6 +124,24 @@ mod tests {
         let all = j.list(&Filter::default());
         assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4, 5]);
         assert_eq!(j.len(), 3);
+    }
+
+    #[test]
+    fn a_filtered_delete_removes_only_the_matches() {
+        let j = Journal::new(10, 10);
+        for (path, status) in [("/auth", 201), ("/sm/v1/a", 200), ("/sm/v1/b", 401)] {
+            j.push(entry(path, status));
+        }
+        let by_path = Filter {
+            path: Some("/sm/".into()),
+            status: Some(401),
+            ..Filter::default()
+        };
+        assert_eq!(j.remove(&by_path), 1);
+        let left: Vec<String> = j.list(&Filter::default()).into_iter().map(|e| e.path).collect();
+        assert_eq!(left, ["/auth", "/sm/v1/a"]);
+        assert_eq!(j.remove(&Filter::default()), 2);
+        assert!(j.is_empty());
     }
 
     #[test]
