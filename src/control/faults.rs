@@ -13,8 +13,8 @@ use crate::car::error::{CarError, RateLimit};
 use crate::cm::error::CmError;
 use crate::cm::reply::Ctx;
 use crate::state::AppState;
-use crate::state::journal::FaultAction;
 pub use crate::state::faults::{Fault, FaultSpec, Faults, check, path_matches};
+use crate::state::journal::FaultAction;
 
 /// A body that fails at once: the connection is cut before any byte of the answer is sent.
 struct Broken;

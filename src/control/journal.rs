@@ -138,7 +138,11 @@ mod tests {
             ..Filter::default()
         };
         assert_eq!(j.remove(&by_path), 1);
-        let left: Vec<String> = j.list(&Filter::default()).into_iter().map(|e| e.path).collect();
+        let left: Vec<String> = j
+            .list(&Filter::default())
+            .into_iter()
+            .map(|e| e.path)
+            .collect();
         assert_eq!(left, ["/auth", "/sm/v1/a"]);
         assert_eq!(j.remove(&Filter::default()), 2);
         assert!(j.is_empty());

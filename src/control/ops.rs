@@ -578,9 +578,7 @@ impl ConfigChange {
             execute_interval_ms: self
                 .execute_interval_ms
                 .unwrap_or(limits.execute_interval_ms),
-            daily_executions: self
-                .daily_executions
-                .map_or(limits.daily_executions, count),
+            daily_executions: self.daily_executions.map_or(limits.daily_executions, count),
             script_limit: self.script_limit.map_or(limits.script_limit, count),
             job_queue_ms: self.job_queue_ms.unwrap_or(limits.job_queue_ms),
             job_run_ms: self.job_run_ms.unwrap_or(limits.job_run_ms),

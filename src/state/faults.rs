@@ -132,7 +132,9 @@ pub fn check(spec: &FaultSpec) -> Result<(), String> {
             return Err(format!("headers: {name:?} is not a header name"));
         }
         if axum::http::HeaderValue::from_str(value).is_err() {
-            return Err(format!("headers: the value of {name:?} is not a header value"));
+            return Err(format!(
+                "headers: the value of {name:?} is not a header value"
+            ));
         }
     }
     Ok(())

@@ -793,10 +793,7 @@ async fn runtime_seeds_are_validated_and_all_or_nothing() {
             json!({"scripts": [{"id": 1}]}),
             "invalid seed: seed file scripts.json: record 0: missing field `customer`",
         ),
-        (
-            json!([]),
-            "the body must be a JSON object",
-        ),
+        (json!([]), "the body must be a JSON object"),
     ] {
         let r = app.control(Method::POST, "/_mock/seed", body).await;
         assert_eq!(
