@@ -150,10 +150,16 @@ pub async fn reset(state: &AppState, request: ResetRequest) -> ControlResult<Res
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewCustomer {
+    /// Unique among customers (409 when taken); trimmed.
+    #[schema(pattern = "\\S", example = "Initech")]
     pub name: String,
+    /// Unique among users (409 when taken); `<name>_user` when absent.
     #[serde(default)]
+    #[schema(pattern = "\\S")]
     pub username: Option<String>,
+    /// A random one when absent.
     #[serde(default)]
+    #[schema(min_length = 1)]
     pub password: Option<String>,
     /// Copy this customer's seeded objects (e.g. "Acme") under new ids; empty when absent.
     #[serde(default)]
@@ -422,8 +428,76 @@ pub fn add_fault(state: &AppState, spec: FaultSpec) -> ControlResult<Fault> {
 pub struct Events {
     /// The customer (by name) whose profiles see the events.
     pub customer: String,
-    #[schema(schema_with = crate::schemas::cm_events)]
+    #[schema(schema_with = events_schema)]
     pub events: Vec<crate::cm::events::Event>,
+}
+
+/// What `POST /_mock/cm/events` requires of each event (`cm::events::check`).
+fn events_schema() -> utoipa::openapi::schema::Schema {
+    use crate::schemas::{any_of, schema, string};
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    use utoipa::openapi::{KnownFormat, RefOr, SchemaFormat};
+    const NO_CONTROL: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
+    let ip = any_of(["ipv4", "ipv6"].map(|f| {
+        schema(
+            string()
+                .format(Some(SchemaFormat::Custom(f.to_owned())))
+                .pattern(Some(if f == "ipv4" {
+                    "^[0-9]{1,3}(\\.[0-9]{1,3}){3}$"
+                } else {
+                    "^[0-9A-Fa-f:.]+$"
+                })),
+        )
+    }));
+    let detail = any_of([
+        schema(string().pattern(Some(NO_CONTROL))),
+        schema(ObjectBuilder::new().schema_type(Type::Number)),
+        schema(ObjectBuilder::new().schema_type(Type::Boolean)),
+    ]);
+    let whole = any_of([
+        schema(crate::schemas::integer()),
+        schema(string().pattern(Some("^\\s*[+-]?[0-9]{1,18}\\s*$"))),
+    ]);
+    let mut info = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(
+            "the alert's details (`operatingSystem`, `port`, `protocol`, `sslName`, `qid`, \
+             ...): names of letters, digits, '_', '-', '.' (a letter or '_' first, not \
+             starting `xml`); values strings, numbers or booleans (`port`, `qid`, \
+             `severity` whole numbers)",
+        ))
+        .property_names(Some(schema(
+            string().pattern(Some("^(?![Xx][Mm][Ll])[A-Za-z_][A-Za-z0-9_.-]*$")),
+        )))
+        .additional_properties(Some(detail));
+    for key in ["port", "qid", "severity"] {
+        info = info.property(key, whole.clone());
+    }
+    let event = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some("a CM host event"))
+        .property(
+            "eventType",
+            schema(string().enum_values(Some(crate::query::catalog::EVENT_TYPES.iter().copied()))),
+        )
+        .required("eventType")
+        .property("ipAddress", ip)
+        .required("ipAddress")
+        .property("hostname", schema(string().pattern(Some(NO_CONTROL))))
+        .property(
+            "eventDate",
+            schema(
+                string()
+                    .description(Some("when it happened; now when absent"))
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+                    .pattern(Some("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$")),
+            ),
+        )
+        .property("info", schema(info))
+        .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)));
+    utoipa::openapi::schema::Schema::Array(
+        ArrayBuilder::new().items(RefOr::T(schema(event))).build(),
+    )
 }
 
 pub async fn inject_events(state: &AppState, req: Events) -> ControlResult<Vec<Value>> {
@@ -470,6 +544,8 @@ pub async fn inject_events(state: &AppState, req: Events) -> ControlResult<Vec<V
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ForcedOutcome {
+    /// The final status (any case).
+    #[schema(schema_with = outcome_status)]
     pub status: String,
     #[serde(default)]
     pub code: Option<i64>,
@@ -478,6 +554,31 @@ pub struct ForcedOutcome {
     /// The script result (text; base64 on the wire).
     #[serde(default)]
     pub result: Option<String>,
+}
+
+fn outcome_status() -> utoipa::openapi::schema::Schema {
+    // Any case: each letter as a class of both (JSON Schema patterns have no flags).
+    let any_case = |status: &str| -> String {
+        status
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphabetic() {
+                    format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase())
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    };
+    let statuses: Vec<String> = crate::query::catalog::ASSET_JOB_STATUSES
+        .iter()
+        .map(|s| any_case(s))
+        .collect();
+    crate::schemas::schema(
+        crate::schemas::string()
+            .pattern(Some(format!("^({})$", statuses.join("|"))))
+            .examples([serde_json::json!("FAILED")]),
+    )
 }
 
 pub async fn force_outcome(state: &AppState, id: i64, req: ForcedOutcome) -> ControlResult<()> {

@@ -29,7 +29,8 @@ use crate::car::views::{
 };
 use crate::clock::ClockState;
 use crate::control::ops::{
-    ClockChange, CreatedCustomer, Events, ForcedOutcome, Loaded, NewCustomer, ResetReport,
+    ClockChange, ConfigChange, CreatedCustomer, Events, ForcedOutcome, Loaded, NewCustomer,
+    ResetReport, ResetRequest, ResetScope,
 };
 use crate::schemas::*;
 use crate::state::Limits;
@@ -278,6 +279,43 @@ struct StoreKindView {
     readers: u64,
 }
 
+/// `POST /_mock/seed`: records by object type (`scripts`, or `scripts.json`), each a list
+/// of records in the seed-data format.
+struct SeedBody;
+
+impl utoipa::PartialSchema for SeedBody {
+    fn schema() -> RefOr<Schema> {
+        let names: Vec<String> = crate::store::Seed::object_types()
+            .flat_map(|t| [t.to_owned(), format!("{t}.json")])
+            .collect();
+        let records = Schema::Array(
+            ArrayBuilder::new()
+                .items(RefOr::T(schema(
+                    ObjectBuilder::new().schema_type(Type::Object),
+                )))
+                .description(Some("records in the seed-data format"))
+                .build(),
+        );
+        RefOr::T(schema(
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .description(Some(
+                    "records by object type; all or nothing, each checked against what is \
+                     stored",
+                ))
+                .property_names(Some(schema(string().enum_values(Some(names)))))
+                .additional_properties(Some(records))
+                .examples([serde_json::json!({"scripts": []})]),
+        ))
+    }
+}
+
+impl ToSchema for SeedBody {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SeedBody")
+    }
+}
+
 /// `GET /_mock/requests`.
 #[derive(ToSchema)]
 struct Requests {
@@ -365,6 +403,16 @@ fn common_responses(openapi: &mut utoipa::openapi::OpenApi) {
                     .entry(status.to_owned())
                     .or_insert(response);
             };
+            if control {
+                add(
+                    "400",
+                    json_response(
+                        "a query string or a body this operation does not read, or one it \
+                         cannot (the message names the key, type or shape)",
+                        "ControlErrorBody",
+                    ),
+                );
+            }
             if control && path != "/_mock/health" {
                 add(
                     "401",
@@ -423,8 +471,75 @@ fn flatten_fault(components: &mut utoipa::openapi::Components) {
         .insert("Fault".to_owned(), RefOr::T(Schema::Object(merged)));
 }
 
+/// What the server requires of a reset's body and a fault rule that field attributes
+/// cannot say: a reset names a customer (scope `data` only) or none; a fault does
+/// something (a status, a latency, `drop: true` or a rate limit).
+fn control_requirements(components: &mut utoipa::openapi::Components) {
+    use utoipa::openapi::schema::{AdditionalProperties, AllOfBuilder, AnyOfBuilder, OneOfBuilder};
+    let object = || {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)))
+    };
+    let customer = schema(
+        string()
+            .pattern(Some("\\S"))
+            .description(Some("reset this customer's data only")),
+    );
+    let reset = OneOfBuilder::new()
+        .description(Some(
+            "`customer` (with `scope` `data`, its default), or no customer and `scope` `all` \
+             (the default) or `data`",
+        ))
+        .item(schema(
+            object()
+                .property("customer", customer)
+                .required("customer")
+                .property("scope", schema(string().enum_values(Some(["data"])))),
+        ))
+        .item(schema(object().property(
+            "scope",
+            RefOr::Ref(utoipa::openapi::Ref::from_schema_name("ResetScope")),
+        )))
+        .build();
+    components
+        .schemas
+        .insert("ResetRequest".to_owned(), RefOr::T(Schema::OneOf(reset)));
+    let Some(RefOr::T(Schema::Object(spec))) = components.schemas.get("FaultSpec").cloned() else {
+        return;
+    };
+    let does = |field: &str, value: Schema| {
+        schema(ObjectBuilder::new().property(field, value).required(field))
+    };
+    let integer = || schema(ObjectBuilder::new().schema_type(Type::Integer));
+    let something = AnyOfBuilder::new()
+        .description(Some(
+            "a fault needs status, latencyMs, drop: true or rateLimit",
+        ))
+        .item(does("status", integer()))
+        .item(does("latencyMs", integer()))
+        .item(does(
+            "drop",
+            schema(
+                ObjectBuilder::new()
+                    .schema_type(Type::Boolean)
+                    .enum_values(Some([true])),
+            ),
+        ))
+        .item(does("rateLimit", integer()))
+        .build();
+    let rule = AllOfBuilder::new()
+        .description(spec.description.clone())
+        .item(Schema::Object(spec))
+        .item(Schema::AnyOf(something))
+        .build();
+    components
+        .schemas
+        .insert("FaultSpec".to_owned(), RefOr::T(Schema::AllOf(rule)));
+}
+
 /// Paths whose body may be left out (the handlers read no body as `{}`).
-const OPTIONAL_BODIES: [&str; 9] = [
+const OPTIONAL_BODIES: [&str; 10] = [
     "/sm/v1/scripts/search",
     "/sm/v1/scripts/activities",
     "/sm/v1/assets/search",
@@ -434,6 +549,7 @@ const OPTIONAL_BODIES: [&str; 9] = [
     "/_mock/seed",
     "/_mock/clock",
     "/_mock/config",
+    "/_mock/reset",
 ];
 
 impl Modify for Security {
@@ -463,6 +579,7 @@ impl Modify for Security {
         );
         openapi.servers = Some(vec![utoipa::openapi::Server::new("http://127.0.0.1:8080")]);
         flatten_fault(components);
+        control_requirements(components);
         common_responses(openapi);
         // Bodies the handlers take as `{}` when absent.
         for (path, item) in openapi.paths.paths.iter_mut() {

@@ -12,12 +12,15 @@ use serde::{Deserialize, Serialize};
 pub struct FaultSpec {
     /// Match this method only (any when absent).
     #[serde(default)]
+    #[schema(pattern = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", example = "POST")]
     pub method: Option<String>,
-    /// Path pattern: exact, or with `*` standing for any run of characters.
+    /// Path pattern: exact, or with `*` standing for any run of characters. API paths
+    /// only: a pattern starting `/_mock` is refused (faults never apply to the control API).
+    #[schema(pattern = "^/(?!_mock)", example = "/sm/v1/scripts/search")]
     pub path: String,
     /// Answer with this status (the API's own error body unless `body` is given).
     #[serde(default)]
-    #[schema(minimum = 100, maximum = 999)]
+    #[schema(minimum = 200, maximum = 599)]
     pub status: Option<u16>,
     /// A body to answer with instead of the API's error (JSON value or text).
     #[serde(default)]
@@ -25,22 +28,26 @@ pub struct FaultSpec {
     pub body: Option<serde_json::Value>,
     /// Extra response headers.
     #[serde(default)]
+    #[schema(schema_with = fault_headers)]
     pub headers: std::collections::BTreeMap<String, String>,
-    /// Wait this long first (then answer normally unless a status or drop is set).
+    /// Wait this long first, at most 10 minutes (then answer normally unless a status or
+    /// drop is set).
     #[serde(default)]
-    #[schema(schema_with = crate::schemas::optional_u64)]
+    #[schema(schema_with = latency)]
     pub latency_ms: Option<u64>,
     /// Cut the connection instead of answering.
     #[serde(default)]
     pub drop: bool,
     /// Answer as the vendor's rate limit does: CAR 429 with `Retry-After` and
-    /// `X-RateLimit-*`, CM 429 with `LIMIT_EXCEEDED`.
+    /// `X-RateLimit-*`, CM 429 with `LIMIT_EXCEEDED`; the value is `Retry-After` in
+    /// seconds (at most a day).
     #[serde(default)]
-    #[schema(schema_with = crate::schemas::optional_u64)]
+    #[schema(schema_with = retry_after)]
     pub rate_limit: Option<u64>,
-    /// Apply to this many matching calls, then stop (always when absent).
+    /// Apply to this many matching calls, then stop (always when absent); a spent rule
+    /// stays listed with its `applied` count.
     #[serde(default)]
-    #[schema(schema_with = crate::schemas::optional_u64)]
+    #[schema(schema_with = times)]
     pub times: Option<u64>,
     /// Apply with this probability (0..=1) per matching call.
     #[serde(default)]
@@ -50,6 +57,43 @@ pub struct FaultSpec {
     #[serde(default)]
     #[schema(schema_with = crate::schemas::optional_u64)]
     pub seed: Option<u64>,
+}
+
+fn bounded_u64(min: u64, max: u64) -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    crate::schemas::schema(
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::Integer, Type::Null]))
+            .minimum(Some(min))
+            .maximum(Some(max)),
+    )
+}
+
+fn latency() -> utoipa::openapi::schema::Schema {
+    bounded_u64(0, MAX_LATENCY_MS)
+}
+
+fn retry_after() -> utoipa::openapi::schema::Schema {
+    bounded_u64(0, MAX_RETRY_AFTER_S)
+}
+
+fn times() -> utoipa::openapi::schema::Schema {
+    bounded_u64(1, u64::MAX)
+}
+
+/// Header names are tokens; values visible ASCII, spaces and tabs.
+fn fault_headers() -> utoipa::openapi::schema::Schema {
+    use crate::schemas::{schema, string};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    schema(
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property_names(Some(schema(
+                string().pattern(Some("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")),
+            )))
+            .additional_properties(Some(schema(string().pattern(Some("^[\\t\\x20-\\x7e]*$")))))
+            .examples([serde_json::json!({"X-Fault": "injected"})]),
+    )
 }
 
 /// A rule as stored and listed.
