@@ -486,12 +486,15 @@ fn events_schema() -> utoipa::openapi::schema::Schema {
         .property("hostname", schema(string().pattern(Some(NO_CONTROL))))
         .property(
             "eventDate",
-            schema(
+            any_of([
+                crate::schemas::null(),
+                schema(
                 string()
                     .description(Some("when it happened; now when absent"))
                     .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
                     .pattern(Some("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$")),
-            ),
+                ),
+            ]),
         )
         .property("info", schema(info))
         .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)));
