@@ -666,3 +666,78 @@ async fn the_journal_marks_what_faults_shaped() {
     );
     server.shutdown().await;
 }
+
+/// `serve --frozen-at`: the server starts frozen there, and a full reset brings it back;
+/// a time outside 1970..9999 is refused at start.
+#[tokio::test]
+async fn a_server_started_frozen_returns_there_on_reset() {
+    use std::io::{BufRead, BufReader};
+    const BIN: &str = env!("CARGO_BIN_EXE_qualys-mock");
+    for bad in ["-1", "10000-01-01T00:00:00Z", "yesterday"] {
+        let out = std::process::Command::new(BIN)
+            .args(["serve", "--port", "0", &format!("--frozen-at={bad}")])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{bad}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--frozen-at"),
+            "{bad}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut child = std::process::Command::new(BIN)
+        .args(["serve", "--host", "127.0.0.1", "--port", "0"])
+        .args(["--frozen-at", "2022-05-10T00:00:00Z", "--log", "warn"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let base = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.split_whitespace()
+                .find(|w| w.starts_with("http://127.0.0.1:"))
+                .map(str::to_owned)
+        })
+        .expect("the banner names the address");
+    let client = http_client();
+    let clock = || async {
+        json_of(
+            client
+                .get(format!("{base}/_mock/clock"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    };
+    let start_ms = 1_652_140_800_000_i64;
+    let at_start = clock().await;
+    assert_eq!(
+        (at_start["nowMs"].clone(), at_start["frozen"].clone()),
+        (json!(start_ms), json!(true))
+    );
+    client
+        .post(format!("{base}/_mock/clock"))
+        .header("content-type", "application/json")
+        .body(r#"{"advance": "3d", "freeze": false}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(clock().await["frozen"], false);
+    let r = client
+        .post(format!("{base}/_mock/reset"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let after = clock().await;
+    assert_eq!(
+        (after["nowMs"].clone(), after["frozen"].clone()),
+        (json!(start_ms), json!(true))
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
