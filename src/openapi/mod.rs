@@ -505,6 +505,46 @@ fn control_requirements(components: &mut utoipa::openapi::Components) {
     components
         .schemas
         .insert("ResetRequest".to_owned(), RefOr::T(Schema::OneOf(reset)));
+    // `freeze` and `resume` given together must agree (freeze true, resume false or the
+    // reverse): one of them absent or null, or the two opposite.
+    if let Some(RefOr::T(clock)) = components.schemas.get("ClockChange").cloned() {
+        // An object whose listed properties, when present, are null (None) or that boolean.
+        let shape = |fields: &[(&str, Option<bool>)]| {
+            let mut o = ObjectBuilder::new();
+            for (name, value) in fields {
+                let value = match value {
+                    None => ObjectBuilder::new().schema_type(Type::Null),
+                    Some(b) => ObjectBuilder::new()
+                        .schema_type(Type::Boolean)
+                        .enum_values(Some([*b])),
+                };
+                o = o.property(*name, schema(value));
+            }
+            schema(o)
+        };
+        let agree = AnyOfBuilder::new()
+            .description(Some(
+                "freeze and resume, when both given, say the same thing (freeze: true with \
+                 resume: false, or the reverse)",
+            ))
+            .item(shape(&[("freeze", None)]))
+            .item(shape(&[("resume", None)]))
+            .item(shape(&[("freeze", Some(true)), ("resume", Some(false))]))
+            .item(shape(&[("freeze", Some(false)), ("resume", Some(true))]))
+            .build();
+        let description = match &clock {
+            Schema::Object(o) => o.description.clone(),
+            _ => None,
+        };
+        let checked = AllOfBuilder::new()
+            .description(description)
+            .item(clock)
+            .item(Schema::AnyOf(agree))
+            .build();
+        components
+            .schemas
+            .insert("ClockChange".to_owned(), RefOr::T(Schema::AllOf(checked)));
+    }
     let Some(RefOr::T(Schema::Object(spec))) = components.schemas.get("FaultSpec").cloned() else {
         return;
     };
