@@ -106,14 +106,74 @@ pub(crate) fn parse_body<T: DeserializeOwned>(
     };
     match first {
         None => serde_json::from_slice(b"{}").map_err(|e| format!("the body is required: {e}")),
-        Some(b'{') => serde_json::from_slice(bytes).map_err(|e| {
-            if e.is_syntax() || e.is_eof() {
-                format!("{}: {e}", not_an_object())
-            } else {
-                e.to_string()
-            }
-        }),
+        Some(b'{') => {
+            let refused = |e: serde_json::Error| {
+                if e.is_syntax() || e.is_eof() {
+                    format!("{}: {e}", not_an_object())
+                } else {
+                    e.to_string()
+                }
+            };
+            // A key repeated at any depth is refused (serde_json would keep the last in a
+            // map, e.g. a seed's object types), then the body is read as `T`.
+            serde_json::from_slice::<UniqueKeys>(bytes).map_err(refused)?;
+            serde_json::from_slice(bytes).map_err(refused)
+        }
         Some(_) => Err(not_an_object()),
+    }
+}
+
+/// Any JSON value whose objects, at every depth, name each key once.
+struct UniqueKeys;
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueKeysVisitor)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = UniqueKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_unit<E>(self) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<UniqueKeys, A::Error> {
+        while seq.next_element::<UniqueKeys>()?.is_some() {}
+        Ok(UniqueKeys)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!("duplicate field `{key}`")));
+            }
+            map.next_value::<UniqueKeys>()?;
+        }
+        Ok(UniqueKeys)
     }
 }
 
@@ -153,4 +213,35 @@ pub(crate) async fn refuse_body(request: Request, next: Next) -> Response {
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_repeated_at_any_depth_is_refused() {
+        let seed = br#"{"scripts": [{"id": 1, "id": 2}]}"#;
+        let e = parse_body::<serde_json::Map<String, serde_json::Value>>(seed, None).unwrap_err();
+        assert!(e.contains("duplicate field `id`"), "{e}");
+        let top = br#"{"scripts": [], "scripts": []}"#;
+        let e = parse_body::<serde_json::Map<String, serde_json::Value>>(top, None).unwrap_err();
+        assert!(e.contains("duplicate field `scripts`"), "{e}");
+        let fine = br#"{"a": [{"id": 1}, {"id": 2}], "b": {"id": 1}}"#;
+        assert!(parse_body::<serde_json::Value>(fine, None).is_ok());
+    }
+
+    #[test]
+    fn only_an_object_is_a_body() {
+        for body in [&b"[]"[..], b"null", b"\"x\"", b"customer=Globex", b"{"] {
+            let e =
+                parse_body::<serde_json::Value>(body, Some("application/x-www-form-urlencoded"))
+                    .unwrap_err();
+            assert!(
+                e.starts_with("the body must be a JSON object (sent as"),
+                "{e}"
+            );
+        }
+        assert!(parse_body::<serde_json::Value>(b"  ", None).is_ok());
+    }
 }
