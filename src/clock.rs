@@ -13,6 +13,19 @@ use time::OffsetDateTime;
 #[derive(Clone, Debug, Default)]
 pub struct Clock {
     inner: Arc<RwLock<Mode>>,
+    /// How it was made: what [`Clock::restore`] goes back to.
+    start: Mode,
+}
+
+/// The earliest time the control API may set: 1970-01-01T00:00:00.000Z.
+pub const MIN_MS: i64 = 0;
+/// The latest time the control API may set: 9999-12-31T23:59:59.999Z (four-digit years,
+/// which every date format the APIs write can carry).
+pub const MAX_MS: i64 = 253_402_300_799_999;
+
+/// Whether `ms` lies within [`MIN_MS`]..=[`MAX_MS`].
+pub fn in_range(ms: i64) -> bool {
+    (MIN_MS..=MAX_MS).contains(&ms)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,9 +69,30 @@ impl Clock {
 
     /// A clock frozen at `at_ms` (epoch milliseconds).
     pub fn frozen_at(at_ms: i64) -> Self {
+        let start = Mode::Frozen { at_ms };
         Self {
-            inner: Arc::new(RwLock::new(Mode::Frozen { at_ms })),
+            inner: Arc::new(RwLock::new(start)),
+            start,
         }
+    }
+
+    /// Back to how it was made: real time, or frozen where it was frozen.
+    pub fn restore(&self) {
+        self.set_mode(self.start);
+    }
+
+    /// Jump to the system clock's time, keeping the clock frozen or running as it was: a
+    /// running clock is then real time again (offset 0).
+    pub fn set_to_system_time(&self) {
+        match self.mode() {
+            Mode::Frozen { .. } => self.set_mode(Mode::Frozen { at_ms: system_ms() }),
+            Mode::Running { .. } => self.set_mode(Mode::Running { offset_ms: 0 }),
+        }
+    }
+
+    /// The system clock's time (epoch ms), which a running clock's offset is from.
+    pub fn system_ms(&self) -> i64 {
+        system_ms()
     }
 
     fn mode(&self) -> Mode {
@@ -186,6 +220,41 @@ mod tests {
         clock.freeze();
         assert_eq!(clock.state().now_ms, i64::MAX);
         assert!(clock.now_iso().starts_with("1970"), "{}", clock.now_iso());
+    }
+
+    #[test]
+    fn restore_goes_back_to_how_the_clock_was_made() {
+        let frozen = Clock::frozen_at(5_000);
+        frozen.resume();
+        frozen.advance(3_600_000);
+        frozen.restore();
+        assert_eq!(frozen.state().now_ms, 5_000);
+        assert!(frozen.state().frozen);
+        let real = Clock::real();
+        real.freeze();
+        real.set(1_000);
+        real.restore();
+        assert!(!real.state().frozen);
+        assert!(real.state().offset_ms.abs() < 1_000);
+    }
+
+    #[test]
+    fn system_time_keeps_the_mode() {
+        let clock = Clock::real();
+        clock.advance(-86_400_000);
+        clock.set_to_system_time();
+        assert_eq!(clock.mode(), Mode::Running { offset_ms: 0 });
+        let frozen = Clock::frozen_at(0);
+        frozen.set_to_system_time();
+        assert!(frozen.state().frozen);
+        assert!(frozen.now_ms() > 1_600_000_000_000);
+    }
+
+    #[test]
+    fn the_range_is_four_digit_years() {
+        assert!(in_range(0) && in_range(MAX_MS));
+        assert!(!in_range(-1) && !in_range(MAX_MS + 1));
+        assert_eq!(crate::dates::iso_ms(MAX_MS), "9999-12-31T23:59:59.999Z");
     }
 
     #[test]

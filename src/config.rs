@@ -116,6 +116,11 @@ pub struct ServeArgs {
     #[arg(long, env = "QUALYS_MOCK_JOB_RUN_MS", default_value_t = 30000)]
     pub job_run_ms: u64,
 
+    /// Start with the clock frozen at this time (an ISO date-time or epoch ms, 1970 to
+    /// 9999); a full reset (`POST /_mock/reset`) brings it back here. Real time when absent.
+    #[arg(long, env = "QUALYS_MOCK_FROZEN_AT", value_parser = parse_frozen_at)]
+    pub frozen_at: Option<i64>,
+
     /// Require this token (header `X-Mock-Token` or `Authorization: Bearer`) on the
     /// /_mock/ control endpoints (health stays open). Open when absent: anyone who reaches
     /// the port can reset data, inject faults and read the journal, so set it whenever the
@@ -293,6 +298,22 @@ pub fn parse_control_token(value: &str) -> Result<String, String> {
         );
     }
     Ok(value.to_owned())
+}
+
+/// `--frozen-at`: an ISO date-time or epoch ms within the clock's range.
+pub fn parse_frozen_at(value: &str) -> Result<i64, String> {
+    let ms = match value.trim().parse::<i64>() {
+        Ok(ms) => ms,
+        Err(_) => crate::store::seed::iso_millis(value.trim()).ok_or_else(|| {
+            format!("{value:?} is not an ISO date-time (2022-05-10T00:00:00Z) or epoch ms")
+        })?,
+    };
+    if !crate::clock::in_range(ms) {
+        return Err(format!(
+            "{value:?} is outside the clock's range, 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z"
+        ));
+    }
+    Ok(ms)
 }
 
 /// What to warn about at start: a bind beyond loopback with an open control API.

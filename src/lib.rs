@@ -98,8 +98,8 @@ use axum::response::IntoResponse;
 
 pub use clock::{Clock, ClockState};
 pub use control::ops::{
-    ClockChange, ControlError, ControlResult, CreatedCustomer, ForcedOutcome, NewCustomer,
-    ResetReport,
+    ClockChange, ConfigChange, ControlError, ControlResult, CreatedCustomer, ForcedOutcome,
+    NewCustomer, ResetReport, ResetRequest, ResetScope,
 };
 pub use mock::{MockServer, MockServerBuilder};
 pub use server::StartError;

@@ -10,7 +10,8 @@ use crate::config::{Cli, Command, ServeArgs};
 use crate::control::faults::{Fault, FaultSpec};
 use crate::control::journal::{Entry, Filter};
 use crate::control::ops::{
-    self, ControlError, ControlResult, CreatedCustomer, NewCustomer, ResetReport,
+    self, ControlError, ControlResult, CreatedCustomer, NewCustomer, ResetReport, ResetRequest,
+    ResetScope,
 };
 use crate::server::{Running, StartError};
 use crate::state::{AppState, Limits};
@@ -178,14 +179,29 @@ impl MockServer {
         &self.running.state
     }
 
-    /// Back to the start seed, every customer.
+    /// Back to how the server started: the data (every customer's), the clock, the fault
+    /// rules and the limits (`POST /_mock/reset`).
     pub async fn reset(&self) -> ControlResult<ResetReport> {
-        ops::reset(self.state(), None).await
+        ops::reset(self.state(), ResetRequest::all()).await
     }
 
-    /// Back to the start seed, one customer.
+    /// Back to the start seed's data, every customer's; the clock, fault rules and limits
+    /// stay (`POST /_mock/reset {"scope": "data"}`).
+    pub async fn reset_data(&self) -> ControlResult<ResetReport> {
+        let request = ResetRequest {
+            scope: Some(ResetScope::Data),
+            ..ResetRequest::default()
+        };
+        ops::reset(self.state(), request).await
+    }
+
+    /// Back to the start seed, one customer's data.
     pub async fn reset_customer(&self, name: &str) -> ControlResult<ResetReport> {
-        ops::reset(self.state(), Some(name.to_owned())).await
+        let request = ResetRequest {
+            customer: Some(name.to_owned()),
+            ..ResetRequest::default()
+        };
+        ops::reset(self.state(), request).await
     }
 
     /// A fresh customer with its own user (`copy_of: Some("Acme")` copies Acme's objects).
@@ -287,9 +303,10 @@ impl MockServer {
         ops::force_outcome(self.state(), asset_job, outcome).await
     }
 
-    /// Change limits at run time (execute interval, script limit, job timings, ...).
+    /// Change limits at run time (execute interval, script limit, job timings, ...), until
+    /// a full [`Self::reset`] restores those the server started with.
     pub fn set_limits(&self, limits: Limits) {
-        self.state().set_limits(limits);
+        self.state().change_limits(limits);
     }
 
     /// Stop gracefully.

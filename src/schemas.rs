@@ -64,21 +64,46 @@ pub(crate) fn id_text_or_number() -> Schema {
 
 /// `POST /_mock/clock` `set`: epoch ms or an ISO date-time.
 pub(crate) fn clock_set() -> Schema {
-    one_of([
-        schema(integer().description(Some("epoch milliseconds"))),
+    any_of([
+        schema(
+            integer()
+                .description(Some("epoch milliseconds, 1970 to 9999"))
+                .minimum(Some(0))
+                .maximum(Some(253_402_300_799_999_i64)),
+        ),
         schema(
             string()
+                .description(Some("an ISO date-time, 1970 to 9999"))
                 .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+                .pattern(Some("^(19[7-9][0-9]|[2-9][0-9]{3})-"))
                 .examples([serde_json::json!("2022-05-11T07:25:00Z")]),
+        ),
+        schema(
+            string()
+                .description(Some("the system clock's time (a running clock: real time)"))
+                .enum_values(Some(["now"])),
         ),
         null(),
     ])
 }
 
+pub(crate) fn any_of(items: impl IntoIterator<Item = Schema>) -> Schema {
+    let mut b = utoipa::openapi::schema::AnyOfBuilder::new();
+    for s in items {
+        b = b.item(s);
+    }
+    Schema::AnyOf(b.build())
+}
+
 /// `POST /_mock/clock` `advance`: ms, or a duration like `4h`.
 pub(crate) fn clock_advance() -> Schema {
     one_of([
-        schema(integer().description(Some("milliseconds"))),
+        schema(
+            integer()
+                .description(Some("milliseconds"))
+                .minimum(Some(-253_402_300_799_999_i64))
+                .maximum(Some(253_402_300_799_999_i64)),
+        ),
         schema(
             string()
                 .pattern(Some("^\\s*-?[0-9]+(ms|s|m|h|d|w)\\s*$"))
@@ -86,22 +111,6 @@ pub(crate) fn clock_advance() -> Schema {
         ),
         null(),
     ])
-}
-
-/// `POST /_mock/cm/events` `events`: CM events as `cm::events` reads them.
-pub(crate) fn cm_events() -> Schema {
-    Schema::Array(
-        ArrayBuilder::new()
-            .items(RefOr::T(schema(
-                ObjectBuilder::new()
-                    .schema_type(Type::Object)
-                    .description(Some(
-                        "a CM event: eventType, hostname or ip, and the alert's fields \
-                         (README, control API)",
-                    )),
-            )))
-            .build(),
-    )
 }
 
 /// A CAR text field: a string, or a number taken as its text.

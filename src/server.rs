@@ -202,7 +202,8 @@ impl Running {
 /// `qualys-mock serve`: start, print where to reach it, run until SIGTERM or Ctrl-C.
 pub async fn run(args: ServeArgs) -> Result<(), StartError> {
     let started = Instant::now();
-    let state = build_state(&args, Clock::real()).await?;
+    let clock = args.frozen_at.map_or_else(Clock::real, Clock::frozen_at);
+    let state = build_state(&args, clock).await?;
     let running = start(&args, state).await?;
     let mut banner = format!(
         "qualys-mock {} listening\n  http:   http://{}\n",

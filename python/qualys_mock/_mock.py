@@ -204,10 +204,15 @@ class ControlClient:
         """``GET /_mock/``: each control endpoint's method, path and purpose."""
         return self._call("GET", "")["endpoints"]
 
-    def reset(self, customer: Union[None, str, Customer] = None) -> dict:
-        """Back to the seed the server started with: everything, or one customer."""
+    def reset(
+        self, customer: Union[None, str, Customer] = None, *, scope: Optional[str] = None
+    ) -> dict:
+        """Back to how the server started. Without ``customer``: everything (the data, the
+        clock, the fault rules and the run-time config), or the data only with
+        ``scope="data"``. With ``customer``: that customer's data only. The answer's
+        ``restored`` lists what was restored."""
         name = customer.name if isinstance(customer, Customer) else customer
-        return self._call("POST", "reset", query={"customer": name})
+        return self._call("POST", "reset", query={"customer": name, "scope": scope})
 
     def new_customer(
         self,
@@ -253,10 +258,12 @@ class ControlClient:
         return Clock._from(self._call("GET", "clock"))
 
     def set_clock(self, when: Time, *, freeze: Optional[bool] = None) -> Clock:
-        """Jump to ``when`` (a datetime, an ISO string or epoch ms); freeze there if asked."""
+        """Jump to ``when`` (a datetime, an ISO string, epoch ms, or ``"now"``: the system
+        clock's time); ``freeze=True`` stands still there, ``freeze=False`` runs from there
+        (``set_clock("now", freeze=False)`` is real time again)."""
         body: dict = {"set": _ms(when)}
-        if freeze:
-            body["freeze"] = True
+        if freeze is not None:
+            body["freeze"] = bool(freeze)
         return Clock._from(self._call("POST", "clock", body))
 
     def advance(self, by: Duration) -> Clock:
@@ -452,6 +459,9 @@ class QualysMock(ControlClient):
             cmd += ["--control-token", self.control_token]
         if self.jwt_secret:
             cmd += ["--jwt-secret", self.jwt_secret]
+        if self.frozen_at is not None:
+            # The server starts frozen there, so a full reset brings the clock back to it.
+            cmd += ["--frozen-at", str(_ms(self.frozen_at))]
         return cmd + self.extra_args
 
     def start(self) -> "QualysMock":
@@ -474,8 +484,6 @@ class QualysMock(ControlClient):
             )
         try:
             self._wait_until_ready(offset)
-            if self.frozen_at is not None:
-                self.freeze(self.frozen_at)
         except BaseException:
             self.stop()
             raise

@@ -61,7 +61,7 @@ def test_control_errors_carry_the_servers_message(mock):
     assert e.value.status == 400 and "advance must be" in e.value.message
     with pytest.raises(QualysMockError) as e:
         mock.set_config(no_such_limit=1)
-    assert "unknown setting" in e.value.message
+    assert "unknown field `noSuchLimit`" in e.value.message
     with pytest.raises(QualysMockError) as e:
         mock.new_customer(copy_of="Initech")
     assert e.value.status == 404 and "Initech" in e.value.message
@@ -85,7 +85,7 @@ def test_new_customer_options(mock):
     assert r.json()["body"]["totalCount"] == 0
     with pytest.raises(QualysMockError) as e:
         mock.new_customer("Empty Co", copy_of=None)
-    assert e.value.status == 400
+    assert e.value.status == 409
 
 
 def test_faults_and_the_journal(mock):
@@ -108,7 +108,8 @@ def test_faults_and_the_journal(mock):
     for _ in range(2):
         r = requests.get(f"{mock.url}/qps/rest/portal/version", auth=("acme_ss2", "passwd"), timeout=30)
         assert r.status_code == 429 and r.headers["Retry-After"] == "30"
-    assert [f["applied"] for f in mock.faults()] == [2]
+    # The spent fail_next rule stays listed with its count, before the rate limit.
+    assert [f["applied"] for f in mock.faults()] == [2, 2]
     mock.remove_fault(limited["id"])
     with pytest.raises(QualysMockError) as e:
         mock.remove_fault(limited["id"])
@@ -287,3 +288,22 @@ def test_the_binary_on_a_pipe_nobody_reads_still_answers(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_reset_says_what_it_restored_and_the_clock_returns_to_real_time():
+    with QualysMock(frozen_at="2022-05-10T00:00:00Z") as m:
+        m.advance("1d")
+        m.set_config(job_run_ms=1)
+        m.fail_next("POST", "/sm/v1/scripts/search", 503)
+        kept = m.reset(scope="data")
+        assert kept["restored"] == ["data"]
+        assert m.config()["jobRunMs"] == 1 and len(m.faults()) == 1
+        everything = m.reset()
+        assert everything["restored"] == ["data", "clock", "faults", "config"]
+        assert m.clock().now == dt.datetime(2022, 5, 10, tzinfo=dt.timezone.utc)
+        assert m.config()["jobRunMs"] == 30000 and m.faults() == []
+        real = m.set_clock("now", freeze=False)
+        assert not real.frozen and real.offset_ms == 0
+        with pytest.raises(QualysMockError) as e:
+            m.set_clock(-1)
+        assert e.value.status == 400 and "outside the clock's range" in e.value.message

@@ -14,6 +14,7 @@ use crate::cm::error::CmError;
 use crate::cm::reply::Ctx;
 use crate::state::AppState;
 pub use crate::state::faults::{Fault, FaultSpec, Faults, check, path_matches};
+use crate::state::journal::FaultAction;
 
 /// A body that fails at once: the connection is cut before any byte of the answer is sent.
 struct Broken;
@@ -103,8 +104,17 @@ pub async fn inject(State(state): State<AppState>, request: Request, next: Next)
     if path.starts_with("/_mock/") {
         return next.run(request).await;
     }
-    let Some(spec) = state.control.faults.take(request.method().as_str(), &path) else {
+    let Some((id, spec)) = state.control.faults.take(request.method().as_str(), &path) else {
         return next.run(request).await;
+    };
+    let action = if spec.drop {
+        FaultAction::Drop
+    } else if spec.rate_limit.is_some() {
+        FaultAction::RateLimit
+    } else if spec.status.is_some() {
+        FaultAction::Status
+    } else {
+        FaultAction::Latency
     };
     if let Some(ms) = spec.latency_ms {
         tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -128,6 +138,10 @@ pub async fn inject(State(state): State<AppState>, request: Request, next: Next)
             response.headers_mut().insert(name, value);
         }
     }
+    // The journal marks the entry with the rule that shaped it.
+    response
+        .extensions_mut()
+        .insert(crate::state::journal::AppliedFault { id, action });
     response
 }
 
@@ -176,7 +190,9 @@ mod tests {
         assert!(f.take("GET", "/x").is_some());
         assert!(f.take("GET", "/x").is_some());
         assert!(f.take("GET", "/x").is_none());
-        assert!(f.list().is_empty());
+        // Spent, but still listed with its count.
+        let listed = f.list();
+        assert_eq!((listed.len(), listed[0].applied), (1, 2));
     }
 
     #[test]
@@ -216,5 +232,24 @@ mod tests {
             .is_err()
         );
         assert!(check(&spec("x")).is_err());
+        for control in ["/_mock/reset", "/_mock/*", "/_mock"] {
+            let e = check(&spec(control)).unwrap_err();
+            assert!(e.contains("control API"), "{e}");
+        }
+        assert!(check(&spec("/*")).is_ok(), "every API path");
+        assert!(
+            check(&FaultSpec {
+                status: Some(100),
+                ..spec("/x")
+            })
+            .is_err()
+        );
+        assert!(
+            check(&FaultSpec {
+                times: Some(0),
+                ..spec("/x")
+            })
+            .is_err()
+        );
     }
 }

@@ -16,7 +16,8 @@ pub const ENDPOINTS: &[(&str, &str, &str)] = &[
     (
         "POST",
         "/_mock/reset",
-        "back to the start seed: everything, or one customer with ?customer=NAME",
+        "back to how the server started: data, clock, faults, config (scope=data: data only; \
+         customer=NAME: that customer's data), in the query or a JSON body",
     ),
     (
         "POST",
@@ -32,23 +33,29 @@ pub const ENDPOINTS: &[(&str, &str, &str)] = &[
     (
         "POST",
         "/_mock/clock",
-        "set, advance, freeze or resume the clock; what became due runs",
+        "set (epoch ms, ISO, \"now\"), advance, freeze or resume the clock, 1970 to 9999; \
+         what became due runs",
     ),
     (
         "GET",
         "/_mock/requests",
-        "the request journal; filters method, path (prefix), status, since (epoch ms)",
+        "the request journal, faulted entries marked; filters method, path (prefix), status, \
+         since (epoch ms)",
     ),
-    ("DELETE", "/_mock/requests", "empty the request journal"),
+    (
+        "DELETE",
+        "/_mock/requests",
+        "delete journal entries: those the filters match (as GET), or all",
+    ),
     (
         "GET",
         "/_mock/faults",
-        "the fault rules and how often each applied",
+        "the fault rules, spent ones too, and how often each applied",
     ),
     (
         "POST",
         "/_mock/faults",
-        "add a fault rule: status, latencyMs, drop or rateLimit for matching calls",
+        "add a fault rule for API paths: status, latencyMs, drop or rateLimit for matching calls",
     ),
     ("DELETE", "/_mock/faults", "remove every fault rule"),
     ("DELETE", "/_mock/faults/{id}", "remove one fault rule"),

@@ -11,7 +11,7 @@ use axum::response::Response;
 
 use crate::http::{Tee, VerifiedUser};
 use crate::state::AppState;
-pub use crate::state::journal::{Entry, Filter, Journal};
+pub use crate::state::journal::{AppliedFault, Entry, FaultAction, Filter, Journal};
 
 /// Record every API call. The body streams to the handler through a [`Tee`] that keeps its
 /// first `--journal-body-bytes` and nothing more, so a body the handler refuses (no
@@ -44,17 +44,20 @@ pub async fn record(State(state): State<AppState>, mut request: Request, next: N
             seen.total > seen.head.len() as u64,
         )
     };
+    let fault = response.extensions().get::<AppliedFault>().copied();
+    let dropped = fault.is_some_and(|f| f.action == FaultAction::Drop);
     journal.push(Entry {
         seq: 0,
         at_ms: state.clock.now_ms(),
         method,
         path,
         query,
-        status: response.status().as_u16(),
+        status: (!dropped).then(|| response.status().as_u16()),
         latency_ms: crate::dates::millis(started.elapsed()),
         user: verified.get(),
         body: body_text,
         body_truncated: truncated,
+        fault,
     });
     response
 }
@@ -70,11 +73,12 @@ mod tests {
             method: "GET".into(),
             path: path.into(),
             query: None,
-            status,
+            status: Some(status),
             latency_ms: 0.0,
             user: None,
             body: None,
             body_truncated: false,
+            fault: None,
         }
     }
 
@@ -87,5 +91,27 @@ mod tests {
         let all = j.list(&Filter::default());
         assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4, 5]);
         assert_eq!(j.len(), 3);
+    }
+
+    #[test]
+    fn a_filtered_delete_removes_only_the_matches() {
+        let j = Journal::new(10, 10);
+        for (path, status) in [("/auth", 201), ("/sm/v1/a", 200), ("/sm/v1/b", 401)] {
+            j.push(entry(path, status));
+        }
+        let by_path = Filter {
+            path: Some("/sm/".into()),
+            status: Some(401),
+            ..Filter::default()
+        };
+        assert_eq!(j.remove(&by_path), 1);
+        let left: Vec<String> = j
+            .list(&Filter::default())
+            .into_iter()
+            .map(|e| e.path)
+            .collect();
+        assert_eq!(left, ["/auth", "/sm/v1/a"]);
+        assert_eq!(j.remove(&Filter::default()), 2);
+        assert!(j.is_empty());
     }
 }

@@ -4,19 +4,19 @@
 //! - [`ops`] — the operations (also behind [`crate::mock::MockServer`]).
 //! - [`journal`] — the request journal and its middleware.
 //! - [`faults`] — fault rules and their middleware.
+//! - [`strict`] — how queries, paths and bodies are read: strictly, or a 400.
 
 pub mod faults;
 pub mod index;
 pub mod journal;
 pub mod ops;
+pub(crate) mod strict;
 
-use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
@@ -24,6 +24,7 @@ use crate::state::AppState;
 pub use crate::state::ControlState;
 
 use ops::ControlError;
+use strict::{ControlJson, ControlPath, ControlQuery};
 
 /// The control API's error body, `{"error": message}`, with `status`.
 pub(crate) fn error_body(status: StatusCode, message: String) -> Response {
@@ -41,6 +42,7 @@ impl IntoResponse for ControlError {
                 );
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            ControlError::Conflict(_) => StatusCode::CONFLICT,
             ControlError::Store(e) => {
                 tracing::error!(error = %crate::logging::cause(e), "store error on the control API");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -50,65 +52,43 @@ impl IntoResponse for ControlError {
     }
 }
 
-/// A path parameter; a value that does not parse is the control API's `{"error"}` 400.
-struct ControlPath<T>(T);
-
-impl<T, S> FromRequestParts<S> for ControlPath<T>
-where
-    T: serde::de::DeserializeOwned + Send,
-    S: Send + Sync,
-{
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
-        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Path(value)) => Ok(ControlPath(value)),
-            Err(e) => Err(error_body(StatusCode::BAD_REQUEST, e.body_text())),
-        }
-    }
-}
-
-/// The query string; one that does not parse is the control API's `{"error"}` 400.
-struct ControlQuery<T>(T);
-
-impl<T, S> FromRequestParts<S> for ControlQuery<T>
-where
-    T: serde::de::DeserializeOwned + Send,
-    S: Send + Sync,
-{
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(value)) => Ok(ControlQuery(value)),
-            Err(e) => Err(error_body(StatusCode::BAD_REQUEST, e.body_text())),
-        }
-    }
-}
-
+/// The control routes, grouped by what they read. Those that read a query string or a
+/// body take it through [`strict`]'s extractors; the groups that read none refuse one (a
+/// layer over the group), so no handler can ignore what a caller sent.
 pub fn router(state: &AppState) -> Router<AppState> {
+    use axum::middleware::from_fn;
     let caught_up = || axum::middleware::from_fn_with_state(state.clone(), catch_up_first);
-    Router::new()
+    let reading_nothing = Router::new()
         .route("/_mock/", get(index::index))
         // Health counts and forced outcomes read CAR jobs: the engine catches up first.
         .route("/_mock/health", get(health).route_layer(caught_up()))
-        .route("/_mock/reset", post(reset))
+        .route("/_mock/clock", get(clock))
+        .route("/_mock/faults", get(list_faults).delete(clear_faults))
+        .route("/_mock/faults/{id}", delete(remove_fault))
+        .route("/_mock/config", get(config))
+        .route("/_mock/openapi.json", get(crate::openapi::serve))
+        .route_layer(from_fn(strict::refuse_query))
+        .route_layer(from_fn(strict::refuse_body));
+    let reading_a_query = Router::new()
+        .route("/_mock/requests", get(requests).delete(clear_requests))
+        .route_layer(from_fn(strict::refuse_body));
+    let reading_a_body = Router::new()
         .route("/_mock/customers", post(customers))
         .route("/_mock/seed", post(seed))
-        .route("/_mock/clock", get(clock).post(set_clock))
-        .route("/_mock/requests", get(requests).delete(clear_requests))
-        .route(
-            "/_mock/faults",
-            get(list_faults).post(add_fault).delete(clear_faults),
-        )
-        .route("/_mock/faults/{id}", delete(remove_fault))
+        .route("/_mock/clock", post(set_clock))
+        .route("/_mock/faults", post(add_fault))
         .route("/_mock/cm/events", post(cm_events))
         .route(
             "/_mock/car/assetjobs/{id}/outcome",
             post(outcome).route_layer(caught_up()),
         )
-        .route("/_mock/config", get(config).put(set_config))
-        .route("/_mock/openapi.json", get(crate::openapi::serve))
+        .route("/_mock/config", put(set_config))
+        .route_layer(from_fn(strict::refuse_query));
+    let reading_both = Router::new().route("/_mock/reset", post(reset));
+    reading_nothing
+        .merge(reading_a_query)
+        .merge(reading_a_body)
+        .merge(reading_both)
 }
 
 /// Route layer: the job engine catches up with the clock first; a store error answers 503
@@ -154,26 +134,6 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     next.run(request).await
 }
 
-fn json_body(bytes: &Bytes) -> Result<Value, ControlError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(json!({}));
-    }
-    serde_json::from_slice(bytes)
-        .map_err(|e| ControlError::BadRequest(format!("invalid JSON: {e}")))
-}
-
-/// A request body as `T`: a JSON object (serde would also read an array as a struct's
-/// fields in order, which no client means).
-fn parse<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, ControlError> {
-    let value = json_body(bytes)?;
-    if !value.is_object() {
-        return Err(ControlError::BadRequest(
-            "the body must be a JSON object".to_owned(),
-        ));
-    }
-    serde_json::from_value(value).map_err(|e| ControlError::BadRequest(e.to_string()))
-}
-
 /// `GET /_mock/health`: 200 once the store is loaded, with the seed's name, where the
 /// baseline came from, what the store is, and record counts.
 async fn health(State(state): State<AppState>) -> Response {
@@ -202,28 +162,28 @@ async fn health(State(state): State<AppState>) -> Response {
     }
 }
 
-#[derive(serde::Deserialize)]
-struct ResetQuery {
-    customer: Option<String>,
-}
-
 async fn reset(
     State(state): State<AppState>,
-    ControlQuery(q): ControlQuery<ResetQuery>,
+    ControlQuery(query): ControlQuery<ops::ResetRequest>,
+    ControlJson(body): ControlJson<ops::ResetRequest>,
 ) -> Result<Json<ops::ResetReport>, ControlError> {
-    Ok(Json(ops::reset(&state, q.customer).await?))
+    let request = query.merged_with(body)?;
+    Ok(Json(ops::reset(&state, request).await?))
 }
 
-async fn customers(State(state): State<AppState>, body: Bytes) -> Result<Response, ControlError> {
-    let created = ops::create_customer(&state, parse(&body)?).await?;
+async fn customers(
+    State(state): State<AppState>,
+    ControlJson(body): ControlJson<ops::NewCustomer>,
+) -> Result<Response, ControlError> {
+    let created = ops::create_customer(&state, body).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
 async fn seed(
     State(state): State<AppState>,
-    body: Bytes,
+    ControlJson(body): ControlJson<serde_json::Map<String, Value>>,
 ) -> Result<Json<ops::Loaded>, ControlError> {
-    Ok(Json(ops::load_seed(&state, &json_body(&body)?).await?))
+    Ok(Json(ops::load_seed(&state, &Value::Object(body)).await?))
 }
 
 /// The clock as the control API answers it: `nowMs`, `frozen`, `offsetMs`, and `now` as
@@ -248,9 +208,9 @@ async fn clock(State(state): State<AppState>) -> Json<ClockView> {
 
 async fn set_clock(
     State(state): State<AppState>,
-    body: Bytes,
+    ControlJson(change): ControlJson<ops::ClockChange>,
 ) -> Result<Json<ClockView>, ControlError> {
-    Ok(Json(ops::change_clock(&state, parse(&body)?).await?.into()))
+    Ok(Json(ops::change_clock(&state, change).await?.into()))
 }
 
 async fn requests(
@@ -263,8 +223,12 @@ async fn requests(
     )
 }
 
-async fn clear_requests(State(state): State<AppState>) -> StatusCode {
-    state.control.journal.clear();
+/// `DELETE /_mock/requests`: the entries the filter matches (all without one).
+async fn clear_requests(
+    State(state): State<AppState>,
+    ControlQuery(filter): ControlQuery<journal::Filter>,
+) -> StatusCode {
+    state.control.journal.remove(&filter);
     StatusCode::NO_CONTENT
 }
 
@@ -272,8 +236,11 @@ async fn list_faults(State(state): State<AppState>) -> Json<Vec<faults::Fault>> 
     Json(state.control.faults.list())
 }
 
-async fn add_fault(State(state): State<AppState>, body: Bytes) -> Result<Response, ControlError> {
-    let fault = ops::add_fault(&state, parse(&body)?)?;
+async fn add_fault(
+    State(state): State<AppState>,
+    ControlJson(spec): ControlJson<faults::FaultSpec>,
+) -> Result<Response, ControlError> {
+    let fault = ops::add_fault(&state, spec)?;
     Ok((StatusCode::CREATED, Json(fault)).into_response())
 }
 
@@ -293,8 +260,11 @@ async fn remove_fault(
     }
 }
 
-async fn cm_events(State(state): State<AppState>, body: Bytes) -> Result<Response, ControlError> {
-    let alerts = ops::inject_events(&state, parse(&body)?).await?;
+async fn cm_events(
+    State(state): State<AppState>,
+    ControlJson(events): ControlJson<ops::Events>,
+) -> Result<Response, ControlError> {
+    let alerts = ops::inject_events(&state, events).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"count": alerts.len(), "alerts": alerts})),
@@ -305,9 +275,9 @@ async fn cm_events(State(state): State<AppState>, body: Bytes) -> Result<Respons
 async fn outcome(
     State(state): State<AppState>,
     ControlPath(id): ControlPath<i64>,
-    body: Bytes,
+    ControlJson(forced): ControlJson<ops::ForcedOutcome>,
 ) -> Result<StatusCode, ControlError> {
-    ops::force_outcome(&state, id, parse(&body)?).await?;
+    ops::force_outcome(&state, id, forced).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -317,7 +287,7 @@ async fn config(State(state): State<AppState>) -> Json<crate::state::Limits> {
 
 async fn set_config(
     State(state): State<AppState>,
-    body: Bytes,
+    ControlJson(change): ControlJson<ops::ConfigChange>,
 ) -> Result<Json<crate::state::Limits>, ControlError> {
-    Ok(Json(ops::update_config(&state, &json_body(&body)?)?))
+    Ok(Json(ops::update_config(&state, change)?))
 }

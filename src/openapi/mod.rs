@@ -29,7 +29,8 @@ use crate::car::views::{
 };
 use crate::clock::ClockState;
 use crate::control::ops::{
-    ClockChange, CreatedCustomer, Events, ForcedOutcome, Loaded, NewCustomer, ResetReport,
+    ClockChange, ConfigChange, CreatedCustomer, Events, ForcedOutcome, Loaded, NewCustomer,
+    ResetReport, ResetRequest, ResetScope,
 };
 use crate::schemas::*;
 use crate::state::Limits;
@@ -278,6 +279,43 @@ struct StoreKindView {
     readers: u64,
 }
 
+/// `POST /_mock/seed`: records by object type (`scripts`, or `scripts.json`), each a list
+/// of records in the seed-data format.
+struct SeedBody;
+
+impl utoipa::PartialSchema for SeedBody {
+    fn schema() -> RefOr<Schema> {
+        let names: Vec<String> = crate::store::Seed::object_types()
+            .flat_map(|t| [t.to_owned(), format!("{t}.json")])
+            .collect();
+        let records = Schema::Array(
+            ArrayBuilder::new()
+                .items(RefOr::T(schema(
+                    ObjectBuilder::new().schema_type(Type::Object),
+                )))
+                .description(Some("records in the seed-data format"))
+                .build(),
+        );
+        RefOr::T(schema(
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .description(Some(
+                    "records by object type; all or nothing, each checked against what is \
+                     stored",
+                ))
+                .property_names(Some(schema(string().enum_values(Some(names)))))
+                .additional_properties(Some(records))
+                .examples([serde_json::json!({"scripts": []})]),
+        ))
+    }
+}
+
+impl ToSchema for SeedBody {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SeedBody")
+    }
+}
+
 /// `GET /_mock/requests`.
 #[derive(ToSchema)]
 struct Requests {
@@ -366,6 +404,16 @@ fn common_responses(openapi: &mut utoipa::openapi::OpenApi) {
                     .entry(status.to_owned())
                     .or_insert(response);
             };
+            if control {
+                add(
+                    "400",
+                    json_response(
+                        "a query string or a body this operation does not read, or one it \
+                         cannot (the message names the key, type or shape)",
+                        "ControlErrorBody",
+                    ),
+                );
+            }
             if control && path != "/_mock/health" {
                 add(
                     "401",
@@ -440,8 +488,115 @@ fn flatten_fault(components: &mut utoipa::openapi::Components) {
         .insert("Fault".to_owned(), RefOr::T(Schema::Object(merged)));
 }
 
+/// What the server requires of a reset's body and a fault rule that field attributes
+/// cannot say: a reset names a customer (scope `data` only) or none; a fault does
+/// something (a status, a latency, `drop: true` or a rate limit).
+fn control_requirements(components: &mut utoipa::openapi::Components) {
+    use utoipa::openapi::schema::{AdditionalProperties, AllOfBuilder, AnyOfBuilder, OneOfBuilder};
+    let object = || {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)))
+    };
+    let customer = schema(
+        string()
+            .pattern(Some("\\S"))
+            .description(Some("reset this customer's data only")),
+    );
+    let reset = OneOfBuilder::new()
+        .description(Some(
+            "`customer` (with `scope` `data`, its default), or no customer and `scope` `all` \
+             (the default) or `data`",
+        ))
+        .item(schema(
+            object()
+                .property("customer", customer)
+                .required("customer")
+                .property("scope", schema(string().enum_values(Some(["data"])))),
+        ))
+        .item(schema(object().property(
+            "scope",
+            RefOr::Ref(utoipa::openapi::Ref::from_schema_name("ResetScope")),
+        )))
+        .build();
+    components
+        .schemas
+        .insert("ResetRequest".to_owned(), RefOr::T(Schema::OneOf(reset)));
+    // `freeze` and `resume` given together must agree (freeze true, resume false or the
+    // reverse): one of them absent or null, or the two opposite.
+    if let Some(RefOr::T(clock)) = components.schemas.get("ClockChange").cloned() {
+        // An object whose listed properties, when present, are null (None) or that boolean.
+        let shape = |fields: &[(&str, Option<bool>)]| {
+            let mut o = ObjectBuilder::new();
+            for (name, value) in fields {
+                let value = match value {
+                    None => ObjectBuilder::new().schema_type(Type::Null),
+                    Some(b) => ObjectBuilder::new()
+                        .schema_type(Type::Boolean)
+                        .enum_values(Some([*b])),
+                };
+                o = o.property(*name, schema(value));
+            }
+            schema(o)
+        };
+        let agree = AnyOfBuilder::new()
+            .description(Some(
+                "freeze and resume, when both given, say the same thing (freeze: true with \
+                 resume: false, or the reverse)",
+            ))
+            .item(shape(&[("freeze", None)]))
+            .item(shape(&[("resume", None)]))
+            .item(shape(&[("freeze", Some(true)), ("resume", Some(false))]))
+            .item(shape(&[("freeze", Some(false)), ("resume", Some(true))]))
+            .build();
+        let description = match &clock {
+            Schema::Object(o) => o.description.clone(),
+            _ => None,
+        };
+        let checked = AllOfBuilder::new()
+            .description(description)
+            .item(clock)
+            .item(Schema::AnyOf(agree))
+            .build();
+        components
+            .schemas
+            .insert("ClockChange".to_owned(), RefOr::T(Schema::AllOf(checked)));
+    }
+    let Some(RefOr::T(Schema::Object(spec))) = components.schemas.get("FaultSpec").cloned() else {
+        return;
+    };
+    let does = |field: &str, value: Schema| {
+        schema(ObjectBuilder::new().property(field, value).required(field))
+    };
+    let integer = || schema(ObjectBuilder::new().schema_type(Type::Integer));
+    let something = AnyOfBuilder::new()
+        .description(Some(
+            "a fault needs status, latencyMs, drop: true or rateLimit",
+        ))
+        .item(does("status", integer()))
+        .item(does("latencyMs", integer()))
+        .item(does(
+            "drop",
+            schema(
+                ObjectBuilder::new()
+                    .schema_type(Type::Boolean)
+                    .enum_values(Some([true])),
+            ),
+        ))
+        .item(does("rateLimit", integer()))
+        .build();
+    let rule = AllOfBuilder::new()
+        .description(spec.description.clone())
+        .item(Schema::Object(spec))
+        .item(Schema::AnyOf(something))
+        .build();
+    components
+        .schemas
+        .insert("FaultSpec".to_owned(), RefOr::T(Schema::AllOf(rule)));
+}
+
 /// Paths whose body may be left out (the handlers read no body as `{}`).
-const OPTIONAL_BODIES: [&str; 9] = [
+const OPTIONAL_BODIES: [&str; 10] = [
     "/sm/v1/scripts/search",
     "/sm/v1/scripts/activities",
     "/sm/v1/assets/search",
@@ -451,6 +606,7 @@ const OPTIONAL_BODIES: [&str; 9] = [
     "/_mock/seed",
     "/_mock/clock",
     "/_mock/config",
+    "/_mock/reset",
 ];
 
 impl Modify for Security {
@@ -480,6 +636,7 @@ impl Modify for Security {
         );
         openapi.servers = Some(vec![utoipa::openapi::Server::new("http://127.0.0.1:8080")]);
         flatten_fault(components);
+        control_requirements(components);
         common_responses(openapi);
         // Bodies the handlers take as `{}` when absent.
         for (path, item) in openapi.paths.paths.iter_mut() {

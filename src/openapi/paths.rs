@@ -206,11 +206,27 @@ pub(super) fn mock_openapi() {}
     ))]
 pub(super) fn mock_health() {}
 
-/// Back to the baseline: everything, or one customer.
+/// Back to how the server started.
+///
+/// Without `customer`: by default (`scope` `all`) the data of every customer, the clock,
+/// the fault rules and the run-time config; with `scope` `data` the data only. With
+/// `customer`: that customer's data only (the clock, rules and config are the whole
+/// server's). The request journal is kept (`DELETE /_mock/requests` empties it). `customer`
+/// and `scope` come in the query string or a JSON body, or both when they agree; anything
+/// else is a 400 and resets nothing. The answer lists what was restored.
 #[utoipa::path(post, path = "/_mock/reset", tag = "control",
-    params(("customer" = Option<String>, Query, description = "one customer's name")),
+    params(
+        ("customer" = Option<String>, Query, description = "one customer's name", pattern = "\\S"),
+        ("scope" = Option<ResetScope>, Query, description = "`all` (the default without a customer) or `data`"),
+    ),
+    request_body(content = ResetRequest, content_type = "application/json",
+        example = json!({"customer": "Globex"})),
     responses(
-        (status = 200, description = "reset", body = ResetReport),
+        (status = 200, description = "reset; `restored` says what", body = ResetReport,
+            example = json!({"customer": null, "scope": "all", "restored": ["data", "clock", "faults", "config"], "elapsedMs": 12.5})),
+        (status = 400, description = "an unknown or repeated key, a wrong type, a body that is not a JSON object, \
+            query and body disagreeing, or `scope` `all` with a customer", body = ControlErrorBody,
+            example = json!({"error": "invalid query string: unknown field `Customer`, expected `customer` or `scope`"})),
         (status = 404, description = "no such customer", body = ControlErrorBody),
     ))]
 pub(super) fn mock_reset() {}
@@ -222,15 +238,18 @@ pub(super) fn mock_reset() {}
         (status = 201, description = "created", body = CreatedCustomer),
         (status = 400, description = "invalid", body = ControlErrorBody),
         (status = 404, description = "`copyOf` names no customer", body = ControlErrorBody),
+        (status = 409, description = "the name or the username is taken", body = ControlErrorBody,
+            example = json!({"error": "a customer named \"Initech\" exists"})),
     ))]
 pub(super) fn mock_customers() {}
 
 /// Load records in the seed-data format, validated, all or nothing.
 #[utoipa::path(post, path = "/_mock/seed", tag = "control",
-    request_body(content = Object, content_type = "application/json", description = "seed-data records by object type"),
+    request_body(content = SeedBody, content_type = "application/json", description = "seed-data records by object type"),
     responses(
         (status = 200, description = "loaded", body = Loaded),
-        (status = 400, description = "invalid records", body = ControlErrorBody),
+        (status = 400, description = "invalid records: the message names the file, record and field", body = ControlErrorBody),
+        (status = 409, description = "the records conflict with what is stored (an id taken)", body = ControlErrorBody),
     ))]
 pub(super) fn mock_seed() {}
 
@@ -244,7 +263,8 @@ pub(super) fn mock_clock_get() {}
     request_body(content = ClockChange, example = json!({"advance": "4h"})),
     responses(
         (status = 200, description = "the clock after the change", body = ClockState),
-        (status = 400, description = "invalid", body = ControlErrorBody),
+        (status = 400, description = "invalid, or a time outside 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z \
+            (nothing changes)", body = ControlErrorBody),
     ))]
 pub(super) fn mock_clock_set() {}
 
@@ -261,9 +281,17 @@ pub(super) fn mock_clock_set() {}
     ))]
 pub(super) fn mock_requests() {}
 
-/// Empty the request journal.
+/// Delete journal entries: those the filters match, or all without one.
 #[utoipa::path(delete, path = "/_mock/requests", tag = "control",
-    responses((status = 204, description = "emptied")))]
+    params(
+        ("method" = Option<String>, Query), ("path" = Option<String>, Query, description = "a path prefix"),
+        ("status" = Option<u16>, Query, minimum = 0, maximum = 65535),
+        ("since" = Option<i64>, Query, description = "epoch ms"),
+    ),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 400, description = "an unknown or invalid filter (nothing is deleted)", body = ControlErrorBody),
+    ))]
 pub(super) fn mock_requests_clear() {}
 
 /// The fault rules.
@@ -276,7 +304,8 @@ pub(super) fn mock_faults() {}
     request_body(content = FaultSpec, example = json!({"method": "POST", "path": "/sm/v1/scripts/search", "status": 503, "times": 1})),
     responses(
         (status = 201, description = "the rule", body = Fault),
-        (status = 400, description = "invalid", body = ControlErrorBody),
+        (status = 400, description = "invalid: the message says why (e.g. a path under /_mock/, which faults never \
+            apply to)", body = ControlErrorBody),
     ))]
 pub(super) fn mock_faults_add() {}
 
@@ -323,9 +352,10 @@ pub(super) fn mock_config() {}
 
 /// Change run-time limits (any subset).
 #[utoipa::path(put, path = "/_mock/config", tag = "control",
-    request_body(content = Object, content_type = "application/json", example = json!({"executeIntervalMs": 0})),
+    request_body(content = ConfigChange, content_type = "application/json", example = json!({"executeIntervalMs": 0})),
     responses(
         (status = 200, description = "the limits after the change", body = Limits),
-        (status = 400, description = "an unknown setting or a bad value", body = ControlErrorBody),
+        (status = 400, description = "an unknown setting, or a value of the wrong type or out of its bounds \
+            (nothing changes)", body = ControlErrorBody),
     ))]
 pub(super) fn mock_config_set() {}

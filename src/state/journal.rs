@@ -17,7 +17,8 @@ pub struct Entry {
     pub method: String,
     pub path: String,
     pub query: Option<String>,
-    pub status: u16,
+    /// The answer's status; null when no answer was sent (a fault dropped the connection).
+    pub status: Option<u16>,
     pub latency_ms: f64,
     /// The user the caller's credentials were verified as; none when they were not (no
     /// credentials, wrong ones, a forged token).
@@ -25,11 +26,34 @@ pub struct Entry {
     /// The request body, cut at the journal's body limit.
     pub body: Option<String>,
     pub body_truncated: bool,
+    /// The fault rule that shaped the answer, when one did.
+    pub fault: Option<AppliedFault>,
 }
 
-/// What `GET /_mock/requests` filters on.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// A fault rule that shaped an answer: which, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+pub struct AppliedFault {
+    /// The rule's id (`GET /_mock/faults`).
+    pub id: u64,
+    /// What it did: `drop` (no answer), `rateLimit`, `status` (its status and body), or
+    /// `latency` (a delay, then the real answer).
+    #[schema(inline)]
+    pub action: FaultAction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum FaultAction {
+    Drop,
+    RateLimit,
+    Status,
+    Latency,
+}
+
+/// What `GET /_mock/requests` filters on, and `DELETE /_mock/requests` deletes.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Filter {
     pub method: Option<String>,
     /// A path prefix.
@@ -37,6 +61,21 @@ pub struct Filter {
     pub status: Option<u16>,
     /// Only entries at or after this time (epoch ms).
     pub since: Option<i64>,
+}
+
+impl Filter {
+    /// Whether `e` passes every filter given.
+    pub fn matches(&self, e: &Entry) -> bool {
+        self.method
+            .as_ref()
+            .is_none_or(|m| e.method.eq_ignore_ascii_case(m))
+            && self
+                .path
+                .as_ref()
+                .is_none_or(|p| e.path.starts_with(p.as_str()))
+            && self.status.is_none_or(|s| e.status == Some(s))
+            && self.since.is_none_or(|s| e.at_ms >= s)
+    }
 }
 
 /// The ring of entries.
@@ -78,22 +117,15 @@ impl Journal {
 
     pub fn list(&self, f: &Filter) -> Vec<Entry> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .iter()
-            .filter(|e| {
-                f.method
-                    .as_ref()
-                    .is_none_or(|m| e.method.eq_ignore_ascii_case(m))
-            })
-            .filter(|e| {
-                f.path
-                    .as_ref()
-                    .is_none_or(|p| e.path.starts_with(p.as_str()))
-            })
-            .filter(|e| f.status.is_none_or(|s| e.status == s))
-            .filter(|e| f.since.is_none_or(|s| e.at_ms >= s))
-            .cloned()
-            .collect()
+        entries.iter().filter(|e| f.matches(e)).cloned().collect()
+    }
+
+    /// Delete the entries `f` matches (every entry with an empty filter); how many went.
+    pub fn remove(&self, f: &Filter) -> usize {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let before = entries.len();
+        entries.retain(|e| !f.matches(e));
+        before - entries.len()
     }
 
     pub fn clear(&self) {

@@ -24,6 +24,8 @@ pub struct AppState {
     /// Journal, faults, token: what `/_mock/` controls.
     pub control: Arc<ControlState>,
     limits: Arc<RwLock<Limits>>,
+    /// The limits the server started with, which a full reset restores.
+    start_limits: Arc<RwLock<Limits>>,
     caches: Arc<Caches>,
 }
 
@@ -113,6 +115,7 @@ impl AppState {
             info: Arc::new(info),
             control: Arc::new(ControlState::default()),
             limits: Arc::new(RwLock::new(Limits::default())),
+            start_limits: Arc::new(RwLock::new(Limits::default())),
             caches: Arc::new(Caches {
                 engine_due: AtomicI64::new(i64::MIN),
                 ..Caches::default()
@@ -257,10 +260,23 @@ impl AppState {
         *self.limits.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Replace the limits (flags at start, `PUT /_mock/config` at run time).
+    /// The limits to start with (flags, a builder's): in force now, and what a full reset
+    /// restores.
     pub fn set_limits(&self, limits: Limits) {
+        *self.start_limits.write().unwrap_or_else(|e| e.into_inner()) = limits;
+        self.change_limits(limits);
+    }
+
+    /// Change the limits in force (`PUT /_mock/config`), until a full reset.
+    pub fn change_limits(&self, limits: Limits) {
         *self.limits.write().unwrap_or_else(|e| e.into_inner()) = limits;
         self.engine_work_added();
+    }
+
+    /// Back to the limits the server started with.
+    pub fn restore_limits(&self) {
+        let start = *self.start_limits.read().unwrap_or_else(|e| e.into_inner());
+        self.change_limits(start);
     }
 
     /// A fresh private store ([`Store::open_private`]) whose baseline is `seed`, a random

@@ -384,7 +384,7 @@ async fn a_wrong_method_names_the_methods_the_path_takes() {
         (Method::OPTIONS, "/auth", "POST"),
         (Method::PUT, "/sm/v1/scripts/search", "POST"),
         (Method::OPTIONS, "/sm/v1/scripts/16012", "GET,HEAD"),
-        (Method::PATCH, "/_mock/faults", "GET,HEAD,POST,DELETE"),
+        (Method::PATCH, "/_mock/faults", "GET,HEAD,DELETE,POST"),
         (Method::POST, "/_mock/config", "GET,HEAD,PUT"),
     ] {
         let r = app

@@ -12,6 +12,7 @@ mod cm_filters;
 mod cm_samples;
 mod contracts;
 mod control;
+mod control_strict;
 mod fallbacks;
 mod fidelity;
 mod filters;

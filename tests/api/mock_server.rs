@@ -66,7 +66,7 @@ async fn a_rust_test_drives_and_controls_the_server() {
     });
     assert_eq!(
         seen.iter().map(|e| e.status).collect::<Vec<_>>(),
-        vec![503, 503, 200]
+        vec![Some(503), Some(503), Some(200)]
     );
     server.clear_requests();
     assert!(server.requests(&Filter::default()).is_empty());

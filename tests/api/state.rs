@@ -58,7 +58,7 @@ impl Client {
     }
 
     async fn health(&self) -> Value {
-        self.call(reqwest::Method::GET, "/_mock/health", json!(null))
+        self.call(reqwest::Method::GET, "/_mock/health", json!({}))
             .await
             .1
     }
@@ -406,12 +406,12 @@ async fn copies_are_of_the_template_baseline_not_of_what_tests_did_to_it() {
         .await
         .json();
     assert_eq!(copied["body"]["totalCount"], 48, "{copied}");
-    // Names must be free.
+    // Names must be free: a name taken is a conflict.
     for (body, want) in [
-        (json!({"name": "Hooli"}), StatusCode::BAD_REQUEST),
+        (json!({"name": "Hooli"}), StatusCode::CONFLICT),
         (
             json!({"name": "Other", "username": "gavin"}),
-            StatusCode::BAD_REQUEST,
+            StatusCode::CONFLICT,
         ),
         (
             json!({"name": "Other2", "copyOf": "Nobody"}),

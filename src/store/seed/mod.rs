@@ -196,6 +196,12 @@ pub struct Seed {
 }
 
 impl Seed {
+    /// The object types a seed holds (`customers`, `users`, ...), in load order: the keys
+    /// of `POST /_mock/seed` (also accepted with `.json`).
+    pub fn object_types() -> impl Iterator<Item = &'static str> {
+        FILES.iter().map(|(file, _)| file.trim_end_matches(".json"))
+    }
+
     /// The default seed, embedded in the binary.
     pub fn embedded() -> Result<Seed, SeedError> {
         Seed::parse("default", |file| {
