@@ -34,6 +34,8 @@
 //!   body and bearer extractors whose rejections are CAR errors, typed wire views.
 //! - `cm/` — the CM surface: `/qps/rest/*`, Basic auth, `ServiceResponse` in XML and JSON,
 //!   the served XSDs.
+//! - `classic/` — the classic platform surface (`/msp/`): `about.php`, the Basic login
+//!   probe clients such as qualysdk call, with the API-limit headers; VM-style XML errors.
 //! - `control/` — `/_mock/*`: health, reset, customers, seed, clock, request journal,
 //!   faults, CM events, asset-job outcomes, config, and the index at `/_mock/`.
 //! - `mock` — [`MockServer`]: the emulator in-process, for Rust tests.
@@ -55,6 +57,7 @@ pub mod auth;
 // The modules marked `doc(hidden)` are public only so that the black-box test binary
 // (`tests/api`) can build states, stores and queries directly; they are not a stable API.
 mod car;
+mod classic;
 #[doc(hidden)]
 pub mod clock;
 #[doc(hidden)]
@@ -115,10 +118,14 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(car::router(&state))
         .merge(cm::router())
+        .merge(classic::router())
         .merge(control::router(&state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn(path_must_decode))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            path_must_decode,
+        ))
         .layer(axum::middleware::from_fn(http::log_requests))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -142,17 +149,25 @@ pub fn app(state: AppState) -> Router {
 
 /// A known path called with a method it does not take: 405, in the format of the surface
 /// the path belongs to (a CM client gets a `ServiceResponse`, a CAR client the gateway's
-/// JSON, a control caller `{"error"}`), with `Allow`.
+/// JSON, a control caller `{"error"}`, a classic caller `SIMPLE_RETURN`), with `Allow`.
 async fn method_not_allowed(
+    axum::extract::State(state): axum::extract::State<AppState>,
     ctx: cm::reply::Ctx,
     method: axum::http::Method,
     uri: Uri,
 ) -> axum::response::Response {
     let path = uri.path();
+    let now_s = state.clock.now_ms().div_euclid(1000);
     let message = format!("{method} is not supported on {path}");
     let mut response = match Surface::of(path) {
         Surface::Cm => cm::wrong_method(ctx, message).into_response(),
         Surface::Control => control::error_body(StatusCode::METHOD_NOT_ALLOWED, message),
+        Surface::Classic => classic::simple_return(
+            StatusCode::METHOD_NOT_ALLOWED,
+            now_s,
+            None,
+            &message,
+        ),
         Surface::Car => (
             StatusCode::METHOD_NOT_ALLOWED,
             axum::Json(car::error::gateway_body(
@@ -175,6 +190,7 @@ async fn method_not_allowed(
 /// A path whose percent-encoding does not decode to UTF-8 (`/sm/v1/scripts/%FF`) names no
 /// resource: 400 in the format of its surface, before any path extractor sees it.
 async fn path_must_decode(
+    axum::extract::State(state): axum::extract::State<AppState>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
@@ -194,17 +210,29 @@ async fn path_must_decode(
                 .into_response()
         }
         Surface::Control => control::error_body(StatusCode::BAD_REQUEST, message),
+        Surface::Classic => classic::simple_return(
+            StatusCode::BAD_REQUEST,
+            state.clock.now_ms().div_euclid(1000),
+            None,
+            &message,
+        ),
         Surface::Car => car::error::CarError::BadRequest(message).into_response(),
     }
 }
 
 /// A path no surface has: 404 in the format of the surface its prefix names.
-async fn not_found(ctx: cm::reply::Ctx, uri: Uri) -> axum::response::Response {
+async fn not_found(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    ctx: cm::reply::Ctx,
+    uri: Uri,
+) -> axum::response::Response {
     let path = uri.path();
+    let now_s = state.clock.now_ms().div_euclid(1000);
     let message = format!("No resource at {path}");
     match Surface::of(path) {
         Surface::Cm => cm::no_such_path(ctx, message).into_response(),
         Surface::Control => control::error_body(StatusCode::NOT_FOUND, message),
+        Surface::Classic => classic::simple_return(StatusCode::NOT_FOUND, now_s, None, &message),
         Surface::Car => (
             StatusCode::NOT_FOUND,
             axum::Json(car::error::gateway_body(StatusCode::NOT_FOUND, &message)),
@@ -219,6 +247,7 @@ enum Surface {
     Car,
     Cm,
     Control,
+    Classic,
 }
 
 impl Surface {
@@ -227,6 +256,8 @@ impl Surface {
             Surface::Cm
         } else if path.starts_with("/_mock/") || path == "/_mock" {
             Surface::Control
+        } else if path.starts_with("/msp/") || path == "/msp" {
+            Surface::Classic
         } else {
             Surface::Car
         }
