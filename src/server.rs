@@ -97,6 +97,7 @@ pub async fn build_state(args: &ServeArgs, clock: Clock) -> Result<AppState, Sta
     let info = ServerInfo {
         seed_name,
         max_body_bytes: args.max_body_bytes,
+        strict: args.strict,
     };
     let state =
         AppState::new(store, clock, keys, info).with_control(crate::control::ControlState::new(

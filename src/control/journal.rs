@@ -12,7 +12,7 @@ use base64::Engine as _;
 
 use crate::http::Tee;
 use crate::state::AppState;
-pub use crate::state::journal::{Entry, Filter, Journal};
+pub use crate::state::journal::{Entry, Filter, IgnoredKeys, Journal};
 
 /// The user a request's credentials name: Basic user, `user` header, or a JWT's `sub`.
 fn user_of(headers: &HeaderMap) -> Option<String> {
@@ -62,7 +62,9 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    let ignored = IgnoredKeys::default();
+    parts.extensions.insert(ignored.clone());
     let (tee, seen) = Tee::new(body, journal.body_limit);
     let response = next.run(Request::from_parts(parts, Body::new(tee))).await;
     let (body_text, truncated) = {
@@ -88,6 +90,7 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         user,
         body: body_text,
         body_truncated: truncated,
+        ignored_keys: ignored.take(),
     });
     response
 }
@@ -108,6 +111,7 @@ mod tests {
             user: None,
             body: None,
             body_truncated: false,
+            ignored_keys: Vec::new(),
         }
     }
 

@@ -87,6 +87,9 @@ pub struct ServerInfo {
     pub seed_name: String,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Refuse CAR JSON bodies with keys their endpoint does not take (`--strict`) rather
+    /// than ignore them.
+    pub strict: bool,
 }
 
 impl Default for ServerInfo {
@@ -94,6 +97,7 @@ impl Default for ServerInfo {
         ServerInfo {
             seed_name: "default".to_owned(),
             max_body_bytes: 16 * 1024 * 1024,
+            strict: false,
         }
     }
 }
