@@ -162,12 +162,9 @@ async fn method_not_allowed(
     let mut response = match Surface::of(path) {
         Surface::Cm => cm::wrong_method(ctx, message).into_response(),
         Surface::Control => control::error_body(StatusCode::METHOD_NOT_ALLOWED, message),
-        Surface::Classic => classic::simple_return(
-            StatusCode::METHOD_NOT_ALLOWED,
-            now_s,
-            None,
-            &message,
-        ),
+        Surface::Classic => {
+            classic::simple_return(StatusCode::METHOD_NOT_ALLOWED, now_s, None, &message)
+        }
         Surface::Car => (
             StatusCode::METHOD_NOT_ALLOWED,
             axum::Json(car::error::gateway_body(

@@ -84,12 +84,7 @@ async fn about(State(state): State<AppState>, headers: HeaderMap) -> Response {
 
 /// 401 `Bad Login/Password`, with the Basic challenge.
 fn bad_login(now_s: i64) -> Response {
-    let mut response = simple_return(
-        StatusCode::UNAUTHORIZED,
-        now_s,
-        None,
-        "Bad Login/Password",
-    );
+    let mut response = simple_return(StatusCode::UNAUTHORIZED, now_s, None, "Bad Login/Password");
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static(BASIC_CHALLENGE),

@@ -199,7 +199,10 @@ mod tests {
             )
             .build();
         assert_eq!(kept, expected);
-        let whole = parse("profile", Kind::Alert).unwrap().unwrap().apply(alert());
+        let whole = parse("profile", Kind::Alert)
+            .unwrap()
+            .unwrap()
+            .apply(alert());
         assert!(matches!(whole, Node::Obj(ref f) if f.len() == 1 && f[0].0 == "profile"));
         assert_eq!(parse(" , ", Kind::Alert), Ok(None));
         let f = parse("id,profile,alertInfo.port", Kind::Alert)
@@ -214,7 +217,12 @@ mod tests {
     fn list_paths_with_or_without_the_item_element_are_one_path() {
         let canonical = |p: &str, kind| parse(p, kind).unwrap().unwrap().0;
         let rule = vec![vec!["rule".to_owned(), "list".into(), "id".into()]];
-        for written in ["rule.list.Rule.id", "rule.list.id", "rule.id", "rule.Rule.id"] {
+        for written in [
+            "rule.list.Rule.id",
+            "rule.list.id",
+            "rule.id",
+            "rule.Rule.id",
+        ] {
             assert_eq!(canonical(written, Kind::Ruleset), rule, "{written}");
         }
         let criteria = vec![vec![

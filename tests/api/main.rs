@@ -23,4 +23,5 @@ mod query_plans;
 mod reach;
 mod state;
 mod store_files;
+mod today;
 mod xsd;
