@@ -68,17 +68,37 @@ async fn about(State(state): State<AppState>, headers: HeaderMap) -> Response {
          <!-- Generated for username=\"{username}\" date=\"{date}\" -->\n"
     );
     let mut response = xml(StatusCode::OK, body);
-    let headers = response.headers_mut();
+    limit_headers(response.headers_mut(), RATE_LIMIT, 0);
+    response
+}
+
+/// The VM API's limit headers: the limits, what is left of the window, how long to wait.
+fn limit_headers(headers: &mut HeaderMap, remaining: u64, wait_s: u64) {
     for (name, value) in [
         ("x-ratelimit-limit", RATE_LIMIT),
         ("x-ratelimit-window-sec", RATE_WINDOW_SECS),
-        ("x-ratelimit-remaining", RATE_LIMIT),
-        ("x-ratelimit-towait-sec", 0),
+        ("x-ratelimit-remaining", remaining),
+        ("x-ratelimit-towait-sec", wait_s),
         ("x-concurrency-limit-limit", CONCURRENCY_LIMIT),
         ("x-concurrency-limit-running", 1),
     ] {
         headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
     }
+}
+
+/// A rate limit reached (a fault rule's `rateLimit`): the VM API answers 409 with code
+/// 1965 and says how long to wait in `X-RateLimit-ToWait-Sec`.
+pub(crate) fn rate_limited(now_s: i64, wait_s: u64) -> Response {
+    let mut response = simple_return(
+        StatusCode::CONFLICT,
+        now_s,
+        Some(1965),
+        &format!("API rate limit exceeded; retry in {wait_s} seconds."),
+    );
+    limit_headers(response.headers_mut(), 0, wait_s);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(wait_s));
     response
 }
 

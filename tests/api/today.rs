@@ -387,3 +387,56 @@ async fn under_strict_a_car_body_key_the_endpoint_does_not_take_is_refused() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 }
+
+#[tokio::test]
+async fn a_fault_on_about_php_answers_in_the_classic_xml() {
+    let app = TestApp::new().await;
+    let auth = basic(ACME.0, ACME.1);
+    let add = |spec: Value| {
+        let app = &app;
+        async move {
+            let r = app.control(Method::POST, "/_mock/faults", spec).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        }
+    };
+    add(json!({"path": "/msp/about.php", "status": 503, "times": 1})).await;
+    let r = app
+        .request(
+            Method::GET,
+            "/msp/about.php",
+            &[("authorization", &auth)],
+            "",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.header("content-type"), Some("text/xml;charset=UTF-8"));
+    assert!(
+        r.text()
+            .contains("<TEXT>Simulated failure (503 Service Unavailable)</TEXT>"),
+        "{}",
+        r.text()
+    );
+    add(json!({"path": "/msp/about.php", "rateLimit": 30, "times": 1})).await;
+    let r = app
+        .request(
+            Method::GET,
+            "/msp/about.php",
+            &[("authorization", &auth)],
+            "",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.text().contains("<CODE>1965</CODE>"), "{}", r.text());
+    assert_eq!(r.header("x-ratelimit-towait-sec"), Some("30"));
+    assert_eq!(r.header("x-ratelimit-remaining"), Some("0"));
+    assert_eq!(r.header("retry-after"), Some("30"));
+    let r = app
+        .request(
+            Method::GET,
+            "/msp/about.php",
+            &[("authorization", &auth)],
+            "",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "the rules fired their one time");
+}
