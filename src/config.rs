@@ -152,8 +152,10 @@ pub struct ServeArgs {
 
     /// CAR: refuse a JSON body with a key its endpoint does not take (400 naming the
     /// accepted keys). Without it such keys are ignored, as the real service's JSON binding
-    /// does, and listed in the request's journal entry (`ignoredKeys`).
-    #[arg(long, env = "QUALYS_MOCK_STRICT")]
+    /// does, and listed in the request's journal entry (`ignoredKeys`). The variable takes
+    /// true/false, 1/0, yes/no, on/off.
+    #[arg(long, env = "QUALYS_MOCK_STRICT",
+          value_parser = clap::builder::BoolishValueParser::new())]
     pub strict: bool,
 
     /// Largest request body accepted, in bytes; larger ones get 413.

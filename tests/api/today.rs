@@ -440,3 +440,20 @@ async fn a_fault_on_about_php_answers_in_the_classic_xml() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "the rules fired their one time");
 }
+
+#[tokio::test]
+async fn the_strict_flag_reaches_the_server() {
+    use clap::Parser;
+    use qualys_mock::config::{Cli, Command};
+    for (argv, strict) in [(vec![], false), (vec!["--strict"], true)] {
+        let mut full = vec!["qualys-mock", "serve", "--port", "0"];
+        full.extend(argv);
+        let Command::Serve(args) = Cli::try_parse_from(full).unwrap().command else {
+            panic!("serve");
+        };
+        let state = qualys_mock::server::build_state(&args, qualys_mock::clock::Clock::real())
+            .await
+            .unwrap();
+        assert_eq!(state.info.strict, strict);
+    }
+}
