@@ -4,9 +4,11 @@
 //! read the subscription's API limits from its headers.
 //!
 //! Its answers are XML. Errors are the VM API's `SIMPLE_RETURN`
-//! (`<SIMPLE_RETURN><RESPONSE><DATETIME/>[<CODE/>]<TEXT/></RESPONSE></SIMPLE_RETURN>`),
-//! with the HTTP status the VM guide's error table gives: a failed login is 401 with
-//! `Bad Login/Password`.
+//! (`<SIMPLE_RETURN><RESPONSE><DATETIME/>[<CODE/>]<TEXT/></RESPONSE></SIMPLE_RETURN>`): a
+//! failed or missing login is 401 with `Bad Login/Password` (the text Qualys support's API
+//! troubleshooting note shows) and the Basic challenge; a rate limit is the VM guide's 409
+//! with code 1965. Credentials are read as on CM (HTTP Basic, or the `user` and `password`
+//! headers); `X-Requested-With` is not required, as qualysdk's probe does not send it.
 
 use axum::Router;
 use axum::extract::State;
