@@ -457,3 +457,37 @@ async fn the_strict_flag_reaches_the_server() {
         assert_eq!(state.info.strict, strict);
     }
 }
+
+#[tokio::test]
+async fn an_in_process_server_can_be_strict() {
+    for strict in [false, true] {
+        let builder = qualys_mock::MockServer::builder();
+        let server = if strict { builder.strict() } else { builder }
+            .start()
+            .await
+            .unwrap();
+        let http = crate::helpers::http_client();
+        let (user, password) = server.credentials();
+        let token = http
+            .post(format!("{}/auth", server.base_url()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("username={user}&password={password}&token=true"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let status = http
+            .post(format!("{}/sm/v1/scripts/search", server.base_url()))
+            .bearer_auth(token)
+            .body(r#"{"colour": "red"}"#)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        let expected = if strict { 400 } else { 200 };
+        assert_eq!(status.as_u16(), expected, "strict {strict}");
+        server.shutdown().await;
+    }
+}
