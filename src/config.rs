@@ -155,6 +155,14 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_timeout_secs: u64,
 
+    /// CAR: refuse a JSON body with a key its endpoint does not take (400 naming the
+    /// accepted keys). Without it such keys are ignored, as the real service's JSON binding
+    /// does, and listed in the request's journal entry (`ignoredKeys`). The variable takes
+    /// true/false, 1/0, yes/no, on/off.
+    #[arg(long, env = "QUALYS_MOCK_STRICT",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub strict: bool,
+
     /// Largest request body accepted, in bytes; larger ones get 413.
     #[arg(long, env = "QUALYS_MOCK_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_body_bytes: usize,

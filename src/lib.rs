@@ -34,6 +34,8 @@
 //!   body and bearer extractors whose rejections are CAR errors, typed wire views.
 //! - `cm/` — the CM surface: `/qps/rest/*`, Basic auth, `ServiceResponse` in XML and JSON,
 //!   the served XSDs.
+//! - `classic/` — the classic platform surface (`/msp/`): `about.php`, the Basic login
+//!   probe clients such as qualysdk call, with the API-limit headers; VM-style XML errors.
 //! - `control/` — `/_mock/*`: health, reset, customers, seed, clock, request journal,
 //!   faults, CM events, asset-job outcomes, config, and the index at `/_mock/`.
 //! - `mock` — [`MockServer`]: the emulator in-process, for Rust tests.
@@ -55,6 +57,7 @@ pub mod auth;
 // The modules marked `doc(hidden)` are public only so that the black-box test binary
 // (`tests/api`) can build states, stores and queries directly; they are not a stable API.
 mod car;
+mod classic;
 #[doc(hidden)]
 pub mod clock;
 #[doc(hidden)]
@@ -113,6 +116,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(car::router(&state))
         .merge(cm::router())
+        .merge(classic::router())
         .merge(control::router(&state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -120,7 +124,10 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             guard_bodies,
         ))
-        .layer(axum::middleware::from_fn(path_must_decode))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            path_must_decode,
+        ))
         .layer(axum::middleware::from_fn(http::log_requests))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -141,17 +148,22 @@ pub fn app(state: AppState) -> Router {
 
 /// A known path called with a method it does not take: 405, in the format of the surface
 /// the path belongs to (a CM client gets a `ServiceResponse`, a CAR client the gateway's
-/// JSON, a control caller `{"error"}`), with `Allow`.
+/// JSON, a control caller `{"error"}`, a classic caller `SIMPLE_RETURN`), with `Allow`.
 async fn method_not_allowed(
+    axum::extract::State(state): axum::extract::State<AppState>,
     ctx: cm::reply::Ctx,
     method: axum::http::Method,
     uri: Uri,
 ) -> axum::response::Response {
     let path = uri.path();
+    let now_s = state.clock.now_ms().div_euclid(1000);
     let message = format!("{method} is not supported on {path}");
     let mut response = match Surface::of(path) {
         Surface::Cm => cm::wrong_method(ctx, message).into_response(),
         Surface::Control => control::error_body(StatusCode::METHOD_NOT_ALLOWED, message),
+        Surface::Classic => {
+            classic::simple_return(StatusCode::METHOD_NOT_ALLOWED, now_s, None, &message)
+        }
         Surface::Car => (
             StatusCode::METHOD_NOT_ALLOWED,
             axum::Json(car::error::gateway_body(
@@ -174,6 +186,7 @@ async fn method_not_allowed(
 /// A path whose percent-encoding does not decode to UTF-8 (`/sm/v1/scripts/%FF`) names no
 /// resource: 400 in the format of its surface, before any path extractor sees it.
 async fn path_must_decode(
+    axum::extract::State(state): axum::extract::State<AppState>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
@@ -193,6 +206,12 @@ async fn path_must_decode(
                 .into_response()
         }
         Surface::Control => control::error_body(StatusCode::BAD_REQUEST, message),
+        Surface::Classic => classic::simple_return(
+            StatusCode::BAD_REQUEST,
+            state.clock.now_ms().div_euclid(1000),
+            None,
+            &message,
+        ),
         Surface::Car => car::error::CarError::BadRequest(message).into_response(),
     }
 }
@@ -209,11 +228,11 @@ async fn guard_bodies(
     let ctx = cm::reply::Ctx::for_request(request.uri(), request.headers(), request.extensions());
     let path = request.uri().path().to_owned();
     match http::guard_body(request, state.info.max_body_bytes, &state.info.body_budget) {
-        Err(refused) => body_refused(&path, ctx, refused),
+        Err(refused) => body_refused(&path, ctx, &state, refused),
         Ok((request, watch)) => {
             let response = next.run(request).await;
             match watch.error() {
-                Some(refused) => body_refused(&path, ctx, refused),
+                Some(refused) => body_refused(&path, ctx, &state, refused),
                 None => response,
             }
         }
@@ -221,12 +240,14 @@ async fn guard_bodies(
 }
 
 /// The one answer to a body that ended early, per surface: the gateway's JSON on CAR, a
-/// `ServiceResponse` on CM (in the request's format), `{"error"}` on control; 413 for too
+/// `ServiceResponse` on CM (in the request's format), `{"error"}` on control,
+/// `SIMPLE_RETURN` on the classic pages; 413 for too
 /// large, 408 for a stall or a missed deadline, 503 (with `Retry-After`) when no budget
 /// was free.
 fn body_refused(
     path: &str,
     ctx: cm::reply::Ctx,
+    state: &AppState,
     refused: http::BodyError,
 ) -> axum::response::Response {
     let status = refused.status();
@@ -236,6 +257,9 @@ fn body_refused(
             .fail(cm::error::CmError::body_refused(status, message))
             .into_response(),
         Surface::Control => control::error_body(status, message),
+        Surface::Classic => {
+            classic::simple_return(status, state.clock.now_ms().div_euclid(1000), None, &message)
+        }
         Surface::Car => (
             status,
             axum::Json(car::error::gateway_body(status, &message)),
@@ -252,12 +276,18 @@ fn body_refused(
 }
 
 /// A path no surface has: 404 in the format of the surface its prefix names.
-async fn not_found(ctx: cm::reply::Ctx, uri: Uri) -> axum::response::Response {
+async fn not_found(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    ctx: cm::reply::Ctx,
+    uri: Uri,
+) -> axum::response::Response {
     let path = uri.path();
+    let now_s = state.clock.now_ms().div_euclid(1000);
     let message = format!("No resource at {path}");
     match Surface::of(path) {
         Surface::Cm => cm::no_such_path(ctx, message).into_response(),
         Surface::Control => control::error_body(StatusCode::NOT_FOUND, message),
+        Surface::Classic => classic::simple_return(StatusCode::NOT_FOUND, now_s, None, &message),
         Surface::Car => (
             StatusCode::NOT_FOUND,
             axum::Json(car::error::gateway_body(StatusCode::NOT_FOUND, &message)),
@@ -272,6 +302,7 @@ enum Surface {
     Car,
     Cm,
     Control,
+    Classic,
 }
 
 impl Surface {
@@ -280,6 +311,8 @@ impl Surface {
             Surface::Cm
         } else if path.starts_with("/_mock/") || path == "/_mock" {
             Surface::Control
+        } else if path.starts_with("/msp/") || path == "/msp" {
+            Surface::Classic
         } else {
             Surface::Car
         }

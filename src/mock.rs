@@ -24,6 +24,7 @@ pub struct MockServerBuilder {
     clock: Option<Clock>,
     limits: Option<Limits>,
     https: bool,
+    strict: bool,
     seed_error: Option<SeedError>,
 }
 
@@ -67,6 +68,12 @@ impl MockServerBuilder {
         self
     }
 
+    /// Refuse CAR JSON bodies with keys their endpoint does not take, as `--strict` does.
+    pub fn strict(mut self) -> Self {
+        self.strict = true;
+        self
+    }
+
     /// Start on 127.0.0.1 with a free port.
     pub async fn start(self) -> Result<MockServer, StartError> {
         if let Some(e) = self.seed_error {
@@ -77,6 +84,9 @@ impl MockServerBuilder {
         let pem_text = pem.to_string_lossy().into_owned();
         if self.https {
             argv.extend(["--https-port", "0", "--tls-cert-out", &pem_text]);
+        }
+        if self.strict {
+            argv.push("--strict");
         }
         let mut args: ServeArgs = match Cli::try_parse_from_args(&argv) {
             Some(args) => args,
@@ -90,8 +100,12 @@ impl MockServerBuilder {
         args.seed = None;
         let state = match self.seed {
             Some(seed) => {
-                let state = AppState::private(seed, self.clock.unwrap_or_default()).await?;
+                let mut state = AppState::private(seed, self.clock.unwrap_or_default()).await?;
                 state.set_limits(args.limits());
+                state.info = std::sync::Arc::new(crate::state::ServerInfo {
+                    strict: args.strict,
+                    ..(*state.info).clone()
+                });
                 state
             }
             None => crate::server::build_state(&args, self.clock.unwrap_or_default()).await?,

@@ -100,6 +100,7 @@ pub async fn build_state(args: &ServeArgs, clock: Clock) -> Result<AppState, Sta
             usize::try_from(args.body_budget_bytes).unwrap_or(usize::MAX),
             std::time::Duration::from_secs(args.body_timeout_secs),
         ),
+        strict: args.strict,
     };
     let state =
         AppState::new(store, clock, keys, info).with_control(crate::control::ControlState::new(

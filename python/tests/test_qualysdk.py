@@ -1,9 +1,9 @@
-"""A real client: qualysdk's TokenAuth, which only speaks HTTPS and verifies the certificate
-(requests, REQUESTS_CA_BUNDLE), against the fixture's HTTPS port and exported CA."""
+"""A real client: qualysdk's TokenAuth and BasicAuth, which only speak HTTPS and verify the
+certificate (requests, REQUESTS_CA_BUNDLE), against the fixture's HTTPS port and exported CA."""
 
 import pytest
 import requests
-from qualysdk.auth import TokenAuth
+from qualysdk.auth import BasicAuth, TokenAuth
 from qualysdk.exceptions import AuthenticationError
 
 
@@ -54,5 +54,36 @@ def test_without_the_ca_bundle_the_certificate_is_not_trusted(qualys_mock, qualy
         TokenAuth(
             username=qualys_customer.username,
             password=qualys_customer.password,
+            override_platform=_platform(qualys_mock),
+        )
+
+
+def test_qualysdk_basic_auth_over_https(qualys_mock, qualys_customer, monkeypatch):
+    """BasicAuth probes GET /msp/about.php with the Basic login when it is created, and reads
+    the API limits from that answer's headers."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", qualys_mock.ca_bundle)
+    auth = BasicAuth(
+        username=qualys_customer.username,
+        password=qualys_customer.password,
+        override_platform=_platform(qualys_mock),
+    )
+    assert auth.get_ratelimit() == {"X-RateLimit-Limit": 300, "X-Concurrency-Limit-Limit": 2}
+    probes = qualys_mock.requests(method="GET", path="/msp/about.php", status=200)
+    assert [e["user"] for e in probes].count(qualys_customer.username) == 2
+    # The same login works on CM, the API BasicAuth is for.
+    r = requests.get(
+        f"{qualys_mock.https_url}/qps/rest/portal/version",
+        auth=(auth.username, auth.password),
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+
+
+def test_qualysdk_basic_auth_refuses_bad_credentials(qualys_mock, qualys_customer, monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", qualys_mock.ca_bundle)
+    with pytest.raises(AuthenticationError, match="Bad Login/Password"):
+        BasicAuth(
+            username=qualys_customer.username,
+            password="wrong",
             override_platform=_platform(qualys_mock),
         )

@@ -113,8 +113,8 @@ const KEYS: &[&str] = &[
 
 /// The body with its keys in their canonical spelling: the guide writes them `Filter`,
 /// `filter`, `qql` and `pageSize` in different places, so any case is taken. A key the
-/// endpoint does not take is refused (400 naming it) rather than ignored: a misspelt filter
-/// must not silently search everything.
+/// endpoint does not take never reaches here: the route declares its keys and `CarJson`
+/// ignores (or under `--strict` refuses) the others; one that does is left unread.
 fn canonical_keys(body: &JsonObject, dates: Option<(&str, &str)>) -> Result<JsonObject, CarError> {
     let dates = dates.map(|(s, e)| [s, e]);
     let known: Vec<&str> = KEYS
@@ -125,10 +125,7 @@ fn canonical_keys(body: &JsonObject, dates: Option<(&str, &str)>) -> Result<Json
     let mut out = JsonObject::new();
     for (key, value) in body {
         let Some(name) = known.iter().find(|k| k.eq_ignore_ascii_case(key)) else {
-            return Err(bad(format!(
-                "Unknown field '{key}' in the request body; accepted: {}",
-                known.join(", ")
-            )));
+            continue;
         };
         if out.insert((*name).to_owned(), value.clone()).is_some() {
             return Err(bad(format!("Field '{name}' is given more than once")));

@@ -5,7 +5,9 @@
 //!   up to the clock's "now" before the request is extracted or handled (schedules fire,
 //!   asset jobs progress). A store error there answers the CAR error envelope. (The control
 //!   router layers its own variant on the routes that read CAR state.)
-//! - [`CarJson`] reads a JSON body; its rejection is the CAR envelope's 400.
+//! - [`CarJson`] reads a JSON body; its rejection is the CAR envelope's 400. On a route that
+//!   declares its keys ([`accepts`](super::keys::accepts)), a key it does not take is
+//!   dropped and noted for the journal entry — or, under `--strict`, refused.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
@@ -16,7 +18,9 @@ use serde::de::DeserializeOwned;
 
 use super::engine;
 use super::error::CarError;
+use super::keys::Accepts;
 use crate::state::AppState;
+use crate::state::journal::IgnoredKeys;
 
 /// Route layer: catch the engine up with the clock, then handle the request; a store
 /// error answers the CAR error envelope.
@@ -70,14 +74,53 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CarJson<T> {
     type Rejection = CarError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, CarError> {
+        let accepts = request.extensions().get::<Accepts>().copied();
+        let ignored = request.extensions().get::<IgnoredKeys>().cloned();
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|e| match e.status() {
                 StatusCode::PAYLOAD_TOO_LARGE => CarError::TooLarge(e.body_text()),
                 _ => CarError::BadRequest(format!("The request body could not be read: {e}")),
             })?;
-        CarJson::from_bytes(&bytes)
+        let Some(accepts) = accepts else {
+            return CarJson::from_bytes(&bytes);
+        };
+        let CarJson(object) = CarJson::<JsonObject>::from_bytes(&bytes)?;
+        let object = sift(object, &accepts, state.info.strict, ignored.as_ref())?;
+        T::deserialize(serde_json::Value::Object(object))
+            .map(CarJson)
+            .map_err(|e| CarError::BadRequest(format!("Invalid request body: {e}")))
     }
+}
+
+/// The body with only the keys the route takes: any other is refused when `strict`, else
+/// dropped and noted in `ignored`.
+fn sift(
+    object: JsonObject,
+    accepts: &Accepts,
+    strict: bool,
+    ignored: Option<&IgnoredKeys>,
+) -> Result<JsonObject, CarError> {
+    if object.keys().all(|k| accepts.takes(k)) {
+        return Ok(object);
+    }
+    let mut kept = JsonObject::new();
+    for (key, value) in object {
+        if accepts.takes(&key) {
+            kept.insert(key, value);
+        } else if strict {
+            return Err(CarError::BadRequest(format!(
+                "Unknown field '{key}' in the request body; accepted: {}",
+                accepts.keys.join(", ")
+            )));
+        } else {
+            tracing::debug!(%key, "ignored a key the endpoint does not take");
+            if let Some(ignored) = ignored {
+                ignored.note(&key);
+            }
+        }
+    }
+    Ok(kept)
 }
 
 /// A JSON object, as the body of the CAR endpoints whose fields accept more than one type

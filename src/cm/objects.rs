@@ -1,7 +1,7 @@
 //! The four CM object types: their catalogs, wrapper elements, and rows rendered as QPS
 //! record trees (element order as the guide's samples show).
 
-use super::fields::Fields;
+use super::fields::{Fields, Shape};
 use super::wire::{Format, Name, Node, ObjBuilder, Record, render_record};
 use crate::dates;
 use crate::page::{Page, Window};
@@ -47,6 +47,17 @@ impl Kind {
             Kind::Profile => "Profile",
             Kind::Rule => "Rule",
             Kind::Ruleset => "RuleSet",
+        }
+    }
+
+    /// The record's shape, for `fields` paths: what [`alert_sharing`], [`profile`],
+    /// [`rule`] and [`ruleset`] build (and the served XSDs declare).
+    pub fn shape(self) -> &'static Shape {
+        match self {
+            Kind::Alert => &ALERT,
+            Kind::Profile => &PROFILE,
+            Kind::Rule => &RULE,
+            Kind::Ruleset => &RULESET,
         }
     }
 
@@ -147,6 +158,97 @@ impl Kind {
         }))
     }
 }
+
+const PROFILE_HEAD: [(&str, Shape); 8] = [
+    ("id", Shape::Leaf),
+    ("title", Shape::Leaf),
+    ("dateCreated", Shape::Leaf),
+    ("dateUpdated", Shape::Leaf),
+    ("frequency", Shape::Leaf),
+    ("isActive", Shape::Leaf),
+    ("includedIps", Shape::Leaf),
+    ("targetList", Shape::Leaf),
+];
+const RULE_HEAD: [(&str, Shape); 5] = [
+    ("id", Shape::Leaf),
+    ("ruleType", Shape::Leaf),
+    ("eventTypes", Shape::Leaf),
+    ("jsonData", Shape::Leaf),
+    ("dateCreated", Shape::Leaf),
+];
+const RULESET_HEAD: [(&str, Shape); 6] = [
+    ("id", Shape::Leaf),
+    ("title", Shape::Leaf),
+    ("description", Shape::Leaf),
+    ("dateCreated", Shape::Leaf),
+    ("dateUpdated", Shape::Leaf),
+    ("isTemplate", Shape::Leaf),
+];
+static ALERT: Shape = Shape::Obj(&[
+    ("id", Shape::Leaf),
+    ("source", Shape::Leaf),
+    ("eventType", Shape::Leaf),
+    ("triggerUuid", Shape::Leaf),
+    ("ipAddress", Shape::Leaf),
+    ("hostname", Shape::Leaf),
+    ("eventDate", Shape::Leaf),
+    ("alertDate", Shape::Leaf),
+    ("isHidden", Shape::Leaf),
+    ("profile", Shape::Obj(&PROFILE_HEAD)),
+    ("alertInfo", Shape::Open),
+]);
+static PROFILE: Shape = Shape::Obj(&[
+    ("id", Shape::Leaf),
+    ("title", Shape::Leaf),
+    ("uuid", Shape::Leaf),
+    ("dateCreated", Shape::Leaf),
+    ("dateUpdated", Shape::Leaf),
+    ("frequency", Shape::Leaf),
+    ("isActive", Shape::Leaf),
+    ("includedIps", Shape::Leaf),
+    ("targetList", Shape::Leaf),
+    ("ruleset", Shape::Obj(&RULESET_HEAD)),
+]);
+static RULE: Shape = Shape::Obj(&[
+    ("id", Shape::Leaf),
+    ("ruleType", Shape::Leaf),
+    ("eventTypes", Shape::Leaf),
+    ("jsonData", Shape::Leaf),
+    ("dateCreated", Shape::Leaf),
+    (
+        "criteria",
+        Shape::Obj(&[(
+            "list",
+            Shape::List {
+                wrapper: "RuleCriteria",
+                item: &[
+                    ("id", Shape::Leaf),
+                    ("propertyName", Shape::Leaf),
+                    ("propertyValue", Shape::Leaf),
+                    ("expressionType", Shape::Leaf),
+                ],
+            },
+        )]),
+    ),
+]);
+static RULESET: Shape = Shape::Obj(&[
+    ("id", Shape::Leaf),
+    ("title", Shape::Leaf),
+    ("description", Shape::Leaf),
+    ("dateCreated", Shape::Leaf),
+    ("dateUpdated", Shape::Leaf),
+    ("isTemplate", Shape::Leaf),
+    (
+        "rule",
+        Shape::Obj(&[(
+            "list",
+            Shape::List {
+                wrapper: "Rule",
+                item: &RULE_HEAD,
+            },
+        )]),
+    ),
+]);
 
 fn map<T, U>(page: Page<T>, f: impl FnMut(T) -> U) -> Page<U> {
     Page {

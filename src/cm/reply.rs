@@ -179,13 +179,14 @@ impl FromRequestParts<AppState> for CmCaller {
     }
 }
 
-enum Credentials {
+pub(crate) enum Credentials {
     Missing,
     Malformed,
     Given(String, String),
 }
 
-fn credentials(headers: &HeaderMap) -> Credentials {
+/// The Basic credentials of a request (or the `user` and `password` headers).
+pub(crate) fn credentials(headers: &HeaderMap) -> Credentials {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let Some(encoded) = value.to_str().ok().and_then(|v| {
             let (scheme, rest) = v.trim().split_once(' ')?;

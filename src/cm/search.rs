@@ -79,7 +79,10 @@ pub async fn search(
     let result = async {
         let kind = admit(&caller, &object)?;
         let (req, sql) = compile(&state, kind, &headers, &body)?;
-        let fields = Fields::parse(query_params(&uri).get("fields").map(String::as_str));
+        let fields = Fields::parse(
+            query_params(&uri).get("fields").map(String::as_str),
+            kind.shape(),
+        )?;
         let window = Window::qps(req.start_from_offset, req.limit_results);
         let page = kind
             .fetch_records(
@@ -138,7 +141,10 @@ pub async fn get_one(
             offset: 0,
             limit: 1,
         };
-        let fields = Fields::parse(query_params(&uri).get("fields").map(String::as_str));
+        let fields = Fields::parse(
+            query_params(&uri).get("fields").map(String::as_str),
+            kind.shape(),
+        )?;
         let page = kind
             .fetch_records(
                 &state,
@@ -188,7 +194,10 @@ pub async fn download(
             .and_then(|h| h.to_str().ok())
             .map(|h| h.split(':').next().unwrap_or(h).to_owned())
             .unwrap_or_else(|| "localhost".to_owned());
-        let fields = Fields::parse(query_params(&uri).get("fields").map(String::as_str));
+        let fields = Fields::parse(
+            query_params(&uri).get("fields").map(String::as_str),
+            kind.shape(),
+        )?;
         Ok(download::render(
             format,
             &alerts.items,

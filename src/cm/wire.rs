@@ -425,7 +425,7 @@ impl Digits {
 /// XML text: markup escaped, and every character XML 1.0 does not allow (control
 /// characters but tab, newline and carriage return; U+FFFE, U+FFFF) replaced by U+FFFD, so
 /// no request or stored value can make an answer unparseable.
-fn escape(s: &str) -> Cow<'_, str> {
+pub(crate) fn escape(s: &str) -> Cow<'_, str> {
     let allowed = |c: char| {
         (matches!(c, '\t' | '\n' | '\r') || !c.is_control())
             && !matches!(c, '\u{FFFE}' | '\u{FFFF}')

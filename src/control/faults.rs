@@ -46,9 +46,13 @@ fn qps_code(status: StatusCode) -> &'static str {
 }
 
 /// The API's own error for `status` at `path`: a CM `ServiceResponse` in the request's
-/// format naming the called object's schema, or the CAR body.
-fn api_error(request: &Request, status: StatusCode) -> Response {
+/// format naming the called object's schema, the classic `SIMPLE_RETURN`, or the CAR body.
+fn api_error(request: &Request, status: StatusCode, now_s: i64) -> Response {
     let path = request.uri().path();
+    if path.starts_with("/msp/") {
+        let text = format!("Simulated failure ({status})");
+        return crate::classic::simple_return(status, now_s, None, &text);
+    }
     if path.starts_with("/qps/") {
         let ctx = Ctx::for_request(request.uri(), request.headers(), request.extensions());
         return ctx
@@ -75,11 +79,14 @@ fn api_error(request: &Request, status: StatusCode) -> Response {
     response
 }
 
-fn rate_limited(request: &Request, retry_after: u64) -> Response {
+fn rate_limited(request: &Request, retry_after: u64, now_s: i64) -> Response {
     // A 429 says how long to wait: at least a second, or clients retry in a hot loop.
     let retry_after = retry_after.max(1);
+    if request.uri().path().starts_with("/msp/") {
+        return crate::classic::rate_limited(now_s, retry_after);
+    }
     if request.uri().path().starts_with("/qps/") {
-        let mut response = api_error(request, StatusCode::TOO_MANY_REQUESTS);
+        let mut response = api_error(request, StatusCode::TOO_MANY_REQUESTS, now_s);
         response.headers_mut().insert(
             axum::http::header::RETRY_AFTER,
             HeaderValue::from(retry_after),
@@ -116,18 +123,19 @@ pub async fn inject(State(state): State<AppState>, request: Request, next: Next)
     } else {
         FaultAction::Latency
     };
+    let now_s = state.clock.now_ms().div_euclid(1000);
     if let Some(ms) = spec.latency_ms {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     let mut response = if spec.drop {
         Response::new(Body::new(Broken))
     } else if let Some(retry_after) = spec.rate_limit {
-        rate_limited(&request, retry_after)
+        rate_limited(&request, retry_after, now_s)
     } else if let Some(status) = spec.status.and_then(|s| StatusCode::from_u16(s).ok()) {
         match &spec.body {
             Some(serde_json::Value::String(text)) => (status, text.clone()).into_response(),
             Some(json) => (status, axum::Json(json.clone())).into_response(),
-            None => api_error(&request, status),
+            None => api_error(&request, status, now_s),
         }
     } else {
         next.run(request).await

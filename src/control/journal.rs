@@ -11,7 +11,7 @@ use axum::response::Response;
 
 use crate::http::{Tee, VerifiedUser};
 use crate::state::AppState;
-pub use crate::state::journal::{AppliedFault, Entry, FaultAction, Filter, Journal};
+pub use crate::state::journal::{AppliedFault, Entry, FaultAction, Filter, IgnoredKeys, Journal};
 
 /// Record every API call. The body streams to the handler through a [`Tee`] that keeps its
 /// first `--journal-body-bytes` and nothing more, so a body the handler refuses (no
@@ -34,7 +34,9 @@ pub async fn record(State(state): State<AppState>, mut request: Request, next: N
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    let ignored = IgnoredKeys::default();
+    parts.extensions.insert(ignored.clone());
     let (tee, seen) = Tee::new(body, journal.body_limit);
     let response = next.run(Request::from_parts(parts, Body::new(tee))).await;
     let (body_text, truncated) = {
@@ -58,6 +60,7 @@ pub async fn record(State(state): State<AppState>, mut request: Request, next: N
         body: body_text,
         body_truncated: truncated,
         fault,
+        ignored_keys: ignored.take(),
     });
     response
 }
@@ -79,6 +82,7 @@ mod tests {
             body: None,
             body_truncated: false,
             fault: None,
+            ignored_keys: Vec::new(),
         }
     }
 

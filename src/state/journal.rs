@@ -28,6 +28,27 @@ pub struct Entry {
     pub body_truncated: bool,
     /// The fault rule that shaped the answer, when one did.
     pub fault: Option<AppliedFault>,
+    /// Keys of the JSON body the endpoint does not take and ignored (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored_keys: Vec<String>,
+}
+
+/// Where a handler's body reader notes the keys it ignored, for the journal entry of its
+/// request: the journal layer puts one in each request's extensions and reads it back.
+#[derive(Debug, Clone, Default)]
+pub struct IgnoredKeys(std::sync::Arc<Mutex<Vec<String>>>);
+
+impl IgnoredKeys {
+    pub fn note(&self, key: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(key.to_owned());
+    }
+
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 /// A fault rule that shaped an answer: which, and how.

@@ -94,6 +94,9 @@ pub struct ServerInfo {
     pub max_body_bytes: usize,
     /// What the request bodies in flight may hold together.
     pub body_budget: crate::http::BodyBudget,
+    /// Refuse CAR JSON bodies with keys their endpoint does not take (`--strict`) rather
+    /// than ignore them.
+    pub strict: bool,
 }
 
 impl Default for ServerInfo {
@@ -102,6 +105,7 @@ impl Default for ServerInfo {
             seed_name: "default".to_owned(),
             max_body_bytes: 16 * 1024 * 1024,
             body_budget: crate::http::BodyBudget::default(),
+            strict: false,
         }
     }
 }

@@ -169,7 +169,7 @@ async fn every_429_says_to_wait_more_than_zero_seconds() {
 }
 
 #[tokio::test]
-async fn the_guides_filter_spelling_is_taken_and_unknown_keys_are_refused() {
+async fn the_guides_filter_spelling_is_taken_and_unknown_keys_are_ignored_or_refused_when_strict() {
     let app = TestApp::new().await;
     let t = app.acme().await;
     let total = |r: crate::helpers::TestResponse| {
@@ -214,7 +214,14 @@ async fn the_guides_filter_spelling_is_taken_and_unknown_keys_are_refused() {
         )
         .await;
     assert_eq!(total(r), 1);
-    // A key no endpoint takes is a 400 that names it, never a search of everything.
+    // A key the endpoint does not take is ignored and journaled; under --strict it is a 400
+    // that names it, never a search of everything.
+    let strict = TestApp::with_info(qualys_mock::state::ServerInfo {
+        strict: true,
+        ..Default::default()
+    })
+    .await;
+    let strict_token = strict.acme().await;
     for (path, body, key) in [
         (
             "/sm/v1/scripts/search",
@@ -230,6 +237,23 @@ async fn the_guides_filter_spelling_is_taken_and_unknown_keys_are_refused() {
         ),
     ] {
         let r = app.car(Method::POST, path, &t, body).await;
+        assert_eq!(r.status, StatusCode::OK, "{path} {body}: {}", r.text());
+        let journal = app
+            .control(
+                Method::GET,
+                &format!("/_mock/requests?path={path}"),
+                json!({}),
+            )
+            .await
+            .json();
+        let entry = journal["requests"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        assert_eq!(entry["ignoredKeys"], json!([key]), "{entry}");
+        let r = strict.car(Method::POST, path, &strict_token, body).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path} {body}");
         let message = r.json()["message"].as_str().unwrap().to_owned();
         assert!(message.contains(&format!("'{key}'")), "{message}");

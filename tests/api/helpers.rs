@@ -42,17 +42,17 @@ impl TestResponse {
 
 impl TestApp {
     pub async fn new() -> TestApp {
+        TestApp::with_info(ServerInfo::default()).await
+    }
+
+    /// A test app whose server runs with `info` (`strict`, body limits).
+    pub async fn with_info(info: ServerInfo) -> TestApp {
         let seed = Seed::embedded().unwrap();
         let clock = Clock::frozen_at(T0_MS);
         let store = Store::open_private().unwrap();
         let provenance = seed.provenance(&clock);
         store.initialize_with_seed(seed, provenance).await.unwrap();
-        let state = AppState::new(
-            store,
-            clock,
-            JwtKeys::from_secret(SECRET),
-            ServerInfo::default(),
-        );
+        let state = AppState::new(store, clock, JwtKeys::from_secret(SECRET), info);
         TestApp {
             router: qualys_mock::app(state.clone()),
             state,

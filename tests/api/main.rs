@@ -26,4 +26,5 @@ mod reach;
 mod state;
 mod store_files;
 mod tenancy;
+mod today;
 mod xsd;
