@@ -346,9 +346,7 @@ fn change_of(body: &JsonObject) -> Result<ScriptChange, CarError> {
         language: whole(body, "languageId")?
             .map(|id| language(id).map(|l| (l.id, l.name.to_owned())))
             .transpose()?,
-        platform: text(body, "platform")?
-            .map(|p| platform(&p))
-            .transpose()?,
+        platform: text(body, "platform")?.map(|p| platform(&p)).transpose()?,
         severity: whole(body, "severity")?.map(severity).transpose()?,
         threshold: whole(body, "threshold")?.map(threshold).transpose()?,
         content,
@@ -440,13 +438,22 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (s.platform.as_str(), s.type_name.as_str(), s.severity, s.category_id, approved),
+            (
+                s.platform.as_str(),
+                s.type_name.as_str(),
+                s.severity,
+                s.category_id,
+                approved
+            ),
             ("LINUX", "Shell", 3, 6, false)
         );
         assert_eq!(s.content, b"echo hi");
         assert_eq!(
-            parse(serde_json::json!({"title": "t", "languageId": 2, "content": "eA=="}), Api::V4)
-                .unwrap_err(),
+            parse(
+                serde_json::json!({"title": "t", "languageId": 2, "content": "eA=="}),
+                Api::V4
+            )
+            .unwrap_err(),
             "platform is required; platforms: WINDOWS, LINUX, MAC, AIX, SOLARIS, UNIX"
         );
         let (s, _) = parse(
@@ -479,6 +486,10 @@ mod tests {
                 .unwrap_err(),
             "gitLabDetails incomplete: repoName, filePath required (or inputUrl)"
         );
-        assert!(base(serde_json::json!({})).unwrap_err().starts_with("content (the script in base64) is required"));
+        assert!(
+            base(serde_json::json!({}))
+                .unwrap_err()
+                .starts_with("content (the script in base64) is required")
+        );
     }
 }

@@ -71,7 +71,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 .delete(schedules::delete),
         ),
         ("/sm/v1/scheduler/{id}/activate", post(schedules::activate)),
-        ("/sm/v1/scheduler/{id}/deactivate", post(schedules::deactivate)),
+        (
+            "/sm/v1/scheduler/{id}/deactivate",
+            post(schedules::deactivate),
+        ),
     ]
     .into_iter()
     .fold(Router::new(), |router, (path, handler)| {

@@ -25,8 +25,7 @@ impl From<Refusal> for CarError {
                 CarError::NotFound(format!("Scheduler with id {id} not found"))
             }
             Refusal::CommentRequired => CarError::BadRequest(
-                "comment is required when the script content changes (the consent comment)"
-                    .into(),
+                "comment is required when the script content changes (the consent comment)".into(),
             ),
             Refusal::Duplicate(title) => CarError::Conflict(format!(
                 "Script with the same title already exists: {title}"

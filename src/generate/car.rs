@@ -2,8 +2,8 @@
 
 use super::{ACME, GLOBEX, YEAR_START_S};
 use crate::dates;
-use crate::rng::Rng;
 use crate::query::catalog::SCRIPT_CATEGORIES;
+use crate::rng::Rng;
 use crate::store::seed::car::{IdName, InterfaceSeed};
 use crate::store::seed::{
     ActivitySeed, AssetJobSeed, AssetSeed, AssetTagSeed, JobSeed, ScriptSeed,

@@ -318,7 +318,9 @@ fn schedule_by_id(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Activation {
     /// Fire from `next_fire_ms` on.
-    On { next_fire_ms: i64 },
+    On {
+        next_fire_ms: i64,
+    },
     Off,
 }
 
@@ -329,8 +331,10 @@ impl Store {
         customer_id: i64,
         q: Query,
     ) -> StoreResult<Page<ScheduleDetailRow>> {
-        self.read(move |conn| search::run(conn, &SOURCE, customer_id, &q.search(), by_name(detail_row)))
-            .await
+        self.read(move |conn| {
+            search::run(conn, &SOURCE, customer_id, &q.search(), by_name(detail_row))
+        })
+        .await
     }
 
     /// A customer's schedule by id.
