@@ -72,7 +72,10 @@ fn whole(body: &JsonObject, key: &str) -> Result<Option<i64>, CarError> {
         None => Ok(None),
         Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(wrong),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| wrong()),
+        // Digits only: no sign (`str::parse` would take `+5`).
+        Some(Value::String(s)) if s.trim().bytes().all(|b| b.is_ascii_digit()) => {
+            s.trim().parse().map(Some).map_err(|_| wrong())
+        }
         Some(_) => Err(wrong()),
     }
 }
@@ -385,17 +388,17 @@ pub(crate) async fn update(
 }
 
 /// The retired create and update routes (`/sm/v1/script` reached end of life in June
-/// 2026; v2 and v3 were deprecated in February 2025): 410 naming the route to use.
+/// 2026; v2 and v3 were deprecated in February 2025), whatever the method: 410 naming the
+/// route to use instead (a path with a script id was an update, one without a create).
 pub(crate) async fn retired(_caller: CarCaller, method: Method, uri: Uri) -> CarError {
-    let instead = if method == Method::PATCH {
+    let path = uri.path().trim_end_matches('/');
+    let is_update = path.split('/').filter(|s| !s.is_empty()).count() > 3;
+    let instead = if is_update {
         "update scripts with PATCH /sm/v4/script/{id}"
     } else {
         "create scripts with POST /sm/v5/script"
     };
-    CarError::Gone(format!(
-        "{method} {} is retired; {instead}",
-        uri.path().trim_end_matches('/')
-    ))
+    CarError::Gone(format!("{method} {path} is retired; {instead}"))
 }
 
 /// `GET /sm/v1/script-types`: the `typeId`s create takes.

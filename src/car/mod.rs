@@ -57,12 +57,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
         ("/sm/v5/script", post(authoring::create_v5)),
         ("/sm/v4/script", post(authoring::create_v4)),
         ("/sm/v4/script/{id}", patch(authoring::update)),
-        ("/sm/v3/script", post(authoring::retired)),
-        ("/sm/v3/script/{id}", patch(authoring::retired)),
-        ("/sm/v2/script", post(authoring::retired)),
-        ("/sm/v2/script/{id}", patch(authoring::retired)),
-        ("/sm/v1/script", post(authoring::retired)),
-        ("/sm/v1/script/{id}", patch(authoring::retired)),
         ("/sm/v1/scheduler/search", post(schedules::search)),
         (
             "/sm/v1/scheduler/{id}",
@@ -82,6 +76,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
             .route(&format!("{path}/"), handler.clone())
             .route(path, handler)
     })
+    // The retired script create and update routes: 410 naming the replacement, whatever
+    // the method.
+    .route("/sm/v1/script", any(authoring::retired))
+    .route("/sm/v1/script/{id}", any(authoring::retired))
+    .route("/sm/v2/script", any(authoring::retired))
+    .route("/sm/v2/script/{id}", any(authoring::retired))
+    .route("/sm/v3/script", any(authoring::retired))
+    .route("/sm/v3/script/{id}", any(authoring::retired))
     .route("/sm/v1", any(unknown))
     .route("/sm/v1/{*rest}", any(unknown))
     .route_layer(axum::middleware::from_fn_with_state(
