@@ -72,7 +72,8 @@ pub(crate) async fn get(
     ))
 }
 
-/// `POST /sm/v1/scheduler/{id}`: the whole definition again, as create takes it.
+/// `POST /sm/v1/scheduler/{id}`: the whole definition again, as create takes it (but
+/// `activate` left out keeps the schedule on or off).
 pub(crate) async fn update(
     State(state): State<AppState>,
     CarCaller(caller): CarCaller,
@@ -81,17 +82,16 @@ pub(crate) async fn update(
 ) -> Result<Response, CarError> {
     let id = schedule_id(&key)?;
     // An unknown schedule is 404 before anything in the body is judged.
-    if state
+    let current = state
         .store
         .car_schedule(caller.customer_id, id)
         .await?
-        .is_none()
-    {
-        return Err(CarError::NotFound(format!(
-            "Scheduler with id {key} not found"
-        )));
+        .ok_or_else(|| CarError::NotFound(format!("Scheduler with id {key} not found")))?;
+    let mut new = schedule_of(&state, caller.customer_id, &body).await?;
+    // `activate` is optional on update: left out, the schedule stays as on or off as it was.
+    if body.get("activate").is_none_or(serde_json::Value::is_null) {
+        new.activate = current.activate;
     }
-    let new = schedule_of(&state, caller.customer_id, &body).await?;
     state
         .store
         .car_update_schedule(caller, id, new, state.clock.now_ms())

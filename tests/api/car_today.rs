@@ -908,6 +908,7 @@ async fn a_schedule_lives_through_search_get_deactivate_activate_update_and_dele
         (&s["title"], &s["hourlyInterval"]),
         (&json!("Twice a day"), &json!(12))
     );
+    assert_eq!(s["status"], "ACTIVE");
     assert_eq!(s["nextExecutionDateTime"], ms("2022-05-12T13:00:00Z"));
     let t = at(app, "2022-05-12T13:00:00Z").await;
     assert_eq!(fired(app, &t, &id).await.len(), 5);
@@ -980,12 +981,31 @@ async fn scheduler_refusals_and_tenancy() {
         "Scheduler with the same title already exists: Hourly",
         "taken title",
     );
-    // Its own title is its own.
+    // Its own title is its own; `activate` left out keeps it as on or off as it was.
+    let mut keep = body("Six-hourly", "2022-05-11");
+    keep.as_object_mut().unwrap().remove("activate");
     assert_eq!(
-        post(app, &update, &t, body("Six-hourly", "2022-05-11"))
-            .await
-            .status,
+        post(app, &update, &t, keep.clone()).await.status,
         StatusCode::OK
+    );
+    let s = get(app, &update, &t).await.json()["body"].clone();
+    assert_eq!(
+        (&s["activate"], &s["status"]),
+        (&json!(true), &json!("ACTIVE"))
+    );
+    assert_eq!(s["scheduleType"], "ONE_TIME");
+    post(
+        app,
+        &format!("/sm/v1/scheduler/{id}/deactivate"),
+        &t,
+        json!({}),
+    )
+    .await;
+    assert_eq!(post(app, &update, &t, keep).await.status, StatusCode::OK);
+    let s = get(app, &update, &t).await.json()["body"].clone();
+    assert_eq!(
+        (&s["activate"], &s["status"]),
+        (&json!(false), &json!("INACTIVE"))
     );
     let mut no_title = body("", "2022-05-11");
     no_title.as_object_mut().unwrap().remove("title");
