@@ -324,7 +324,8 @@ pub(super) fn scheduler_activate() {}
     security(("bearer" = [])))]
 pub(super) fn scheduler_get() {}
 
-/// Update a schedule: the whole definition, as create takes it.
+/// Update a schedule: the whole definition, as create takes it (`activate` left out keeps
+/// the schedule on or off).
 #[utoipa::path(post, path = "/sm/v1/scheduler/{id}", tag = "schedules",
     params(("id" = String, Path, description = "schedule id", example = "1")),
     request_body(content = ScheduleRequest, content_type = "application/json"),
