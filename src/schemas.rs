@@ -150,6 +150,19 @@ pub(crate) fn whole_number() -> Schema {
     ])
 }
 
+/// A CAR whole number that must be there: a number of 0 or more, or a string holding one.
+pub(crate) fn whole_number_given() -> Schema {
+    one_of([
+        schema(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0))
+                .maximum(Some(u64::MAX)),
+        ),
+        schema(string().pattern(Some("^\\s*0*[0-9]{1,19}\\s*$"))),
+    ])
+}
+
 /// A CAR page size: 1 to the server's `maxPageSize` (1000 unless changed), or as a string.
 pub(crate) fn page_size() -> Schema {
     one_of([

@@ -40,6 +40,9 @@ pub(crate) enum CarError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A route the vendor has retired (its replacement named).
+    #[error("{0}")]
+    Gone(String),
     /// A body over the server's limit (the outer body limit words the answer).
     #[error("{0}")]
     TooLarge(String),
@@ -60,6 +63,7 @@ impl CarError {
             CarError::GatewayBadRequest(_) | CarError::BadRequest(_) => StatusCode::BAD_REQUEST,
             CarError::NotFound(_) => StatusCode::NOT_FOUND,
             CarError::Conflict(_) => StatusCode::CONFLICT,
+            CarError::Gone(_) => StatusCode::GONE,
             CarError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             CarError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             CarError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

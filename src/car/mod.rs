@@ -7,12 +7,15 @@
 //! - [`keys`] — the keys each JSON body takes, declared on its route.
 //! - [`body`] — the search body (filter, paging, sort, date bounds) and its compilation.
 //! - [`views`] — store rows as the guide's JSON shapes.
-//! - [`scripts`], [`execute`], [`scheduler`], [`lists`] — the handlers.
+//! - [`scripts`], [`execute`], [`scheduler`], [`lists`] — the handlers of the guide's routes;
+//!   [`authoring`] (script create and update, their lookups, the retired routes) and
+//!   [`schedules`] (the 2025 scheduler APIs) — those the vendor added since.
 //! - [`engine`] — schedules fire and jobs progress as the store clock moves.
 //! - [`recurrence`] — when a schedule fires (pure date arithmetic).
 //! - [`refusal`] — the CAR answer (status, wording) to each refusal of the store.
 
 mod auth;
+mod authoring;
 mod body;
 pub(crate) mod engine;
 pub(crate) mod error;
@@ -23,19 +26,20 @@ mod lists;
 mod recurrence;
 mod refusal;
 mod scheduler;
+mod schedules;
 mod scripts;
 pub(crate) mod views;
 
 use axum::Router;
 use axum::http::Uri;
-use axum::routing::{any, get, post};
+use axum::routing::{any, get, patch, post};
 
 use crate::state::AppState;
 use auth::CarCaller;
 use error::CarError;
 use keys::{accepts, accepts_any_case};
 
-/// `/auth` and every `/sm/v1` route, each with and without a trailing slash (clients use
+/// `/auth` and every `/sm/*` route, each with and without a trailing slash (clients use
 /// both, and CM takes both); the `/sm/v1` ones behind the engine's catch-up layer.
 pub fn router(state: &AppState) -> Router<AppState> {
     let sm = [
@@ -78,6 +82,23 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/sm/v1/assetjobs/search",
             post(lists::asset_jobs).layer(accepts_any_case(keys::SEARCH_START_AT)),
         ),
+        ("/sm/v1/script-types", get(authoring::script_types)),
+        ("/sm/v1/script-language", get(authoring::script_languages)),
+        ("/sm/v5/script", post(authoring::create_v5)),
+        ("/sm/v4/script", post(authoring::create_v4)),
+        ("/sm/v4/script/{id}", patch(authoring::update)),
+        ("/sm/v1/scheduler/search", post(schedules::search)),
+        (
+            "/sm/v1/scheduler/{id}",
+            get(schedules::get)
+                .post(schedules::update)
+                .delete(schedules::delete),
+        ),
+        ("/sm/v1/scheduler/{id}/activate", post(schedules::activate)),
+        (
+            "/sm/v1/scheduler/{id}/deactivate",
+            post(schedules::deactivate),
+        ),
     ]
     .into_iter()
     .fold(Router::new(), |router, (path, handler)| {
@@ -85,6 +106,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
             .route(&format!("{path}/"), handler.clone())
             .route(path, handler)
     })
+    // The retired script create and update routes: 410 naming the replacement, whatever
+    // the method.
+    .route("/sm/v1/script", any(authoring::retired))
+    .route("/sm/v1/script/{id}", any(authoring::retired))
+    .route("/sm/v2/script", any(authoring::retired))
+    .route("/sm/v2/script/{id}", any(authoring::retired))
+    .route("/sm/v3/script", any(authoring::retired))
+    .route("/sm/v3/script/{id}", any(authoring::retired))
     .route("/sm/v1", any(unknown))
     .route("/sm/v1/{*rest}", any(unknown))
     .route_layer(axum::middleware::from_fn_with_state(

@@ -21,6 +21,12 @@ impl From<Refusal> for CarError {
     fn from(r: Refusal) -> CarError {
         match r {
             Refusal::ScriptNotFound(key) => CarError::NotFound(format!("Script not found: {key}")),
+            Refusal::ScheduleNotFound(id) => {
+                CarError::NotFound(format!("Scheduler with id {id} not found"))
+            }
+            Refusal::CommentRequired => CarError::BadRequest(
+                "comment is required when the script content changes (the consent comment)".into(),
+            ),
             Refusal::Duplicate(title) => CarError::Conflict(format!(
                 "Script with the same title already exists: {title}"
             )),

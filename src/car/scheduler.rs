@@ -176,63 +176,62 @@ fn days_of(body: &JsonObject) -> Result<Vec<u8>, CarError> {
     }
 }
 
-pub(crate) async fn create(
-    State(state): State<AppState>,
-    CarCaller(caller): CarCaller,
-    CarJson(body): CarJson<JsonObject>,
-) -> Result<Response, CarError> {
-    let title = str_field(&body, "title")
+/// A schedule as the request body defines it (create, update), checked as create checks
+/// it: the fields, a script and targets the customer has, a recurrence that fires.
+pub(crate) async fn schedule_of(
+    state: &AppState,
+    customer_id: i64,
+    body: &JsonObject,
+) -> Result<NewSchedule, CarError> {
+    let title = str_field(body, "title")
         .filter(|t| !t.is_empty())
         .ok_or_else(|| bad("title is required"))?;
-    let script_id = script_of(&body)?;
+    let script_id = script_of(body)?;
     for (key, label) in [
         ("startDate", "StartDate"),
         ("endDate", "EndDate"),
         ("startTime", "StartTime"),
     ] {
-        if str_field(&body, key).is_none_or(|v| v.is_empty()) {
+        if str_field(body, key).is_none_or(|v| v.is_empty()) {
             return Err(bad(format!("{label} is mandatory ({key})")));
         }
     }
-    let schedule_type = str_field(&body, "scheduleType")
+    let schedule_type = str_field(body, "scheduleType")
         .ok_or_else(|| bad("scheduleType is required: ONE_TIME, HOURLY, DAILY, WEEKLY or MONTHLY"))?
         .to_ascii_uppercase();
-    let days_of_week = days_of(&body)?;
+    let days_of_week = days_of(body)?;
     let recurrence = Recurrence {
         schedule_type: schedule_type.clone(),
-        start_date: str_field(&body, "startDate").unwrap_or_default(),
-        end_date: str_field(&body, "endDate").unwrap_or_default(),
-        start_time: str_field(&body, "startTime").unwrap_or_default(),
-        hourly_interval: int_field(&body, "hourlyInterval")?,
+        start_date: str_field(body, "startDate").unwrap_or_default(),
+        end_date: str_field(body, "endDate").unwrap_or_default(),
+        start_time: str_field(body, "startTime").unwrap_or_default(),
+        hourly_interval: int_field(body, "hourlyInterval")?,
         days_of_week,
-        recurrence_date: int_field(&body, "recurrenceDate")?,
-        recurrence_month: int_field(&body, "recurrenceMonth")?,
+        recurrence_date: int_field(body, "recurrenceDate")?,
+        recurrence_month: int_field(body, "recurrenceMonth")?,
     };
     recurrence.validate().map_err(bad)?;
     let targets = Targets {
-        asset_ids: id_objects(&body, "assets")?,
-        tag_ids: id_objects(&body, "assetTags")?,
-        excluded_ids: id_objects(&body, "excludedAssets")?,
+        asset_ids: id_objects(body, "assets")?,
+        tag_ids: id_objects(body, "assetTags")?,
+        excluded_ids: id_objects(body, "excludedAssets")?,
     };
     if targets.asset_ids.is_empty() && targets.tag_ids.is_empty() {
         return Err(bad("Assets or asset tags are required"));
     }
-    check_as_execute_does(&state, caller.customer_id, script_id, &targets).await?;
-    let now = state.clock.now_ms();
-    let next_fire_ms = recurrence.next_fire(now);
+    check_as_execute_does(state, customer_id, script_id, &targets).await?;
+    let next_fire_ms = recurrence.next_fire(state.clock.now_ms());
     if next_fire_ms.is_none() {
-        return Err(bad(
-            "Based on configured schedule, the given trigger will never fire.",
-        ));
+        return Err(bad(NEVER_FIRES));
     }
     let activate = match body.get("activate") {
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
         _ => false,
     };
-    let new = NewSchedule {
+    Ok(NewSchedule {
         title,
-        description: str_field(&body, "description").unwrap_or_default(),
+        description: str_field(body, "description").unwrap_or_default(),
         script_id,
         activate,
         schedule_type,
@@ -244,21 +243,39 @@ pub(crate) async fn create(
             .then(|| serde_json::to_string(&recurrence.days_of_week).unwrap_or_default()),
         recurrence_date: recurrence.recurrence_date,
         recurrence_month: recurrence.recurrence_month,
-        monthly_schedule_type: str_field(&body, "monthlyScheduleType"),
+        monthly_schedule_type: str_field(body, "monthlyScheduleType"),
         targets,
         recurrence_json: serde_json::to_string(&recurrence).unwrap_or_default(),
         next_fire_ms,
-    };
+    })
+}
+
+/// The guide's answer to a schedule that can never fire.
+pub(crate) const NEVER_FIRES: &str =
+    "Based on configured schedule, the given trigger will never fire.";
+
+/// A taken schedule title, in the guide's words (409).
+pub(crate) fn schedule_refusal(r: Refusal) -> CarError {
+    match r {
+        Refusal::Duplicate(t) => {
+            CarError::Conflict(format!("Scheduler with the same title already exists: {t}"))
+        }
+        other => CarError::from(other),
+    }
+}
+
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    CarCaller(caller): CarCaller,
+    CarJson(body): CarJson<JsonObject>,
+) -> Result<Response, CarError> {
+    let new = schedule_of(&state, caller.customer_id, &body).await?;
+    let now = state.clock.now_ms();
     let id = state
         .store
         .car_create_schedule(caller, new, now)
         .await?
-        .map_err(|r| match r {
-            Refusal::Duplicate(t) => {
-                CarError::Conflict(format!("Scheduler with the same title already exists: {t}"))
-            }
-            other => CarError::from(other),
-        })?;
+        .map_err(schedule_refusal)?;
     state.engine_work_added();
     Ok(views::respond(
         StatusCode::CREATED,

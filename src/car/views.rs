@@ -18,7 +18,8 @@ use serde::{Serialize, Serializer};
 
 use crate::store::Caller;
 use crate::store::car::{
-    ActivityRow, AssetJobRow, AssetRow, InterfaceRow, JobRow, ScriptRow, TagRef, TagRow,
+    ActivityRow, AssetJobRow, AssetRow, InterfaceRow, JobRow, ScheduleDetailRow, ScriptRow, TagRef,
+    TagRow,
 };
 
 /// `value` as a JSON response with `status`.
@@ -684,4 +685,101 @@ impl Imported {
 /// A schedule id as a string.
 pub(crate) fn id_text(id: i64) -> AsText<i64> {
     AsText(id)
+}
+
+/// `{"id": n}`: an asset or tag a schedule targets.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct Target {
+    id: i64,
+}
+
+fn targets(ids: &[i64]) -> Vec<Target> {
+    ids.iter().map(|&id| Target { id }).collect()
+}
+
+/// `{"id": n, "title": ".."}`: the script a schedule runs (`title` null once it is gone).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct ScheduledScript<'a> {
+    id: i64,
+    title: Option<&'a str>,
+}
+
+/// A schedule, as the scheduler search lists it and get answers it: the create request's
+/// fields, with its state (`activate`, `status`) and times.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ScheduleItem<'a> {
+    #[schema(value_type = String)]
+    id: AsText<i64>,
+    customer_uuid: &'a str,
+    title: &'a str,
+    description: &'a str,
+    scripts: Vec<ScheduledScript<'a>>,
+    assets: Vec<Target>,
+    asset_tags: Vec<Target>,
+    excluded_assets: Vec<Target>,
+    schedule_type: &'a str,
+    start_date: &'a str,
+    end_date: &'a str,
+    start_time: &'a str,
+    hourly_interval: Option<i64>,
+    days_of_week: &'a [String],
+    recurrence_date: Option<i64>,
+    recurrence_month: Option<i64>,
+    monthly_schedule_type: Option<&'a str>,
+    activate: bool,
+    /// `ACTIVE` (fires next at `nextExecutionDateTime`), `INACTIVE` (deactivated), or
+    /// `COMPLETED` (active, and will never fire again).
+    status: &'static str,
+    user: User<'a>,
+    created: Stamp<'a>,
+    last_executed_date_time: i64,
+    next_execution_date_time: Option<i64>,
+}
+
+impl<'a> ScheduleItem<'a> {
+    pub(crate) fn new(s: &'a ScheduleDetailRow, caller: &'a Caller) -> Self {
+        ScheduleItem {
+            id: AsText(s.id),
+            customer_uuid: &caller.customer_uuid,
+            title: &s.title,
+            description: &s.description,
+            scripts: vec![ScheduledScript {
+                id: s.script_id,
+                title: s.script_title.as_deref(),
+            }],
+            assets: targets(&s.targets.asset_ids),
+            asset_tags: targets(&s.targets.tag_ids),
+            excluded_assets: targets(&s.targets.excluded_ids),
+            schedule_type: &s.schedule_type,
+            start_date: &s.start_date,
+            end_date: &s.end_date,
+            start_time: &s.start_time,
+            hourly_interval: s.hourly_interval,
+            days_of_week: &s.days_of_week,
+            recurrence_date: s.recurrence_date,
+            recurrence_month: s.recurrence_month,
+            monthly_schedule_type: s.monthly_schedule_type.as_deref(),
+            activate: s.activate,
+            status: match (s.activate, s.next_fire_ms) {
+                (false, _) => "INACTIVE",
+                (true, Some(_)) => "ACTIVE",
+                (true, None) => "COMPLETED",
+            },
+            user: User {
+                id: &s.user_id,
+                name: &s.user_name,
+            },
+            created: stamp(s.created_ms, &s.user_id, &s.user_name),
+            last_executed_date_time: s.last_executed_ms,
+            next_execution_date_time: s.next_fire_ms,
+        }
+    }
+}
+
+/// `{"id": n, "name": ".."}`: a lookup entry (script types, languages).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Lookup {
+    pub(crate) id: i64,
+    pub(crate) name: &'static str,
 }

@@ -2,6 +2,7 @@
 
 use super::{ACME, GLOBEX, YEAR_START_S};
 use crate::dates;
+use crate::query::catalog::SCRIPT_CATEGORIES;
 use crate::rng::Rng;
 use crate::store::seed::car::{IdName, InterfaceSeed};
 use crate::store::seed::{
@@ -39,17 +40,6 @@ const OSES: [&str; 6] = [
     "Ubuntu 22.04.1 LTS",
     "Red Hat Enterprise Linux 8.6",
     "macOS Monterey 12.4",
-];
-
-/// Script categories: (id, name).
-const CATEGORIES: [(i64, &str); 7] = [
-    (1, "Data Backup"),
-    (2, "Compliance"),
-    (3, "Software Management"),
-    (4, "Security Hardening"),
-    (5, "System Administration"),
-    (6, "General Automation"),
-    (7, "Incident Response"),
 ];
 
 /// Script types: (id, name, platform).
@@ -179,7 +169,7 @@ pub(super) fn assets(rng: &mut Rng, count: u64) -> Vec<AssetSeed> {
 pub(super) fn scripts(rng: &mut Rng, count: u64) -> Vec<ScriptSeed> {
     let mut scripts = Vec::new();
     for i in 0..count {
-        let (cat_id, cat) = *rng.pick(&CATEGORIES);
+        let (cat_id, cat) = *rng.pick(SCRIPT_CATEGORIES);
         let (type_id, type_name, platform) = *rng.pick(&SCRIPT_TYPES);
         let status = *rng.pick(&STATUSES);
         let created =

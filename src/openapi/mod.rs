@@ -24,8 +24,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::car::error::{ErrorEnvelope, GatewayBody};
 use crate::car::views::{
-    ActivityPage, AssetItem, AssetJobItem, Envelope, Execution, Imported, JobItem, List, NewId,
-    ScriptDetail, ScriptItem, TagItem,
+    ActivityPage, AssetItem, AssetJobItem, Envelope, Execution, Imported, JobItem, List, Lookup,
+    NewId, ScheduleItem, ScriptDetail, ScriptItem, TagItem,
 };
 use crate::clock::ClockState;
 use crate::control::ops::{
@@ -238,6 +238,155 @@ struct ScheduleRequest {
     user: Option<String>,
 }
 
+/// `POST /sm/v5/script`: `title`, `typeId` and `languageId` are mandatory; `content` (the
+/// script in base64, at most 500 KB decoded) or the GitHub parameters that name where it
+/// lives (`githubInputUrl`, or `gitHubUser`, `gitHubRepo`, `gitHubFilePath` and
+/// `gitHubBranch`; GitLab: `importedScriptFromGitLab` with `gitLabDetails`) must be given.
+/// The emulator does not reach GitHub or GitLab: a script created from them alone has no
+/// content. Keys it does not know are ignored; key case is ignored for the GitHub keys.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase", example = json!({
+    "title": "Rotate web logs", "typeId": 1, "languageId": 2, "categoryId": 5,
+    "description": "Rotates the web server's logs", "content": "ZWNobyByb3RhdGU=",
+    "scriptApprovalUserConsent": true
+}))]
+struct ScriptCreateRequest {
+    #[schema(schema_with = text_or_number_given)]
+    title: String,
+    /// `GET /sm/v1/script-types` lists the ids.
+    #[schema(schema_with = whole_number_given)]
+    type_id: String,
+    /// `GET /sm/v1/script-language` lists the ids.
+    #[schema(schema_with = whole_number_given)]
+    language_id: String,
+    /// 1 to 7; 6 (General Automation) when absent.
+    #[schema(schema_with = whole_number)]
+    category_id: Option<String>,
+    #[schema(schema_with = text_or_number)]
+    description: Option<String>,
+    /// The script, base64-encoded.
+    #[schema(schema_with = text_or_number)]
+    content: Option<String>,
+    /// WINDOWS, LINUX, MAC, AIX, SOLARIS or UNIX; the language's platform when absent.
+    #[schema(schema_with = text_or_number)]
+    platform: Option<String>,
+    /// 1 to 5; 3 when absent.
+    #[schema(schema_with = whole_number)]
+    severity: Option<String>,
+    /// Seconds, 1 or more; 60 when absent.
+    #[schema(schema_with = whole_number)]
+    threshold: Option<String>,
+    #[schema(schema_with = text_or_number)]
+    github_input_url: Option<String>,
+    #[schema(schema_with = text_or_number)]
+    git_hub_user: Option<String>,
+    #[schema(schema_with = text_or_number)]
+    git_hub_repo: Option<String>,
+    #[schema(schema_with = text_or_number)]
+    git_hub_file_path: Option<String>,
+    #[schema(schema_with = text_or_number)]
+    git_hub_branch: Option<String>,
+    #[schema(schema_with = text_or_number)]
+    git_hub_token: Option<String>,
+    #[schema(schema_with = flag)]
+    git_hub_sync_enabled: Option<bool>,
+    #[schema(schema_with = flag)]
+    imported_script_from_git_lab: Option<bool>,
+    #[schema(schema_with = any_value)]
+    git_lab_details: Option<String>,
+    /// true: the script is stored `APPROVED` (by the caller) rather than `PENDING_REVIEW`.
+    #[schema(schema_with = flag)]
+    script_approval_user_consent: Option<bool>,
+}
+
+/// `POST /sm/v4/script` (deprecated by the vendor): as v5, but `platform` and `severity`
+/// are mandatory and `typeId` optional.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase", example = json!({
+    "title": "Check print spooler", "description": "", "categoryId": 5, "platform": "WINDOWS",
+    "severity": "3", "threshold": 120, "languageId": 4, "content": "R2V0LVNlcnZpY2UgU3Bvb2xlcg==",
+    "gitHubAutoSync": false, "scriptApprovalUserConsent": false
+}))]
+struct ScriptCreateV4Request {
+    #[schema(schema_with = text_or_number_given)]
+    title: String,
+    #[schema(schema_with = whole_number_given)]
+    language_id: String,
+    #[schema(schema_with = text_or_number_given)]
+    platform: String,
+    #[schema(schema_with = whole_number_given)]
+    severity: String,
+    #[schema(schema_with = whole_number)]
+    type_id: Option<String>,
+    #[schema(schema_with = whole_number)]
+    category_id: Option<String>,
+    #[schema(schema_with = text_or_number)]
+    description: Option<String>,
+    #[schema(schema_with = text_or_number)]
+    content: Option<String>,
+    #[schema(schema_with = whole_number)]
+    threshold: Option<String>,
+    #[schema(schema_with = flag)]
+    script_approval_user_consent: Option<bool>,
+}
+
+/// `PATCH /sm/v4/script/{id}`: every field optional; new `content` needs `comment` (the
+/// consent comment) and sends the script back to review unless
+/// `scriptApprovalUserConsent` is true.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase", example = json!({
+    "categoryId": 5, "description": "Collects the event logs, weekly", "content": "R2V0LUV2ZW50TG9nIC1MaXN0",
+    "comment": "List the logs first", "scriptApprovalUserConsent": true
+}))]
+struct ScriptUpdateRequest {
+    #[schema(schema_with = text_or_number)]
+    title: Option<String>,
+    #[schema(schema_with = text_or_number)]
+    description: Option<String>,
+    #[schema(schema_with = whole_number)]
+    category_id: Option<String>,
+    #[schema(schema_with = whole_number)]
+    language_id: Option<String>,
+    #[schema(schema_with = text_or_number)]
+    platform: Option<String>,
+    #[schema(schema_with = whole_number)]
+    severity: Option<String>,
+    #[schema(schema_with = whole_number)]
+    threshold: Option<String>,
+    #[schema(schema_with = text_or_number)]
+    content: Option<String>,
+    #[schema(schema_with = text_or_number)]
+    comment: Option<String>,
+    #[schema(schema_with = flag)]
+    script_approval_user_consent: Option<bool>,
+}
+
+/// A scheduler search: a search body with `startAt`/`endAt` bounds on the creation time.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase", example = json!({
+    "startAt": "2000-01-01T00:00:00.000Z", "endAt": "2100-01-01T00:00:00.000Z", "pageSize": 50,
+    "pageNumber": 0, "filter": "", "sort": "[{\"created.dateTime\":\"desc\"}]"
+}))]
+struct SchedulerSearchRequest {
+    /// QQL over id, title, scheduleType, activate, script.id, script.name, created.dateTime…
+    #[schema(schema_with = text_or_number)]
+    filter: Option<String>,
+    /// The same as `filter`; read only when `filter` is absent.
+    #[schema(schema_with = any_value)]
+    qql: Option<String>,
+    #[schema(schema_with = whole_number)]
+    page_number: Option<u64>,
+    #[schema(schema_with = page_size)]
+    page_size: Option<u64>,
+    #[schema(schema_with = sort)]
+    sort: Option<String>,
+    /// Epoch ms or a date.
+    #[schema(schema_with = text_or_number)]
+    start_at: Option<String>,
+    #[schema(schema_with = text_or_number)]
+    end_at: Option<String>,
+}
+
 /// `POST /sm/v1/scripts/import`: the export file (a JSON array of scripts) as `file`.
 #[derive(ToSchema)]
 struct ImportForm {
@@ -390,11 +539,12 @@ fn json_response(description: &str, schema: &str) -> RefOr<utoipa::openapi::Resp
 fn common_responses(openapi: &mut utoipa::openapi::OpenApi) {
     for (path, item) in openapi.paths.paths.iter_mut() {
         let control = path.starts_with("/_mock/");
-        let car = path == "/auth" || path.starts_with("/sm/v1/");
+        let car = path == "/auth" || path.starts_with("/sm/");
         let ops = [
             item.get.as_mut(),
             item.post.as_mut(),
             item.put.as_mut(),
+            item.patch.as_mut(),
             item.delete.as_mut(),
         ];
         for op in ops.into_iter().flatten() {
@@ -596,8 +746,10 @@ fn control_requirements(components: &mut utoipa::openapi::Components) {
 }
 
 /// Paths whose body may be left out (the handlers read no body as `{}`).
-const OPTIONAL_BODIES: [&str; 10] = [
+const OPTIONAL_BODIES: [&str; 12] = [
     "/sm/v1/scripts/search",
+    "/sm/v1/scheduler/search",
+    "/sm/v4/script/{id}",
     "/sm/v1/scripts/activities",
     "/sm/v1/assets/search",
     "/sm/v1/assettags/search",
@@ -624,13 +776,15 @@ impl Modify for Security {
         );
         openapi.info.title = "qualys-mock: CAR and control API".to_owned();
         openapi.info.description = Some(
-            "The Qualys CAR API (`POST /auth`, `/sm/v1/*`) as qualys-mock serves it, and the \
+            "The Qualys CAR API (`POST /auth`, `/sm/*`) as qualys-mock serves it, and the \
              emulator's control API (`/_mock/*`). Generated from the server's Rust types; the \
              Continuous Monitoring API (`/qps/rest/*`) is XML-first and described by its XSDs \
              instead. A method a path does not take answers 405 with `Allow`, and a path \
              outside this document 404: under `/_mock/` with `{\"error\"}`; under `/sm/v1/` with \
              the CAR envelope (after the gateway's 401 when the bearer token is missing or \
-             invalid); elsewhere with the gateway's `{\"status\", \"error\", \"message\"}` (also \
+             invalid); the retired script create and update routes (`/sm/v1/script`, \
+             `/sm/v2/script`, `/sm/v3/script`, each also with `/{id}`) answer 410 with the \
+             CAR envelope naming the route to use instead, whatever the method; elsewhere with the gateway's `{\"status\", \"error\", \"message\"}` (also \
              the body of a CAR 405)."
                 .to_owned(),
         );
@@ -644,6 +798,7 @@ impl Modify for Security {
                 item.get.as_mut(),
                 item.post.as_mut(),
                 item.put.as_mut(),
+                item.patch.as_mut(),
                 item.delete.as_mut(),
             ];
             for op in ops.into_iter().flatten() {
@@ -662,7 +817,10 @@ impl Modify for Security {
     paths(
         auth, scripts_search, scripts_export, scripts_import, scripts_activities,
         scripts_scheduler, scripts_get, scripts_clone, scripts_execute, assets_search,
-        assettags_search, jobs_search, assetjobs_search,
+        assettags_search, jobs_search, assetjobs_search, script_types, script_languages,
+        scripts_create_v5, scripts_create_v4, scripts_update, scheduler_search,
+        scheduler_deactivate, scheduler_activate, scheduler_get, scheduler_update,
+        scheduler_delete,
         mock_index, mock_openapi, mock_health, mock_reset, mock_customers, mock_seed,
         mock_clock_get, mock_clock_set, mock_requests, mock_requests_clear, mock_faults,
         mock_faults_add, mock_faults_clear, mock_fault_remove, mock_cm_events, mock_outcome,
@@ -675,6 +833,7 @@ impl Modify for Security {
         (name = "scripts", description = "CAR scripts"),
         (name = "assets", description = "CAR assets and tags"),
         (name = "jobs", description = "CAR jobs and asset jobs"),
+        (name = "schedules", description = "CAR script schedules (the 2025 scheduler APIs)"),
         (name = "control", description = "the emulator's own endpoints"),
     )
 )]

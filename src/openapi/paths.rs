@@ -186,6 +186,173 @@ pub(super) fn jobs_search() {}
     security(("bearer" = [])))]
 pub(super) fn assetjobs_search() {}
 
+/// The script types create takes (`typeId`).
+#[utoipa::path(get, path = "/sm/v1/script-types", tag = "scripts",
+    responses(
+        (status = 200, description = "the script types", body = Envelope<Vec<Lookup>>,
+            example = json!({"errorCode": null, "message": null, "body": [{"id": 1, "name": "Custom Script"}]})),
+        (status = 401, description = "no valid token", body = GatewayBody),
+    ),
+    security(("bearer" = [])))]
+pub(super) fn script_types() {}
+
+/// The script languages create takes (`languageId`); a script shows its language as `type`.
+#[utoipa::path(get, path = "/sm/v1/script-language", tag = "scripts",
+    responses(
+        (status = 200, description = "the script languages", body = Envelope<Vec<Lookup>>,
+            example = json!({"errorCode": null, "message": null, "body": [{"id": 1, "name": "Python"}]})),
+        (status = 401, description = "no valid token", body = GatewayBody),
+    ),
+    security(("bearer" = [])))]
+pub(super) fn script_languages() {}
+
+/// Create a script.
+///
+/// Also accepted as `application/vnd.qualys.car.api.v5.0+json` (any content type is read as
+/// JSON). The script is `PENDING_REVIEW`, or `APPROVED` by the caller with
+/// `scriptApprovalUserConsent`.
+#[utoipa::path(post, path = "/sm/v5/script", tag = "scripts",
+    request_body(content(
+        (ScriptCreateRequest = "application/json"),
+        (ScriptCreateRequest = "application/vnd.qualys.car.api.v5.0+json"),
+    )),
+    responses(
+        (status = 201, description = "the new script's id", body = Envelope<NewId<i64>>,
+            example = json!({"errorCode": "0", "message": "Script created successfully", "body": {"id": 80001}})),
+        (status = 400, description = "a mandatory field missing; an unknown typeId, languageId or \
+            categoryId; content that is not base64 or larger than 500 KB; neither content nor \
+            GitHub parameters", body = ErrorEnvelope,
+            example = json!({"errorCode": "400", "message": "Invalid typeId 9; GET /sm/v1/script-types lists the script types", "body": null})),
+        (status = 401, description = "no valid token", body = GatewayBody),
+        (status = 409, description = "a script with the same title exists", body = ErrorEnvelope),
+        (status = 429, description = "the customer's script limit (5,000)", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])))]
+pub(super) fn scripts_create_v5() {}
+
+/// Create a script (v4; deprecated by the vendor in June 2025, still served).
+///
+/// Also accepted as `application/vnd.qualys.car.api.v4.0+json`.
+#[utoipa::path(post, path = "/sm/v4/script", tag = "scripts",
+    request_body(content(
+        (ScriptCreateV4Request = "application/json"),
+        (ScriptCreateV4Request = "application/vnd.qualys.car.api.v4.0+json"),
+    )),
+    responses(
+        (status = 201, description = "the new script's id", body = Envelope<NewId<i64>>,
+            example = json!({"errorCode": "0", "message": "Script created successfully", "body": {"id": 80002}})),
+        (status = 400, description = "a mandatory field missing (title, languageId, platform, \
+            severity); an unknown id or platform; content that is not base64 or larger than \
+            500 KB; neither content nor GitHub parameters", body = ErrorEnvelope),
+        (status = 401, description = "no valid token", body = GatewayBody),
+        (status = 409, description = "a script with the same title exists", body = ErrorEnvelope),
+        (status = 429, description = "the customer's script limit (5,000)", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])))]
+pub(super) fn scripts_create_v4() {}
+
+/// Update a script.
+///
+/// Also accepted as `application/vnd.qualys.car.api.v4.0+json`. New content needs the
+/// consent `comment`, and sends the script back to `PENDING_REVIEW` unless
+/// `scriptApprovalUserConsent` is true.
+#[utoipa::path(patch, path = "/sm/v4/script/{id}", tag = "scripts",
+    params(("id" = String, Path, description = "script id", example = "75508")),
+    request_body(content(
+        (ScriptUpdateRequest = "application/json"),
+        (ScriptUpdateRequest = "application/vnd.qualys.car.api.v4.0+json"),
+    )),
+    responses(
+        (status = 200, description = "the script's id", body = Envelope<NewId<i64>>,
+            example = json!({"errorCode": "0", "message": "Script updated successfully", "body": {"id": 75508}})),
+        (status = 400, description = "new content without `comment`; an unknown id or platform; \
+            content that is not base64 or larger than 500 KB", body = ErrorEnvelope,
+            example = json!({"errorCode": "400", "message": "comment is required when the script content changes (the consent comment)", "body": null})),
+        (status = 401, description = "no valid token", body = GatewayBody),
+        (status = 404, description = "no such script of the caller's", body = ErrorEnvelope,
+            example = json!({"errorCode": "404", "message": "Script with id 1 not found", "body": null})),
+        (status = 409, description = "another script has the new title", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])))]
+pub(super) fn scripts_update() {}
+
+/// Search schedules.
+#[utoipa::path(post, path = "/sm/v1/scheduler/search", tag = "schedules",
+    request_body(content = SchedulerSearchRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "a page of schedules", body = Envelope<List<ScheduleItem>>),
+        (status = 400, description = "a malformed body, an invalid QQL filter, sort or page", body = ErrorEnvelope),
+        (status = 401, description = "no valid token", body = GatewayBody),
+    ),
+    security(("bearer" = [])))]
+pub(super) fn scheduler_search() {}
+
+/// Deactivate a schedule: it fires no more until activated.
+#[utoipa::path(post, path = "/sm/v1/scheduler/{id}/deactivate", tag = "schedules",
+    params(("id" = String, Path, description = "schedule id", example = "1")),
+    responses(
+        (status = 200, description = "the schedule's id", body = Envelope<NewId<String>>,
+            example = json!({"errorCode": "0", "message": "Script scheduler deactivated successfully", "body": {"id": "1"}})),
+        (status = 401, description = "no valid token", body = GatewayBody),
+        (status = 404, description = "no such schedule of the caller's", body = ErrorEnvelope,
+            example = json!({"errorCode": "404", "message": "Scheduler with id 1 not found", "body": null})),
+    ),
+    security(("bearer" = [])))]
+pub(super) fn scheduler_deactivate() {}
+
+/// Activate a schedule: it fires from its next time after now.
+#[utoipa::path(post, path = "/sm/v1/scheduler/{id}/activate", tag = "schedules",
+    params(("id" = String, Path, description = "schedule id", example = "1")),
+    responses(
+        (status = 200, description = "the schedule's id", body = Envelope<NewId<String>>,
+            example = json!({"errorCode": "0", "message": "Script scheduler activated successfully", "body": {"id": "1"}})),
+        (status = 400, description = "the schedule has no firing left", body = ErrorEnvelope,
+            example = json!({"errorCode": "400", "message": "Based on configured schedule, the given trigger will never fire.", "body": null})),
+        (status = 401, description = "no valid token", body = GatewayBody),
+        (status = 404, description = "no such schedule of the caller's", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])))]
+pub(super) fn scheduler_activate() {}
+
+/// Get a schedule.
+#[utoipa::path(get, path = "/sm/v1/scheduler/{id}", tag = "schedules",
+    params(("id" = String, Path, description = "schedule id", example = "1")),
+    responses(
+        (status = 200, description = "the schedule", body = Envelope<ScheduleItem>),
+        (status = 401, description = "no valid token", body = GatewayBody),
+        (status = 404, description = "no such schedule of the caller's", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])))]
+pub(super) fn scheduler_get() {}
+
+/// Update a schedule: the whole definition, as create takes it (`activate` left out keeps
+/// the schedule on or off).
+#[utoipa::path(post, path = "/sm/v1/scheduler/{id}", tag = "schedules",
+    params(("id" = String, Path, description = "schedule id", example = "1")),
+    request_body(content = ScheduleRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the schedule's id", body = Envelope<NewId<String>>,
+            example = json!({"errorCode": "0", "message": "Script scheduler updated successfully", "body": {"id": "1"}})),
+        (status = 400, description = "a missing or invalid field, or a schedule that would never fire", body = ErrorEnvelope),
+        (status = 401, description = "no valid token", body = GatewayBody),
+        (status = 404, description = "no such schedule, or a script that is not the caller's", body = ErrorEnvelope),
+        (status = 409, description = "another schedule has the title", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])))]
+pub(super) fn scheduler_update() {}
+
+/// Delete a schedule; the jobs it made stay.
+#[utoipa::path(delete, path = "/sm/v1/scheduler/{id}", tag = "schedules",
+    params(("id" = String, Path, description = "schedule id", example = "1")),
+    responses(
+        (status = 200, description = "the deleted schedule's id", body = Envelope<NewId<String>>,
+            example = json!({"errorCode": "0", "message": "Script scheduler deleted successfully", "body": {"id": "1"}})),
+        (status = 401, description = "no valid token", body = GatewayBody),
+        (status = 404, description = "no such schedule of the caller's", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])))]
+pub(super) fn scheduler_delete() {}
+
 // Control -------------------------------------------------------------------------------
 
 /// The control endpoints.

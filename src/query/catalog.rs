@@ -373,3 +373,101 @@ pub const CAR_ACTIVITY: Catalog = Catalog {
         field("category", "ac.target_type", FieldType::Text),
     ],
 };
+
+/// Schedule types, as the CAR guide names them.
+pub const SCHEDULE_TYPES: &[&str] = &["ONE_TIME", "HOURLY", "DAILY", "WEEKLY", "MONTHLY"];
+
+/// The scheduler search (aliases: sc = schedules).
+pub const CAR_SCHEDULE: Catalog = Catalog {
+    object: "schedule",
+    fields: &[
+        field("id", "sc.id", FieldType::Integer),
+        field("title", "sc.title", FieldType::Text),
+        field("name", "sc.title", FieldType::Text),
+        field("description", "sc.description", FieldType::Text),
+        field(
+            "scheduleType",
+            "sc.schedule_type",
+            FieldType::Keyword(SCHEDULE_TYPES),
+        ),
+        field("activate", "sc.activate", FieldType::Boolean),
+        field("active", "sc.activate", FieldType::Boolean),
+        field("script.id", "sc.script_id", FieldType::Integer),
+        field("scriptId", "sc.script_id", FieldType::Integer),
+        field(
+            "script.name",
+            "(SELECT s.title FROM scripts s WHERE s.id = sc.script_id)",
+            FieldType::Text,
+        ),
+        field("startDate", "sc.start_date", FieldType::Text),
+        field("endDate", "sc.end_date", FieldType::Text),
+        field("user.name", "sc.user_name", FieldType::Text),
+        field("created.dateTime", "sc.created_ms", MS),
+        field("lastExecutedDateTime", "sc.last_executed_ms", MS),
+        field("nextExecutionDateTime", "sc.next_fire_ms", MS),
+    ],
+};
+
+// --- CAR lookups: the ids script create and update take ---
+
+/// Script categories: (id, name).
+pub const SCRIPT_CATEGORIES: &[(i64, &str)] = &[
+    (1, "Data Backup"),
+    (2, "Compliance"),
+    (3, "Software Management"),
+    (4, "Security Hardening"),
+    (5, "System Administration"),
+    (6, "General Automation"),
+    (7, "Incident Response"),
+];
+
+/// Script types (`typeId`, `GET /sm/v1/script-types`): the kinds the create API names.
+pub const SCRIPT_TYPES: &[(i64, &str)] = &[
+    (1, "Custom Script"),
+    (2, "Custom QID Script"),
+    (3, "Custom Parameterized Script"),
+    (4, "Custom Parameterized QID Script"),
+];
+
+/// A script language (`languageId`, `GET /sm/v1/script-language`), shown as a script's
+/// `type`; `platform` is what a script in it runs on when the request names none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Language {
+    pub id: i64,
+    pub name: &'static str,
+    pub platform: &'static str,
+}
+
+/// Script languages: the guide's samples show 1 Python and 4 Powershell.
+pub const SCRIPT_LANGUAGES: &[Language] = &[
+    Language {
+        id: 1,
+        name: "Python",
+        platform: "WINDOWS",
+    },
+    Language {
+        id: 2,
+        name: "Shell",
+        platform: "LINUX",
+    },
+    Language {
+        id: 3,
+        name: "Lua",
+        platform: "WINDOWS",
+    },
+    Language {
+        id: 4,
+        name: "Powershell",
+        platform: "WINDOWS",
+    },
+    Language {
+        id: 5,
+        name: "VBScript",
+        platform: "WINDOWS",
+    },
+    Language {
+        id: 6,
+        name: "Perl",
+        platform: "LINUX",
+    },
+];

@@ -62,7 +62,7 @@ pub struct Limits {
     pub execute_interval_ms: i64,
     /// Manual executions a customer may start in 24 hours.
     pub daily_executions: u64,
-    /// Scripts a customer may hold (import and clone answer 429 past it).
+    /// Scripts a customer may hold (create, import and clone answer 429 past it).
     pub script_limit: u64,
     /// How long an asset job stays QUEUED.
     pub job_queue_ms: i64,

@@ -6,6 +6,7 @@ mod car_auth;
 mod car_layers;
 mod car_ops;
 mod car_samples;
+mod car_today;
 mod cm;
 mod cm_auth;
 mod cm_filters;

@@ -235,6 +235,14 @@ async fn car_searches_use_indexes() {
             "created_ms>?",
             "createdDate > 2022-05-10",
         ),
+        (
+            "schedule",
+            &catalog::CAR_SCHEDULE,
+            "sc",
+            "customer_id=?",
+            "",
+        ),
+        ("schedule", &catalog::CAR_SCHEDULE, "sc", "rowid=?", "id:1"),
     ];
     for (object, catalog, alias, column, filter) in cases {
         let plan = store

@@ -19,8 +19,8 @@ pub use activities::ActivityRow;
 pub use assets::{AssetRow, InterfaceRow, TagRef, TagRow};
 pub use engine::Outcome;
 pub use jobs::{AssetJobRow, ExecuteLimits, JobRow, Targets};
-pub use schedules::{NewSchedule, ScheduleRow};
-pub use scripts::{NewScript, ScriptRow};
+pub use schedules::{Activation, NewSchedule, ScheduleDetailRow, ScheduleRow};
+pub use scripts::{NewScript, ScriptChange, ScriptRow};
 
 use super::search::{self, Search, Source, Total};
 use super::{Store, StoreResult};
@@ -53,6 +53,10 @@ impl Query {
 pub enum Refusal {
     /// No script by this key (an id, or a title where titles are accepted), as given.
     ScriptNotFound(String),
+    /// No schedule by this id, as given.
+    ScheduleNotFound(String),
+    /// A change of a script's content without the consent comment.
+    CommentRequired,
     /// A title that is taken (scripts, schedules).
     Duplicate(String),
     /// The customer's script limit would be passed.
@@ -86,13 +90,14 @@ fn source(object: &str) -> Option<Source<'static>> {
         "job" => jobs::SOURCE,
         "assetjob" => jobs::ASSET_JOB_SOURCE,
         "activity" => activities::SOURCE,
+        "schedule" => schedules::SOURCE,
         _ => return None,
     })
 }
 
 impl Store {
     /// The query plans (count, then select) of a CAR search, as run. `object` is a CAR
-    /// catalog's object name (`script`, `asset`, `assettag`, `job`, `assetjob`, `activity`).
+    /// catalog's object name (`script`, `asset`, `assettag`, `job`, `assetjob`, `activity`, `schedule`).
     pub async fn car_explain(
         &self,
         object: &'static str,

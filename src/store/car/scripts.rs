@@ -1,4 +1,4 @@
-//! Scripts: search, get by id or title, import, clone.
+//! Scripts: search, get by id or title, import, clone, create, update.
 
 use std::collections::BTreeSet;
 
@@ -336,6 +336,185 @@ impl Store {
                 },
             )?;
             Ok(Ok(id))
+        })
+        .await
+    }
+}
+
+/// A change to a script (update): each field given replaces the stored one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScriptChange {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// `(id, name)`
+    pub category: Option<(i64, String)>,
+    /// The language as the script's `type`: `(id, name)`.
+    pub language: Option<(i64, String)>,
+    pub platform: Option<String>,
+    pub severity: Option<i64>,
+    pub threshold: Option<i64>,
+    pub content: Option<Vec<u8>>,
+    /// The consent comment a change of content needs.
+    pub comment: Option<String>,
+    /// `scriptApprovalUserConsent`: the script is approved as it is stored.
+    pub approve: bool,
+}
+
+/// Mark a script approved by `caller`, and log it.
+fn approve(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    id: i64,
+    title: &str,
+    now_ms: i64,
+) -> StoreResult<()> {
+    tx.prepare_cached(
+        "UPDATE scripts SET status = 'APPROVED', approver_id = ?3, approver_name = ?4 \
+         WHERE customer_id = ?1 AND id = ?2",
+    )?
+    .execute(params![
+        caller.customer_id,
+        id,
+        caller.user_uuid,
+        caller.display_name
+    ])?;
+    log_activity(
+        tx,
+        caller,
+        now_ms,
+        &Activity {
+            target_type: "script",
+            target_name: title,
+            target_id: id,
+            action: "APPROVE",
+            comment: Some("scriptApprovalUserConsent"),
+        },
+    )
+}
+
+impl Store {
+    /// Create a script (the create API): `PENDING_REVIEW`, or `APPROVED` by the caller when
+    /// `approved` (the client's `scriptApprovalUserConsent`).
+    pub async fn car_create_script(
+        &self,
+        caller: Caller,
+        script: NewScript,
+        approved: bool,
+        limit: u64,
+        now_ms: i64,
+    ) -> WriteResult<i64> {
+        self.transaction(move |tx| {
+            if script_count(tx, caller.customer_id)? >= limit {
+                return Ok(Err(Refusal::ScriptLimit(limit)));
+            }
+            if title_taken(tx, caller.customer_id, &script.title)? {
+                return Ok(Err(Refusal::Duplicate(script.title)));
+            }
+            let id = insert_script(tx, &caller, &script, now_ms)?;
+            log_activity(
+                tx,
+                &caller,
+                now_ms,
+                &Activity {
+                    target_type: "script",
+                    target_name: &script.title,
+                    target_id: id,
+                    action: "CREATE",
+                    comment: None,
+                },
+            )?;
+            if approved {
+                approve(tx, &caller, id, &script.title, now_ms)?;
+            }
+            Ok(Ok(id))
+        })
+        .await
+    }
+
+    /// Update a script. New content needs the consent comment, and sends the script back
+    /// to `PENDING_REVIEW` (unless `approve`); content equal to the stored content is no
+    /// change.
+    pub async fn car_update_script(
+        &self,
+        caller: Caller,
+        id: i64,
+        change: ScriptChange,
+        now_ms: i64,
+    ) -> WriteResult<()> {
+        self.transaction(move |tx| {
+            let customer = caller.customer_id;
+            let Some(old) = script_by_id(tx, customer, id)? else {
+                return Ok(Err(Refusal::ScriptNotFound(id.to_string())));
+            };
+            let content_changed = change.content.as_ref().is_some_and(|c| *c != old.content);
+            let comment = change
+                .comment
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty());
+            if content_changed && comment.is_none() {
+                return Ok(Err(Refusal::CommentRequired));
+            }
+            let title = change.title.clone().unwrap_or_else(|| old.title.clone());
+            if title != old.title && title_taken(tx, customer, &title)? {
+                return Ok(Err(Refusal::Duplicate(title)));
+            }
+            let (category_id, category_name) = change
+                .category
+                .clone()
+                .unwrap_or((old.category_id, old.category_name.clone()));
+            let (type_id, type_name) = change
+                .language
+                .clone()
+                .unwrap_or((old.type_id, old.type_name.clone()));
+            let (status, approver_id, approver_name) = if content_changed {
+                ("PENDING_REVIEW".to_owned(), None, None)
+            } else {
+                (old.status.clone(), old.approver_id, old.approver_name)
+            };
+            tx.prepare_cached(
+                "UPDATE scripts SET title = ?3, description = ?4, category_id = ?5, \
+                 category_name = ?6, type_id = ?7, type_name = ?8, platform = ?9, severity = ?10, \
+                 threshold = ?11, content = ?12, status = ?13, approver_id = ?14, \
+                 approver_name = ?15, updated_ms = ?16, updated_by_id = ?17, updated_by_name = ?18 \
+                 WHERE customer_id = ?1 AND id = ?2",
+            )?
+            .execute(params![
+                customer,
+                id,
+                title,
+                change.description.as_ref().unwrap_or(&old.description),
+                category_id,
+                category_name,
+                type_id,
+                type_name,
+                change.platform.as_ref().unwrap_or(&old.platform),
+                change.severity.unwrap_or(old.severity),
+                change.threshold.unwrap_or(old.threshold),
+                change.content.as_ref().unwrap_or(&old.content),
+                status,
+                approver_id,
+                approver_name,
+                now_ms,
+                caller.user_uuid,
+                caller.display_name
+            ])?;
+            log_activity(
+                tx,
+                &caller,
+                now_ms,
+                &Activity {
+                    target_type: "script",
+                    target_name: &title,
+                    target_id: id,
+                    action: "MODIFY",
+                    comment,
+                },
+            )?;
+            if change.approve && status != "APPROVED" {
+                approve(tx, &caller, id, &title, now_ms)?;
+            }
+            Ok(Ok(()))
         })
         .await
     }
