@@ -49,7 +49,7 @@ fn user_of(headers: &HeaderMap) -> Option<String> {
 /// credentials) is never read, and the journal never holds more than its limit.
 pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
-    if path.starts_with("/_mock/") {
+    if super::is_control_path(&path) {
         return next.run(request).await;
     }
     let started = Instant::now();

@@ -80,10 +80,16 @@ where
     }
 }
 
+/// A path of the control API: `/_mock` itself or anything under `/_mock/`.
+pub fn is_control_path(path: &str) -> bool {
+    path == "/_mock" || path.starts_with("/_mock/")
+}
+
 pub fn router(state: &AppState) -> Router<AppState> {
     let caught_up = || axum::middleware::from_fn_with_state(state.clone(), catch_up_first);
     Router::new()
         .route("/_mock/", get(index::index))
+        .route("/_mock", get(index::index))
         // Health counts and forced outcomes read CAR jobs: the engine catches up first.
         .route("/_mock/health", get(health).route_layer(caught_up()))
         .route("/_mock/reset", post(reset))
@@ -128,7 +134,7 @@ fn store_unavailable(e: crate::store::StoreError) -> Response {
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     if let Some(token) = &state.control.token
-        && path.starts_with("/_mock/")
+        && is_control_path(path)
         && path != "/_mock/health"
     {
         let headers = request.headers();

@@ -36,6 +36,9 @@ pub struct Filter {
     pub status: Option<u16>,
     /// Only entries at or after this time (epoch ms).
     pub since: Option<i64>,
+    /// Only entries recorded after the one with this `seq` (the journal's own order, which a
+    /// moved clock does not change).
+    pub after: Option<u64>,
 }
 
 /// The ring of entries.
@@ -91,6 +94,7 @@ impl Journal {
             })
             .filter(|e| f.status.is_none_or(|s| e.status == s))
             .filter(|e| f.since.is_none_or(|s| e.at_ms >= s))
+            .filter(|e| f.after.is_none_or(|a| e.seq > a))
             .cloned()
             .collect()
     }

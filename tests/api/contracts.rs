@@ -21,11 +21,21 @@ const POSTMAN: &str = concat!(
 /// Router files whose `.route(..)` calls make the CAR and control surfaces.
 const ROUTERS: [&str; 2] = ["src/car/mod.rs", "src/control/mod.rs"];
 
-/// Catch-all routes that are the gateway's "no such resource" answer, not operations.
-const NOT_OPERATIONS: [&str; 2] = ["/sm/v1", "/sm/v1/{*rest}"];
+/// Routes that are not operations of their own: the gateway's catch-alls (its "no such
+/// resource" answer), and `/_mock`, the control index without its slash.
+const NOT_OPERATIONS: [&str; 3] = ["/sm/v1", "/sm/v1/{*rest}", "/_mock"];
 
+/// The document as served to a request for the default server's host (the checked-in
+/// copy's `servers`).
 async fn served(app: &TestApp) -> (String, Value) {
-    let r = app.get("/_mock/openapi.json").await;
+    let r = app
+        .request(
+            axum::http::Method::GET,
+            "/_mock/openapi.json",
+            &[("host", "127.0.0.1:8080")],
+            "",
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.header("content-type"), Some("application/json"));
     (r.text(), r.json())

@@ -11,6 +11,7 @@ mod cm_filters;
 mod cm_samples;
 mod contracts;
 mod control;
+mod edges;
 mod fallbacks;
 mod fidelity;
 mod filters;
