@@ -17,6 +17,9 @@ INNER = textwrap.dedent(
         r = requests.post(f"{qualys_mock.url}/sm/v1/scripts/search?pageSize=5",
                           headers={"Authorization": "Bearer not-a-token"},
                           json={"filter": "status:APPROVED"}, timeout=30)
+        requests.post(f"{qualys_mock.url}/qps/rest/1.0/search/cm/alert",
+                      auth=qualys_customer.auth, data="<ServiceRequest/>",
+                      headers={"Content-Type": "text/xml"}, timeout=30)
         assert r.status_code == 200
 
     def test_fails_without_the_fixtures():
@@ -31,9 +34,13 @@ def test_a_failing_test_reports_its_calls_to_the_emulator(pytester):
     result.assert_outcomes(passed=1, failed=2)
     out = result.stdout.str()
     section = out.split("qualys-mock requests call", 1)[1].split("short test summary", 1)[0]
-    # The failing test's call: method, path with query, status, the body it sent.
-    assert "POST /sm/v1/scripts/search?pageSize=5 -> 401" in section, out
-    assert '"filter": "status:APPROVED"' in section, out
+    # The failing test's calls, in order: method, path with query, status; the user its
+    # credentials name and the body it sent (the journal keeps no body the server refused
+    # unread, as it does without credentials).
+    refused = section.index("POST /sm/v1/scripts/search?pageSize=5 -> 401")
+    searched = section.index("POST /qps/rest/1.0/search/cm/alert -> 200  user=pytest_")
+    assert refused < searched, out
+    assert "body: <ServiceRequest/>" in section, out
     # Only that test's calls: not the passing test's, which came before it.
     assert "/qps/rest/portal/version" not in section, out
     # One section: the test without the fixtures gets none.
