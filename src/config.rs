@@ -39,7 +39,7 @@ pub struct ServeArgs {
 
     /// PEM certificate chain for HTTPS. Without it (and --tls-key), a certificate for
     /// localhost, 127.0.0.1, ::1 and every --tls-san name is generated at start.
-    #[arg(long, env = "QUALYS_MOCK_TLS_CERT", requires = "tls_key")]
+    #[arg(long, env = "QUALYS_MOCK_TLS_CERT", requires_all = ["tls_key", "https_port"])]
     pub tls_cert: Option<PathBuf>,
 
     /// PEM private key for --tls-cert.
@@ -49,7 +49,7 @@ pub struct ServeArgs {
     /// Where to write the PEM a client must trust when the certificate is generated
     /// (default: qualys-mock-ca-<https port>.pem in the system temp folder, removed at
     /// exit). Printed at start.
-    #[arg(long, env = "QUALYS_MOCK_TLS_CERT_OUT")]
+    #[arg(long, env = "QUALYS_MOCK_TLS_CERT_OUT", requires = "https_port")]
     pub tls_cert_out: Option<PathBuf>,
 
     /// Another name the generated certificate is valid for: a DNS name (a docker-compose
@@ -60,7 +60,8 @@ pub struct ServeArgs {
         env = "QUALYS_MOCK_TLS_SAN",
         value_delimiter = ',',
         value_parser = parse_san,
-        conflicts_with = "tls_cert"
+        conflicts_with = "tls_cert",
+        requires = "https_port"
     )]
     pub tls_san: Vec<String>,
 
@@ -368,6 +369,18 @@ pub fn parse_san(value: &str) -> Result<String, String> {
 }
 
 impl ServeArgs {
+    /// What the flags cannot say together and clap cannot check: one port for both listeners
+    /// (0, "pick a free one", picks two different ones).
+    pub fn check(&self) -> Result<(), String> {
+        match self.https_port {
+            Some(https) if https != 0 && https == self.port => Err(format!(
+                "--https-port {https} is also the HTTP port (--port): give each listener its \
+                 own port (0 picks a free one)"
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// The transport timeouts these flags set.
     pub fn timeouts(&self) -> crate::conn::Timeouts {
         use std::time::Duration;

@@ -309,7 +309,7 @@ impl Surface {
     fn of(path: &str) -> Surface {
         if path.starts_with("/qps/") || path == "/qps" {
             Surface::Cm
-        } else if path.starts_with("/_mock/") || path == "/_mock" {
+        } else if control::is_control_path(path) {
             Surface::Control
         } else if path.starts_with("/msp/") || path == "/msp" {
             Surface::Classic

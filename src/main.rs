@@ -22,6 +22,10 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => {
             let args = *args;
+            if let Err(e) = args.check() {
+                eprintln!("qualys-mock: {e}");
+                return ExitCode::from(2);
+            }
             // Held until the end of main: dropping it flushes the queued log lines.
             let _log = match qualys_mock::logging::init(
                 &args.log,

@@ -30,6 +30,9 @@ pub enum StartError {
     },
     #[error("https: {0}")]
     Tls(#[from] TlsError),
+    /// Flags that cannot go together ([`ServeArgs::check`]).
+    #[error("{0}")]
+    Args(String),
 }
 
 /// A running server: its addresses and the means to stop it.
@@ -120,6 +123,7 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
 
 /// Start serving `state` as `args` says. Returns once the listeners are bound.
 pub async fn start(args: &ServeArgs, state: AppState) -> Result<Running, StartError> {
+    args.check().map_err(StartError::Args)?;
     let app = crate::app(state.clone());
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -203,25 +207,11 @@ impl Running {
 /// `qualys-mock serve`: start, print where to reach it, run until SIGTERM or Ctrl-C.
 pub async fn run(args: ServeArgs) -> Result<(), StartError> {
     let started = Instant::now();
+    args.check().map_err(StartError::Args)?;
     let clock = args.frozen_at.map_or_else(Clock::real, Clock::frozen_at);
     let state = build_state(&args, clock).await?;
     let running = start(&args, state).await?;
-    let mut banner = format!(
-        "qualys-mock {} listening\n  http:   http://{}\n",
-        env!("CARGO_PKG_VERSION"),
-        running.http_addr
-    );
-    if let Some(addr) = running.https_addr {
-        banner.push_str(&format!("  https:  https://{addr}\n"));
-    }
-    if let Some(path) = &running.trust_pem_path {
-        banner.push_str(&format!(
-            "  trust:  {} (REQUESTS_CA_BUNDLE / NODE_EXTRA_CA_CERTS / curl --cacert)\n",
-            path.display()
-        ));
-    }
-    banner.push_str(&format!("  seed:   {}\n", running.state.info.seed_name));
-    print_banner(&banner);
+    print_banner(&Banner::of(&running).render(args.log_format));
     if let Some(warning) = crate::config::exposure_warning(&args) {
         // In the log, or on stderr when the log filter hides warnings.
         if tracing::enabled!(tracing::Level::WARN) {
@@ -240,9 +230,66 @@ pub async fn run(args: ServeArgs) -> Result<(), StartError> {
     Ok(())
 }
 
-/// Where to reach the server, on stdout (what a wrapper reads to learn a picked port). A
-/// closed or full stdout must neither panic nor stop the server: the banner is a few hundred
-/// bytes, well under any pipe's buffer, and a write error is ignored.
+/// Where to reach the server, printed once at start on stdout: what a wrapper reads to learn a
+/// picked port. Text lines, or with `--log-format json` one JSON object on one line (the
+/// fields of a JSON log line, `"message": "listening"`, with the addresses), so a log
+/// collector reading both streams gets JSON from each.
+#[derive(Debug, serde::Serialize)]
+struct Banner {
+    level: &'static str,
+    message: &'static str,
+    version: &'static str,
+    http: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    https: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trust: Option<String>,
+    seed: String,
+    target: &'static str,
+}
+
+impl Banner {
+    fn of(running: &Running) -> Banner {
+        Banner {
+            level: "INFO",
+            message: "listening",
+            version: env!("CARGO_PKG_VERSION"),
+            http: format!("http://{}", running.http_addr),
+            https: running.https_addr.map(|addr| format!("https://{addr}")),
+            trust: running
+                .trust_pem_path
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            seed: running.state.info.seed_name.clone(),
+            target: module_path!(),
+        }
+    }
+
+    fn render(&self, format: crate::config::LogFormat) -> String {
+        if format == crate::config::LogFormat::Json {
+            let mut line = serde_json::to_string(self).unwrap_or_default();
+            line.push('\n');
+            return line;
+        }
+        let mut text = format!(
+            "qualys-mock {} listening\n  http:   {}\n",
+            self.version, self.http
+        );
+        if let Some(https) = &self.https {
+            text.push_str(&format!("  https:  {https}\n"));
+        }
+        if let Some(trust) = &self.trust {
+            text.push_str(&format!(
+                "  trust:  {trust} (REQUESTS_CA_BUNDLE / NODE_EXTRA_CA_CERTS / curl --cacert)\n"
+            ));
+        }
+        text.push_str(&format!("  seed:   {}\n", self.seed));
+        text
+    }
+}
+
+/// A closed or full stdout must neither panic nor stop the server: the banner is a few
+/// hundred bytes, well under any pipe's buffer, and a write error is ignored.
 fn print_banner(banner: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();

@@ -386,6 +386,20 @@ class ControlClient:
         return self._call("PUT", "config", body)
 
 
+def _json_banner(line: str) -> Optional[dict]:
+    """The start line of ``--log-format json`` (``{"message": "listening", "http": ...}``),
+    or ``None`` for any other line."""
+    if not line.startswith("{"):
+        return None
+    try:
+        parsed = json.loads(line)
+    except ValueError:
+        return None
+    if isinstance(parsed, dict) and parsed.get("message") == "listening" and "http" in parsed:
+        return parsed
+    return None
+
+
 class QualysMock(ControlClient):
     """The emulator in a child process, on a free loopback port.
 
@@ -506,7 +520,12 @@ class QualysMock(ControlClient):
                 f.seek(offset)
                 for raw in f.read().decode(errors="replace").splitlines():
                     line = raw.strip()
-                    if line.startswith("http:"):
+                    banner = _json_banner(line)
+                    if banner is not None:
+                        http = banner.get("http")
+                        https = banner.get("https")
+                        trust = banner.get("trust")
+                    elif line.startswith("http:"):
                         http = line.split(None, 1)[1]
                     elif line.startswith("https:"):
                         https = line.split(None, 1)[1]

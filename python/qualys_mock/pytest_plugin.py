@@ -7,17 +7,27 @@
 
 Override ``qualys_mock_options`` (a dict of :class:`qualys_mock.QualysMock` keywords) or
 ``qualys_customer_template`` in a ``conftest.py`` to change them.
+
+When a test that uses these fixtures fails, its report gets a section "qualys-mock
+requests", after pytest's captured output: each call the test made to the emulator, from
+the request journal (``GET /_mock/requests``), with its status. With a server shared by
+several processes (``$QUALYS_MOCK_URL``), their calls at the same time show too.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 
-from ._mock import ControlClient, Customer, QualysMock
+from ._mock import ControlClient, Customer, QualysMock, QualysMockError
+
+#: The journal's ``seq`` when the test began (what its report lists calls after).
+_FIRST_SEQ = pytest.StashKey[int]()
+#: Characters of a request body shown in a report.
+_BODY_CHARS = 200
 
 
 @pytest.fixture(scope="session")
@@ -68,3 +78,72 @@ def qualys_customer(
     return qualys_mock.new_customer(
         name, copy_of=qualys_customer_template, username=f"pytest_{tag}"
     )
+
+
+# -- failure reports ------------------------------------------------------------------------
+
+
+def _client(item: pytest.Item) -> Optional[ControlClient]:
+    client = getattr(item, "funcargs", {}).get("qualys_mock")
+    return client if isinstance(client, ControlClient) else None
+
+
+def _journal_after(client: ControlClient, seq: int) -> List[dict]:
+    return client._call("GET", "requests", query={"after": seq})["requests"]
+
+
+def _last_seq(client: ControlClient) -> int:
+    """The newest ``seq`` the journal has handed out, as far as this process knows: kept on
+    the client and moved on at the end of each test, so each test reads only its own calls."""
+    seq = getattr(client, "_journal_seq", None)
+    if seq is None:
+        entries = _journal_after(client, 0)
+        seq = max((e["seq"] for e in entries), default=0)
+        client._journal_seq = seq  # type: ignore[attr-defined]
+    return seq
+
+
+def _describe(entries: List[dict]) -> str:
+    lines = []
+    for e in entries:
+        target = e["path"] + (f"?{e['query']}" if e.get("query") else "")
+        who = f"  user={e['user']}" if e.get("user") else ""
+        lines.append(
+            f"#{e['seq']} {e['method']} {target} -> {e['status']}{who} ({e['latencyMs']:.1f} ms)"
+        )
+        body = e.get("body")
+        if body:
+            shown = body if len(body) <= _BODY_CHARS else body[:_BODY_CHARS] + "..."
+            more = " (cut by the journal)" if e.get("bodyTruncated") else ""
+            lines.append(f"    body: {shown}{more}")
+    return "\n".join(lines) if lines else "(no calls to the emulator)"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    client = _client(item)
+    if client is None:
+        return
+    try:
+        if call.when == "setup" and _FIRST_SEQ not in item.stash:
+            item.stash[_FIRST_SEQ] = _last_seq(client)
+        first = item.stash.get(_FIRST_SEQ, None)
+        if first is None:
+            return
+        entries: Optional[List[dict]] = None
+        if report.failed:
+            entries = _journal_after(client, first)
+            report.sections.append((f"qualys-mock requests {call.when}", _describe(entries)))
+        if call.when == "teardown":
+            if entries is None:
+                entries = _journal_after(client, first)
+            client._journal_seq = max(  # type: ignore[attr-defined]
+                [e["seq"] for e in entries] + [first]
+            )
+    except QualysMockError as e:
+        if report.failed:
+            report.sections.append(
+                (f"qualys-mock requests {call.when}", f"(the journal could not be read: {e})")
+            )

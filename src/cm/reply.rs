@@ -70,7 +70,7 @@ pub struct Https;
 
 /// The request's own scheme: HTTPS when the TLS listener marked it (or the URI or a proxy's
 /// `X-Forwarded-Proto` says so), HTTP otherwise.
-fn scheme(uri: &Uri, headers: &HeaderMap, extensions: &Extensions) -> &'static str {
+pub(crate) fn scheme(uri: &Uri, headers: &HeaderMap, extensions: &Extensions) -> &'static str {
     let forwarded = headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())

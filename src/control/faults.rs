@@ -108,7 +108,7 @@ fn rate_limited(request: &Request, retry_after: u64, now_s: i64) -> Response {
 /// Apply the first matching fault rule to API calls (`/_mock/` is never faulted).
 pub async fn inject(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
-    if path.starts_with("/_mock/") {
+    if super::is_control_path(&path) {
         return next.run(request).await;
     }
     let Some((id, spec)) = state.control.faults.take(request.method().as_str(), &path) else {

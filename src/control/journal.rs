@@ -20,7 +20,7 @@ pub use crate::state::journal::{AppliedFault, Entry, FaultAction, Filter, Ignore
 /// verified (a [`VerifiedUser`] slot in the request's extensions), or none.
 pub async fn record(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
-    if path.starts_with("/_mock/") {
+    if super::is_control_path(&path) {
         return next.run(request).await;
     }
     let started = Instant::now();

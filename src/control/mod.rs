@@ -52,6 +52,11 @@ impl IntoResponse for ControlError {
     }
 }
 
+/// A path of the control API: `/_mock` itself or anything under `/_mock/`.
+pub fn is_control_path(path: &str) -> bool {
+    path == "/_mock" || path.starts_with("/_mock/")
+}
+
 /// The control routes, grouped by what they read. Those that read a query string or a
 /// body take it through [`strict`]'s extractors; the groups that read none refuse one (a
 /// layer over the group), so no handler can ignore what a caller sent.
@@ -60,6 +65,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let caught_up = || axum::middleware::from_fn_with_state(state.clone(), catch_up_first);
     let reading_nothing = Router::new()
         .route("/_mock/", get(index::index))
+        .route("/_mock", get(index::index))
         // Health counts and forced outcomes read CAR jobs: the engine catches up first.
         .route("/_mock/health", get(health).route_layer(caught_up()))
         .route("/_mock/clock", get(clock))
@@ -114,7 +120,7 @@ fn store_unavailable(e: crate::store::StoreError) -> Response {
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     if let Some(token) = &state.control.token
-        && path.starts_with("/_mock/")
+        && is_control_path(path)
         && path != "/_mock/health"
     {
         let headers = request.headers();

@@ -54,9 +54,35 @@ pub fn document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
 
-/// `GET /_mock/openapi.json`.
-pub async fn serve() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], json()).into_response()
+/// Where the document says the server is when no request says it (the checked-in copy).
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
+
+/// `GET /_mock/openapi.json`: the document, naming as its server the one the request came to
+/// (its scheme, and its `Host` when that is a valid `host[:port]`; else [`DEFAULT_SERVER`]).
+pub async fn serve(request: axum::extract::Request) -> Response {
+    let (parts, _) = request.into_parts();
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.parse::<axum::http::uri::Authority>().ok())
+        .filter(|a| !a.as_str().contains('@'));
+    let text = match host {
+        Some(authority) => {
+            let scheme = crate::cm::reply::scheme(&parts.uri, &parts.headers, &parts.extensions);
+            let mut doc = ApiDoc::openapi();
+            doc.servers = Some(vec![utoipa::openapi::Server::new(format!(
+                "{scheme}://{authority}"
+            ))]);
+            let mut text = doc
+                .to_pretty_json()
+                .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+            text.push('\n');
+            text
+        }
+        None => json(),
+    };
+    ([(header::CONTENT_TYPE, "application/json")], text).into_response()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -788,7 +814,7 @@ impl Modify for Security {
              the body of a CAR 405)."
                 .to_owned(),
         );
-        openapi.servers = Some(vec![utoipa::openapi::Server::new("http://127.0.0.1:8080")]);
+        openapi.servers = Some(vec![utoipa::openapi::Server::new(DEFAULT_SERVER)]);
         flatten_fault(components);
         control_requirements(components);
         common_responses(openapi);

@@ -441,6 +441,7 @@ pub(super) fn mock_clock_set() {}
         ("method" = Option<String>, Query), ("path" = Option<String>, Query, description = "a path prefix"),
         ("status" = Option<u16>, Query, minimum = 0, maximum = 65535),
         ("since" = Option<i64>, Query, description = "epoch ms"),
+        ("after" = Option<u64>, Query, minimum = 0, description = "only entries with a greater `seq` (the order calls were recorded in)"),
     ),
     responses(
         (status = 200, description = "the matching entries", body = Requests),

@@ -82,6 +82,9 @@ pub struct Filter {
     pub status: Option<u16>,
     /// Only entries at or after this time (epoch ms).
     pub since: Option<i64>,
+    /// Only entries recorded after the one with this `seq` (the journal's own order, which a
+    /// moved clock does not change).
+    pub after: Option<u64>,
 }
 
 impl Filter {
@@ -96,6 +99,7 @@ impl Filter {
                 .is_none_or(|p| e.path.starts_with(p.as_str()))
             && self.status.is_none_or(|s| e.status == Some(s))
             && self.since.is_none_or(|s| e.at_ms >= s)
+            && self.after.is_none_or(|a| e.seq > a)
     }
 }
 

@@ -14,6 +14,7 @@ mod cm_samples;
 mod contracts;
 mod control;
 mod control_strict;
+mod edges;
 mod fallbacks;
 mod fidelity;
 mod filters;

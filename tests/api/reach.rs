@@ -217,7 +217,8 @@ async fn a_tls_san_name_verifies_with_the_exported_ca() {
 fn tls_san_refuses_what_is_not_a_name_and_conflicts_with_a_given_certificate() {
     for bad in ["bad name", "-lead.example", "under_score", "a..b", "a/b"] {
         let flag = format!("--tls-san={bad}");
-        let err = Cli::try_parse_from(["qualys-mock", "serve", &flag]).unwrap_err();
+        let err =
+            Cli::try_parse_from(["qualys-mock", "serve", "--https-port", "0", &flag]).unwrap_err();
         assert!(
             err.to_string()
                 .contains("neither an IP address nor a DNS name"),
@@ -225,6 +226,8 @@ fn tls_san_refuses_what_is_not_a_name_and_conflicts_with_a_given_certificate() {
         );
     }
     let ok = serve_args(&[
+        "--https-port",
+        "0",
         "--tls-san",
         "*.svc.local",
         "--tls-san",
@@ -236,6 +239,8 @@ fn tls_san_refuses_what_is_not_a_name_and_conflicts_with_a_given_certificate() {
     let err = Cli::try_parse_from([
         "qualys-mock",
         "serve",
+        "--https-port",
+        "0",
         "--tls-cert",
         "c.pem",
         "--tls-key",
@@ -350,6 +355,12 @@ impl Spawned {
                 panic!("the server exited before its banner");
             }
             let addr = |l: &str| l.rsplit("//").next().unwrap().trim().parse().unwrap();
+            // With --log-format json, the banner is one JSON object.
+            if let Ok(banner) = serde_json::from_str::<serde_json::Value>(&line) {
+                http = banner["http"].as_str().map(addr);
+                https = banner["https"].as_str().map(addr);
+                break;
+            }
             if let Some(rest) = line.trim().strip_prefix("http:") {
                 http = Some(addr(rest));
             } else if let Some(rest) = line.trim().strip_prefix("https:") {

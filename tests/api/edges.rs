@@ -1,0 +1,406 @@
+//! Edges of starting and reaching the server: the JSON start line, flags that need another,
+//! one port for two listeners, `/_mock` without its slash, the OpenAPI document's server,
+//! and what the XSD checks do when `xmllint` is missing.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::TestApp;
+
+const BIN: &str = env!("CARGO_BIN_EXE_qualys-mock");
+
+/// `qualys-mock ARGS` run with no variable of ours set, killed if it has not exited within
+/// ten seconds (a server that started): (exit code, stderr).
+fn run_to_exit(args: &[&str]) -> (Option<i32>, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("QUALYS_MOCK_") {
+            cmd.env_remove(key);
+        }
+    }
+    let mut child = KillOnDrop(cmd.spawn().unwrap());
+    let mut stderr = child.0.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut all);
+        all
+    });
+    let started = Instant::now();
+    let code = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status.code();
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            let _ = child.0.kill();
+            let _ = child.0.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (code, reader.join().unwrap())
+}
+
+/// A child killed when the test ends, however it ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The start line
+
+#[test]
+fn with_json_logs_the_start_banner_is_one_json_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("ca.pem");
+    let mut child = KillOnDrop(
+        Command::new(BIN)
+            .args([
+                "serve",
+                "--port",
+                "0",
+                "--https-port",
+                "0",
+                "--log-format",
+                "json",
+            ])
+            .arg("--tls-cert-out")
+            .arg(&pem)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut out = BufReader::new(child.0.stdout.take().unwrap());
+    let mut line = String::new();
+    assert!(out.read_line(&mut line).unwrap() > 0, "no start line");
+    let banner: Value = serde_json::from_str(line.trim_end())
+        .unwrap_or_else(|e| panic!("the start line is not JSON ({e}): {line:?}"));
+    assert_eq!(banner["message"], "listening", "{banner}");
+    assert_eq!(banner["level"], "INFO", "{banner}");
+    assert_eq!(banner["version"], env!("CARGO_PKG_VERSION"), "{banner}");
+    assert_eq!(banner["seed"], "default", "{banner}");
+    assert_eq!(banner["trust"], pem.to_str().unwrap(), "{banner}");
+    let http = banner["http"].as_str().expect("http").to_owned();
+    let https = banner["https"].as_str().expect("https");
+    assert!(http.starts_with("http://127.0.0.1:"), "{banner}");
+    assert!(https.starts_with("https://127.0.0.1:"), "{banner}");
+
+    // The address it names answers.
+    let r = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            crate::reach::plain_client()
+                .get(format!("{http}/_mock/health"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+    assert_eq!(r, 200);
+
+    // Nothing else on stdout: the banner was the one line.
+    let _ = child.0.kill();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    assert_eq!(rest, "", "more than one line on stdout");
+}
+
+#[test]
+fn with_text_logs_the_start_banner_stays_text() {
+    let mut child = KillOnDrop(
+        Command::new(BIN)
+            .args(["serve", "--port", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut out = BufReader::new(child.0.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert!(
+        first.starts_with(&format!(
+            "qualys-mock {} listening",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{first:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Flags
+
+#[test]
+fn tls_flags_without_an_https_port_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("ca.pem");
+    let pem = pem.to_str().unwrap();
+    for flags in [
+        &["--tls-san", "qualys-mock"][..],
+        &["--tls-cert-out", pem][..],
+        &["--tls-cert", pem, "--tls-key", pem][..],
+    ] {
+        let mut argv = vec!["serve", "--port", "0"];
+        argv.extend_from_slice(flags);
+        let (code, err) = run_to_exit(&argv);
+        assert_eq!(code, Some(2), "{flags:?} was accepted: {err}");
+        assert!(err.contains("--https-port"), "{flags:?}: {err}");
+    }
+    // With the port, the same flags start a server (checked through the parser only).
+    use clap::Parser;
+    let parsed = qualys_mock::config::Cli::try_parse_from([
+        "qualys-mock",
+        "serve",
+        "--https-port",
+        "0",
+        "--tls-san",
+        "qualys-mock",
+        "--tls-cert-out",
+        pem,
+    ]);
+    assert!(parsed.is_ok(), "{:?}", parsed.err());
+}
+
+#[test]
+fn one_port_for_http_and_https_is_refused_with_a_clear_message() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let (code, err) = run_to_exit(&["serve", "--port", &port, "--https-port", &port]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "--https-port {port} is also the HTTP port (--port)"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("in use"), "{err}");
+}
+
+#[tokio::test]
+async fn the_library_refuses_one_port_for_both_listeners_too() {
+    let mut args = crate::listener::serve_args(&["--https-port", "18443"]);
+    args.port = 18443;
+    let state = qualys_mock::server::build_state(&args, qualys_mock::clock::Clock::real())
+        .await
+        .unwrap();
+    let err = qualys_mock::server::start(&args, state)
+        .await
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("also the HTTP port"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------
+// GET /_mock
+
+#[tokio::test]
+async fn get_mock_without_the_slash_answers_the_index() {
+    let app = TestApp::new().await;
+    let with_slash = app.get("/_mock/").await;
+    let without = app.get("/_mock").await;
+    assert_eq!(without.status, StatusCode::OK, "{}", without.text());
+    assert_eq!(without.json(), with_slash.json());
+    // A control call: never in the journal of API calls.
+    let journal = app.get("/_mock/requests").await.json();
+    let text = journal.to_string();
+    assert!(!text.contains("\"/_mock\""), "{text}");
+}
+
+#[tokio::test]
+async fn get_mock_without_the_slash_needs_the_control_token() {
+    let seed = qualys_mock::store::Seed::embedded().unwrap();
+    let state = qualys_mock::AppState::private(seed, qualys_mock::clock::Clock::frozen_at(0))
+        .await
+        .unwrap()
+        .with_control(qualys_mock::control::ControlState::new(
+            Some("s3cret".into()),
+            10,
+            100,
+        ));
+    let router = qualys_mock::app(state);
+    use tower::ServiceExt;
+    let call = |token: Option<&str>| {
+        let mut b = axum::http::Request::builder().uri("/_mock");
+        if let Some(t) = token {
+            b = b.header("x-mock-token", t);
+        }
+        router.clone().oneshot(b.body(Body::empty()).unwrap())
+    };
+    assert_eq!(call(None).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(call(Some("s3cret")).await.unwrap().status(), StatusCode::OK);
+}
+
+// ---------------------------------------------------------------------------------------
+// The OpenAPI document's server
+
+#[tokio::test]
+async fn the_served_openapi_names_the_host_the_request_came_to() {
+    let app = TestApp::new().await;
+    let r = app
+        .request(
+            Method::GET,
+            "/_mock/openapi.json",
+            &[("host", "mock.example:9123")],
+            "",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["servers"][0]["url"], "http://mock.example:9123");
+
+    // A Host that is no authority: the document's own default.
+    let r = app
+        .request(
+            Method::GET,
+            "/_mock/openapi.json",
+            &[("host", "not a/host")],
+            "",
+        )
+        .await;
+    assert_eq!(r.json()["servers"][0]["url"], "http://127.0.0.1:8080");
+}
+
+#[tokio::test]
+async fn the_openapi_served_over_https_names_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("ca.pem");
+    let args = crate::listener::serve_args(&[
+        "--https-port",
+        "0",
+        "--tls-cert-out",
+        pem.to_str().unwrap(),
+    ]);
+    let running = crate::listener::launch(&args).await;
+    let https = running.https_addr.unwrap().port();
+    let http = running.http_addr.port();
+    let doc: Value = crate::listener::client_trusting(&pem)
+        .get(format!("https://localhost:{https}/_mock/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap();
+    assert_eq!(
+        doc["servers"][0]["url"],
+        format!("https://localhost:{https}")
+    );
+    let doc: Value = crate::reach::plain_client()
+        .get(format!("http://127.0.0.1:{http}/_mock/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap();
+    assert_eq!(doc["servers"][0]["url"], format!("http://127.0.0.1:{http}"));
+    running.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// xmllint missing
+
+/// This test binary run again on one XML-validating test, with a `PATH` where no `xmllint`
+/// is, and `CI` as given: (passed, stderr).
+fn xml_test_without_xmllint(ci: Option<&str>) -> (bool, String) {
+    let empty = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "xsd::the_validator_rejects_what_the_schema_does_not_allow",
+        "--exact",
+        "--test-threads=1",
+    ])
+    .env("PATH", empty.path())
+    .env_remove("CI")
+    .stdin(Stdio::null());
+    if let Some(ci) = ci {
+        cmd.env("CI", ci);
+    }
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("1 passed") || stdout.contains("1 failed"),
+        "{stdout}"
+    );
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn without_xmllint_the_xsd_checks_fail_under_ci() {
+    let (passed, stderr) = xml_test_without_xmllint(Some("true"));
+    assert!(
+        !passed,
+        "passed without a validator under CI=true:\n{stderr}"
+    );
+}
+
+#[test]
+fn without_xmllint_the_xsd_checks_skip_visibly_outside_ci() {
+    for ci in [None, Some("false")] {
+        let (passed, stderr) = xml_test_without_xmllint(ci);
+        assert!(passed, "CI={ci:?}:\n{stderr}");
+        // On the harness's own stderr, not in the captured output it throws away.
+        assert!(
+            stderr.contains("xmllint is not installed"),
+            "CI={ci:?}: no visible warning:\n{stderr}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The journal after a given entry (what the pytest plugin reads per test)
+
+#[tokio::test]
+async fn the_journal_lists_the_calls_after_a_given_seq_whatever_the_clock_did() {
+    let app = TestApp::new().await;
+    app.get("/qps/rest/portal/version").await;
+    let first = app.get("/_mock/requests").await.json();
+    let last_seq = first["requests"][0]["seq"].as_u64().expect("seq");
+    // The clock goes back: a time filter would lose what follows, `after` does not.
+    let r = app
+        .request(
+            Method::POST,
+            "/_mock/clock",
+            &[("content-type", "application/json")],
+            r#"{"set": "2020-01-01T00:00:00Z"}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    app.get("/sm/v1/scripts/1").await;
+    let after = app
+        .get(&format!("/_mock/requests?after={last_seq}"))
+        .await
+        .json();
+    assert_eq!(after["count"], 1, "{after}");
+    assert_eq!(after["requests"][0]["path"], "/sm/v1/scripts/1");
+    assert_eq!(after["requests"][0]["seq"], last_seq + 1);
+    let r = app.get("/_mock/requests?after=-1").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert!(r.json()["error"].is_string());
+}
