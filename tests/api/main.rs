@@ -21,6 +21,7 @@ mod listener;
 mod mock_server;
 mod query_plans;
 mod reach;
+mod record;
 mod state;
 mod store_files;
 mod xsd;
