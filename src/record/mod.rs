@@ -330,30 +330,49 @@ fn prepare(partial: &Path, args: &RecordArgs, fingerprint: &str) -> Result<RunSt
             }
             Ok(state)
         }
-        (None, true) => Err(RecordError::Usage(format!(
+        (None, true) if !partial.exists() => Err(RecordError::Usage(format!(
             "nothing to resume: {} does not hold an interrupted recording",
             partial.display()
         ))),
+        // Stopped before its first checkpoint: nothing of value, start afresh.
+        (None, true) if only_seed_files(partial) => {
+            std::fs::remove_dir_all(partial).map_err(|e| sink::io(partial, e))?;
+            fresh(partial, args, fingerprint)
+        }
         (Some(_), false) => Err(RecordError::Usage(format!(
             "{} holds an interrupted recording: add --resume to go on with it, or remove it to start afresh",
             partial.display()
         ))),
-        (None, false) => {
+        (None, _) => {
             if partial.exists() {
                 return Err(RecordError::Usage(format!(
                     "{} exists and is not a recorder's folder; remove it",
                     partial.display()
                 )));
             }
-            std::fs::create_dir_all(partial).map_err(|e| sink::io(partial, e))?;
-            Ok(RunState {
-                options: fingerprint.to_owned(),
-                key: (!args.no_pseudonymise).then(Pseudo::new_key_hex),
-                started: crate::clock::Clock::real().now_iso(),
-                ..RunState::default()
-            })
+            fresh(partial, args, fingerprint)
         }
     }
+}
+
+fn fresh(partial: &Path, args: &RecordArgs, fingerprint: &str) -> Result<RunState, RecordError> {
+    std::fs::create_dir_all(partial).map_err(|e| sink::io(partial, e))?;
+    Ok(RunState {
+        options: fingerprint.to_owned(),
+        key: (!args.no_pseudonymise).then(Pseudo::new_key_hex),
+        started: crate::clock::Clock::real().now_iso(),
+        ..RunState::default()
+    })
+}
+
+/// A folder holding nothing but what the recorder writes (seed files, state).
+fn only_seed_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().all(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.ends_with(".json") || name.starts_with(sink::STATE_FILE)
+        })
+    })
 }
 
 fn password(args: &RecordArgs) -> Result<String, RecordError> {
