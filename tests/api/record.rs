@@ -741,6 +741,29 @@ async fn the_recorder_refuses_what_it_cannot_use_and_names_the_fix() {
     assert!(!output.status.success());
     assert!(text.contains("is --api-url a Qualys API server"), "{text}");
 
+    // A user without the CM module.
+    control_post(
+        &plain_client(),
+        &format!("{}/customers", a.control()),
+        json!({"name": "NoCm", "username": "nocm_user", "password": "pw-nocm", "modules": ["CAR"]}),
+    )
+    .await;
+    let mut command = std::process::Command::new(BIN);
+    command
+        .args(["record", "--api-url", &a.https(), "--username", "nocm_user"])
+        .args(["--password-env", "QM_TEST_PASSWORD", "--out"])
+        .arg(out.path().join("v"))
+        .arg("--ca-bundle")
+        .arg(&a.pem)
+        .env("QM_TEST_PASSWORD", "pw-nocm");
+    let output = run(command).await;
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        text.contains("may not use the CM API (UNAUTHORIZED)"),
+        "{text}"
+    );
+
     // The password is never an argument, and a resume needs something to resume.
     let output = std::process::Command::new(BIN)
         .args([
