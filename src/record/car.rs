@@ -110,14 +110,12 @@ async fn page_through(
     known: &mut Known,
 ) -> Result<(), RecordError> {
     let at = h.state(|s| s.file(kind.file()));
-    if at.bytes > 0 {
-        if let Some(set) = known.set(kind) {
-            super::sink::read_records(&h.dir, kind.file(), |v| {
-                if let Some(id) = v.get("id").and_then(Value::as_i64) {
-                    set.insert(id);
-                }
-            })?;
-        }
+    if let Some(set) = known.set(kind).filter(|_| at.bytes > 0) {
+        super::sink::read_records(&h.dir, kind.file(), |v| {
+            if let Some(id) = v.get("id").and_then(Value::as_i64) {
+                set.insert(id);
+            }
+        })?;
     }
     if at.done {
         h.progress.skip(kind.file(), at.records);
@@ -141,10 +139,10 @@ async fn page_through(
             match kind {
                 Kind::Scripts => scripts.push(item.clone()),
                 _ => {
-                    if let Some(id) = write(h, kind, item, known, &mut sink)? {
-                        if let Some(set) = known.set(kind) {
-                            set.insert(id);
-                        }
+                    if let (Some(id), Some(set)) =
+                        (write(h, kind, item, known, &mut sink)?, known.set(kind))
+                    {
+                        set.insert(id);
                     }
                 }
             }

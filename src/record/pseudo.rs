@@ -48,7 +48,7 @@ impl Pseudo {
     }
 
     pub(crate) fn from_hex(hex: &str) -> Option<Pseudo> {
-        if hex.len() % 2 != 0 {
+        if !hex.len().is_multiple_of(2) {
             return None;
         }
         let bytes: Option<Vec<u8>> = (0..hex.len())

@@ -48,13 +48,14 @@ fn read_manifest(dir: &Path) -> Result<Option<serde_json::Value>, SeedError> {
     if !value.is_object() {
         return Err(SeedError::file(MANIFEST, "must be a JSON object"));
     }
-    if let Some(at) = value.get("recordedAt") {
-        if at.as_str().and_then(crate::dates::parse_ms).is_none() {
-            return Err(SeedError::file(
-                MANIFEST,
-                format!("recordedAt: not a date: {at}"),
-            ));
-        }
+    if let Some(at) = value
+        .get("recordedAt")
+        .filter(|at| at.as_str().and_then(crate::dates::parse_ms).is_none())
+    {
+        return Err(SeedError::file(
+            MANIFEST,
+            format!("recordedAt: not a date: {at}"),
+        ));
     }
     Ok(Some(value))
 }
