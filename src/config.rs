@@ -21,6 +21,8 @@ pub enum Command {
     Healthcheck(HealthcheckArgs),
     /// Write a deterministic data set of any size: a seed folder or a database file.
     Generate(crate::generate::GenerateArgs),
+    /// Harvest a real Qualys subscription (or another emulator) into a seed folder.
+    Record(Box<crate::record::RecordArgs>),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -73,6 +75,12 @@ pub struct ServeArgs {
     /// Seed folder to load instead of the embedded default (format: seed-data/README.md).
     #[arg(long, env = "QUALYS_MOCK_SEED")]
     pub seed: Option<PathBuf>,
+
+    /// Start the clock at the time a recorded seed was captured (its manifest.json's
+    /// `recordedAt`; `qualys-mock record` writes it), so relative dates behave as they did
+    /// then. The clock runs on from there.
+    #[arg(long, env = "QUALYS_MOCK_CLOCK_FROM_SEED")]
+    pub clock_from_seed: bool,
 
     /// Log filter: a level (error, warn, info, debug, trace, off), and/or `target=level`
     /// pairs, comma-separated (`info,qualys_mock=debug`). info logs each request, debug

@@ -46,6 +46,8 @@
 //! - `http` — cross-cutting layers: request logging, body size limit.
 //! - `healthcheck` — the `healthcheck` subcommand's tiny HTTP probe.
 //! - `generate/` — the `generate` subcommand: deterministic data sets of any size.
+//! - `record/` — the `record` subcommand: a real tenant harvested into a seed folder.
+//! - `xml` — the small element tree both the CM request parser and the recorder read.
 //! - `rng` — a small seedable generator (data sets, fault probabilities).
 //!
 //! `seed-data/` (embedded at build time) is the default data set; `tests/api/` drives the
@@ -83,6 +85,7 @@ pub mod openapi;
 pub mod page;
 #[doc(hidden)]
 pub mod query;
+pub mod record;
 mod rng;
 mod schemas;
 #[doc(hidden)]
@@ -93,6 +96,7 @@ pub mod state;
 pub mod store;
 #[doc(hidden)]
 pub mod tls;
+mod xml;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -59,6 +59,16 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Record(args) => match runtime.block_on(qualys_mock::record::run(*args)) {
+            Ok(summary) => {
+                println!("{summary}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("qualys-mock record: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Healthcheck(args) => {
             let timeout = Duration::from_secs(args.timeout);
             let url = match args.probe_url() {

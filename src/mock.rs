@@ -123,7 +123,7 @@ impl Cli {
         use clap::Parser;
         match Cli::try_parse_from(argv).ok()?.command {
             Command::Serve(args) => Some(*args),
-            Command::Healthcheck(_) | Command::Generate(_) => None,
+            Command::Healthcheck(_) | Command::Generate(_) | Command::Record(_) => None,
         }
     }
 }

@@ -33,6 +33,8 @@ pub enum StartError {
     /// Flags that cannot go together ([`ServeArgs::check`]).
     #[error("{0}")]
     Args(String),
+    #[error("--clock-from-seed: {0}")]
+    ClockFromSeed(String),
 }
 
 /// A running server: its addresses and the means to stop it.
@@ -59,6 +61,26 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
+/// `--clock-from-seed`: the clock set to the capture time of a recorded seed (and running
+/// on from there); refused when the data was not recorded.
+fn start_clock_at_capture(
+    args: &ServeArgs,
+    clock: &Clock,
+    captured_ms: Option<i64>,
+) -> Result<(), StartError> {
+    if !args.clock_from_seed {
+        return Ok(());
+    }
+    let at = captured_ms.ok_or_else(|| {
+        StartError::ClockFromSeed(
+            "the seed has no manifest.json with recordedAt (only folders written by `qualys-mock record` have one)"
+                .to_owned(),
+        )
+    })?;
+    clock.set(at);
+    Ok(())
+}
+
 /// Build the state for `args`: seed, store (memory or file), keys, clock.
 pub async fn build_state(args: &ServeArgs, clock: Clock) -> Result<AppState, StartError> {
     let read_seed = || match &args.seed {
@@ -69,6 +91,7 @@ pub async fn build_state(args: &ServeArgs, clock: Clock) -> Result<AppState, Sta
         None => {
             let seed = read_seed()?;
             let name = seed.name.clone();
+            start_clock_at_capture(args, &clock, seed.recorded_at_ms())?;
             let provenance = seed.provenance(&clock);
             let store = Store::private_seeded(seed, provenance).await?;
             (store, name)
@@ -77,12 +100,19 @@ pub async fn build_state(args: &ServeArgs, clock: Clock) -> Result<AppState, Sta
             None => {
                 let seed = read_seed()?;
                 let name = seed.name.clone();
+                start_clock_at_capture(args, &clock, seed.recorded_at_ms())?;
                 let provenance = seed.provenance(&clock);
                 let store = Store::create_file(path, provenance, move |l| l.load(&seed)).await?;
                 (store, name)
             }
             Some(store) => {
                 let baseline = store.provenance().await?;
+                let captured = baseline.recorded.as_ref().and_then(|m| {
+                    m.get("recordedAt")?
+                        .as_str()
+                        .and_then(crate::dates::parse_ms)
+                });
+                start_clock_at_capture(args, &clock, captured)?;
                 tracing::info!(
                     db = %path.display(),
                     baseline = %baseline.source,

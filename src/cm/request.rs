@@ -10,11 +10,11 @@
 //! "operator":..,"value":..}]}}}` — a single `Criteria` may be an object. An empty body is a
 //! request with no filters.
 
-use quick_xml::events::Event;
 use serde_json::Value;
 
 use super::error::CmError;
 use crate::query::criteria::Criterion;
+use crate::xml::Element;
 
 /// QPS page size bounds and default.
 pub const MAX_LIMIT: u64 = 1000;
@@ -112,101 +112,8 @@ fn preference(req: &mut ServiceRequest, name: &str, value: &str) -> Result<(), C
 
 // --- XML ---------------------------------------------------------------------------------
 
-/// A minimal element tree: enough for `ServiceRequest`.
-#[derive(Debug, Default)]
-struct Element {
-    name: String,
-    attributes: Vec<(String, String)>,
-    text: String,
-    children: Vec<Element>,
-}
-
 fn read_tree(text: &str) -> Result<Element, CmError> {
-    let mut reader = quick_xml::Reader::from_str(text);
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
-    let open = |e: &quick_xml::events::BytesStart<'_>| -> Result<Element, CmError> {
-        let mut el = Element {
-            name: e.local_name().into_inner().to_owned(),
-            ..Element::default()
-        };
-        for attr in e.attributes() {
-            let attr = attr.map_err(|err| malformed("XML", err))?;
-            let value = attr
-                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .map_err(|err| malformed("XML", err))?;
-            el.attributes.push((
-                attr.key.local_name().into_inner().to_owned(),
-                value.into_owned(),
-            ));
-        }
-        Ok(el)
-    };
-    loop {
-        let event = reader.read_event().map_err(|e| malformed("XML", e))?;
-        match event {
-            Event::Start(e) => {
-                if stack.len() >= MAX_XML_DEPTH {
-                    return Err(malformed("XML", "elements nest too deeply"));
-                }
-                stack.push(open(&e)?);
-            }
-            Event::Empty(e) => {
-                let el = open(&e)?;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(el),
-                    None if root.is_none() => root = Some(el),
-                    None => return Err(malformed("XML", "more than one root element")),
-                }
-            }
-            Event::End(_) => {
-                let el = stack
-                    .pop()
-                    .ok_or_else(|| malformed("XML", "unexpected closing tag"))?;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(el),
-                    None if root.is_none() => root = Some(el),
-                    None => return Err(malformed("XML", "more than one root element")),
-                }
-            }
-            Event::Text(t) => {
-                let content = t.xml10_content();
-                match stack.last_mut() {
-                    Some(el) => el.text.push_str(&content),
-                    None if content.trim().is_empty() => {}
-                    None => return Err(malformed("XML", "text outside the root element")),
-                }
-            }
-            Event::CData(c) => {
-                let content = c.xml10_content().into_owned();
-                if let Some(el) = stack.last_mut() {
-                    el.text.push_str(&content);
-                }
-            }
-            Event::GeneralRef(r) => {
-                let resolved = if r.is_char_ref() {
-                    r.resolve_char_ref()
-                        .map_err(|e| malformed("XML", e))?
-                        .map(String::from)
-                } else {
-                    quick_xml::escape::resolve_predefined_entity(&r.xml10_content())
-                        .map(str::to_owned)
-                };
-                let resolved = resolved.ok_or_else(|| {
-                    malformed("XML", format!("unknown entity &{};", r.xml10_content()))
-                })?;
-                if let Some(el) = stack.last_mut() {
-                    el.text.push_str(&resolved);
-                }
-            }
-            Event::Eof => break,
-            Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::DocType(_) => {}
-        }
-    }
-    if !stack.is_empty() {
-        return Err(malformed("XML", "unclosed element"));
-    }
-    root.ok_or_else(|| malformed("XML", "no root element"))
+    crate::xml::read_tree(text, MAX_XML_DEPTH).map_err(|e| malformed("XML", e))
 }
 
 fn parse_xml(text: &str) -> Result<ServiceRequest, CmError> {

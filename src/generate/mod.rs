@@ -91,6 +91,7 @@ fn base(args: &GenerateArgs) -> Seed {
         name: format!("generated-{}", args.seed),
         source: None,
         alerts_file: None,
+        manifest: None,
         customers,
         users,
         rulesets: cm::rulesets(),
@@ -204,6 +205,7 @@ async fn into_db<'a>(
     let provenance = Provenance {
         source: args.command_line(),
         created: crate::clock::Clock::real().now_iso(),
+        recorded: None,
     };
     let (base_seed, chunks) = (seed.clone(), args.clone());
     let store = Store::create_file(db, provenance, move |loader| {

@@ -25,8 +25,8 @@ pub mod seed;
 
 use std::sync::Arc;
 
-use rusqlite::Connection;
 use rusqlite::functions::FunctionFlags;
+use rusqlite::{Connection, OptionalExtension};
 
 pub use accounts::{Caller, RecordCounts};
 pub use pool::StoreKind;
@@ -128,6 +128,9 @@ pub struct Provenance {
     pub source: String,
     /// When the baseline was made (ISO 8601, from the server's clock).
     pub created: String,
+    /// A recorded seed's `manifest.json` (`qualys-mock record`): when and from where.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<serde_json::Value>,
 }
 
 impl Store {
@@ -147,11 +150,14 @@ impl Store {
             baseline::install(&tx)?;
             load(&Loader { tx: &tx })?;
             tx.execute_batch(&indexes)?;
+            let recorded = provenance.recorded.as_ref().map(|m| m.to_string());
             for (key, value) in [
-                ("source", provenance.source.as_str()),
-                ("created", provenance.created.as_str()),
-                ("complete", "1"),
+                ("source", Some(provenance.source.as_str())),
+                ("created", Some(provenance.created.as_str())),
+                ("recorded", recorded.as_deref()),
+                ("complete", Some("1")),
             ] {
+                let Some(value) = value else { continue };
                 tx.execute(
                     "INSERT INTO store_meta (key, value) VALUES (?1, ?2)",
                     [key, value],
@@ -190,9 +196,18 @@ impl Store {
                     r.get(0)
                 })
             };
+            let recorded = conn
+                .query_row(
+                    "SELECT value FROM store_meta WHERE key = 'recorded'",
+                    [],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()?
+                .and_then(|text| serde_json::from_str(&text).ok());
             Ok(Provenance {
                 source: get("source")?,
                 created: get("created")?,
+                recorded,
             })
         })
         .await
@@ -378,6 +393,7 @@ pub(super) mod tests {
         Provenance {
             source: "test".into(),
             created: "2026-01-01T00:00:00Z".into(),
+            recorded: None,
         }
     }
 

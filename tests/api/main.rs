@@ -25,6 +25,7 @@ mod listener;
 mod mock_server;
 mod query_plans;
 mod reach;
+mod record;
 mod state;
 mod store_files;
 mod tenancy;

@@ -32,6 +32,46 @@ pub use cm::{AlertSeed, ProfileSeed, RuleCriterionSeed, RuleSeed, RulesetSeed};
 /// [`Seed::alerts_file`]).
 const STREAM_ABOVE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// A recorded folder's description (not an object type): see [`Seed::manifest`].
+const MANIFEST: &str = "manifest.json";
+
+/// `manifest.json`, when the folder has one: a JSON object whose `recordedAt`, if given, is
+/// a date.
+fn read_manifest(dir: &Path) -> Result<Option<serde_json::Value>, SeedError> {
+    let text = match std::fs::read_to_string(dir.join(MANIFEST)) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(SeedError::file(MANIFEST, format!("cannot read: {e}"))),
+    };
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| SeedError::file(MANIFEST, format!("not JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(SeedError::file(MANIFEST, "must be a JSON object"));
+    }
+    if let Some(at) = value
+        .get("recordedAt")
+        .filter(|at| at.as_str().and_then(crate::dates::parse_ms).is_none())
+    {
+        return Err(SeedError::file(
+            MANIFEST,
+            format!("recordedAt: not a date: {at}"),
+        ));
+    }
+    Ok(Some(value))
+}
+
+impl Seed {
+    /// When a recorded folder was captured (its manifest's `recordedAt`), in epoch
+    /// milliseconds.
+    pub fn recorded_at_ms(&self) -> Option<i64> {
+        self.manifest
+            .as_ref()?
+            .get("recordedAt")?
+            .as_str()
+            .and_then(crate::dates::parse_ms)
+    }
+}
+
 /// The seed files this build knows, in load order, with the embedded default's contents.
 const FILES: &[(&str, &str)] = &[
     (
@@ -181,6 +221,9 @@ pub struct Seed {
     /// A large `alerts.json` left on disk: read a chunk at a time while the seed is
     /// inserted (its records are checked then), never held in memory whole.
     pub alerts_file: Option<std::path::PathBuf>,
+    /// A recorded folder's `manifest.json` (`qualys-mock record`): shown in the baseline's
+    /// provenance; its `recordedAt` can start the clock (`serve --clock-from-seed`).
+    pub manifest: Option<serde_json::Value>,
     pub customers: Vec<CustomerSeed>,
     pub users: Vec<UserSeed>,
     pub rulesets: Vec<RulesetSeed>,
@@ -225,7 +268,10 @@ impl Seed {
             .map_err(|e| SeedError::file(&shown, format!("cannot read the folder: {e}")))?;
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".json") && !FILES.iter().any(|(known, _)| *known == name) {
+            if name.ends_with(".json")
+                && name != MANIFEST
+                && !FILES.iter().any(|(known, _)| *known == name)
+            {
                 let known: Vec<&str> = FILES.iter().map(|(n, _)| *n).collect();
                 return Err(SeedError::file(
                     &name,
@@ -252,6 +298,7 @@ impl Seed {
         })?;
         seed.source = Some(shown);
         seed.alerts_file = stream_alerts.then_some(alerts);
+        seed.manifest = read_manifest(dir)?;
         Ok(seed)
     }
 
@@ -427,7 +474,7 @@ fn read_lists(
 ) -> Result<Seed, SeedError> {
     macro_rules! read_all {
         ($($field:ident $file:literal $owner:ident),*) => {
-            Ok(Seed { name: name.to_owned(), source: None, alerts_file: None, $($field: parse_optional(read, $file)?,)* })
+            Ok(Seed { name: name.to_owned(), source: None, alerts_file: None, manifest: None, $($field: parse_optional(read, $file)?,)* })
         };
     }
     seed_lists!(read_all)
@@ -493,6 +540,7 @@ impl Seed {
                 Some(path) => format!("seed folder {path}"),
             },
             created: clock.now_iso(),
+            recorded: self.manifest.clone(),
         }
     }
 
