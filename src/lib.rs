@@ -261,9 +261,12 @@ fn body_refused(
             .fail(cm::error::CmError::body_refused(status, message))
             .into_response(),
         Surface::Control => control::error_body(status, message),
-        Surface::Classic => {
-            classic::simple_return(status, state.clock.now_ms().div_euclid(1000), None, &message)
-        }
+        Surface::Classic => classic::simple_return(
+            status,
+            state.clock.now_ms().div_euclid(1000),
+            None,
+            &message,
+        ),
         Surface::Car => (
             status,
             axum::Json(car::error::gateway_body(status, &message)),
