@@ -76,6 +76,13 @@ impl Clock {
         }
     }
 
+    /// Move the clock to `at_ms` and make that where it starts: a reset's [`Clock::restore`]
+    /// comes back here (running on from `at_ms` if the clock runs).
+    pub fn start_at(&mut self, at_ms: i64) {
+        self.set(at_ms);
+        self.start = self.mode();
+    }
+
     /// Back to how it was made: real time, or frozen where it was frozen.
     pub fn restore(&self) {
         self.set_mode(self.start);

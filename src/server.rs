@@ -62,10 +62,10 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 /// `--clock-from-seed`: the clock set to the capture time of a recorded seed (and running
-/// on from there); refused when the data was not recorded.
+/// on from there; a full reset comes back to it); refused when the data was not recorded.
 fn start_clock_at_capture(
     args: &ServeArgs,
-    clock: &Clock,
+    clock: &mut Clock,
     captured_ms: Option<i64>,
 ) -> Result<(), StartError> {
     if !args.clock_from_seed {
@@ -77,12 +77,12 @@ fn start_clock_at_capture(
                 .to_owned(),
         )
     })?;
-    clock.set(at);
+    clock.start_at(at);
     Ok(())
 }
 
 /// Build the state for `args`: seed, store (memory or file), keys, clock.
-pub async fn build_state(args: &ServeArgs, clock: Clock) -> Result<AppState, StartError> {
+pub async fn build_state(args: &ServeArgs, mut clock: Clock) -> Result<AppState, StartError> {
     let read_seed = || match &args.seed {
         Some(dir) => Seed::from_dir(dir),
         None => Seed::embedded(),
@@ -91,7 +91,7 @@ pub async fn build_state(args: &ServeArgs, clock: Clock) -> Result<AppState, Sta
         None => {
             let seed = read_seed()?;
             let name = seed.name.clone();
-            start_clock_at_capture(args, &clock, seed.recorded_at_ms())?;
+            start_clock_at_capture(args, &mut clock, seed.recorded_at_ms())?;
             let provenance = seed.provenance(&clock);
             let store = Store::private_seeded(seed, provenance).await?;
             (store, name)
@@ -100,7 +100,7 @@ pub async fn build_state(args: &ServeArgs, clock: Clock) -> Result<AppState, Sta
             None => {
                 let seed = read_seed()?;
                 let name = seed.name.clone();
-                start_clock_at_capture(args, &clock, seed.recorded_at_ms())?;
+                start_clock_at_capture(args, &mut clock, seed.recorded_at_ms())?;
                 let provenance = seed.provenance(&clock);
                 let store = Store::create_file(path, provenance, move |l| l.load(&seed)).await?;
                 (store, name)
@@ -112,7 +112,7 @@ pub async fn build_state(args: &ServeArgs, clock: Clock) -> Result<AppState, Sta
                         .as_str()
                         .and_then(crate::dates::parse_ms)
                 });
-                start_clock_at_capture(args, &clock, captured)?;
+                start_clock_at_capture(args, &mut clock, captured)?;
                 tracing::info!(
                     db = %path.display(),
                     baseline = %baseline.source,

@@ -548,6 +548,41 @@ async fn a_pseudonymised_recording_keeps_counts_and_relations_and_no_identifying
     }
     assert!(map.len() > 10);
     b.shutdown().await;
+
+    // --clock-from-seed starts at the capture time, and a full reset comes back to it (a
+    // capture long ago, so that real time is far from it).
+    let mut manifest: Value =
+        serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
+    manifest["recordedAt"] = json!("2024-01-01T00:00:00.000Z");
+    std::fs::write(folder.join("manifest.json"), manifest.to_string()).unwrap();
+    let captured_ms = time::OffsetDateTime::parse(
+        manifest["recordedAt"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap()
+    .unix_timestamp_nanos()
+        / 1_000_000;
+    let c = launch(&serve_args(&[
+        "--seed",
+        folder.to_str().unwrap(),
+        "--clock-from-seed",
+    ]))
+    .await;
+    let clock = format!("http://{}/_mock/clock", c.http_addr);
+    control_post(&plain, &clock, json!({"advance": "30d"})).await;
+    control_post(
+        &plain,
+        &format!("http://{}/_mock/reset", c.http_addr),
+        json!({}),
+    )
+    .await;
+    let now = get_json(&plain, &clock).await;
+    let since_capture = i128::from(now["nowMs"].as_i64().unwrap()) - captured_ms;
+    assert!(
+        (0..120_000).contains(&since_capture),
+        "{now} is {since_capture} ms from the capture"
+    );
+    c.shutdown().await;
     a.running.shutdown().await;
 }
 
