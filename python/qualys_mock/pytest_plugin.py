@@ -116,6 +116,8 @@ def _describe(entries: List[dict]) -> str:
             shown = body if len(body) <= _BODY_CHARS else body[:_BODY_CHARS] + "..."
             more = " (cut by the journal)" if e.get("bodyTruncated") else ""
             lines.append(f"    body: {shown}{more}")
+        if e.get("error"):
+            lines.append(f"    error: {e['error']}")
     return "\n".join(lines) if lines else "(no calls to the emulator)"
 
 

@@ -41,6 +41,8 @@ def test_a_failing_test_reports_its_calls_to_the_emulator(pytester):
     searched = section.index("POST /qps/rest/1.0/search/cm/alert -> 200  user=pytest_")
     assert refused < searched, out
     assert "body: <ServiceRequest/>" in section, out
+    # An error answer's message is shown under its call.
+    assert "error: Not authenticated" in section, out
     # Only that test's calls: not the passing test's, which came before it.
     assert "/qps/rest/portal/version" not in section, out
     # One section: the test without the fixtures gets none.

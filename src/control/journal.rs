@@ -48,6 +48,11 @@ pub async fn record(State(state): State<AppState>, mut request: Request, next: N
     };
     let fault = response.extensions().get::<AppliedFault>().copied();
     let dropped = fault.is_some_and(|f| f.action == FaultAction::Drop);
+    let (response, error) = if dropped {
+        (response, None)
+    } else {
+        error_message(&path, response).await
+    };
     journal.push(Entry {
         seq: 0,
         at_ms: state.clock.now_ms(),
@@ -61,8 +66,72 @@ pub async fn record(State(state): State<AppState>, mut request: Request, next: N
         body_truncated: truncated,
         fault,
         ignored_keys: ignored.take(),
+        error,
     });
     response
+}
+
+/// Error answers are small; a larger one is not read for its message.
+const ERROR_BODY_LIMIT: u64 = 8 * 1024;
+
+/// The message of an error answer, for the journal: an HTTP error, or a QPS
+/// `ServiceResponse` whose code is not `SUCCESS` (QPS answers errors with 200). The answer
+/// is read only when it is small and whole in memory (its size known), then given back.
+async fn error_message(path: &str, response: Response) -> (Response, Option<String>) {
+    use http_body::Body as _;
+    let may_be_error = response.status().as_u16() >= 400 || path.starts_with("/qps/");
+    let small = response
+        .body()
+        .size_hint()
+        .exact()
+        .is_some_and(|n| n <= ERROR_BODY_LIMIT);
+    if !may_be_error || !small {
+        return (response, None);
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, ERROR_BODY_LIMIT as usize).await else {
+        return (Response::from_parts(parts, Body::empty()), None);
+    };
+    let message = message_in(&bytes);
+    (Response::from_parts(parts, Body::from(bytes)), message)
+}
+
+/// The message an error body carries: JSON `message` (CAR) or `error` (control), QPS
+/// `errorMessage` (with its `responseCode`), or the classic API's `TEXT`.
+fn message_in(bytes: &[u8]) -> Option<String> {
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
+        let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+        return value
+            .get("message")
+            .and_then(text)
+            .or_else(|| value.get("error").and_then(text))
+            .or_else(|| {
+                let r = value.get("ServiceResponse")?;
+                let code = r.get("responseCode")?.as_str()?;
+                (code != "SUCCESS").then(|| {
+                    let m = r
+                        .pointer("/responseErrorDetails/errorMessage")
+                        .and_then(text)
+                        .unwrap_or_default();
+                    format!("{code}: {m}")
+                })
+            });
+    }
+    let text = std::str::from_utf8(bytes).ok()?;
+    let inner = |tag: &str| {
+        let open = format!("<{tag}>");
+        let start = text.find(&open)? + open.len();
+        let end = text[start..].find(&format!("</{tag}>"))? + start;
+        Some(text[start..end].to_owned())
+    };
+    match inner("responseCode") {
+        Some(code) if code == "SUCCESS" => None,
+        Some(code) => Some(format!(
+            "{code}: {}",
+            inner("errorMessage").unwrap_or_default()
+        )),
+        None => inner("TEXT"),
+    }
 }
 
 #[cfg(test)]
@@ -79,6 +148,7 @@ mod tests {
             status: Some(status),
             latency_ms: 0.0,
             user: None,
+            error: None,
             body: None,
             body_truncated: false,
             fault: None,
@@ -95,6 +165,20 @@ mod tests {
         let all = j.list(&Filter::default());
         assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4, 5]);
         assert_eq!(j.len(), 3);
+    }
+
+    #[test]
+    fn the_message_is_read_from_each_surfaces_error_body() {
+        let car = br#"{"errorCode":"400","message":"bad filter","body":null}"#;
+        assert_eq!(message_in(car).as_deref(), Some("bad filter"));
+        assert_eq!(message_in(br#"{"error":"nope"}"#).as_deref(), Some("nope"));
+        let cm = b"<ServiceResponse><responseCode>INVALID_REQUEST</responseCode><responseErrorDetails><errorMessage>m</errorMessage></responseErrorDetails></ServiceResponse>";
+        assert_eq!(message_in(cm).as_deref(), Some("INVALID_REQUEST: m"));
+        let ok = b"<ServiceResponse><responseCode>SUCCESS</responseCode></ServiceResponse>";
+        assert_eq!(message_in(ok), None);
+        let classic =
+            b"<SIMPLE_RETURN><RESPONSE><TEXT>Bad Login/Password</TEXT></RESPONSE></SIMPLE_RETURN>";
+        assert_eq!(message_in(classic).as_deref(), Some("Bad Login/Password"));
     }
 
     #[test]

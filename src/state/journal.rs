@@ -31,6 +31,10 @@ pub struct Entry {
     /// Keys of the JSON body the endpoint does not take and ignored (absent when none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ignored_keys: Vec<String>,
+    /// An error answer's message (CAR `message`, control `error`, QPS `responseCode:
+    /// errorMessage`, the classic `TEXT`); absent for a success.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Where a handler's body reader notes the keys it ignored, for the journal entry of its

@@ -533,6 +533,14 @@ async fn the_journal_records_filters_clears_and_stays_bounded() {
         .await
         .json();
     assert_eq!(failed["requests"][0]["path"], "/qps/rest/portal/version");
+    assert_eq!(
+        failed["requests"][0]["error"], "INVALID_CREDENTIALS: Authentication failed",
+        "an error answer's message is journalled"
+    );
+    assert!(
+        search.get("error").is_none(),
+        "a success has no error: {search}"
+    );
     let by_prefix = app
         .control(
             Method::GET,
