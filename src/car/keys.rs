@@ -114,3 +114,69 @@ pub(crate) const SCHEDULE: &[&str] = &[
     "activate",
     "rebootDelayTimeUnit",
 ];
+
+/// Script create (`POST /sm/v5/script`, `/sm/v4/script`): v5's and v4's fields.
+pub(crate) const SCRIPT_CREATE: &[&str] = &[
+    "title",
+    "typeId",
+    "languageId",
+    "categoryId",
+    "description",
+    "content",
+    "platform",
+    "severity",
+    "threshold",
+    "scriptApprovalUserConsent",
+    "hasParameters",
+    "params",
+    "autorScriptsMetadata",
+    // The GitHub and GitLab fields (the vendor spells the URL key two ways; the keys
+    // match in any case).
+    "githubInputUrl",
+    "gitHubUser",
+    "gitHubRepo",
+    "gitHubFilePath",
+    "gitHubBranch",
+    "gitHubToken",
+    "gitHubSyncEnabled",
+    "gitHubAutoSync",
+    "importedScriptFromGitLab",
+    "gitLabDetails",
+];
+
+/// Script update (`PATCH /sm/v4/script/{id}`).
+pub(crate) const SCRIPT_UPDATE: &[&str] = &[
+    "title",
+    "description",
+    "categoryId",
+    "languageId",
+    "platform",
+    "severity",
+    "threshold",
+    "content",
+    "comment",
+    "scriptApprovalUserConsent",
+    // The GitHub and GitLab fields (the vendor spells the URL key two ways; the keys
+    // match in any case).
+    "githubInputUrl",
+    "gitHubUser",
+    "gitHubRepo",
+    "gitHubFilePath",
+    "gitHubBranch",
+    "gitHubToken",
+    "gitHubSyncEnabled",
+    "gitHubAutoSync",
+    "importedScriptFromGitLab",
+    "gitLabDetails",
+];
+
+/// The 2025 schedule search.
+pub(crate) const SCHEDULE_SEARCH: &[&str] = &[
+    "filter",
+    "qql",
+    "pageNumber",
+    "pageSize",
+    "sort",
+    "startAt",
+    "endAt",
+];

@@ -84,15 +84,28 @@ pub fn router(state: &AppState) -> Router<AppState> {
         ),
         ("/sm/v1/script-types", get(authoring::script_types)),
         ("/sm/v1/script-language", get(authoring::script_languages)),
-        ("/sm/v5/script", post(authoring::create_v5)),
-        ("/sm/v4/script", post(authoring::create_v4)),
-        ("/sm/v4/script/{id}", patch(authoring::update)),
-        ("/sm/v1/scheduler/search", post(schedules::search)),
+        (
+            "/sm/v5/script",
+            post(authoring::create_v5).layer(accepts_any_case(keys::SCRIPT_CREATE)),
+        ),
+        (
+            "/sm/v4/script",
+            post(authoring::create_v4).layer(accepts_any_case(keys::SCRIPT_CREATE)),
+        ),
+        (
+            "/sm/v4/script/{id}",
+            patch(authoring::update).layer(accepts_any_case(keys::SCRIPT_UPDATE)),
+        ),
+        (
+            "/sm/v1/scheduler/search",
+            post(schedules::search).layer(accepts_any_case(keys::SCHEDULE_SEARCH)),
+        ),
         (
             "/sm/v1/scheduler/{id}",
             get(schedules::get)
                 .post(schedules::update)
-                .delete(schedules::delete),
+                .delete(schedules::delete)
+                .layer(accepts(keys::SCHEDULE)),
         ),
         ("/sm/v1/scheduler/{id}/activate", post(schedules::activate)),
         (

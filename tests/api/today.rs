@@ -376,6 +376,28 @@ async fn under_strict_a_car_body_key_the_endpoint_does_not_take_is_refused() {
             json!({"errorCode": "400", "message": message, "body": null})
         );
     }
+    // Script create and update and the schedule search follow the same rule.
+    for (method, path, body) in [
+        (
+            Method::POST,
+            "/sm/v5/script",
+            r#"{"title": "S", "typeId": 1, "languageId": 2, "content": "ZWNobwo=", "colour": 1}"#,
+        ),
+        (
+            Method::PATCH,
+            "/sm/v4/script/16012",
+            r#"{"title": "T", "colour": 1}"#,
+        ),
+        (Method::POST, "/sm/v1/scheduler/search", r#"{"colour": 1}"#),
+    ] {
+        let r = app.car(method, path, &t, body).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.text());
+        assert!(
+            r.text().contains("Unknown field 'colour'"),
+            "{path}: {}",
+            r.text()
+        );
+    }
     // Known keys in any case the guide writes them still pass.
     let r = app
         .car(
