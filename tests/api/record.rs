@@ -110,6 +110,21 @@ async fn record(a: &ServerA, out: &Path, extra: &[&str], password: &str) -> (boo
     (output.status.success(), text)
 }
 
+/// `record ARGS --out OUT` with the password in the environment, which must fail; its
+/// standard error.
+async fn refused(args: &[&str], out: &Path, password: &str) -> String {
+    let mut command = std::process::Command::new(BIN);
+    command
+        .arg("record")
+        .args(args)
+        .args(["--password-env", "QM_TEST_PASSWORD", "--out"])
+        .arg(out)
+        .env("QM_TEST_PASSWORD", password);
+    let output = run(command).await;
+    assert!(!output.status.success(), "{args:?} succeeded");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 /// Run a command off the test's runtime (the servers under test share that runtime).
 async fn run(mut command: std::process::Command) -> std::process::Output {
     tokio::task::spawn_blocking(move || command.output().unwrap())
@@ -743,37 +758,15 @@ async fn the_recorder_refuses_what_it_cannot_use_and_names_the_fix() {
     assert!(!folder.exists());
 
     // Without the CA the TLS failure names --ca-bundle.
-    let mut command = std::process::Command::new(BIN);
-    command
-        .args(["record", "--api-url", &a.https(), "--username", USER])
-        .args(["--password-env", "QM_TEST_PASSWORD", "--out"])
-        .arg(out.path().join("y"))
-        .env("QM_TEST_PASSWORD", PASSWORD);
-    let output = run(command).await;
-    let text = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success());
+    let https = a.https();
+    let y = out.path().join("y");
+    let text = refused(&["--api-url", &https, "--username", USER], &y, PASSWORD).await;
     assert!(text.contains("--ca-bundle"), "{text}");
 
     // A host that is not a Qualys API.
-    let mut command = std::process::Command::new(BIN);
-    command
-        .args([
-            "record",
-            "--api-url",
-            &format!("http://{}/_mock", a.running.http_addr),
-        ])
-        .args([
-            "--username",
-            USER,
-            "--password-env",
-            "QM_TEST_PASSWORD",
-            "--out",
-        ])
-        .arg(out.path().join("z"))
-        .env("QM_TEST_PASSWORD", PASSWORD);
-    let output = run(command).await;
-    let text = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success());
+    let control = format!("http://{}/_mock", a.running.http_addr);
+    let z = out.path().join("z");
+    let text = refused(&["--api-url", &control, "--username", USER], &z, PASSWORD).await;
     assert!(text.contains("is --api-url a Qualys API server"), "{text}");
 
     // A user without the CM module.
@@ -783,50 +776,41 @@ async fn the_recorder_refuses_what_it_cannot_use_and_names_the_fix() {
         json!({"name": "NoCm", "username": "nocm_user", "password": "pw-nocm", "modules": ["CAR"]}),
     )
     .await;
-    let mut command = std::process::Command::new(BIN);
-    command
-        .args(["record", "--api-url", &a.https(), "--username", "nocm_user"])
-        .args(["--password-env", "QM_TEST_PASSWORD", "--out"])
-        .arg(out.path().join("v"))
-        .arg("--ca-bundle")
-        .arg(&a.pem)
-        .env("QM_TEST_PASSWORD", "pw-nocm");
-    let output = run(command).await;
-    let text = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success());
+    let pem = a.pem.to_str().unwrap();
+    let v = out.path().join("v");
+    let args = [
+        "--api-url",
+        &https,
+        "--username",
+        "nocm_user",
+        "--ca-bundle",
+        pem,
+    ];
+    let text = refused(&args, &v, "pw-nocm").await;
     assert!(
         text.contains("may not use the CM API (UNAUTHORIZED)"),
         "{text}"
     );
 
     // The password is never an argument, and a resume needs something to resume.
-    let output = std::process::Command::new(BIN)
-        .args([
-            "record",
-            "--api-url",
-            "http://127.0.0.1:9",
-            "--username",
-            USER,
-        ])
-        .args(["--password", PASSWORD, "--out", "/tmp/never"])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let mut command = std::process::Command::new(BIN);
-    command
-        .args([
-            "record",
-            "--api-url",
-            &a.https(),
-            "--username",
-            USER,
-            "--resume",
-        ])
-        .args(["--password-env", "QM_TEST_PASSWORD", "--out"])
-        .arg(out.path().join("w"))
-        .env("QM_TEST_PASSWORD", PASSWORD);
-    let output = run(command).await;
-    let text = String::from_utf8_lossy(&output.stderr);
+    let never = out.path().join("never");
+    let args = [
+        "--api-url",
+        "http://127.0.0.1:9",
+        "--username",
+        USER,
+        "--password",
+        "x",
+    ];
+    let text = refused(&args, &never, PASSWORD).await;
+    assert!(text.contains("--password"), "{text}");
+    let w = out.path().join("w");
+    let text = refused(
+        &["--api-url", &https, "--username", USER, "--resume"],
+        &w,
+        PASSWORD,
+    )
+    .await;
     assert!(text.contains("nothing to resume"), "{text}");
     a.running.shutdown().await;
 }
