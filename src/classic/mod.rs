@@ -37,14 +37,21 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `GET|POST /msp/about.php`: the version page, for a valid Basic login.
-async fn about(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn about(
+    State(state): State<AppState>,
+    extensions: axum::http::Extensions,
+    headers: HeaderMap,
+) -> Response {
     let now_s = state.clock.now_ms().div_euclid(1000);
     let (user, password) = match credentials(&headers) {
         Credentials::Given(user, password) => (user, password),
         Credentials::Missing | Credentials::Malformed => return bad_login(now_s),
     };
     let caller = match state.authenticate(&user, &password).await {
-        Ok(Some(caller)) => caller,
+        Ok(Some(caller)) => {
+            crate::http::VerifiedUser::note(&extensions, &caller.username);
+            caller
+        }
         Ok(None) => return bad_login(now_s),
         Err(e) => {
             tracing::error!(error = %crate::logging::cause(&e), "store error on /msp/about.php");

@@ -76,6 +76,19 @@ pub enum FaultAction {
     Latency,
 }
 
+/// A `seq` given as a filter: a whole number from 0 to 2^63 − 1 (the document's `int64`
+/// with minimum 0), so a client's 64-bit signed integer always fits and nothing else is taken.
+fn int64_seq<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let value = Option::<u64>::deserialize(d)?;
+    match value {
+        Some(n) if n > i64::MAX as u64 => Err(serde::de::Error::custom(format!(
+            "after must be between 0 and {} (got {n})",
+            i64::MAX
+        ))),
+        other => Ok(other),
+    }
+}
+
 /// What `GET /_mock/requests` filters on, and `DELETE /_mock/requests` deletes.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -88,6 +101,7 @@ pub struct Filter {
     pub since: Option<i64>,
     /// Only entries recorded after the one with this `seq` (the journal's own order, which a
     /// moved clock does not change).
+    #[serde(default, deserialize_with = "int64_seq")]
     pub after: Option<u64>,
 }
 

@@ -404,3 +404,29 @@ async fn the_journal_lists_the_calls_after_a_given_seq_whatever_the_clock_did() 
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
     assert!(r.json()["error"].is_string());
 }
+
+#[tokio::test]
+async fn a_journal_after_beyond_a_signed_64_bit_integer_is_refused() {
+    let app = TestApp::new().await;
+    let r = app
+        .control(
+            Method::GET,
+            "/_mock/requests?after=9223372036854775808",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert!(
+        r.text().contains("after must be between 0 and"),
+        "{}",
+        r.text()
+    );
+    let r = app
+        .control(
+            Method::GET,
+            "/_mock/requests?after=9223372036854775807",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}

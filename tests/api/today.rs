@@ -70,6 +70,23 @@ async fn about_php_answers_a_basic_login_with_the_version_page_and_api_limits() 
             "{text}"
         );
     }
+    // The journal names the user the login was verified as.
+    let journal = app
+        .control(
+            Method::GET,
+            "/_mock/requests?path=/msp/about.php",
+            json!({}),
+        )
+        .await
+        .json();
+    let users: Vec<&Value> = journal["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["user"])
+        .collect();
+    assert!(!users.is_empty(), "{journal}");
+    assert!(users.iter().all(|u| *u == "acme_ss2"), "{journal}");
 }
 
 #[tokio::test]
