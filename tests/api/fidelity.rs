@@ -1,4 +1,4 @@
-//! Fidelity to the guides and to real clients (issue 13): challenges, limits, spellings,
+//! Fidelity to the guides and to real clients: challenges, limits, spellings,
 //! paths, negotiation — each as a client meets it.
 
 use axum::http::{Method, StatusCode};
