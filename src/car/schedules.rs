@@ -138,20 +138,9 @@ pub(crate) async fn activate(
         .car_schedule(caller.customer_id, id)
         .await?
         .ok_or_else(|| CarError::NotFound(format!("Scheduler with id {key} not found")))?;
-    let recurrence = Recurrence {
-        schedule_type: schedule.schedule_type.clone(),
-        start_date: schedule.start_date.clone(),
-        end_date: schedule.end_date.clone(),
-        start_time: schedule.start_time.clone(),
-        hourly_interval: schedule.hourly_interval,
-        days_of_week: schedule
-            .days_of_week
-            .iter()
-            .filter_map(|d| d.parse().ok())
-            .collect(),
-        recurrence_date: schedule.recurrence_date,
-        recurrence_month: schedule.recurrence_month,
-    };
+    // As the engine reads it; a stored recurrence that does not read never fires.
+    let recurrence = serde_json::from_str::<Recurrence>(&schedule.recurrence_json)
+        .map_err(|_| CarError::BadRequest(NEVER_FIRES.to_owned()))?;
     let now = state.clock.now_ms();
     let next_fire_ms = recurrence
         .next_fire(now)

@@ -144,14 +144,7 @@ impl Store {
                 return Ok(Err(Refusal::Duplicate(s.title)));
             }
             let id = insert_schedule(tx, &caller, &s, now_ms)?;
-            let activity = Activity {
-                target_type: "schedule",
-                target_name: &s.title,
-                target_id: id,
-                action: "CREATE",
-                comment: None,
-            };
-            log_activity(tx, &caller, now_ms, &activity)?;
+            log_schedule(tx, &caller, now_ms, (&s.title, id), "CREATE", None)?;
             Ok(Ok(id))
         })
         .await
@@ -238,6 +231,27 @@ pub struct ScheduleDetailRow {
     pub created_ms: i64,
     pub last_executed_ms: i64,
     pub next_fire_ms: Option<i64>,
+    /// When it fires, as the engine reads it.
+    pub recurrence_json: String,
+}
+
+/// A change to a schedule in the activity log: its title and id, the action and comment.
+fn log_schedule(
+    tx: &rusqlite::Transaction<'_>,
+    caller: &Caller,
+    now_ms: i64,
+    (title, id): (&str, i64),
+    action: &'static str,
+    comment: Option<&str>,
+) -> StoreResult<()> {
+    let activity = Activity {
+        target_type: "schedule",
+        target_name: title,
+        target_id: id,
+        action,
+        comment,
+    };
+    log_activity(tx, caller, now_ms, &activity)
 }
 
 const DETAIL_COLS: &str = "sc.id, sc.title, sc.description, sc.script_id, \
@@ -245,7 +259,7 @@ const DETAIL_COLS: &str = "sc.id, sc.title, sc.description, sc.script_id, \
     sc.schedule_type, sc.start_date, sc.end_date, sc.start_time, sc.hourly_interval, \
     sc.days_of_week_json, sc.recurrence_date, sc.recurrence_month, sc.monthly_schedule_type, \
     sc.assets_json, sc.asset_tags_json, sc.excluded_assets_json, sc.user_id, sc.user_name, \
-    sc.created_ms, sc.last_executed_ms, sc.next_fire_ms";
+    sc.created_ms, sc.last_executed_ms, sc.next_fire_ms, sc.recurrence_json";
 
 pub(super) const SOURCE: Source<'static> = Source {
     cols: DETAIL_COLS,
@@ -260,6 +274,7 @@ columns! {
         end_date, start_time, hourly_interval, days_of_week_json, recurrence_date,
         recurrence_month, monthly_schedule_type, assets_json, asset_tags_json,
         excluded_assets_json, user_id, user_name, created_ms, last_executed_ms, next_fire_ms,
+        recurrence_json,
     }
 }
 
@@ -298,6 +313,7 @@ fn detail_row(r: &Row<'_>, c: &DetailCols) -> rusqlite::Result<ScheduleDetailRow
         created_ms: r.get(c.created_ms)?,
         last_executed_ms: r.get(c.last_executed_ms)?,
         next_fire_ms: r.get(c.next_fire_ms)?,
+        recurrence_json: r.get(c.recurrence_json)?,
     })
 }
 
@@ -405,14 +421,7 @@ impl Store {
                 if s.activate { s.next_fire_ms } else { None },
                 s.recurrence_json
             ])?;
-            let activity = Activity {
-                target_type: "schedule",
-                target_name: &s.title,
-                target_id: id,
-                action: "MODIFY",
-                comment: None,
-            };
-            log_activity(tx, &caller, now_ms, &activity)?;
+            log_schedule(tx, &caller, now_ms, (&s.title, id), "MODIFY", None)?;
             Ok(Ok(()))
         })
         .await
@@ -439,14 +448,14 @@ impl Store {
                  WHERE customer_id = ?1 AND id = ?2",
             )?
             .execute(params![caller.customer_id, id, activate, next])?;
-            let activity = Activity {
-                target_type: "schedule",
-                target_name: &row.title,
-                target_id: id,
-                action: "MODIFY",
-                comment: Some(comment),
-            };
-            log_activity(tx, &caller, now_ms, &activity)?;
+            log_schedule(
+                tx,
+                &caller,
+                now_ms,
+                (&row.title, id),
+                "MODIFY",
+                Some(comment),
+            )?;
             Ok(Ok(()))
         })
         .await
@@ -465,14 +474,7 @@ impl Store {
             };
             tx.prepare_cached("DELETE FROM schedules WHERE customer_id = ?1 AND id = ?2")?
                 .execute(params![caller.customer_id, id])?;
-            let activity = Activity {
-                target_type: "schedule",
-                target_name: &row.title,
-                target_id: id,
-                action: "DELETE",
-                comment: None,
-            };
-            log_activity(tx, &caller, now_ms, &activity)?;
+            log_schedule(tx, &caller, now_ms, (&row.title, id), "DELETE", None)?;
             Ok(Ok(()))
         })
         .await
