@@ -95,6 +95,15 @@ impl Known {
 /// Record every CAR object type into `h`'s folder.
 pub(crate) async fn record(h: &Harvest, client: &Client, gateway: &str) -> Result<(), RecordError> {
     let base = gateway.trim_end_matches('/');
+    // A first call: the token's claims name the recording user's UUID, and a user without
+    // the CAR module is told so before anything is written.
+    let probe = format!("{base}/sm/v1/assettags/search");
+    let body = json!({"pageNumber": 0, "pageSize": 1});
+    let answer = client.car(Method::POST, &probe, Some(&body)).await?;
+    json_answer(&probe, answer.status.as_u16(), &answer.body)?;
+    if let Some(uuid) = client.claims().user_uuid {
+        h.user(&uuid, Some(&h.opts.username), None);
+    }
     let mut known = Known::default();
     for kind in Kind::ALL {
         page_through(h, client, base, kind, &mut known).await?;
@@ -227,13 +236,13 @@ fn ms_iso(ms: Option<i64>) -> Option<String> {
 }
 
 /// A `{"dateTime": ms, "user": {"id", "name"}}` stamp: the time, and the user (noted).
-fn stamp(h: &Harvest, v: &Value) -> Result<(Option<String>, Option<String>), RecordError> {
+fn stamp(h: &Harvest, v: &Value) -> (Option<String>, Option<String>) {
     let time = ms_iso(v.get("dateTime").and_then(Value::as_i64));
-    let user = match v.get("user") {
-        Some(u) if !s(u, "id").is_empty() => Some(h.user(s(u, "id"), None, Some(s(u, "name")))?),
-        _ => None,
-    };
-    Ok((time, user))
+    let user = v
+        .get("user")
+        .filter(|u| !s(u, "id").is_empty())
+        .map(|u| h.user(s(u, "id"), None, Some(s(u, "name"))));
+    (time, user)
 }
 
 /// Write one record of `kind` (scripts go through [`write_scripts`]); its id, when it was
@@ -249,7 +258,7 @@ fn write(
     let p = &h.pseudo;
     match kind {
         Kind::Activities => {
-            let user = h.user(s(v, "userUuid"), Some(s(v, "userName")), None)?;
+            let user = h.user(s(v, "userUuid"), Some(s(v, "userName")), None);
             let target_id = v
                 .get("customFields")
                 .and_then(Value::as_array)
@@ -442,14 +451,13 @@ async fn write_scripts(
     }
     for v in items {
         let id = int(v, "id").unwrap_or(0);
-        let (created, created_by) = stamp(h, v.get("created").unwrap_or(&Value::Null))?;
-        let (updated, updated_by) = stamp(h, v.get("updated").unwrap_or(&Value::Null))?;
-        let approved_by = match v.get("approverId").and_then(Value::as_str) {
-            Some(uuid) if !uuid.is_empty() => {
-                Some(h.user(uuid, None, v.get("approverName").and_then(Value::as_str))?)
-            }
-            _ => None,
-        };
+        let (created, created_by) = stamp(h, v.get("created").unwrap_or(&Value::Null));
+        let (updated, updated_by) = stamp(h, v.get("updated").unwrap_or(&Value::Null));
+        let approved_by = v
+            .get("approverId")
+            .and_then(Value::as_str)
+            .filter(|uuid| !uuid.is_empty())
+            .map(|uuid| h.user(uuid, None, v.get("approverName").and_then(Value::as_str)));
         let id_name = |key: &str| {
             let pair = v.get(key);
             IdName {

@@ -301,7 +301,7 @@ impl Client {
                 }
             };
             match outcome {
-                Ok((status, wait, body))
+                Ok((status, wait, _))
                     if status == StatusCode::TOO_MANY_REQUESTS
                         || status == StatusCode::CONFLICT =>
                 {
@@ -315,9 +315,8 @@ impl Client {
                     }
                     bump(&self.stats.waits);
                     tokio::time::sleep(wait.unwrap_or(Duration::from_secs(1))).await;
-                    let _ = body;
                 }
-                Ok((status, _, body)) if status.is_server_error() => {
+                Ok((status, _, _)) if status.is_server_error() => {
                     retries += 1;
                     if retries > self.max_retries {
                         return Err(RecordError::Platform(format!(
@@ -329,7 +328,6 @@ impl Client {
                     }
                     bump(&self.stats.retries);
                     tokio::time::sleep(backoff(retries)).await;
-                    let _ = body;
                 }
                 Ok((status, _, body)) => return Ok(Answer { status, body }),
                 Err(e) => {

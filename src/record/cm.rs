@@ -238,8 +238,8 @@ fn write(
                 customer,
                 title: text(el, "title"),
                 description: text(el, "description"),
-                date_created: date(el, "dateCreated"),
-                date_updated: date(el, "dateUpdated"),
+                date_created: text(el, "dateCreated"),
+                date_updated: text(el, "dateUpdated"),
                 is_template: text(el, "isTemplate") == "true",
             })
         }
@@ -276,7 +276,7 @@ fn write(
                     .map(str::to_owned)
                     .collect(),
                 json_data: el.text_of("jsonData").map(str::to_owned),
-                date_created: date(el, "dateCreated"),
+                date_created: text(el, "dateCreated"),
                 criteria,
             })
         }
@@ -292,8 +292,8 @@ fn write(
                 customer,
                 uuid: p.uuid(&text(el, "uuid")),
                 title: text(el, "title"),
-                date_created: date(el, "dateCreated"),
-                date_updated: date(el, "dateUpdated"),
+                date_created: text(el, "dateCreated"),
+                date_updated: text(el, "dateUpdated"),
                 frequency: text(el, "frequency"),
                 is_active: text(el, "isActive") == "true",
                 included_ips: p.address_list(&text(el, "includedIps")),
@@ -323,8 +323,8 @@ fn write(
                 trigger_uuid: p.uuid(&text(el, "triggerUuid")),
                 ip_address: p.address(&text(el, "ipAddress")),
                 hostname: p.hostname(&text(el, "hostname")),
-                event_date: date(el, "eventDate"),
-                alert_date: date(el, "alertDate"),
+                event_date: text(el, "eventDate"),
+                alert_date: text(el, "alertDate"),
                 is_hidden: text(el, "isHidden") == "true",
                 profile,
                 rule: None,
@@ -360,12 +360,6 @@ fn alert_info(info: &Element, p: &super::pseudo::Pseudo) -> Map<String, Value> {
 
 fn text(el: &Element, name: &str) -> String {
     el.text_of(name).unwrap_or_default().trim().to_owned()
-}
-
-/// A CM date as the seed takes it (`2018-06-04T10:57:43Z`); what the seed cannot read is
-/// kept as given so the loader names it.
-fn date(el: &Element, name: &str) -> String {
-    text(el, name)
 }
 
 fn number(el: &Element, name: &str) -> Option<i64> {

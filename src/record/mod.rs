@@ -151,12 +151,7 @@ impl Harvest {
 
     /// Note a user seen by UUID (with the login and display name where the record shows
     /// them) and give the login a seed record names it by.
-    pub(crate) fn user(
-        &self,
-        uuid: &str,
-        username: Option<&str>,
-        name: Option<&str>,
-    ) -> Result<String, RecordError> {
+    pub(crate) fn user(&self, uuid: &str, username: Option<&str>, name: Option<&str>) -> String {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let seen = state.users.entry(uuid.to_owned()).or_default();
         if seen.username.is_none() {
@@ -165,7 +160,7 @@ impl Harvest {
         if seen.name.is_none() {
             seen.name = name.filter(|n| !n.is_empty()).map(str::to_owned);
         }
-        Ok(self.login(uuid, seen))
+        self.login(uuid, seen)
     }
 
     /// The seed login of a user: the recorded one (pseudonymised), else one made from the
@@ -246,28 +241,7 @@ pub async fn run(args: RecordArgs) -> Result<String, RecordError> {
     };
     let car = async {
         match args.gateway_url.as_deref() {
-            Some(gateway) => {
-                // The recording user is known by its token's UUID; note its login first.
-                let probe = format!("{}/sm/v1/assettags/search", gateway.trim_end_matches('/'));
-                let answer = client
-                    .car(
-                        reqwest::Method::POST,
-                        &probe,
-                        Some(&json!({"pageNumber": 0, "pageSize": 1})),
-                    )
-                    .await?;
-                if answer.status.as_u16() == 401 || answer.status.as_u16() == 403 {
-                    return Err(RecordError::Credentials(format!(
-                        "{}: HTTP {} with a fresh token: the user may not use CAR (record with a user that has the CAR module, or leave out --gateway-url)",
-                        client::path_of(&probe),
-                        answer.status.as_u16()
-                    )));
-                }
-                if let Some(uuid) = client.claims().user_uuid {
-                    harvest.user(&uuid, Some(&args.username), None)?;
-                }
-                car::record(&harvest, &client, gateway).await
-            }
+            Some(gateway) => car::record(&harvest, &client, gateway).await,
             None => Ok(()),
         }
     };
@@ -423,7 +397,7 @@ fn write_accounts(h: &Harvest, claims: &client::TokenClaims) -> Result<(), Recor
         .user_uuid
         .clone()
         .unwrap_or_else(|| "00000000-0000-4000-8000-000000000002".to_owned());
-    h.user(&recording_uuid, Some(&h.opts.username), None)?;
+    h.user(&recording_uuid, Some(&h.opts.username), None);
     let users: BTreeMap<String, UserSeen> = h.state(|s| s.users.clone());
     let modules = if claims.modules.is_empty() {
         vec!["CAR".to_owned(), "CM".to_owned()]
