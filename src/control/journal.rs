@@ -47,6 +47,10 @@ pub async fn record(State(state): State<AppState>, mut request: Request, next: N
         )
     };
     let fault = response.extensions().get::<AppliedFault>().copied();
+    let answered_by = response
+        .extensions()
+        .get::<crate::state::journal::AnsweredBy>()
+        .map(|a| a.0.clone());
     let dropped = fault.is_some_and(|f| f.action == FaultAction::Drop);
     let (response, error) = if dropped {
         (response, None)
@@ -67,6 +71,7 @@ pub async fn record(State(state): State<AppState>, mut request: Request, next: N
         fault,
         ignored_keys: ignored.take(),
         error,
+        answered_by,
     });
     response
 }
@@ -153,6 +158,7 @@ mod tests {
             body_truncated: false,
             fault: None,
             ignored_keys: Vec::new(),
+            answered_by: None,
         }
     }
 

@@ -35,7 +35,16 @@ pub struct Entry {
     /// errorMessage`, the classic `TEXT`); absent for a success.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What answered a call outside the emulated APIs: `stub:<id>` for a stub mapping,
+    /// `proxy` for the platform behind `--proxy-unmatched` (absent for the emulated APIs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answered_by: Option<String>,
 }
+
+/// Put in a response's extensions by whatever answered a call outside the emulated APIs
+/// (a stub, the proxy); the journal copies it into the entry's `answeredBy`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnsweredBy(pub String);
 
 /// Where a handler's body reader notes the keys it ignored, for the journal entry of its
 /// request: the journal layer puts one in each request's extensions and reads it back.
