@@ -6,12 +6,15 @@ use super::wire::{Format, Name, Node, ObjBuilder, Record, render_record};
 use crate::dates;
 use crate::page::{Page, Window};
 use crate::query::SqlWhere;
-use crate::query::catalog::{CM_ALERT, CM_PROFILE, CM_RULE, CM_RULESET, Catalog};
+use crate::query::catalog::Catalog;
 use crate::state::AppState;
 use crate::store::StoreResult;
 use crate::store::cm::{AlertRow, ProfileRow, RuleRow, RulesetRow, RulesetWithRules};
+use crate::store::objects::{self, CmWire, Object, Table, Xsd};
 
-/// A CM object type, as named in paths (`search/cm/alert`).
+/// A CM object type, as named in paths (`search/cm/alert`). Everything but its records'
+/// code is its entry in the store's registry of object types (`store::objects`): its name,
+/// catalog, record element and XSD.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Alert,
@@ -21,44 +24,57 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind, in the order the CM API's texts name them.
+    pub const ALL: [Kind; 4] = [Kind::Alert, Kind::Profile, Kind::Rule, Kind::Ruleset];
+
+    /// What the registry declares of it, and its record's shape for `fields` paths: what
+    /// [`alert_sharing`], [`profile`], [`rule`] and [`ruleset`] build (and the served XSDs
+    /// declare). A table without a CM object type here fails the build.
+    fn declared(self) -> &'static Declared {
+        match self {
+            Kind::Alert => const { &Declared::new(&objects::CM_ALERTS, &ALERT) },
+            Kind::Profile => const { &Declared::new(&objects::CM_PROFILES, &PROFILE) },
+            Kind::Rule => const { &Declared::new(&objects::CM_RULES, &RULE) },
+            Kind::Ruleset => const { &Declared::new(&objects::CM_RULESETS, &RULESET) },
+        }
+    }
+
+    /// The kind a path names (`alert` in `search/cm/alert`), matched exactly.
     pub fn from_path(name: &str) -> Option<Kind> {
-        Some(match name {
-            "alert" => Kind::Alert,
-            "profile" => Kind::Profile,
-            "rule" => Kind::Rule,
-            "ruleset" => Kind::Ruleset,
-            _ => return None,
-        })
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Its name in paths and texts (`alert`).
+    pub fn name(self) -> &'static str {
+        self.declared().object.name()
+    }
+
+    /// Every kind's name, as a sentence lists them: `alert, profile, rule and ruleset`.
+    pub fn names_in_words() -> String {
+        let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+        match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => names.concat(),
+        }
     }
 
     pub fn catalog(self) -> &'static Catalog {
-        match self {
-            Kind::Alert => &CM_ALERT,
-            Kind::Profile => &CM_PROFILE,
-            Kind::Rule => &CM_RULE,
-            Kind::Ruleset => &CM_RULESET,
-        }
+        self.declared().object.catalog
     }
 
     /// The record's wrapper element.
     pub fn wrapper(self) -> &'static str {
-        match self {
-            Kind::Alert => "Alert",
-            Kind::Profile => "Profile",
-            Kind::Rule => "Rule",
-            Kind::Ruleset => "RuleSet",
-        }
+        self.declared().wire.wrapper
     }
 
-    /// The record's shape, for `fields` paths: what [`alert_sharing`], [`profile`],
-    /// [`rule`] and [`ruleset`] build (and the served XSDs declare).
+    /// The schema answers about this kind name.
+    pub(crate) fn xsd(self) -> &'static Xsd {
+        &self.declared().wire.xsd
+    }
+
+    /// The record's shape, for `fields` paths.
     pub fn shape(self) -> &'static Shape {
-        match self {
-            Kind::Alert => &ALERT,
-            Kind::Profile => &PROFILE,
-            Kind::Rule => &RULE,
-            Kind::Ruleset => &RULESET,
-        }
+        self.declared().shape
     }
 
     /// Records of this kind for a customer: `(id, record tree)` in ascending id.
@@ -156,6 +172,23 @@ impl Kind {
             };
             (id, Record::Tree(vec![(wrapper.clone(), node)]))
         }))
+    }
+}
+
+/// A kind's registry entry, its CM wire and its record's shape.
+struct Declared {
+    object: &'static Object,
+    wire: &'static CmWire,
+    shape: &'static Shape,
+}
+
+impl Declared {
+    const fn new(table: &'static Table, shape: &'static Shape) -> Declared {
+        Declared {
+            object: objects::object_of(table),
+            wire: objects::cm_wire_of(table),
+            shape,
+        }
     }
 }
 
@@ -377,4 +410,30 @@ pub fn ruleset(s: &RulesetWithRules) -> Node {
             ObjBuilder::new().field("list", Node::List(rules)).build(),
         )
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_cm_object_type_of_the_registry_is_a_kind() {
+        let mut registered: Vec<&str> = objects::objects(false).map(|o| o.name()).collect();
+        let mut kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+        registered.sort_unstable();
+        kinds.sort_unstable();
+        assert_eq!(kinds, registered);
+        for object in objects::objects(false) {
+            let kind = Kind::from_path(object.name()).unwrap();
+            assert_eq!(kind.catalog(), object.catalog);
+            assert_eq!(
+                super::super::xsd::schema(kind.xsd().path),
+                Some(kind.xsd().text),
+                "{} is served",
+                kind.name()
+            );
+        }
+        assert_eq!(Kind::names_in_words(), "alert, profile, rule and ruleset");
+        assert_eq!(Kind::from_path("Alert"), None);
+    }
 }

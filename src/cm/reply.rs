@@ -10,7 +10,9 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 
 use super::error::CmError;
+use super::objects::Kind;
 use super::wire::{Format, ServiceResponse};
+use super::xsd;
 use crate::state::AppState;
 use crate::store::Caller;
 
@@ -91,18 +93,14 @@ pub(crate) fn scheme(uri: &Uri, headers: &HeaderMap, extensions: &Extensions) ->
 fn schema_path(path: &str) -> &'static str {
     let rest = path.trim_start_matches("/qps/rest/");
     if rest == "portal/version" || rest.starts_with("portal/version/") {
-        return "/qps/xsd/version.xsd";
+        return xsd::VERSION;
     }
     let parts: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     match parts.as_slice() {
-        ["1.0", "search" | "get" | "download", "cm", object, ..] => match *object {
-            "alert" => "/qps/xsd/1.0/cm/alert.xsd",
-            "profile" => "/qps/xsd/1.0/cm/profile.xsd",
-            "rule" => "/qps/xsd/1.0/cm/rule.xsd",
-            "ruleset" => "/qps/xsd/1.0/cm/ruleset.xsd",
-            _ => "/qps/xsd/1.0/cm.xsd",
-        },
-        _ => "/qps/xsd/1.0/cm.xsd",
+        ["1.0", "search" | "get" | "download", "cm", object, ..] => {
+            Kind::from_path(object).map_or(xsd::ENVELOPE, |k| k.xsd().path)
+        }
+        _ => xsd::ENVELOPE,
     }
 }
 
@@ -237,7 +235,7 @@ mod tests {
         ] {
             assert_eq!(schema_path(other), "/qps/xsd/1.0/cm.xsd", "{other}");
         }
-        for (path, _) in crate::cm::xsd::SCHEMAS {
+        for (path, _) in crate::cm::xsd::schemas() {
             assert!(path.starts_with("/qps/xsd/"));
         }
     }

@@ -46,7 +46,7 @@ fn admit(caller: &Caller, object: &str) -> Result<Kind, CmError> {
     Kind::from_path(object).ok_or_else(|| {
         CmError::invalid_request(
             format!("Unknown object type: cm/{object}"),
-            "The CM API serves alert, profile, rule and ruleset.",
+            format!("The CM API serves {}.", Kind::names_in_words()),
         )
     })
 }

@@ -8,27 +8,30 @@ use axum::extract::Path;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
+use super::objects::Kind;
 use super::reply::Ctx;
 
-/// `(path, schema)` for every schema served.
-pub const SCHEMAS: &[(&str, &str)] = &[
-    ("/qps/xsd/1.0/cm/alert.xsd", include_str!("xsd/alert.xsd")),
-    (
-        "/qps/xsd/1.0/cm/profile.xsd",
-        include_str!("xsd/profile.xsd"),
-    ),
-    ("/qps/xsd/1.0/cm/rule.xsd", include_str!("xsd/rule.xsd")),
-    (
-        "/qps/xsd/1.0/cm/ruleset.xsd",
-        include_str!("xsd/ruleset.xsd"),
-    ),
-    ("/qps/xsd/1.0/cm.xsd", include_str!("xsd/cm.xsd")),
-    ("/qps/xsd/version.xsd", include_str!("xsd/version.xsd")),
-];
+/// The envelope schema: answers (errors) of paths that name no CM object.
+pub const ENVELOPE: &str = "/qps/xsd/1.0/cm.xsd";
+
+/// The portal version's schema.
+pub const VERSION: &str = "/qps/xsd/version.xsd";
+
+/// `(path, schema)` for every schema served: each CM object type's (declared with it in
+/// the registry of object types), then the envelope's and the portal version's.
+pub fn schemas() -> impl Iterator<Item = (&'static str, &'static str)> {
+    Kind::ALL
+        .into_iter()
+        .map(|k| (k.xsd().path, k.xsd().text))
+        .chain([
+            (ENVELOPE, include_str!("xsd/cm.xsd")),
+            (VERSION, include_str!("xsd/version.xsd")),
+        ])
+}
 
 /// The schema at `path`, if one is served there.
 pub fn schema(path: &str) -> Option<&'static str> {
-    SCHEMAS.iter().find(|(p, _)| *p == path).map(|(_, s)| *s)
+    schemas().find(|(p, _)| *p == path).map(|(_, s)| s)
 }
 
 /// `GET /qps/xsd/{*name}`: a schema (no credentials needed: clients and validators fetch

@@ -187,7 +187,7 @@ fn window_search(filter: &SqlWhere, window: Window) -> Search<'_> {
     }
 }
 
-const ALERT_SOURCE: Source<'static> = Source {
+pub(super) const ALERT_SOURCE: Source<'static> = Source {
     cols: "a.id, a.source, a.event_type, a.trigger_uuid, a.ip_address, a.hostname, a.event_s, \
            a.alert_s, a.is_hidden, a.alert_info_json, a.profile_id",
     from: "cm_alerts a",
@@ -200,37 +200,26 @@ const ALERT_ID_SOURCE: Source<'static> = Source {
     ..ALERT_SOURCE
 };
 
-const PROFILE_SOURCE: Source<'static> = Source {
+pub(super) const PROFILE_SOURCE: Source<'static> = Source {
     cols: concat!(profile_cols!(), ", ", ruleset_cols!()),
     from: "cm_profiles p LEFT JOIN cm_rulesets s ON s.id = p.ruleset_id AND s.customer_id = p.customer_id",
     alias: "p",
     key: "p.id",
 };
 
-const RULE_SOURCE: Source<'static> = Source {
+pub(super) const RULE_SOURCE: Source<'static> = Source {
     cols: RULE_COLS,
     from: "cm_rules r",
     alias: "r",
     key: "r.id",
 };
 
-const RULESET_SOURCE: Source<'static> = Source {
+pub(super) const RULESET_SOURCE: Source<'static> = Source {
     cols: ruleset_cols!(),
     from: "cm_rulesets s",
     alias: "s",
     key: "s.id",
 };
-
-/// What each CM search selects from, by catalog object name.
-fn source(object: &str) -> Option<Source<'static>> {
-    Some(match object {
-        "alert" => ALERT_SOURCE,
-        "profile" => PROFILE_SOURCE,
-        "rule" => RULE_SOURCE,
-        "ruleset" => RULESET_SOURCE,
-        _ => return None,
-    })
-}
 
 fn rule_criteria(conn: &Connection, rule_id: i64) -> StoreResult<Vec<RuleCriterionRow>> {
     let mut stmt = conn.prepare_cached(
@@ -276,7 +265,8 @@ fn with_criteria(conn: &Connection, mut rules: Vec<RuleRow>) -> StoreResult<Vec<
 }
 
 impl Store {
-    /// The query plan of a CM search (`alert`, `profile`, `rule`, `ruleset`), as run.
+    /// The query plan of a CM search, as run. `object` is a CM object type's name in the
+    /// registry (`alert`, …: its catalog's `object`).
     pub async fn cm_explain(
         &self,
         object: &'static str,
@@ -285,8 +275,9 @@ impl Store {
         window: Window,
     ) -> StoreResult<Vec<String>> {
         self.read(move |conn| {
-            let source = source(object)
-                .ok_or_else(|| super::StoreError::Schema(format!("no CM search of {object:?}")))?;
+            let source = super::objects::cm_object(object)
+                .ok_or_else(|| super::StoreError::Schema(format!("no CM search of {object:?}")))?
+                .source;
             search::explain(conn, &source, customer_id, &window_search(&filter, window))
         })
         .await

@@ -15,7 +15,7 @@ mod baseline;
 pub mod car;
 pub mod cm;
 mod columns;
-mod objects;
+pub(crate) mod objects;
 mod open;
 mod pool;
 mod private;

@@ -1,13 +1,22 @@
-//! The one table of stored object types.
+//! The registry of object types: every table that holds a customer's data, declared once.
 //!
-//! Every table that holds a customer's data is listed here once, parents before children,
-//! with the column naming its owner and how a customer's rows are copied into a new
-//! customer. The baseline (reset), per-customer copies (`copyOf`) and the record counts of
-//! `/_mock/health` all iterate this list; adding a table means adding it to `schema.sql` and
-//! here.
+//! Each entry says, in one place, everything the rest of the crate derives about its table:
+//! the column naming its owner and how a customer's rows are copied into a new customer
+//! (the baseline's reset, `copyOf`), its name in `/_mock/health` counts, its seed file (and
+//! the embedded default's records), and — for a table an API searches — the object type
+//! itself: its filter catalog (whose `object` is the name in paths and error texts), the
+//! store's search source, and for CM its record element and served XSD. The search
+//! dispatch (`car_explain`, `cm_explain`), CM's `Kind`, the schema locations of CM answers,
+//! the served XSDs, the seed files, `/_mock/seed` keys and health counts all read it; the
+//! tests below fail while a table or an object type is half-registered.
+//! `docs/adding-an-object-type.md` walks through adding one.
+
+use super::car::{activities, assets, jobs, schedules, scripts};
+use super::cm as store_cm;
+use super::search::Source;
+use crate::query::catalog::{self, Catalog};
 
 /// One table of customer data.
-#[derive(Debug)]
 pub(crate) struct Table {
     pub name: &'static str,
     /// The column holding the owning customer's id.
@@ -16,6 +25,136 @@ pub(crate) struct Table {
     pub counted_as: Option<&'static str>,
     /// How `copyOf` copies a customer's rows.
     pub copy: CopyRule,
+    /// Its seed file (`None`: not seeded on its own — made through the API, or read with
+    /// its parent's records).
+    pub seed: Option<SeedFile>,
+    /// The object type an API searches in it (`None`: a table no search names).
+    pub object: Option<Object>,
+}
+
+/// A seed file: its name in a seed folder (without `.json`: its `/_mock/seed` key), and the
+/// embedded default seed's records.
+pub(crate) struct SeedFile {
+    pub name: &'static str,
+    pub default: &'static str,
+}
+
+/// An object type an API searches.
+pub(crate) struct Object {
+    /// Its filterable fields; `catalog.object` is its name (`alert`, `assettag`) in
+    /// `search/cm/{name}` paths, explains and error texts.
+    pub catalog: &'static Catalog,
+    /// What its search selects from.
+    pub(super) source: Source<'static>,
+    pub api: Api,
+}
+
+/// The API an object type belongs to, with what its wire format needs.
+pub(crate) enum Api {
+    Car,
+    Cm(CmWire),
+}
+
+/// What CM's wire format needs of an object type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CmWire {
+    /// The record's element (`Alert`, `RuleSet`).
+    pub wrapper: &'static str,
+    /// Its schema, named by every answer about it.
+    pub xsd: Xsd,
+}
+
+/// A served XSD: where it is served and its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Xsd {
+    pub path: &'static str,
+    pub text: &'static str,
+}
+
+impl Object {
+    /// Its name in paths, explains and error texts.
+    pub fn name(&self) -> &'static str {
+        self.catalog.object
+    }
+}
+
+/// `registry! { NAME = Table { … }; … }`: each table as a named constant, and [`TABLES`]
+/// listing them in the order written (parents first).
+macro_rules! registry {
+    ($($(#[$doc:meta])* $name:ident = $table:expr;)*) => {
+        $($(#[$doc])* pub(crate) const $name: Table = $table;)*
+
+        /// Every table of customer data, parents first.
+        pub(crate) const TABLES: &[&Table] = &[$(&$name),*];
+    };
+}
+
+/// The seed file `name.json`, embedded from `seed-data/`.
+macro_rules! seed_file {
+    ($name:literal) => {
+        Some(SeedFile {
+            name: concat!($name, ".json"),
+            default: include_str!(concat!("../../seed-data/", $name, ".json")),
+        })
+    };
+}
+
+/// A CM object type's wire: its record element and `src/cm/xsd/{name}.xsd`, served at
+/// `/qps/xsd/1.0/cm/{name}.xsd`.
+macro_rules! cm_wire {
+    ($wrapper:literal, $name:literal) => {
+        Api::Cm(CmWire {
+            wrapper: $wrapper,
+            xsd: Xsd {
+                path: concat!("/qps/xsd/1.0/cm/", $name, ".xsd"),
+                text: include_str!(concat!("../cm/xsd/", $name, ".xsd")),
+            },
+        })
+    };
+}
+
+/// The object types of one API, in registry order.
+pub(crate) fn objects(car: bool) -> impl Iterator<Item = &'static Object> {
+    TABLES
+        .iter()
+        .filter_map(|t| t.object.as_ref())
+        .filter(move |o| matches!(o.api, Api::Car) == car)
+}
+
+/// The CAR object type of this name (a CAR catalog's `object`).
+pub(crate) fn car_object(name: &str) -> Option<&'static Object> {
+    objects(true).find(|o| o.name() == name)
+}
+
+/// The CM object type of this name (`alert` in `search/cm/alert`).
+pub(crate) fn cm_object(name: &str) -> Option<&'static Object> {
+    objects(false).find(|o| o.name() == name)
+}
+
+/// The object of a registry entry that declares one (in a `const`, a table without one
+/// fails the build).
+pub(crate) const fn object_of(table: &'static Table) -> &'static Object {
+    match &table.object {
+        Some(object) => object,
+        None => panic!("the table declares no object type"),
+    }
+}
+
+/// The CM wire of a registry entry that declares a CM object type (in a `const`, a table
+/// without one fails the build).
+pub(crate) const fn cm_wire_of(table: &'static Table) -> &'static CmWire {
+    match &object_of(table).api {
+        Api::Cm(wire) => wire,
+        Api::Car => panic!("the table declares a CAR object type"),
+    }
+}
+
+/// The seed file of a registry entry that declares one.
+pub(crate) const fn seed_file_of(table: &'static Table) -> &'static SeedFile {
+    match &table.seed {
+        Some(file) => file,
+        None => panic!("the table declares no seed file"),
+    }
 }
 
 /// How a table's rows are copied into a new customer.
@@ -38,21 +177,24 @@ pub(crate) const NEW_UUID: &str = "(lower(hex(randomblob(4))) || '-' || lower(he
 
 const MOVED_ID: Option<&str> = Some("id + :off");
 
-/// Every table of customer data, parents first.
-pub(crate) const TABLES: &[Table] = &[
-    Table {
+registry! {
+    CUSTOMERS = Table {
         name: "customers",
         owner: "id",
         counted_as: Some("customers"),
         copy: CopyRule::No,
-    },
-    Table {
+        seed: seed_file!("customers"),
+        object: None,
+    };
+    USERS = Table {
         name: "users",
         owner: "customer_id",
         counted_as: Some("users"),
         copy: CopyRule::No,
-    },
-    Table {
+        seed: seed_file!("users"),
+        object: None,
+    };
+    SCRIPTS = Table {
         name: "scripts",
         owner: "customer_id",
         counted_as: Some("scripts"),
@@ -71,26 +213,46 @@ pub(crate) const TABLES: &[Table] = &[
                 Some("CASE WHEN approver_name IS NULL THEN NULL ELSE :user_name END"),
             ),
         ]),
-    },
-    Table {
+        seed: seed_file!("scripts"),
+        object: Some(Object {
+            catalog: &catalog::CAR_SCRIPT,
+            source: scripts::SOURCE,
+            api: Api::Car,
+        }),
+    };
+    ASSETS = Table {
         name: "assets",
         owner: "customer_id",
         counted_as: Some("assets"),
         copy: CopyRule::Rows(&[("id", MOVED_ID)]),
-    },
-    Table {
+        seed: seed_file!("assets"),
+        object: Some(Object {
+            catalog: &catalog::CAR_ASSET,
+            source: assets::SOURCE,
+            api: Api::Car,
+        }),
+    };
+    ASSET_INTERFACES = Table {
         name: "asset_interfaces",
         owner: "customer_id",
         counted_as: None,
         copy: CopyRule::Rows(&[("asset_id", Some("asset_id + :off"))]),
-    },
-    Table {
+        seed: None,
+        object: None,
+    };
+    ASSET_TAGS = Table {
         name: "asset_tags",
         owner: "customer_id",
         counted_as: Some("assetTags"),
         copy: CopyRule::Rows(&[("id", MOVED_ID)]),
-    },
-    Table {
+        seed: seed_file!("assettags"),
+        object: Some(Object {
+            catalog: &catalog::CAR_ASSET_TAG,
+            source: assets::TAG_SOURCE,
+            api: Api::Car,
+        }),
+    };
+    ASSET_TAG_LINKS = Table {
         name: "asset_tag_links",
         owner: "customer_id",
         counted_as: None,
@@ -98,14 +260,22 @@ pub(crate) const TABLES: &[Table] = &[
             ("asset_id", Some("asset_id + :off")),
             ("tag_id", Some("tag_id + :off")),
         ]),
-    },
-    Table {
+        seed: None,
+        object: None,
+    };
+    SCHEDULES = Table {
         name: "schedules",
         owner: "customer_id",
         counted_as: Some("schedules"),
         copy: CopyRule::No,
-    },
-    Table {
+        seed: None,
+        object: Some(Object {
+            catalog: &catalog::CAR_SCHEDULE,
+            source: schedules::SOURCE,
+            api: Api::Car,
+        }),
+    };
+    SCRIPT_JOBS = Table {
         name: "script_jobs",
         owner: "customer_id",
         counted_as: Some("jobs"),
@@ -114,8 +284,14 @@ pub(crate) const TABLES: &[Table] = &[
             ("script_id", Some("script_id + :off")),
             ("schedule_id", Some("NULL")),
         ]),
-    },
-    Table {
+        seed: seed_file!("jobs"),
+        object: Some(Object {
+            catalog: &catalog::CAR_JOB,
+            source: jobs::SOURCE,
+            api: Api::Car,
+        }),
+    };
+    ASSET_JOBS = Table {
         name: "asset_jobs",
         owner: "customer_id",
         counted_as: Some("assetJobs"),
@@ -124,8 +300,14 @@ pub(crate) const TABLES: &[Table] = &[
             ("job_id", Some("job_id + :off")),
             ("asset_id", Some("asset_id + :off")),
         ]),
-    },
-    Table {
+        seed: seed_file!("assetjobs"),
+        object: Some(Object {
+            catalog: &catalog::CAR_ASSET_JOB,
+            source: jobs::ASSET_JOB_SOURCE,
+            api: Api::Car,
+        }),
+    };
+    ACTIVITIES = Table {
         name: "activities",
         owner: "customer_id",
         counted_as: Some("activities"),
@@ -142,26 +324,46 @@ pub(crate) const TABLES: &[Table] = &[
                 ),
             ),
         ]),
-    },
-    Table {
+        seed: seed_file!("activities"),
+        object: Some(Object {
+            catalog: &catalog::CAR_ACTIVITY,
+            source: activities::SOURCE,
+            api: Api::Car,
+        }),
+    };
+    CM_RULESETS = Table {
         name: "cm_rulesets",
         owner: "customer_id",
         counted_as: Some("rulesets"),
         copy: CopyRule::Rows(&[("id", MOVED_ID)]),
-    },
-    Table {
+        seed: seed_file!("rulesets"),
+        object: Some(Object {
+            catalog: &catalog::CM_RULESET,
+            source: store_cm::RULESET_SOURCE,
+            api: cm_wire!("RuleSet", "ruleset"),
+        }),
+    };
+    CM_RULES = Table {
         name: "cm_rules",
         owner: "customer_id",
         counted_as: Some("rules"),
         copy: CopyRule::Rows(&[("id", MOVED_ID), ("ruleset_id", Some("ruleset_id + :off"))]),
-    },
-    Table {
+        seed: seed_file!("rules"),
+        object: Some(Object {
+            catalog: &catalog::CM_RULE,
+            source: store_cm::RULE_SOURCE,
+            api: cm_wire!("Rule", "rule"),
+        }),
+    };
+    CM_RULE_CRITERIA = Table {
         name: "cm_rule_criteria",
         owner: "customer_id",
         counted_as: None,
         copy: CopyRule::Rows(&[("id", MOVED_ID), ("rule_id", Some("rule_id + :off"))]),
-    },
-    Table {
+        seed: None,
+        object: None,
+    };
+    CM_PROFILES = Table {
         name: "cm_profiles",
         owner: "customer_id",
         counted_as: Some("profiles"),
@@ -170,8 +372,14 @@ pub(crate) const TABLES: &[Table] = &[
             ("uuid", Some(NEW_UUID)),
             ("ruleset_id", Some("ruleset_id + :off")),
         ]),
-    },
-    Table {
+        seed: seed_file!("profiles"),
+        object: Some(Object {
+            catalog: &catalog::CM_PROFILE,
+            source: store_cm::PROFILE_SOURCE,
+            api: cm_wire!("Profile", "profile"),
+        }),
+    };
+    CM_ALERTS = Table {
         name: "cm_alerts",
         owner: "customer_id",
         counted_as: Some("alerts"),
@@ -180,8 +388,14 @@ pub(crate) const TABLES: &[Table] = &[
             ("profile_id", Some("profile_id + :off")),
             ("rule_id", Some("rule_id + :off")),
         ]),
-    },
-];
+        seed: seed_file!("alerts"),
+        object: Some(Object {
+            catalog: &catalog::CM_ALERT,
+            source: store_cm::ALERT_SOURCE,
+            api: cm_wire!("Alert", "alert"),
+        }),
+    };
+}
 
 #[cfg(test)]
 mod tests {
@@ -227,5 +441,94 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn schema() -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(include_str!("schema.sql")).unwrap();
+        conn
+    }
+
+    #[test]
+    fn every_object_type_searches_its_own_table_with_every_catalog_field() {
+        let conn = schema();
+        let mut searched = 0;
+        for table in TABLES {
+            let Some(object) = &table.object else {
+                continue;
+            };
+            searched += 1;
+            let Source {
+                cols, from, alias, ..
+            } = object.source;
+            assert!(
+                from.starts_with(&format!("{} {alias}", table.name)),
+                "{}: its search selects from {from:?}",
+                object.name()
+            );
+            for field in object.catalog.fields {
+                let sql = format!(
+                    "SELECT {cols} FROM {from} WHERE {alias}.customer_id = ?1 AND ({}) IS NULL",
+                    field.sql
+                );
+                if let Err(e) = conn.prepare(&sql) {
+                    panic!("{}.{}: {e}", object.name(), field.name);
+                }
+            }
+        }
+        assert_eq!(searched, 11, "the searched object types: 7 CAR, 4 CM");
+    }
+
+    #[test]
+    fn every_object_type_is_counted_seeded_and_named_once() {
+        let mut names = std::collections::HashSet::new();
+        let mut counts = std::collections::HashSet::new();
+        let mut files = std::collections::HashSet::new();
+        for table in TABLES {
+            if let Some(object) = &table.object {
+                let car = matches!(object.api, Api::Car);
+                assert!(
+                    names.insert((car, object.name())),
+                    "{} twice",
+                    object.name()
+                );
+                assert!(table.counted_as.is_some(), "{} is not counted", table.name);
+                // Schedules are made through the API only (a seed has no schedules).
+                assert!(
+                    table.seed.is_some() || table.name == "schedules",
+                    "{} has no seed file",
+                    table.name
+                );
+            }
+            if let Some(name) = table.counted_as {
+                assert!(counts.insert(name), "{name} counted twice");
+            }
+            if let Some(file) = &table.seed {
+                assert!(file.name.ends_with(".json"), "{}", file.name);
+                assert!(files.insert(file.name), "{} twice", file.name);
+                let records: Vec<serde_json::Value> = serde_json::from_str(file.default)
+                    .unwrap_or_else(|e| panic!("seed-data/{}: {e}", file.name));
+                assert!(!records.is_empty(), "seed-data/{} is empty", file.name);
+            }
+        }
+    }
+
+    #[test]
+    fn every_cm_object_type_names_its_schema_and_its_record_element_in_it() {
+        for object in objects(false) {
+            let Api::Cm(wire) = &object.api else {
+                unreachable!("objects(false) is CM's")
+            };
+            let name = object.name();
+            assert_eq!(wire.xsd.path, format!("/qps/xsd/1.0/cm/{name}.xsd"));
+            let element = format!(
+                "<xs:element name=\"{}\" type=\"{}\"",
+                wire.wrapper, wire.wrapper
+            );
+            assert!(wire.xsd.text.contains(&element), "{name}: {element}");
+        }
+        assert_eq!(car_object("assettag").map(Object::name), Some("assettag"));
+        assert!(car_object("alert").is_none() && cm_object("assettag").is_none());
+        assert_eq!(cm_object("alert").map(Object::name), Some("alert"));
     }
 }

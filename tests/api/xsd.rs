@@ -42,9 +42,9 @@ fn schema_dir() -> Option<&'static PathBuf> {
         // into place, so a run never reads another's half-written file.
         use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        qualys_mock::cm::xsd::SCHEMAS.hash(&mut hasher);
+        qualys_mock::cm::xsd::schemas().for_each(|schema| schema.hash(&mut hasher));
         let dir = std::env::temp_dir().join(format!("qualys-mock-xsd-{:016x}", hasher.finish()));
-        for (path, text) in qualys_mock::cm::xsd::SCHEMAS {
+        for (path, text) in qualys_mock::cm::xsd::schemas() {
             let file = dir.join(path.trim_start_matches('/'));
             std::fs::create_dir_all(file.parent().unwrap()).unwrap();
             let aside = file.with_extension(format!("{}.part", std::process::id()));
@@ -121,7 +121,7 @@ fn the_validator_rejects_what_the_schema_does_not_allow() {
 #[tokio::test]
 async fn schemas_are_served_without_credentials() {
     let app = TestApp::new().await;
-    for (path, text) in qualys_mock::cm::xsd::SCHEMAS {
+    for (path, text) in qualys_mock::cm::xsd::schemas() {
         let r = app.get(path).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");
         assert_eq!(r.header("content-type"), Some("application/xml"));

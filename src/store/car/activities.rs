@@ -23,7 +23,7 @@ pub struct ActivityRow {
     pub custom_fields: serde_json::Value,
 }
 
-pub(super) const SOURCE: Source<'static> = Source {
+pub(in crate::store) const SOURCE: Source<'static> = Source {
     cols: "ac.uuid, ac.user_name, ac.user_uuid, ac.client, ac.source_ip, ac.created_ms, \
            ac.target_type, ac.target_name, ac.action, ac.audit_comment, ac.custom_fields_json",
     from: "activities ac",

@@ -51,14 +51,14 @@ pub struct TagRow {
 const COLS: &str = "a.id, a.customer_id, a.agent_id, a.agent_uuid, a.name, a.address, \
     a.operating_system, a.asset_type, a.agent_version, a.activated_for_modules_json";
 
-pub(super) const SOURCE: Source<'static> = Source {
+pub(in crate::store) const SOURCE: Source<'static> = Source {
     cols: COLS,
     from: "assets a",
     alias: "a",
     key: "a.id",
 };
 
-pub(super) const TAG_SOURCE: Source<'static> = Source {
+pub(in crate::store) const TAG_SOURCE: Source<'static> = Source {
     cols: "t.id, t.customer_id, t.uuid, t.name, t.background_color",
     from: "asset_tags t",
     alias: "t",

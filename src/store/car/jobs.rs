@@ -87,7 +87,7 @@ macro_rules! asset_job_cols {
     };
 }
 
-pub(super) const SOURCE: Source<'static> = Source {
+pub(in crate::store) const SOURCE: Source<'static> = Source {
     cols: job_cols!(),
     from: "script_jobs j",
     alias: "j",
@@ -95,7 +95,7 @@ pub(super) const SOURCE: Source<'static> = Source {
 };
 
 /// Asset jobs without their results (up to 1 MB each: read only when asked for).
-pub(super) const ASSET_JOB_SOURCE: Source<'static> = Source {
+pub(in crate::store) const ASSET_JOB_SOURCE: Source<'static> = Source {
     cols: asset_job_cols!("NULL"),
     from: "asset_jobs aj JOIN script_jobs j ON j.id = aj.job_id",
     alias: "aj",

@@ -8,12 +8,12 @@
 //! both pass a check (title free, script limit, execute interval) that only one may pass.
 //! A write the business rules refuse answers a typed [`Refusal`]; the surface words it.
 
-mod activities;
-mod assets;
+pub(super) mod activities;
+pub(super) mod assets;
 mod engine;
-mod jobs;
-mod schedules;
-mod scripts;
+pub(super) mod jobs;
+pub(super) mod schedules;
+pub(super) mod scripts;
 
 pub use activities::ActivityRow;
 pub use assets::{AssetRow, InterfaceRow, TagRef, TagRow};
@@ -22,7 +22,7 @@ pub use jobs::{AssetJobRow, ExecuteLimits, JobRow, Targets};
 pub use schedules::{Activation, NewSchedule, ScheduleDetailRow, ScheduleRow};
 pub use scripts::{NewScript, ScriptChange, ScriptRow};
 
-use super::search::{self, Search, Source, Total};
+use super::search::{self, Search, Total};
 use super::{Store, StoreResult};
 use crate::page::Window;
 use crate::query::SqlWhere;
@@ -81,23 +81,9 @@ pub enum Refusal {
 
 pub type WriteResult<T> = StoreResult<Result<T, Refusal>>;
 
-/// What each CAR search selects from, by catalog object name.
-fn source(object: &str) -> Option<Source<'static>> {
-    Some(match object {
-        "script" => scripts::SOURCE,
-        "asset" => assets::SOURCE,
-        "assettag" => assets::TAG_SOURCE,
-        "job" => jobs::SOURCE,
-        "assetjob" => jobs::ASSET_JOB_SOURCE,
-        "activity" => activities::SOURCE,
-        "schedule" => schedules::SOURCE,
-        _ => return None,
-    })
-}
-
 impl Store {
     /// The query plans (count, then select) of a CAR search, as run. `object` is a CAR
-    /// catalog's object name (`script`, `asset`, `assettag`, `job`, `assetjob`, `activity`, `schedule`).
+    /// object type's name in the registry (`script`, `assettag`, …: its catalog's `object`).
     pub async fn car_explain(
         &self,
         object: &'static str,
@@ -105,8 +91,9 @@ impl Store {
         q: Query,
     ) -> StoreResult<Vec<String>> {
         self.read(move |conn| {
-            let source = source(object)
-                .ok_or_else(|| super::StoreError::Schema(format!("no CAR search of {object:?}")))?;
+            let source = super::objects::car_object(object)
+                .ok_or_else(|| super::StoreError::Schema(format!("no CAR search of {object:?}")))?
+                .source;
             search::explain(conn, &source, customer_id, &q.search())
         })
         .await

@@ -261,7 +261,7 @@ const DETAIL_COLS: &str = "sc.id, sc.title, sc.description, sc.script_id, \
     sc.assets_json, sc.asset_tags_json, sc.excluded_assets_json, sc.user_id, sc.user_name, \
     sc.created_ms, sc.last_executed_ms, sc.next_fire_ms, sc.recurrence_json";
 
-pub(super) const SOURCE: Source<'static> = Source {
+pub(in crate::store) const SOURCE: Source<'static> = Source {
     cols: DETAIL_COLS,
     from: "schedules sc",
     alias: "sc",

@@ -65,7 +65,7 @@ const COLS: &str = "s.id, s.title, s.description, s.category_id, s.category_name
     s.updated_ms, s.updated_by_id, s.updated_by_name, s.last_executed_ms, s.blacklisted_commands, \
     s.subscribed_modules_json";
 
-pub(super) const SOURCE: Source<'static> = Source {
+pub(in crate::store) const SOURCE: Source<'static> = Source {
     cols: COLS,
     from: "scripts s",
     alias: "s",

@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::StoreResult;
+use super::objects::{self, SeedFile};
 
 pub mod car;
 pub(crate) mod check;
@@ -72,68 +73,38 @@ impl Seed {
     }
 }
 
-/// The seed files this build knows, in load order, with the embedded default's contents.
-const FILES: &[(&str, &str)] = &[
-    (
-        "customers.json",
-        include_str!("../../../seed-data/customers.json"),
-    ),
-    ("users.json", include_str!("../../../seed-data/users.json")),
-    (
-        "rulesets.json",
-        include_str!("../../../seed-data/rulesets.json"),
-    ),
-    ("rules.json", include_str!("../../../seed-data/rules.json")),
-    (
-        "profiles.json",
-        include_str!("../../../seed-data/profiles.json"),
-    ),
-    (
-        "alerts.json",
-        include_str!("../../../seed-data/alerts.json"),
-    ),
-    (
-        "assettags.json",
-        include_str!("../../../seed-data/assettags.json"),
-    ),
-    (
-        "assets.json",
-        include_str!("../../../seed-data/assets.json"),
-    ),
-    (
-        "scripts.json",
-        include_str!("../../../seed-data/scripts.json"),
-    ),
-    ("jobs.json", include_str!("../../../seed-data/jobs.json")),
-    (
-        "assetjobs.json",
-        include_str!("../../../seed-data/assetjobs.json"),
-    ),
-    (
-        "activities.json",
-        include_str!("../../../seed-data/activities.json"),
-    ),
-];
-
-/// Every list of a [`Seed`], once: its field, its file, and the field naming its customer.
+/// Every list of a [`Seed`], once, in load order: its field, its table in the registry
+/// (`super::objects`, which names its file and holds the embedded default's records), and
+/// the field naming its customer.
 macro_rules! seed_lists {
     ($apply:ident) => {
         $apply!(
-            customers "customers.json" name,
-            users "users.json" customer,
-            rulesets "rulesets.json" customer,
-            rules "rules.json" customer,
-            profiles "profiles.json" customer,
-            alerts "alerts.json" customer,
-            asset_tags "assettags.json" customer,
-            assets "assets.json" customer,
-            scripts "scripts.json" customer,
-            jobs "jobs.json" customer,
-            asset_jobs "assetjobs.json" customer,
-            activities "activities.json" customer
+            customers CUSTOMERS name,
+            users USERS customer,
+            rulesets CM_RULESETS customer,
+            rules CM_RULES customer,
+            profiles CM_PROFILES customer,
+            alerts CM_ALERTS customer,
+            asset_tags ASSET_TAGS customer,
+            assets ASSETS customer,
+            scripts SCRIPTS customer,
+            jobs SCRIPT_JOBS customer,
+            asset_jobs ASSET_JOBS customer,
+            activities ACTIVITIES customer
         )
     };
 }
+
+/// The seed files this build knows, in load order (a table without a seed file in the
+/// registry fails the build here).
+const FILES: &[&SeedFile] = {
+    macro_rules! files {
+        ($($field:ident $table:ident $owner:ident),*) => {
+            &[$(objects::seed_file_of(&objects::$table)),*]
+        };
+    }
+    seed_lists!(files)
+};
 
 /// A seed that failed to read or validate. Displays as
 /// `users.json: record 2 ("bob"), field customer: unknown customer "Acm"`.
@@ -242,7 +213,7 @@ impl Seed {
     /// The object types a seed holds (`customers`, `users`, ...), in load order: the keys
     /// of `POST /_mock/seed` (also accepted with `.json`).
     pub fn object_types() -> impl Iterator<Item = &'static str> {
-        FILES.iter().map(|(file, _)| file.trim_end_matches(".json"))
+        FILES.iter().map(|file| file.name.trim_end_matches(".json"))
     }
 
     /// The default seed, embedded in the binary.
@@ -250,8 +221,8 @@ impl Seed {
         Seed::parse("default", |file| {
             Ok(FILES
                 .iter()
-                .find(|(name, _)| *name == file)
-                .map(|(_, text)| (*text).to_owned()))
+                .find(|known| known.name == file)
+                .map(|known| known.default.to_owned()))
         })
     }
 
@@ -270,9 +241,9 @@ impl Seed {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.ends_with(".json")
                 && name != MANIFEST
-                && !FILES.iter().any(|(known, _)| *known == name)
+                && !FILES.iter().any(|known| known.name == name)
             {
-                let known: Vec<&str> = FILES.iter().map(|(n, _)| *n).collect();
+                let known: Vec<&str> = FILES.iter().map(|known| known.name).collect();
                 return Err(SeedError::file(
                     &name,
                     format!("unknown seed file; known files: {}", known.join(", ")),
@@ -473,8 +444,8 @@ fn read_lists(
     read: &impl Fn(&str) -> Result<Option<String>, SeedError>,
 ) -> Result<Seed, SeedError> {
     macro_rules! read_all {
-        ($($field:ident $file:literal $owner:ident),*) => {
-            Ok(Seed { name: name.to_owned(), source: None, alerts_file: None, manifest: None, $($field: parse_optional(read, $file)?,)* })
+        ($($field:ident $table:ident $owner:ident),*) => {
+            Ok(Seed { name: name.to_owned(), source: None, alerts_file: None, manifest: None, $($field: parse_optional(read, objects::seed_file_of(&objects::$table).name)?,)* })
         };
     }
     seed_lists!(read_all)
@@ -548,7 +519,7 @@ impl Seed {
     pub fn len(&self) -> usize {
         let seed = self;
         macro_rules! sum {
-            ($($field:ident $name:literal $owner:ident),*) => { 0 $(+ seed.$field.len())* };
+            ($($field:ident $table:ident $owner:ident),*) => { 0 $(+ seed.$field.len())* };
         }
         seed_lists!(sum)
     }
@@ -574,11 +545,8 @@ impl Seed {
             } else {
                 format!("{key}.json")
             };
-            if !FILES.iter().any(|(known, _)| *known == file) {
-                let known: Vec<&str> = FILES
-                    .iter()
-                    .map(|(n, _)| n.trim_end_matches(".json"))
-                    .collect();
+            if !FILES.iter().any(|known| known.name == file) {
+                let known: Vec<&str> = Seed::object_types().collect();
                 return Err(SeedError::file(
                     &file,
                     format!("unknown object type; known: {}", known.join(", ")),
@@ -611,6 +579,28 @@ mod tests {
     }
 
     const ACME: &str = r#"[{"id":1,"uuid":"u1","name":"Acme"}]"#;
+
+    #[test]
+    fn every_seed_file_of_the_registry_is_read_into_a_seed_list() {
+        let mut registered: Vec<&str> = objects::TABLES
+            .iter()
+            .filter_map(|t| t.seed.as_ref().map(|f| f.name))
+            .collect();
+        let mut read: Vec<&str> = FILES.iter().map(|f| f.name).collect();
+        registered.sort_unstable();
+        read.sort_unstable();
+        assert_eq!(read, registered);
+        // And the embedded default holds records of every list.
+        let seed = Seed::embedded().unwrap();
+        macro_rules! lists {
+            ($($field:ident $table:ident $owner:ident),*) => {
+                [$((stringify!($field), seed.$field.len())),*]
+            };
+        }
+        for (list, len) in seed_lists!(lists) {
+            assert!(len > 0, "the default seed's {list} is empty");
+        }
+    }
 
     #[test]
     fn embedded_seed_is_valid() {
