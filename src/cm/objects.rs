@@ -10,7 +10,7 @@ use crate::query::catalog::Catalog;
 use crate::state::AppState;
 use crate::store::StoreResult;
 use crate::store::cm::{AlertRow, ProfileRow, RuleRow, RulesetRow, RulesetWithRules};
-use crate::store::objects::{self, CmWire, Object, Table, Xsd};
+use crate::store::objects::{self, CmWire, Object, SeedFile, Table, Xsd};
 
 /// A CM object type, as named in paths (`search/cm/alert`). Everything but its records'
 /// code is its entry in the store's registry of object types (`store::objects`): its name,
@@ -37,6 +37,12 @@ impl Kind {
             Kind::Rule => const { &Declared::new(&objects::CM_RULES, &RULE) },
             Kind::Ruleset => const { &Declared::new(&objects::CM_RULESETS, &RULESET) },
         }
+    }
+
+    /// Every kind, parents first (the registry's order): rulesets before the rules and
+    /// profiles naming them, profiles before the alerts naming them.
+    pub(crate) fn parents_first() -> impl Iterator<Item = Kind> {
+        objects::objects(false).filter_map(|o| Kind::from_path(o.name()))
     }
 
     /// The kind a path names (`alert` in `search/cm/alert`), matched exactly.
@@ -70,6 +76,11 @@ impl Kind {
     /// The schema answers about this kind name.
     pub(crate) fn xsd(self) -> &'static Xsd {
         &self.declared().wire.xsd
+    }
+
+    /// Its seed file (`alerts.json`).
+    pub(crate) fn seed_file(self) -> &'static str {
+        self.declared().seed.name
     }
 
     /// The record's shape, for `fields` paths.
@@ -175,9 +186,10 @@ impl Kind {
     }
 }
 
-/// A kind's registry entry, its CM wire and its record's shape.
+/// A kind's registry entry (its object type, seed file and CM wire) and its record's shape.
 struct Declared {
     object: &'static Object,
+    seed: &'static SeedFile,
     wire: &'static CmWire,
     shape: &'static Shape,
 }
@@ -186,6 +198,7 @@ impl Declared {
     const fn new(table: &'static Table, shape: &'static Shape) -> Declared {
         Declared {
             object: objects::object_of(table),
+            seed: objects::seed_file_of(table),
             wire: objects::cm_wire_of(table),
             shape,
         }
@@ -434,6 +447,10 @@ mod tests {
             );
         }
         assert_eq!(Kind::names_in_words(), "alert, profile, rule and ruleset");
+        assert_eq!(
+            Kind::parents_first().collect::<Vec<_>>(),
+            [Kind::Ruleset, Kind::Rule, Kind::Profile, Kind::Alert]
+        );
         assert_eq!(Kind::from_path("Alert"), None);
     }
 }

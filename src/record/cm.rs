@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::client::Client;
 use super::sink::Sink;
 use super::{Harvest, RecordError};
+use crate::cm::objects::Kind;
 use crate::store::seed::{AlertSeed, ProfileSeed, RuleCriterionSeed, RuleSeed, RulesetSeed};
 use crate::xml::Element;
 
@@ -16,34 +17,6 @@ use crate::xml::Element;
 const PAGE: u64 = 1000;
 /// Deepest nesting in a CM answer (alert → profile → ruleset … is about 8).
 const MAX_DEPTH: usize = 32;
-
-/// One CM object type: its path, its element and its seed file.
-struct Kind {
-    object: &'static str,
-    element: &'static str,
-    file: &'static str,
-}
-
-const RULESETS: Kind = Kind {
-    object: "ruleset",
-    element: "RuleSet",
-    file: "rulesets.json",
-};
-const RULES: Kind = Kind {
-    object: "rule",
-    element: "Rule",
-    file: "rules.json",
-};
-const PROFILES: Kind = Kind {
-    object: "profile",
-    element: "Profile",
-    file: "profiles.json",
-};
-const ALERTS: Kind = Kind {
-    object: "alert",
-    element: "Alert",
-    file: "alerts.json",
-};
 
 /// The ids recorded so far, for references (an alert's profile, a profile's ruleset).
 #[derive(Default)]
@@ -58,8 +31,8 @@ pub(crate) async fn record(h: &Harvest, client: &Client, api: &str) -> Result<()
     let base = api.trim_end_matches('/');
     probe(h, client, base).await?;
     let mut known = Known::default();
-    for kind in [&RULESETS, &RULES, &PROFILES, &ALERTS] {
-        page_through(h, client, base, kind, &mut known).await?;
+    for kind in Kind::parents_first() {
+        page_through(h, client, base, &kind, &mut known).await?;
     }
     Ok(())
 }
@@ -132,20 +105,20 @@ async fn page_through(
     kind: &Kind,
     known: &mut Known,
 ) -> Result<(), RecordError> {
-    let at = h.state(|s| s.file(kind.file));
+    let at = h.state(|s| s.file(kind.seed_file()));
     if at.done {
-        h.progress.skip(kind.file, at.records);
+        h.progress.skip(kind.seed_file(), at.records);
         remember_done(h, kind, known)?;
         return Ok(());
     }
     if at.bytes > 0 {
         remember_done(h, kind, known)?;
     }
-    let mut sink = Sink::open(&h.dir, kind.file, &at)?;
-    h.progress.start(kind.file, sink.records());
+    let mut sink = Sink::open(&h.dir, kind.seed_file(), &at)?;
+    h.progress.start(kind.seed_file(), sink.records());
     let mut last_id = at.cursor;
-    let url = format!("{base}/qps/rest/1.0/search/cm/{}/", kind.object);
-    let is_alerts = kind.object == "alert";
+    let url = format!("{base}/qps/rest/1.0/search/cm/{}/", kind.name());
+    let is_alerts = *kind == Kind::Alert;
     let limit = if is_alerts { h.opts.max_alerts } else { None };
     loop {
         let body = search_body(
@@ -162,9 +135,9 @@ async fn page_through(
         let mut page_last = last_id;
         let mut full = false;
         if let Some(data) = root.child("data") {
-            for el in data.children.iter().filter(|c| c.name == kind.element) {
+            for el in data.children.iter().filter(|c| c.name == kind.wrapper()) {
                 let id = number(el, "id").ok_or_else(|| {
-                    RecordError::Platform(format!("{url}: a {} without an id", kind.element))
+                    RecordError::Platform(format!("{url}: a {} without an id", kind.wrapper()))
                 })?;
                 page_last = page_last.max(id);
                 if limit.is_some_and(|max| sink.records() >= max) {
@@ -172,34 +145,34 @@ async fn page_through(
                     break;
                 }
                 write(h, kind, el, id, known, &mut sink)?;
-                h.progress.add(kind.file, 1);
+                h.progress.add(kind.seed_file(), 1);
             }
         }
         if !more || full || page_last == last_id {
             let state = sink.finish()?;
             h.update(|s| {
-                s.files.insert(kind.file.to_owned(), state);
+                s.files.insert(kind.seed_file().to_owned(), state);
             })?;
-            h.progress.finish(kind.file);
+            h.progress.finish(kind.seed_file());
             return Ok(());
         }
         last_id = page_last;
         let state = sink.checkpoint(last_id)?;
         h.update(|s| {
-            s.files.insert(kind.file.to_owned(), state);
+            s.files.insert(kind.seed_file().to_owned(), state);
         })?;
     }
 }
 
 /// The ids of a type written before a resume (the state holds rule → ruleset already).
 fn remember_done(h: &Harvest, kind: &Kind, known: &mut Known) -> Result<(), RecordError> {
-    let set = match kind.object {
-        "ruleset" => &mut known.rulesets,
-        "rule" => &mut known.rules,
-        "profile" => &mut known.profiles,
-        _ => return Ok(()),
+    let set = match kind {
+        Kind::Ruleset => &mut known.rulesets,
+        Kind::Rule => &mut known.rules,
+        Kind::Profile => &mut known.profiles,
+        Kind::Alert => return Ok(()),
     };
-    super::sink::read_records(&h.dir, kind.file, |v| {
+    super::sink::read_records(&h.dir, kind.seed_file(), |v| {
         if let Some(id) = v.get("id").and_then(Value::as_i64) {
             set.insert(id);
         }
@@ -215,8 +188,8 @@ fn write(
     sink: &mut Sink,
 ) -> Result<(), RecordError> {
     let customer = h.opts.customer.clone();
-    match kind.object {
-        "ruleset" => {
+    match kind {
+        Kind::Ruleset => {
             let rules: Vec<i64> = el
                 .child("rule")
                 .and_then(|r| r.child("list"))
@@ -243,7 +216,7 @@ fn write(
                 is_template: text(el, "isTemplate") == "true",
             })
         }
-        "rule" => {
+        Kind::Rule => {
             let ruleset = h
                 .state(|s| s.rule_rulesets.get(&id).copied())
                 .filter(|r| known.rulesets.contains(r));
@@ -280,7 +253,7 @@ fn write(
                 criteria,
             })
         }
-        "profile" => {
+        Kind::Profile => {
             let ruleset = el
                 .child("ruleset")
                 .and_then(|r| number(r, "id"))
@@ -301,7 +274,7 @@ fn write(
                 ruleset,
             })
         }
-        _ => {
+        Kind::Alert => {
             let profile = el
                 .child("profile")
                 .and_then(|r| number(r, "id"))

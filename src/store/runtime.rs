@@ -8,6 +8,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::accounts::next_user_serial;
 use super::baseline::{self, CopyUser};
+use super::objects::Table;
 use super::seed::{Known, Seed};
 use super::{Store, StoreResult};
 
@@ -207,12 +208,13 @@ impl Known for StoreKnown<'_> {
         .is_some()
     }
 
-    fn owner(&self, table: &str, id: i64) -> Option<String> {
-        // `table` comes from the seed code's own constants, never from a request.
+    fn owner(&self, table: &'static Table, id: i64) -> Option<String> {
+        // A table of the registry: its name is a constant, never a request's.
         self.one(
             &format!(
-                "SELECT c.name FROM {table} t JOIN customers c ON c.id = t.customer_id \
-                 WHERE t.id = ?1"
+                "SELECT c.name FROM {} t JOIN customers c ON c.id = t.customer_id \
+                 WHERE t.id = ?1",
+                table.name
             ),
             [id],
         )

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use super::check::{Check, Owners};
 use super::{Known, Seed, SeedError};
 use crate::store::StoreResult;
+use crate::store::objects::{
+    ACTIVITIES, ASSET_JOBS, ASSET_TAGS, ASSETS, SCRIPT_JOBS, SCRIPTS, Table,
+};
 
 pub use crate::query::catalog::{ASSET_JOB_STATUSES, EXECUTION_TYPES, PLATFORMS, SCRIPT_STATUSES};
 
@@ -208,8 +211,8 @@ impl Seed {
             None => Err(check.fail(field, format!("unknown user {user:?}"))),
         };
 
-        let check = |file: &'static str, index: usize, name: String| Check {
-            file,
+        let check = |table: &'static Table, index: usize, name: String| Check {
+            table,
             index,
             name,
             customers,
@@ -217,25 +220,25 @@ impl Seed {
         };
         let mut tags = Owners::new();
         for (index, t) in self.asset_tags.iter().enumerate() {
-            let c = check("assettags.json", index, t.name.clone());
+            let c = check(&ASSET_TAGS, index, t.name.clone());
             c.customer(&t.customer)?;
-            c.unique("asset_tags", t.id, &mut tags, &t.customer)?;
+            c.unique(t.id, &mut tags, &t.customer)?;
         }
         let mut assets = Owners::new();
         for (index, a) in self.assets.iter().enumerate() {
-            let c = check("assets.json", index, a.name.clone());
+            let c = check(&ASSETS, index, a.name.clone());
             c.customer(&a.customer)?;
-            c.unique("assets", a.id, &mut assets, &a.customer)?;
+            c.unique(a.id, &mut assets, &a.customer)?;
             for t in &a.tags {
-                c.owned("tags", "asset_tags", *t, &tags, &a.customer)?;
+                c.owned("tags", &ASSET_TAGS, *t, &tags, &a.customer)?;
             }
         }
         let mut scripts = Owners::new();
         let mut titles = HashSet::new();
         for (index, s) in self.scripts.iter().enumerate() {
-            let c = check("scripts.json", index, s.title.clone());
+            let c = check(&SCRIPTS, index, s.title.clone());
             c.customer(&s.customer)?;
-            c.unique("scripts", s.id, &mut scripts, &s.customer)?;
+            c.unique(s.id, &mut scripts, &s.customer)?;
             if s.title.trim().is_empty()
                 || !titles.insert((s.customer.as_str(), s.title.as_str()))
                 || known.script_title_taken(&s.customer, &s.title)
@@ -252,20 +255,20 @@ impl Seed {
         }
         let mut jobs = Owners::new();
         for (index, j) in self.jobs.iter().enumerate() {
-            let c = check("jobs.json", index, j.id.to_string());
+            let c = check(&SCRIPT_JOBS, index, j.id.to_string());
             c.customer(&j.customer)?;
-            c.unique("script_jobs", j.id, &mut jobs, &j.customer)?;
-            c.owned("script", "scripts", j.script, &scripts, &j.customer)?;
+            c.unique(j.id, &mut jobs, &j.customer)?;
+            c.owned("script", &SCRIPTS, j.script, &scripts, &j.customer)?;
             c.one_of("executionType", &j.execution_type, EXECUTION_TYPES)?;
             c.date("created", &j.created)?;
         }
         let mut asset_jobs = Owners::new();
         for (index, a) in self.asset_jobs.iter().enumerate() {
-            let c = check("assetjobs.json", index, a.id.to_string());
+            let c = check(&ASSET_JOBS, index, a.id.to_string());
             c.customer(&a.customer)?;
-            c.unique("asset_jobs", a.id, &mut asset_jobs, &a.customer)?;
-            c.owned("job", "script_jobs", a.job, &jobs, &a.customer)?;
-            c.owned("asset", "assets", a.asset, &assets, &a.customer)?;
+            c.unique(a.id, &mut asset_jobs, &a.customer)?;
+            c.owned("job", &SCRIPT_JOBS, a.job, &jobs, &a.customer)?;
+            c.owned("asset", &ASSETS, a.asset, &assets, &a.customer)?;
             c.one_of("status", &a.status, ASSET_JOB_STATUSES)?;
             c.date("created", &a.created)?;
             if let Some(e) = &a.ended {
@@ -274,7 +277,7 @@ impl Seed {
         }
         let mut ids = HashSet::new();
         for (index, a) in self.activities.iter().enumerate() {
-            let c = check("activities.json", index, a.id.clone());
+            let c = check(&ACTIVITIES, index, a.id.clone());
             c.customer(&a.customer)?;
             if !ids.insert(a.id.as_str()) || known.activity_taken(&a.id) {
                 return Err(c.fail("id", "duplicate id"));

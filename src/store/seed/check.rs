@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::SeedError;
+use crate::store::objects::Table;
 
 /// What the store already holds, for records loaded at run time. At start-up nothing is
 /// known ([`Nothing`]); at run time the store answers each question with one lookup.
@@ -18,7 +19,7 @@ pub(crate) trait Known {
     /// A stored user has this id or uuid.
     fn user_key_taken(&self, id: i64, uuid: &str) -> bool;
     /// The customer owning the stored row of `table` with this id.
-    fn owner(&self, table: &str, id: i64) -> Option<String>;
+    fn owner(&self, table: &'static Table, id: i64) -> Option<String>;
     /// The customer has a stored script of this title.
     fn script_title_taken(&self, customer: &str, title: &str) -> bool;
     /// An activity of this id is stored.
@@ -43,7 +44,7 @@ impl Known for Nothing {
     fn user_key_taken(&self, _: i64, _: &str) -> bool {
         false
     }
-    fn owner(&self, _: &str, _: i64) -> Option<String> {
+    fn owner(&self, _: &'static Table, _: i64) -> Option<String> {
         None
     }
     fn script_title_taken(&self, _: &str, _: &str) -> bool {
@@ -60,9 +61,9 @@ impl Known for Nothing {
 /// Ids seen so far in this load, per table, with their customer.
 pub(crate) type Owners = HashMap<i64, String>;
 
-/// Checks of one record.
+/// Checks of one record of `table` (named in errors by its seed file).
 pub(crate) struct Check<'a> {
-    pub file: &'static str,
+    pub table: &'static Table,
     pub index: usize,
     pub name: String,
     /// Customers of this load.
@@ -72,7 +73,8 @@ pub(crate) struct Check<'a> {
 
 impl Check<'_> {
     pub fn fail(&self, field: &str, message: impl Into<String>) -> SeedError {
-        SeedError::record(self.file, self.index, &self.name, field, message)
+        let file = self.table.seed.as_ref().map_or(self.table.name, |f| f.name);
+        SeedError::record(file, self.index, &self.name, field, message)
     }
 
     /// The record's customer exists (in this load or the store).
@@ -116,7 +118,7 @@ impl Check<'_> {
     pub fn owned(
         &self,
         field: &str,
-        table: &str,
+        table: &'static Table,
         id: i64,
         seen: &Owners,
         customer: &str,
@@ -132,18 +134,12 @@ impl Check<'_> {
         }
     }
 
-    /// `id` is positive, new in this load and not taken in the store's `table`.
-    pub fn unique(
-        &self,
-        table: &str,
-        id: i64,
-        seen: &mut Owners,
-        customer: &str,
-    ) -> Result<(), SeedError> {
+    /// `id` is positive, new in this load and not taken in the store's table.
+    pub fn unique(&self, id: i64, seen: &mut Owners, customer: &str) -> Result<(), SeedError> {
         if id <= 0 || seen.insert(id, customer.to_owned()).is_some() {
             return Err(self.fail("id", "must be positive and unique"));
         }
-        if self.known.owner(table, id).is_some() {
+        if self.known.owner(self.table, id).is_some() {
             return Err(self.fail("id", format!("{id} is taken by a stored record")));
         }
         Ok(())

@@ -11,6 +11,7 @@ use super::{Ids, Seed, SeedError};
 use crate::dates;
 use crate::query::catalog::{EVENT_TYPES, FREQUENCIES, RULE_TYPES};
 use crate::store::StoreResult;
+use crate::store::objects::{CM_ALERTS, CM_PROFILES, CM_RULES, CM_RULESETS, Table};
 
 /// A CM ruleset.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -108,8 +109,8 @@ impl Seed {
         customers: &HashSet<&str>,
         known: &dyn super::Known,
     ) -> Result<(), SeedError> {
-        let check = |file: &'static str, index: usize, name: String| Check {
-            file,
+        let check = |table: &'static Table, index: usize, name: String| Check {
+            table,
             index,
             name,
             customers,
@@ -118,20 +119,20 @@ impl Seed {
 
         let mut rulesets = Owners::new();
         for (i, r) in self.rulesets.iter().enumerate() {
-            let c = check("rulesets.json", i, r.title.clone());
+            let c = check(&CM_RULESETS, i, r.title.clone());
             c.customer(&r.customer)?;
-            c.unique("cm_rulesets", r.id, &mut rulesets, &r.customer)?;
+            c.unique(r.id, &mut rulesets, &r.customer)?;
             c.cm_date("dateCreated", &r.date_created)?;
             c.cm_date("dateUpdated", &r.date_updated)?;
         }
 
         let (mut rules, mut criteria) = (Owners::new(), HashSet::new());
         for (i, r) in self.rules.iter().enumerate() {
-            let c = check("rules.json", i, r.id.to_string());
+            let c = check(&CM_RULES, i, r.id.to_string());
             c.customer(&r.customer)?;
-            c.unique("cm_rules", r.id, &mut rules, &r.customer)?;
+            c.unique(r.id, &mut rules, &r.customer)?;
             if let Some(rs) = r.ruleset {
-                c.owned("ruleset", "cm_rulesets", rs, &rulesets, &r.customer)?;
+                c.owned("ruleset", &CM_RULESETS, rs, &rulesets, &r.customer)?;
             }
             c.one_of("ruleType", &r.rule_type, RULE_TYPES)?;
             if r.event_types.is_empty() {
@@ -155,11 +156,11 @@ impl Seed {
 
         let mut profiles = Owners::new();
         for (i, p) in self.profiles.iter().enumerate() {
-            let c = check("profiles.json", i, p.title.clone());
+            let c = check(&CM_PROFILES, i, p.title.clone());
             c.customer(&p.customer)?;
-            c.unique("cm_profiles", p.id, &mut profiles, &p.customer)?;
+            c.unique(p.id, &mut profiles, &p.customer)?;
             if let Some(rs) = p.ruleset {
-                c.owned("ruleset", "cm_rulesets", rs, &rulesets, &p.customer)?;
+                c.owned("ruleset", &CM_RULESETS, rs, &rulesets, &p.customer)?;
             }
             c.one_of("frequency", &p.frequency, FREQUENCIES)?;
             c.cm_date("dateCreated", &p.date_created)?;
@@ -189,7 +190,7 @@ impl Seed {
     ) -> Result<(), SeedError> {
         for (i, a) in alerts.iter().enumerate() {
             let c = Check {
-                file: "alerts.json",
+                table: &CM_ALERTS,
                 index: first + i,
                 name: a.id.to_string(),
                 customers,
@@ -199,17 +200,17 @@ impl Seed {
             if a.id <= 0 || !refs.seen.insert(a.id) {
                 return Err(c.fail("id", "must be positive and unique"));
             }
-            if known.owner("cm_alerts", a.id).is_some() {
+            if known.owner(&CM_ALERTS, a.id).is_some() {
                 return Err(c.fail("id", format!("{} is taken by a stored record", a.id)));
             }
             c.one_of("eventType", &a.event_type, EVENT_TYPES)?;
             c.cm_date("eventDate", &a.event_date)?;
             c.cm_date("alertDate", &a.alert_date)?;
             if let Some(p) = a.profile {
-                c.owned("profile", "cm_profiles", p, &refs.profiles, &a.customer)?;
+                c.owned("profile", &CM_PROFILES, p, &refs.profiles, &a.customer)?;
             }
             if let Some(r) = a.rule {
-                c.owned("rule", "cm_rules", r, &refs.rules, &a.customer)?;
+                c.owned("rule", &CM_RULES, r, &refs.rules, &a.customer)?;
             }
         }
         Ok(())
