@@ -59,14 +59,16 @@ impl Kind {
         }
     }
 
+    /// Its seed file, as the registry of object types names it.
     fn file(self) -> &'static str {
+        use crate::store::objects::{self, seed_file_of};
         match self {
-            Kind::Activities => "activities.json",
-            Kind::Tags => "assettags.json",
-            Kind::Assets => "assets.json",
-            Kind::Scripts => "scripts.json",
-            Kind::Jobs => "jobs.json",
-            Kind::AssetJobs => "assetjobs.json",
+            Kind::Activities => const { seed_file_of(&objects::ACTIVITIES).name },
+            Kind::Tags => const { seed_file_of(&objects::ASSET_TAGS).name },
+            Kind::Assets => const { seed_file_of(&objects::ASSETS).name },
+            Kind::Scripts => const { seed_file_of(&objects::SCRIPTS).name },
+            Kind::Jobs => const { seed_file_of(&objects::SCRIPT_JOBS).name },
+            Kind::AssetJobs => const { seed_file_of(&objects::ASSET_JOBS).name },
         }
     }
 }

@@ -131,8 +131,8 @@ pub(crate) fn cm_object(name: &str) -> Option<&'static Object> {
     objects(false).find(|o| o.name() == name)
 }
 
-/// The object of a registry entry that declares one (in a `const`, a table without one
-/// fails the build).
+/// The object of a registry entry that declares one. Called in a `const` (its only use),
+/// a table without one fails the build.
 pub(crate) const fn object_of(table: &'static Table) -> &'static Object {
     match &table.object {
         Some(object) => object,
@@ -140,8 +140,8 @@ pub(crate) const fn object_of(table: &'static Table) -> &'static Object {
     }
 }
 
-/// The CM wire of a registry entry that declares a CM object type (in a `const`, a table
-/// without one fails the build).
+/// The CM wire of a registry entry that declares a CM object type. Called in a `const`
+/// (its only use), a table without one fails the build.
 pub(crate) const fn cm_wire_of(table: &'static Table) -> &'static CmWire {
     match &object_of(table).api {
         Api::Cm(wire) => wire,
@@ -149,7 +149,8 @@ pub(crate) const fn cm_wire_of(table: &'static Table) -> &'static CmWire {
     }
 }
 
-/// The seed file of a registry entry that declares one.
+/// The seed file of a registry entry that declares one. Called in a `const` (its only
+/// use), a table without one fails the build.
 pub(crate) const fn seed_file_of(table: &'static Table) -> &'static SeedFile {
     match &table.seed {
         Some(file) => file,

@@ -445,7 +445,7 @@ fn read_lists(
 ) -> Result<Seed, SeedError> {
     macro_rules! read_all {
         ($($field:ident $table:ident $owner:ident),*) => {
-            Ok(Seed { name: name.to_owned(), source: None, alerts_file: None, manifest: None, $($field: parse_optional(read, objects::seed_file_of(&objects::$table).name)?,)* })
+            Ok(Seed { name: name.to_owned(), source: None, alerts_file: None, manifest: None, $($field: parse_optional(read, const { objects::seed_file_of(&objects::$table) }.name)?,)* })
         };
     }
     seed_lists!(read_all)
