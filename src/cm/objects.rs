@@ -446,11 +446,18 @@ mod tests {
                 kind.name()
             );
         }
-        assert_eq!(Kind::names_in_words(), "alert, profile, rule and ruleset");
-        assert_eq!(
-            Kind::parents_first().collect::<Vec<_>>(),
-            [Kind::Ruleset, Kind::Rule, Kind::Profile, Kind::Alert]
+        let words = Kind::names_in_words();
+        assert!(
+            Kind::ALL.iter().all(|k| words.contains(k.name())),
+            "{words}"
         );
+        assert_eq!(words.matches(" and ").count(), 1, "{words}");
+        assert_eq!(words.matches(", ").count(), Kind::ALL.len() - 2, "{words}");
+        let order: Vec<Kind> = Kind::parents_first().collect();
+        assert_eq!(order.len(), Kind::ALL.len());
+        let at = |k| order.iter().position(|o| *o == k).unwrap();
+        assert!(at(Kind::Ruleset) < at(Kind::Rule) && at(Kind::Rule) < at(Kind::Alert));
+        assert!(at(Kind::Ruleset) < at(Kind::Profile) && at(Kind::Profile) < at(Kind::Alert));
         assert_eq!(Kind::from_path("Alert"), None);
     }
 }
