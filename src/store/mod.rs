@@ -12,6 +12,7 @@
 
 mod accounts;
 mod baseline;
+mod cache;
 pub mod car;
 pub mod cm;
 mod columns;
@@ -30,6 +31,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 pub use accounts::{Caller, RecordCounts};
 pub use pool::StoreKind;
+pub use search::{Search, Total};
 
 /// The most connections a file store opens on this machine (its writer and readers): the
 /// most blocking threads its calls hold at once.
@@ -97,6 +99,8 @@ pub struct Store {
     conns: Arc<pool::Connections>,
     /// How long one read may hold its connection.
     budget: std::time::Duration,
+    /// What is kept in memory, true while the data generation stands ([`cache`]).
+    caches: Arc<cache::Caches>,
 }
 
 impl std::fmt::Debug for Store {
@@ -226,6 +230,7 @@ impl Store {
         Store {
             conns: Arc::new(conns),
             budget: TIME_BUDGET,
+            caches: Arc::default(),
         }
     }
 
@@ -273,9 +278,16 @@ impl Store {
             .map_err(|e| StoreError::Worker(e.to_string()))?
     }
 
-    /// Run `f` on the writer connection, on the blocking pool, without a time budget:
-    /// loading and resetting, whose size the operator chose, and writes, which are bounded
-    /// by what their requests may hold and are never interrupted.
+    /// The data generation now: every write moves it on ([`pool::Connections::write`]).
+    pub(crate) fn generation(&self) -> u64 {
+        self.conns.generation()
+    }
+
+    /// The store's one write path: run `f` on the writer connection, on the blocking pool,
+    /// without a time budget — loading and resetting, whose size the operator chose, and
+    /// writes, which are bounded by what their requests may hold and are never interrupted.
+    /// The data generation moves on when `f` is done, so nothing cached before is served
+    /// after ([`cache`]).
     async fn call_unbounded<F, R>(&self, f: F) -> StoreResult<R>
     where
         F: FnOnce(&mut Connection) -> StoreResult<R> + Send + 'static,
@@ -285,7 +297,7 @@ impl Store {
         let conns = Arc::clone(&self.conns);
         tokio::task::spawn_blocking(move || {
             let _turn = turn;
-            conns.on_writer(None, f)
+            conns.write(f)
         })
         .await
         .map_err(|e| StoreError::Worker(e.to_string()))?
