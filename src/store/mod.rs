@@ -8,7 +8,14 @@
 //!
 //! Each object type has its own submodule with its row types and queries; the rest of the
 //! crate sees only typed async methods on [`Store`] and never builds SQL. Every query takes
-//! the caller's customer id and filters on it.
+//! the caller's customer id and filters on it. Both surfaces' searches are one [`Search`]
+//! (filter, sort, window, total), run by `store/search.rs`.
+//!
+//! Every write goes through one path (`Store::call_unbounded`, on the writer), which bumps
+//! the store's data generation when its work is done. What the store keeps in memory —
+//! logins, callers, CM alert renderings, when the job engine next has work (`store/cache.rs`) — is
+//! tagged with the generation it was read at and served only while that generation stands,
+//! so no caller ever has to say that data changed.
 
 mod accounts;
 mod baseline;
