@@ -52,6 +52,24 @@ impl<T> Page<T> {
             total,
         }
     }
+
+    /// The same page with each record turned into another (its window facts kept).
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            has_more: self.has_more,
+            total: self.total,
+        }
+    }
+
+    /// [`Page::map`] with a step that may fail: the first error, or the whole page.
+    pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        Ok(Page {
+            items: self.items.into_iter().map(f).collect::<Result<_, E>>()?,
+            has_more: self.has_more,
+            total: self.total,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -100,5 +118,26 @@ mod tests {
         assert_eq!((p.items, p.has_more), (vec![1, 2], true));
         let p = Page::from_overfetch(vec![1, 2], w, None);
         assert_eq!((p.items, p.has_more), (vec![1, 2], false));
+    }
+
+    #[test]
+    fn a_mapped_page_keeps_its_window_facts() {
+        let page = Page {
+            items: vec![1, 2],
+            has_more: true,
+            total: Some(7),
+        };
+        let mapped = page.clone().map(|n| n * 10);
+        assert_eq!(
+            mapped,
+            Page {
+                items: vec![10, 20],
+                has_more: true,
+                total: Some(7)
+            }
+        );
+        let failed: Result<Page<i32>, &str> =
+            page.try_map(|n| if n == 2 { Err("two") } else { Ok(n) });
+        assert_eq!(failed, Err("two"));
     }
 }

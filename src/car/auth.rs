@@ -92,7 +92,7 @@ async fn authenticate(
         field("username").unwrap_or(""),
         field("password").unwrap_or(""),
     );
-    let Some(caller) = state.authenticate(username, password).await? else {
+    let Some(caller) = state.store.authenticate(username, password).await? else {
         return Err(CarError::LoginFailed(
             "Authentication failed: invalid username or password".to_owned(),
         ));
@@ -247,7 +247,7 @@ impl FromRequestParts<AppState> for CarCaller {
         let claims = state.keys.verify(token, state.clock.now_s())?;
         // The token must name the user row and customer the store holds now: one that
         // outlived its user or customer (a reset, a customer made again) is not authenticated.
-        match state.caller_by_user_id(claims.portal_user_id).await? {
+        match state.store.caller_by_user_id(claims.portal_user_id).await? {
             Some(caller) if claims.name(&caller) => {
                 VerifiedUser::note(&parts.extensions, &caller.username);
                 Ok(CarCaller(caller))

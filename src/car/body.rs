@@ -11,7 +11,7 @@ use super::extract::JsonObject;
 use crate::page::Window;
 use crate::query::catalog::{Catalog, FieldType};
 use crate::query::{Dialect, Filter, Invalid, InvalidKind, Op, qql, sql};
-use crate::store::car::Query;
+use crate::store::Search;
 
 /// CAR's default page size.
 pub const DEFAULT_PAGE_SIZE: u64 = 10;
@@ -202,12 +202,12 @@ impl SearchBody {
     }
 
     /// Compile for `catalog`; the date bounds apply to `date_field`.
-    pub fn query(
+    pub fn search(
         &self,
         catalog: &Catalog,
         date_field: &str,
         now_ms: i64,
-    ) -> Result<Query, CarError> {
+    ) -> Result<Search, CarError> {
         let parsed = qql::parse(&self.filter).map_err(|e| bad(format!("Invalid filter: {e}")))?;
         let mut parts = vec![parsed];
         if let Some(start) = &self.start {
@@ -241,11 +241,11 @@ impl SearchBody {
                 order.push((field.sql, *desc));
             }
         }
-        Ok(Query {
-            filter: where_,
+        Ok(Search::counted(
+            where_,
             order,
-            window: Some(Window::car(self.page_number, self.page_size)),
-        })
+            Window::car(self.page_number, self.page_size),
+        ))
     }
 }
 
@@ -341,7 +341,7 @@ mod tests {
 
     fn err(body: &str) -> String {
         match SearchBody::parse(body.as_bytes(), "filter", None, 1000)
-            .and_then(|b| b.query(&CAR_SCRIPT, "created.dateTime", 0))
+            .and_then(|b| b.search(&CAR_SCRIPT, "created.dateTime", 0))
         {
             Ok(_) => "ok".into(),
             Err(e) => e.to_string(),

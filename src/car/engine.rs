@@ -8,10 +8,14 @@
 //! `qualys-mock:fail` fails (code 1), one with `qualys-mock:timeout` times out (code 124),
 //! any other succeeds (code 0); the result text names the script and the asset.
 
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
 use super::recurrence::Recurrence;
 use crate::state::AppState;
-use crate::store::StoreResult;
 use crate::store::car::Outcome;
+use crate::store::{StoreError, StoreResult};
 
 /// Firings handled in one catch-up at most.
 const MAX_FIRINGS: usize = 100_000;
@@ -22,14 +26,33 @@ const MAX_FIRINGS: usize = 100_000;
 /// at most this many jobs per schedule, however far it jumps.
 pub(crate) const MAX_MISSED_FIRINGS: usize = 10;
 
+/// Route layer, the one catch-up of every route that reads CAR state (`/sm/v1`, and the
+/// control routes that read jobs): the engine catches up with the clock before the request
+/// is extracted or handled; a store error answers the surface's own error `E`.
+pub(crate) async fn catch_up_first<E: From<StoreError> + IntoResponse>(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match catch_up(&state).await {
+        Ok(()) => next.run(request).await,
+        Err(e) => E::from(e).into_response(),
+    }
+}
+
 /// Fire what is due and move jobs along, up to the clock's now.
 pub(crate) async fn catch_up(state: &AppState) -> StoreResult<()> {
     let now = state.clock.now_ms();
-    // Most reads find nothing due: the watermark answers without touching the store.
-    let Some(generation) = state.engine_check(now) else {
-        return Ok(());
-    };
     let limits = state.limits();
+    // Most requests find nothing due: the store keeps when the engine next has work until
+    // the next write, so this touches no connection.
+    let due = state
+        .store
+        .car_next_due(limits.job_queue_ms, limits.job_run_ms)
+        .await?;
+    if due.is_none_or(|due| due > now) {
+        return Ok(());
+    }
     let mut fired = 0;
     while fired < MAX_FIRINGS {
         let due = state.store.car_due_schedules(now).await?;
@@ -67,11 +90,6 @@ pub(crate) async fn catch_up(state: &AppState) -> StoreResult<()> {
         .store
         .car_advance_jobs(now, limits.job_queue_ms, limits.job_run_ms, outcome)
         .await?;
-    let next = state
-        .store
-        .car_next_due(limits.job_queue_ms, limits.job_run_ms)
-        .await?;
-    state.engine_idle_until(generation, next);
     Ok(())
 }
 
@@ -99,7 +117,54 @@ pub(crate) fn outcome(content: &[u8], title: &str, asset: &str, address: &str) -
 
 #[cfg(test)]
 mod tests {
-    use super::outcome;
+    use super::{catch_up, outcome};
+    use crate::clock::Clock;
+    use crate::state::AppState;
+    use crate::store::Seed;
+    use crate::store::car::{ExecuteLimits, Targets};
+
+    /// The engine learns of new work from the store's write itself: a job made by a write
+    /// that nobody followed with a call to the engine still moves along.
+    #[tokio::test]
+    async fn a_job_made_after_the_engine_went_idle_moves_along_with_no_call_to_wake_it() {
+        let start = 1_767_225_600_000;
+        let state = AppState::private(Seed::embedded().unwrap(), Clock::frozen_at(start))
+            .await
+            .unwrap();
+        catch_up(&state).await.unwrap();
+        let limits = state.limits();
+        let (queue, run) = (limits.job_queue_ms, limits.job_run_ms);
+        assert_eq!(state.store.car_next_due(queue, run).await.unwrap(), None);
+        let caller = state
+            .store
+            .authenticate("acme_ss2", "passwd")
+            .await
+            .unwrap()
+            .unwrap();
+        state
+            .store
+            .car_execute(
+                caller,
+                72648,
+                Targets {
+                    asset_ids: vec![20452610],
+                    tag_ids: Vec::new(),
+                    excluded_ids: Vec::new(),
+                },
+                ExecuteLimits {
+                    interval_ms: 0,
+                    daily: 1_000,
+                },
+                state.clock.clone(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        state.clock.advance(queue + run);
+        catch_up(&state).await.unwrap();
+        // The job ran and finished: nothing is pending any more.
+        assert_eq!(state.store.car_next_due(queue, run).await.unwrap(), None);
+    }
 
     #[test]
     fn outcomes_follow_the_markers() {

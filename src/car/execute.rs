@@ -91,8 +91,6 @@ pub(crate) async fn execute(
         )
         .await?
         .map_err(CarError::from)?;
-    // New asset jobs: the engine has work again.
-    state.engine_work_added();
     Ok(views::respond(
         StatusCode::OK,
         &Envelope::ok(Execution {

@@ -1,39 +1,24 @@
 //! What every CAR handler gets before its own code runs, as structure rather than calls
 //! each handler must remember:
 //!
-//! - [`catch_up_first`], a route layer on every `/sm/v1` route: the job engine is brought
-//!   up to the clock's "now" before the request is extracted or handled (schedules fire,
-//!   asset jobs progress). A store error there answers the CAR error envelope. (The control
-//!   router layers its own variant on the routes that read CAR state.)
+//! - [`engine::catch_up_first`](super::engine::catch_up_first), a route layer on every
+//!   `/sm/v1` route: the job engine is brought up to the clock's "now" before the request
+//!   is extracted or handled (schedules fire, asset jobs progress). A store error there
+//!   answers the CAR error envelope. (The control router layers the same one, with its own
+//!   error, on the routes that read CAR state.)
 //! - [`CarJson`] reads a JSON body; its rejection is the CAR envelope's 400. On a route that
 //!   declares its keys ([`accepts`](super::keys::accepts)), a key it does not take is
 //!   dropped and noted for the journal entry — or, under `--strict`, refused.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
-use super::engine;
 use super::error::CarError;
 use super::keys::Accepts;
 use crate::state::AppState;
 use crate::state::journal::IgnoredKeys;
-
-/// Route layer: catch the engine up with the clock, then handle the request; a store
-/// error answers the CAR error envelope.
-pub(crate) async fn catch_up_first(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    match engine::catch_up(&state).await {
-        Ok(()) => next.run(request).await,
-        Err(e) => CarError::from(e).into_response(),
-    }
-}
 
 /// A JSON request body deserialized into `T`. An empty body reads as `{}` (CAR clients
 /// send none where every field is optional); anything that is not JSON, or not a JSON
@@ -131,6 +116,7 @@ pub(crate) type JsonObject = serde_json::Map<String, serde_json::Value>;
 mod tests {
     use super::*;
     use crate::store::StoreError;
+    use axum::response::IntoResponse;
 
     #[tokio::test]
     async fn a_store_error_while_catching_up_is_the_car_500_envelope() {

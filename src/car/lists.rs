@@ -19,8 +19,8 @@ pub(crate) async fn assets(
     CarJson(body): CarJson<JsonObject>,
 ) -> Result<Response, CarError> {
     let body = SearchBody::from_object(&body, "filter", None, state.limits().max_page_size)?;
-    let query = body.query(&CAR_ASSET, "id", state.clock.now_ms())?;
-    let page = state.store.car_assets(caller.customer_id, query).await?;
+    let search = body.search(&CAR_ASSET, "id", state.clock.now_ms())?;
+    let page = state.store.car_assets(caller.customer_id, search).await?;
     Ok(views::list_page(&page, |a| {
         views::AssetItem::new(a, &caller)
     }))
@@ -33,8 +33,8 @@ pub(crate) async fn tags(
     CarJson(body): CarJson<JsonObject>,
 ) -> Result<Response, CarError> {
     let body = SearchBody::from_object(&body, "filter", None, state.limits().max_page_size)?;
-    let query = body.query(&CAR_ASSET_TAG, "id", state.clock.now_ms())?;
-    let page = state.store.car_tags(caller.customer_id, query).await?;
+    let search = body.search(&CAR_ASSET_TAG, "id", state.clock.now_ms())?;
+    let page = state.store.car_tags(caller.customer_id, search).await?;
     Ok(views::list_page(&page, |t| views::TagItem::new(t, &caller)))
 }
 
@@ -50,8 +50,8 @@ pub(crate) async fn jobs(
         Some(("startAt", "endAt")),
         state.limits().max_page_size,
     )?;
-    let query = body.query(&CAR_JOB, "created.dateTime", state.clock.now_ms())?;
-    let page = state.store.car_jobs(caller.customer_id, query).await?;
+    let search = body.search(&CAR_JOB, "created.dateTime", state.clock.now_ms())?;
+    let page = state.store.car_jobs(caller.customer_id, search).await?;
     Ok(views::list_page(&page, |j| views::JobItem::new(j, &caller)))
 }
 
@@ -67,11 +67,11 @@ pub(crate) async fn asset_jobs(
         Some(("startAt", "endAt")),
         state.limits().max_page_size,
     )?;
-    let query = body.query(&CAR_ASSET_JOB, "created.dateTime", state.clock.now_ms())?;
+    let search = body.search(&CAR_ASSET_JOB, "created.dateTime", state.clock.now_ms())?;
     let with_result = body.include_script_result;
     let page = state
         .store
-        .car_asset_jobs(caller.customer_id, query, with_result)
+        .car_asset_jobs(caller.customer_id, search, with_result)
         .await?;
     Ok(views::list_page(&page, |a| {
         views::AssetJobItem::new(a, &caller, with_result)
@@ -91,10 +91,10 @@ pub(crate) async fn activities(
         Some(("startDate", "endDate")),
         state.limits().max_page_size,
     )?;
-    let query = body.query(&CAR_ACTIVITY, "createdDate", state.clock.now_ms())?;
+    let search = body.search(&CAR_ACTIVITY, "createdDate", state.clock.now_ms())?;
     let page = state
         .store
-        .car_activities(caller.customer_id, query)
+        .car_activities(caller.customer_id, search)
         .await?;
     let records = page
         .items

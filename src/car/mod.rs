@@ -131,7 +131,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     .route("/sm/v1/{*rest}", any(unknown))
     .route_layer(axum::middleware::from_fn_with_state(
         state.clone(),
-        extract::catch_up_first,
+        engine::catch_up_first::<CarError>,
     ));
     Router::new()
         .route("/auth", post(auth::login))

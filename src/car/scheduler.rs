@@ -50,7 +50,7 @@ async fn check_as_execute_does(
             .collect()
     };
     if !targets.asset_ids.is_empty() {
-        let q = by_ids(&targets.asset_ids).query(&CAR_ASSET, "id", now)?;
+        let q = by_ids(&targets.asset_ids).search(&CAR_ASSET, "id", now)?;
         let found = state.store.car_assets(customer_id, q).await?;
         let gone = missing(
             found.items.iter().map(|a| a.id).collect(),
@@ -61,7 +61,7 @@ async fn check_as_execute_does(
         }
     }
     if !targets.tag_ids.is_empty() {
-        let q = by_ids(&targets.tag_ids).query(&CAR_ASSET_TAG, "id", now)?;
+        let q = by_ids(&targets.tag_ids).search(&CAR_ASSET_TAG, "id", now)?;
         let found = state.store.car_tags(customer_id, q).await?;
         let gone = missing(found.items.iter().map(|t| t.id).collect(), &targets.tag_ids);
         if !gone.is_empty() {
@@ -276,7 +276,6 @@ pub(crate) async fn create(
         .car_create_schedule(caller, new, now)
         .await?
         .map_err(schedule_refusal)?;
-    state.engine_work_added();
     Ok(views::respond(
         StatusCode::CREATED,
         &Envelope::created(

@@ -49,8 +49,11 @@ pub(crate) async fn search(
         Some(("startAt", "endAt")),
         state.limits().max_page_size,
     )?;
-    let query = body.query(&CAR_SCHEDULE, "created.dateTime", state.clock.now_ms())?;
-    let page = state.store.car_schedules(caller.customer_id, query).await?;
+    let search = body.search(&CAR_SCHEDULE, "created.dateTime", state.clock.now_ms())?;
+    let page = state
+        .store
+        .car_schedules(caller.customer_id, search)
+        .await?;
     Ok(views::list_page(&page, |s| ScheduleItem::new(s, &caller)))
 }
 
@@ -97,7 +100,6 @@ pub(crate) async fn update(
         .car_update_schedule(caller, id, new, state.clock.now_ms())
         .await?
         .map_err(schedule_refusal)?;
-    state.engine_work_added();
     Ok(changed(
         StatusCode::OK,
         "Script scheduler updated successfully",
@@ -117,7 +119,6 @@ pub(crate) async fn delete(
         .car_delete_schedule(caller, id, state.clock.now_ms())
         .await?
         .map_err(CarError::from)?;
-    state.engine_work_added();
     Ok(changed(
         StatusCode::OK,
         "Script scheduler deleted successfully",
@@ -150,7 +151,6 @@ pub(crate) async fn activate(
         .car_activate_schedule(caller, id, Activation::On { next_fire_ms }, now)
         .await?
         .map_err(CarError::from)?;
-    state.engine_work_added();
     Ok(changed(
         StatusCode::OK,
         "Script scheduler activated successfully",
@@ -170,7 +170,6 @@ pub(crate) async fn deactivate(
         .car_activate_schedule(caller, id, Activation::Off, state.clock.now_ms())
         .await?
         .map_err(CarError::from)?;
-    state.engine_work_added();
     Ok(changed(
         StatusCode::OK,
         "Script scheduler deactivated successfully",

@@ -46,8 +46,8 @@ pub(crate) async fn search(
     CarJson(body): CarJson<JsonObject>,
 ) -> Result<Response, CarError> {
     let body = SearchBody::from_object(&body, "filter", None, state.limits().max_page_size)?;
-    let query = body.query(&CAR_SCRIPT, "created.dateTime", state.clock.now_ms())?;
-    let page = state.store.car_scripts(caller.customer_id, query).await?;
+    let search = body.search(&CAR_SCRIPT, "created.dateTime", state.clock.now_ms())?;
+    let page = state.store.car_scripts(caller.customer_id, search).await?;
     Ok(views::list_page(&page, |s| ScriptItem::new(s, &caller)))
 }
 

@@ -47,7 +47,7 @@ async fn about(
         Credentials::Given(user, password) => (user, password),
         Credentials::Missing | Credentials::Malformed => return bad_login(now_s),
     };
-    let caller = match state.authenticate(&user, &password).await {
+    let caller = match state.store.authenticate(&user, &password).await {
         Ok(Some(caller)) => {
             crate::http::VerifiedUser::note(&extensions, &caller.username);
             caller

@@ -16,6 +16,7 @@ use crate::page::Window;
 use crate::query::SqlWhere;
 use crate::query::catalog::EVENT_TYPES;
 use crate::state::AppState;
+use crate::store::Search;
 use crate::store::cm::{NewAlert, RuleCriterionRow};
 
 /// One host event.
@@ -132,12 +133,12 @@ pub async fn raise(
     };
     let profiles = state
         .store
-        .cm_profiles(customer_id, SqlWhere::default(), all)
+        .cm_profiles(customer_id, Search::in_id_order(SqlWhere::default(), all))
         .await?
         .items;
     let rulesets = state
         .store
-        .cm_rulesets(customer_id, SqlWhere::default(), all)
+        .cm_rulesets(customer_id, Search::in_id_order(SqlWhere::default(), all))
         .await?
         .items;
     let now_s = state.clock.now_s();

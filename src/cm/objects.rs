@@ -1,14 +1,10 @@
 //! The four CM object types: their catalogs, wrapper elements, and rows rendered as QPS
 //! record trees (element order as the guide's samples show).
 
-use super::fields::{Fields, Shape};
-use super::wire::{Format, Name, Node, ObjBuilder, Record, render_record};
+use super::fields::Shape;
+use super::wire::{Name, Node, ObjBuilder};
 use crate::dates;
-use crate::page::{Page, Window};
-use crate::query::SqlWhere;
 use crate::query::catalog::Catalog;
-use crate::state::AppState;
-use crate::store::StoreResult;
 use crate::store::cm::{AlertRow, ProfileRow, RuleRow, RulesetRow, RulesetWithRules};
 use crate::store::objects::{self, CmWire, Object, SeedFile, Table, Xsd};
 
@@ -86,103 +82,6 @@ impl Kind {
     /// The record's shape, for `fields` paths.
     pub fn shape(self) -> &'static Shape {
         self.declared().shape
-    }
-
-    /// Records of this kind for a customer: `(id, record tree)` in ascending id.
-    pub async fn fetch(
-        self,
-        state: &AppState,
-        customer_id: i64,
-        filter: SqlWhere,
-        window: Window,
-    ) -> StoreResult<Page<(i64, Node)>> {
-        let store = &state.store;
-        Ok(match self {
-            Kind::Alert => {
-                let page = store.cm_alerts(customer_id, filter, window).await?;
-                let mut profiles = std::collections::HashMap::new();
-                map(page, |a| (a.id, alert_sharing(a, &mut profiles)))
-            }
-            Kind::Profile => map(store.cm_profiles(customer_id, filter, window).await?, |p| {
-                (p.id, profile(&p, true))
-            }),
-            Kind::Rule => map(store.cm_rules(customer_id, filter, window).await?, |r| {
-                (r.id, rule(&r, true))
-            }),
-            Kind::Ruleset => map(store.cm_rulesets(customer_id, filter, window).await?, |s| {
-                (s.ruleset.id, ruleset(&s))
-            }),
-        })
-    }
-}
-
-impl Kind {
-    /// Records for an answer in `format`. Alerts come from the render cache where no
-    /// `fields` limit applies (an alert and its profile never change once stored).
-    pub async fn fetch_records(
-        self,
-        state: &AppState,
-        customer_id: i64,
-        filter: SqlWhere,
-        window: Window,
-        format: Format,
-        fields: Option<&Fields>,
-    ) -> StoreResult<Page<(i64, Record)>> {
-        let wrapper = Name::Borrowed(self.wrapper());
-        if self == Kind::Alert && fields.is_none() {
-            let json = format == Format::Json;
-            // The page's ids first; full rows only for records not rendered before.
-            let ids = state
-                .store
-                .cm_alert_ids(customer_id, filter, window)
-                .await?;
-            let mut rendered: std::collections::HashMap<i64, std::sync::Arc<str>> = ids
-                .items
-                .iter()
-                .filter_map(|id| state.cached_record(*id, json).map(|t| (*id, t)))
-                .collect();
-            let missing: Vec<i64> = ids
-                .items
-                .iter()
-                .copied()
-                .filter(|id| !rendered.contains_key(id))
-                .collect();
-            if !missing.is_empty() {
-                let sql = crate::query::SqlWhere::ids(self.catalog(), &missing);
-                let all = Window {
-                    offset: 0,
-                    limit: missing.len() as u64,
-                };
-                let rows = state.store.cm_alerts(customer_id, sql, all).await?;
-                let mut profiles = std::collections::HashMap::new();
-                for a in rows.items {
-                    let id = a.id;
-                    let tree = [(wrapper.clone(), alert_sharing(a, &mut profiles))];
-                    let text: std::sync::Arc<str> = render_record(format, &tree).into();
-                    state.cache_record(id, json, text.clone());
-                    rendered.insert(id, text);
-                }
-            }
-            // An id whose row vanished meanwhile (a reset racing this search) is left out.
-            let items = ids
-                .items
-                .into_iter()
-                .filter_map(|id| rendered.remove(&id).map(|t| (id, Record::Rendered(t))))
-                .collect();
-            return Ok(Page {
-                items,
-                has_more: ids.has_more,
-                total: ids.total,
-            });
-        }
-        let page = self.fetch(state, customer_id, filter, window).await?;
-        Ok(map(page, |(id, node)| {
-            let node = match fields {
-                Some(f) => f.apply(node),
-                None => node,
-            };
-            (id, Record::Tree(vec![(wrapper.clone(), node)]))
-        }))
     }
 }
 
@@ -295,14 +194,6 @@ static RULESET: Shape = Shape::Obj(&[
         )]),
     ),
 ]);
-
-fn map<T, U>(page: Page<T>, f: impl FnMut(T) -> U) -> Page<U> {
-    Page {
-        items: page.items.into_iter().map(f).collect(),
-        has_more: page.has_more,
-        total: page.total,
-    }
-}
 
 fn json_node(v: &serde_json::Value) -> Node {
     match v {

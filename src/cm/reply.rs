@@ -166,7 +166,7 @@ impl FromRequestParts<AppState> for CmCaller {
             Credentials::Malformed => return Err(fail(CmError::invalid_credentials())),
             Credentials::Given(user, password) => (user, password),
         };
-        match state.authenticate(&user, &password).await {
+        match state.store.authenticate(&user, &password).await {
             Ok(Some(caller)) => {
                 crate::http::VerifiedUser::note(&parts.extensions, &caller.username);
                 Ok(CmCaller(caller))

@@ -5,6 +5,7 @@
 //! visits every record once. `startFromOffset` (1-based) and `startFromId` agree with it.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -14,14 +15,15 @@ use axum::response::{IntoResponse, Response};
 use super::download;
 use super::error::CmError;
 use super::fields::Fields;
-use super::objects::Kind;
+use super::objects::{self, Kind};
 use super::reply::{CmCaller, Ctx, Reply};
 use super::request::{self, ServiceRequest};
-use super::wire::ServiceResponse;
-use crate::page::Window;
+use super::wire::{Format, Name, Record, ServiceResponse, render_record};
+use crate::page::{Page, Window};
+use crate::query::SqlWhere;
 use crate::query::criteria::{self, Criterion};
 use crate::state::AppState;
-use crate::store::Caller;
+use crate::store::{Caller, Search, Store, StoreResult, Total};
 
 fn query_params(uri: &Uri) -> HashMap<String, String> {
     uri.query()
@@ -57,13 +59,67 @@ fn compile(
     kind: Kind,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(ServiceRequest, crate::query::SqlWhere), CmError> {
+) -> Result<(ServiceRequest, SqlWhere), CmError> {
     let req = request::parse(body, is_json(headers))?;
     let (_, mut sql) = criteria::compile(&req.criteria, kind.catalog(), state.clock.now_ms())?;
     if let Some(from) = req.start_from_id {
         sql = sql.from_id(kind.catalog(), from);
     }
     Ok((req, sql))
+}
+
+/// One page of `kind` records of a customer, for an answer in `format`: `(id, record)` in
+/// ascending id. Alerts without a `fields` limit come rendered from the store's record
+/// cache, which the store fills with the rendering given here.
+async fn records(
+    store: &Store,
+    kind: Kind,
+    customer_id: i64,
+    search: Search,
+    format: Format,
+    fields: Option<&Fields>,
+) -> StoreResult<Page<(i64, Record)>> {
+    let wrapper = Name::Borrowed(kind.wrapper());
+    if kind == Kind::Alert && fields.is_none() {
+        let json = format == Format::Json;
+        let mut profiles = HashMap::new();
+        let render = move |a| -> Arc<str> {
+            let tree = [(wrapper.clone(), objects::alert_sharing(a, &mut profiles))];
+            render_record(format, &tree).into()
+        };
+        let page = store
+            .cm_alerts_rendered(customer_id, search, json, render)
+            .await?;
+        return Ok(page.map(|(id, text)| (id, Record::Rendered(text))));
+    }
+    let page = match kind {
+        Kind::Alert => {
+            let mut profiles = HashMap::new();
+            store
+                .cm_alerts(customer_id, search)
+                .await?
+                .map(|a| (a.id, objects::alert_sharing(a, &mut profiles)))
+        }
+        Kind::Profile => store
+            .cm_profiles(customer_id, search)
+            .await?
+            .map(|p| (p.id, objects::profile(&p, true))),
+        Kind::Rule => store
+            .cm_rules(customer_id, search)
+            .await?
+            .map(|r| (r.id, objects::rule(&r, true))),
+        Kind::Ruleset => store
+            .cm_rulesets(customer_id, search)
+            .await?
+            .map(|s| (s.ruleset.id, objects::ruleset(&s))),
+    };
+    Ok(page.map(|(id, node)| {
+        let node = match fields {
+            Some(f) => f.apply(node),
+            None => node,
+        };
+        (id, Record::Tree(vec![(wrapper.clone(), node)]))
+    }))
 }
 
 /// `POST /qps/rest/1.0/search/cm/{object}`
@@ -83,17 +139,17 @@ pub async fn search(
             query_params(&uri).get("fields").map(String::as_str),
             kind.shape(),
         )?;
-        let window = Window::qps(req.start_from_offset, req.limit_results);
-        let page = kind
-            .fetch_records(
-                &state,
-                caller.customer_id,
-                sql,
-                window,
-                ctx.format,
-                fields.as_ref(),
-            )
-            .await?;
+        let search =
+            Search::in_id_order(sql, Window::qps(req.start_from_offset, req.limit_results));
+        let page = records(
+            &state.store,
+            kind,
+            caller.customer_id,
+            search,
+            ctx.format,
+            fields.as_ref(),
+        )
+        .await?;
         let last_id = page.items.last().map(|(id, _)| *id);
         let data = page.items.into_iter().map(|(_, record)| record).collect();
         let mut response = ServiceResponse::success(data);
@@ -127,7 +183,7 @@ pub async fn get_one(
         // A typed lookup by id; an id that is not a number gets the guide's criteria error
         // text, from the one validation of criteria.
         let sql = match id.parse::<i64>() {
-            Ok(wanted) => crate::query::SqlWhere::ids(kind.catalog(), &[wanted]),
+            Ok(wanted) => SqlWhere::ids(kind.catalog(), &[wanted]),
             Err(_) => {
                 let by_id = [Criterion {
                     field: Some("id".into()),
@@ -137,24 +193,26 @@ pub async fn get_one(
                 criteria::compile(&by_id, kind.catalog(), state.clock.now_ms())?.1
             }
         };
-        let window = Window {
-            offset: 0,
-            limit: 1,
-        };
+        let search = Search::in_id_order(
+            sql,
+            Window {
+                offset: 0,
+                limit: 1,
+            },
+        );
         let fields = Fields::parse(
             query_params(&uri).get("fields").map(String::as_str),
             kind.shape(),
         )?;
-        let page = kind
-            .fetch_records(
-                &state,
-                caller.customer_id,
-                sql,
-                window,
-                ctx.format,
-                fields.as_ref(),
-            )
-            .await?;
+        let page = records(
+            &state.store,
+            kind,
+            caller.customer_id,
+            search,
+            ctx.format,
+            fields.as_ref(),
+        )
+        .await?;
         let Some((_, record)) = page.items.into_iter().next() else {
             return Err(CmError::not_found(kind.wrapper(), &id));
         };
@@ -184,11 +242,14 @@ pub async fn download(
         }
         let format = download::Format::from_param(query_params(&uri).get("format"))?;
         let (_, sql) = compile(&state, kind, &headers, &body)?;
-        let all = Window {
-            offset: 0,
-            limit: u64::MAX - 1,
+        // Every match, in ascending id.
+        let every = Search {
+            filter: sql,
+            order: Vec::new(),
+            window: None,
+            total: Total::Overfetch,
         };
-        let alerts = state.store.cm_alerts(caller.customer_id, sql, all).await?;
+        let alerts = state.store.cm_alerts(caller.customer_id, every).await?;
         let host = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())

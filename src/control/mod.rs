@@ -62,7 +62,12 @@ pub fn is_control_path(path: &str) -> bool {
 /// layer over the group), so no handler can ignore what a caller sent.
 pub fn router(state: &AppState) -> Router<AppState> {
     use axum::middleware::from_fn;
-    let caught_up = || axum::middleware::from_fn_with_state(state.clone(), catch_up_first);
+    let caught_up = || {
+        axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::car::engine::catch_up_first::<Unavailable>,
+        )
+    };
     let reading_nothing = Router::new()
         .route("/_mock/", get(index::index))
         .route("/_mock", get(index::index))
@@ -97,12 +102,19 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(reading_both)
 }
 
-/// Route layer: the job engine catches up with the clock first; a store error answers 503
-/// (health's "unavailable") in the control API's format.
-async fn catch_up_first(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match crate::car::engine::catch_up(&state).await {
-        Ok(()) => next.run(request).await,
-        Err(e) => store_unavailable(e),
+/// A store error on a control route that reads CAR state: 503 (health's "unavailable") in
+/// the control API's format.
+struct Unavailable(crate::store::StoreError);
+
+impl From<crate::store::StoreError> for Unavailable {
+    fn from(e: crate::store::StoreError) -> Self {
+        Unavailable(e)
+    }
+}
+
+impl IntoResponse for Unavailable {
+    fn into_response(self) -> Response {
+        store_unavailable(self.0)
     }
 }
 

@@ -133,7 +133,6 @@ pub async fn reset(state: &AppState, request: ResetRequest) -> ControlResult<Res
         state.restore_limits();
         restored.extend(["clock", "faults", "config"].map(str::to_owned));
     }
-    state.data_changed();
     // The clock may have moved back: what became due runs as after any clock change.
     if scope == ResetScope::All {
         crate::car::engine::catch_up(state).await?;
@@ -228,7 +227,6 @@ pub async fn create_customer(state: &AppState, req: NewCustomer) -> ControlResul
                 ControlError::Conflict(refused.to_string())
             }
         })?;
-    state.engine_work_added();
     Ok(CreatedCustomer {
         id: made.id,
         uuid,
@@ -266,7 +264,6 @@ pub async fn load_seed(state: &AppState, body: &Value) -> ControlResult<Loaded> 
         }
         other => ControlError::Store(other),
     })?;
-    state.data_changed();
     Ok(Loaded { records })
 }
 
@@ -522,7 +519,10 @@ pub async fn inject_events(state: &AppState, req: Events) -> ControlResult<Vec<V
         offset: 0,
         limit: ids.len() as u64,
     };
-    let page = state.store.cm_alerts(customer_id, sql, window).await?;
+    let page = state
+        .store
+        .cm_alerts(customer_id, crate::store::Search::in_id_order(sql, window))
+        .await?;
     let response = crate::cm::wire::ServiceResponse::success(
         page.items
             .iter()

@@ -78,13 +78,28 @@ pub(super) fn next_user_serial(tx: &rusqlite::Transaction<'_>) -> StoreResult<i6
 }
 
 impl Store {
-    /// The user with this login and password, or `None`.
+    /// The user with this login and password, or `None`; from the cache while no write
+    /// happened since it was read ([`super::cache`]).
     pub async fn authenticate(
         &self,
         username: &str,
         password: &str,
     ) -> StoreResult<Option<Caller>> {
-        let (username, password) = (username.to_owned(), password.to_owned());
+        let key = (username.to_owned(), password.to_owned());
+        if let Some(c) = self.caches.by_login.get(&key, self.generation()) {
+            return Ok(Some(c));
+        }
+        let seen = self.generation();
+        let found = self.read_login(key.0.clone(), key.1.clone()).await?;
+        if let Some(c) = &found {
+            self.caches
+                .by_login
+                .keep(key, c.clone(), seen, self.generation());
+        }
+        Ok(found)
+    }
+
+    async fn read_login(&self, username: String, password: String) -> StoreResult<Option<Caller>> {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {CALLER_COLUMNS}, u.password FROM users u \
@@ -103,8 +118,23 @@ impl Store {
         .await
     }
 
-    /// The user a token was issued to, if the user and its customer still exist.
+    /// The user a token was issued to, if the user and its customer still exist; from the
+    /// cache while no write happened since it was read ([`super::cache`]).
     pub async fn caller_by_user_id(&self, user_id: i64) -> StoreResult<Option<Caller>> {
+        if let Some(c) = self.caches.by_user_id.get(&user_id, self.generation()) {
+            return Ok(Some(c));
+        }
+        let seen = self.generation();
+        let found = self.read_caller(user_id).await?;
+        if let Some(c) = &found {
+            self.caches
+                .by_user_id
+                .keep(user_id, c.clone(), seen, self.generation());
+        }
+        Ok(found)
+    }
+
+    async fn read_caller(&self, user_id: i64) -> StoreResult<Option<Caller>> {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {CALLER_COLUMNS} FROM users u \

@@ -12,10 +12,11 @@ use std::sync::Arc;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::columns::{by_name, columns};
-use super::search::{self, Search, Source, Total};
+use super::search::{self, Search, Source};
 use super::{Store, StoreResult};
 use crate::page::{Page, Window};
 use crate::query::SqlWhere;
+use crate::query::catalog::CM_ALERT;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RulesetRow {
@@ -177,16 +178,6 @@ fn alert_row(r: &Row<'_>, c: &AlertCols) -> rusqlite::Result<(AlertRow, Option<i
     ))
 }
 
-/// A CM search over a window: ordered by id, one record more fetched to tell `hasMore`.
-fn window_search(filter: &SqlWhere, window: Window) -> Search<'_> {
-    Search {
-        filter,
-        order: &[],
-        window: Some(window),
-        total: Total::Overfetch,
-    }
-}
-
 pub(super) const ALERT_SOURCE: Source<'static> = Source {
     cols: "a.id, a.source, a.event_type, a.trigger_uuid, a.ip_address, a.hostname, a.event_s, \
            a.alert_s, a.is_hidden, a.alert_info_json, a.profile_id",
@@ -257,11 +248,9 @@ fn rule_row(row: &Row<'_>, c: &RuleCols) -> rusqlite::Result<RuleRow> {
     })
 }
 
-fn with_criteria(conn: &Connection, mut rules: Vec<RuleRow>) -> StoreResult<Vec<RuleRow>> {
-    for rule in &mut rules {
-        rule.criteria = rule_criteria(conn, rule.id)?;
-    }
-    Ok(rules)
+fn with_criteria(conn: &Connection, mut rule: RuleRow) -> StoreResult<RuleRow> {
+    rule.criteria = rule_criteria(conn, rule.id)?;
+    Ok(rule)
 }
 
 impl Store {
@@ -271,89 +260,96 @@ impl Store {
         &self,
         object: &'static str,
         customer_id: i64,
-        filter: SqlWhere,
-        window: Window,
+        search: Search,
     ) -> StoreResult<Vec<String>> {
         self.read(move |conn| {
             let source = super::objects::cm_object(object)
                 .ok_or_else(|| super::StoreError::Schema(format!("no CM search of {object:?}")))?
                 .source;
-            search::explain(conn, &source, customer_id, &window_search(&filter, window))
+            search::explain(conn, &source, customer_id, &search)
         })
         .await
     }
 
-    /// Only the ids of a page of alerts (what a render cache needs first).
-    pub async fn cm_alert_ids(
+    /// A page of alerts, each rendered by `render` — or taken from the store's record cache, where a rendering stays
+    /// while no write has happened since it was made ([`super::cache`]). The page's ids,
+    /// the rows of the alerts not cached, and the rendering happen in one read snapshot.
+    /// `variant` names the rendering (a cache key beside the id: JSON or XML).
+    pub async fn cm_alerts_rendered<F>(
         &self,
         customer_id: i64,
-        filter: SqlWhere,
-        window: Window,
-    ) -> StoreResult<Page<i64>> {
-        self.search(filter.lookup, move |conn| {
-            let search = window_search(&filter, window);
-            search::run(conn, &ALERT_ID_SOURCE, customer_id, &search, |r| {
-                r.get("id")
-            })
-        })
-        .await
-    }
-
-    /// Alerts of `customer_id` matching `filter`, in ascending id.
-    pub async fn cm_alerts(
-        &self,
-        customer_id: i64,
-        filter: SqlWhere,
-        window: Window,
-    ) -> StoreResult<Page<AlertRow>> {
-        self.search(filter.lookup, move |conn| {
-            let search = window_search(&filter, window);
-            let page = search::run(
-                conn,
-                &ALERT_SOURCE,
-                customer_id,
-                &search,
-                by_name(alert_row),
-            )?;
-            // A page names few profiles: read each once, share it.
-            let mut profiles: HashMap<i64, Option<Arc<ProfileRow>>> = HashMap::new();
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {PROFILE_COLS} FROM cm_profiles p WHERE p.id = ?1 AND p.customer_id = ?2"
-            ))?;
-            let mut profile = by_name(profile_row);
-            let mut items = Vec::with_capacity(page.items.len());
-            for (mut alert, profile_id) in page.items {
-                if let Some(id) = profile_id {
-                    alert.profile = match profiles.entry(id) {
-                        Entry::Occupied(e) => e.get().clone(),
-                        Entry::Vacant(e) => {
-                            let row = stmt
-                                .query_row(params![id, customer_id], &mut profile)
-                                .optional()?;
-                            e.insert(row.map(Arc::new)).clone()
-                        }
-                    };
+        search: Search,
+        variant: bool,
+        mut render: F,
+    ) -> StoreResult<Page<(i64, Arc<str>)>>
+    where
+        F: FnMut(AlertRow) -> Arc<str> + Send + 'static,
+    {
+        let (caches, conns) = (Arc::clone(&self.caches), Arc::clone(&self.conns));
+        self.search(search.filter.lookup, move |conn| {
+            let seen = conns.generation();
+            let ids = search::run(conn, &ALERT_ID_SOURCE, customer_id, &search, |r| {
+                r.get::<_, i64>("id")
+            })?;
+            let mut rendered: HashMap<i64, Arc<str>> = ids
+                .items
+                .iter()
+                .filter_map(|id| caches.rendered.get(&(*id, variant), seen).map(|t| (*id, t)))
+                .collect();
+            let missing: Vec<i64> = ids
+                .items
+                .iter()
+                .copied()
+                .filter(|id| !rendered.contains_key(id))
+                .collect();
+            if !missing.is_empty() {
+                let rows = alerts(
+                    conn,
+                    customer_id,
+                    &Search::in_id_order(
+                        SqlWhere::ids(&CM_ALERT, &missing),
+                        Window {
+                            offset: 0,
+                            limit: missing.len() as u64,
+                        },
+                    ),
+                )?
+                .items;
+                let now = conns.generation();
+                for alert in rows {
+                    let id = alert.id;
+                    let text = render(alert);
+                    caches
+                        .rendered
+                        .keep((id, variant), Arc::clone(&text), seen, now);
+                    rendered.insert(id, text);
                 }
-                items.push(alert);
             }
-            Ok(Page {
-                items,
-                has_more: page.has_more,
-                total: page.total,
+            // One snapshot: every id on the page has its row, so its rendering.
+            ids.try_map(|id| {
+                rendered.remove(&id).map(|t| (id, t)).ok_or_else(|| {
+                    super::StoreError::Schema(format!("alert {id} has no row in its snapshot"))
+                })
             })
         })
         .await
     }
 
-    /// Profiles of `customer_id` matching `filter`, with their ruleset.
+    /// Alerts of `customer_id` matching `search`, in ascending id.
+    pub async fn cm_alerts(&self, customer_id: i64, search: Search) -> StoreResult<Page<AlertRow>> {
+        self.search(search.filter.lookup, move |conn| {
+            alerts(conn, customer_id, &search)
+        })
+        .await
+    }
+
+    /// Profiles of `customer_id` matching `search`, with their ruleset.
     pub async fn cm_profiles(
         &self,
         customer_id: i64,
-        filter: SqlWhere,
-        window: Window,
+        search: Search,
     ) -> StoreResult<Page<ProfileRow>> {
-        self.search(filter.lookup, move |conn| {
-            let search = window_search(&filter, window);
+        self.search(search.filter.lookup, move |conn| {
             let map = |r: &Row<'_>, (p, s): &(ProfileCols, RulesetCols)| {
                 let mut profile = profile_row(r, p)?;
                 let ruleset_id: Option<i64> = r.get(s.ruleset_id)?;
@@ -367,33 +363,22 @@ impl Store {
         .await
     }
 
-    /// Rules of `customer_id` matching `filter`, with their criteria.
-    pub async fn cm_rules(
-        &self,
-        customer_id: i64,
-        filter: SqlWhere,
-        window: Window,
-    ) -> StoreResult<Page<RuleRow>> {
-        self.search(filter.lookup, move |conn| {
-            let search = window_search(&filter, window);
-            let page = search::run(conn, &RULE_SOURCE, customer_id, &search, by_name(rule_row))?;
-            Ok(Page {
-                items: with_criteria(conn, page.items)?,
-                ..page
-            })
+    /// Rules of `customer_id` matching `search`, with their criteria.
+    pub async fn cm_rules(&self, customer_id: i64, search: Search) -> StoreResult<Page<RuleRow>> {
+        self.search(search.filter.lookup, move |conn| {
+            search::run(conn, &RULE_SOURCE, customer_id, &search, by_name(rule_row))?
+                .try_map(|rule| with_criteria(conn, rule))
         })
         .await
     }
 
-    /// Rulesets of `customer_id` matching `filter`, each with its rules.
+    /// Rulesets of `customer_id` matching `search`, each with its rules.
     pub async fn cm_rulesets(
         &self,
         customer_id: i64,
-        filter: SqlWhere,
-        window: Window,
+        search: Search,
     ) -> StoreResult<Page<RulesetWithRules>> {
-        self.search(filter.lookup, move |conn| {
-            let search = window_search(&filter, window);
+        self.search(search.filter.lookup, move |conn| {
             let page = search::run(
                 conn,
                 &RULESET_SOURCE,
@@ -405,30 +390,46 @@ impl Store {
                 "SELECT {RULE_COLS} FROM cm_rules r WHERE r.ruleset_id = ?1 AND r.customer_id = ?2 \
                  ORDER BY r.id"
             ))?;
-            let mut items = Vec::with_capacity(page.items.len());
-            for ruleset in page.items {
+            page.try_map(|ruleset| {
                 let rules = stmt
                     .query_map(params![ruleset.id, customer_id], by_name(rule_row))?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                items.push(RulesetWithRules {
-                    ruleset,
-                    rules: with_criteria(conn, rules)?,
-                });
-            }
-            Ok(Page {
-                items,
-                has_more: page.has_more,
-                total: None,
+                    .map(|rule| with_criteria(conn, rule?))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                Ok(RulesetWithRules { ruleset, rules })
             })
         })
         .await
     }
 }
 
+/// Alerts of `customer_id` matching `search`, each with its profile.
+fn alerts(conn: &Connection, customer_id: i64, search: &Search) -> StoreResult<Page<AlertRow>> {
+    let page = search::run(conn, &ALERT_SOURCE, customer_id, search, by_name(alert_row))?;
+    // A page names few profiles: read each once, share it.
+    let mut profiles: HashMap<i64, Option<Arc<ProfileRow>>> = HashMap::new();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {PROFILE_COLS} FROM cm_profiles p WHERE p.id = ?1 AND p.customer_id = ?2"
+    ))?;
+    let mut profile = by_name(profile_row);
+    page.try_map(|(mut alert, profile_id)| {
+        if let Some(id) = profile_id {
+            alert.profile = match profiles.entry(id) {
+                Entry::Occupied(e) => e.get().clone(),
+                Entry::Vacant(e) => {
+                    let row = stmt
+                        .query_row(params![id, customer_id], &mut profile)
+                        .optional()?;
+                    e.insert(row.map(Arc::new)).clone()
+                }
+            };
+        }
+        Ok(alert)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::catalog::CM_ALERT;
     use crate::query::criteria::{Criterion, compile};
     use crate::store::Seed;
 
@@ -449,20 +450,25 @@ mod tests {
 
     const ACME: i64 = 1001;
     const GLOBEX: i64 = 2002;
-    const ALL: Window = Window {
-        offset: 0,
-        limit: 1000,
-    };
+    fn all(filter: SqlWhere) -> Search {
+        Search::in_id_order(
+            filter,
+            Window {
+                offset: 0,
+                limit: 1000,
+            },
+        )
+    }
 
     #[tokio::test]
     async fn every_query_is_scoped_to_the_customer() {
         let store = seeded().await;
-        let acme = store.cm_alerts(ACME, by_id("246213"), ALL).await.unwrap();
+        let acme = store.cm_alerts(ACME, all(by_id("246213"))).await.unwrap();
         assert_eq!(acme.items.len(), 1);
-        let globex = store.cm_alerts(GLOBEX, by_id("246213"), ALL).await.unwrap();
+        let globex = store.cm_alerts(GLOBEX, all(by_id("246213"))).await.unwrap();
         assert!(globex.items.is_empty());
         let all_globex = store
-            .cm_alerts(GLOBEX, SqlWhere::default(), ALL)
+            .cm_alerts(GLOBEX, all(SqlWhere::default()))
             .await
             .unwrap();
         assert_eq!(all_globex.items.len(), 5);
@@ -473,7 +479,7 @@ mod tests {
                 .all(|a| a.ip_address.starts_with("10.20."))
         );
         let profiles = store
-            .cm_profiles(GLOBEX, SqlWhere::default(), ALL)
+            .cm_profiles(GLOBEX, all(SqlWhere::default()))
             .await
             .unwrap();
         assert_eq!(
@@ -481,7 +487,7 @@ mod tests {
             vec![9201]
         );
         let rulesets = store
-            .cm_rulesets(GLOBEX, SqlWhere::default(), ALL)
+            .cm_rulesets(GLOBEX, all(SqlWhere::default()))
             .await
             .unwrap();
         assert_eq!(rulesets.items.len(), 1);
@@ -495,7 +501,10 @@ mod tests {
             offset: 0,
             limit: 3,
         };
-        let first = store.cm_alerts(ACME, SqlWhere::default(), w).await.unwrap();
+        let first = store
+            .cm_alerts(ACME, Search::in_id_order(SqlWhere::default(), w))
+            .await
+            .unwrap();
         assert!(first.has_more);
         let ids: Vec<i64> = first.items.iter().map(|a| a.id).collect();
         assert_eq!(ids, vec![237124, 237172, 238503]);

@@ -8,10 +8,18 @@
 //!
 //! Each object type has its own submodule with its row types and queries; the rest of the
 //! crate sees only typed async methods on [`Store`] and never builds SQL. Every query takes
-//! the caller's customer id and filters on it.
+//! the caller's customer id and filters on it. Both surfaces' searches are one [`Search`]
+//! (filter, sort, window, total), run by `store/search.rs`.
+//!
+//! Every write goes through one path (`Store::call_unbounded`, on the writer), which bumps
+//! the store's data generation when its work is done. What the store keeps in memory —
+//! logins, callers, CM alert renderings, when the job engine next has work (`store/cache.rs`) — is
+//! tagged with the generation it was read at and served only while that generation stands,
+//! so no caller ever has to say that data changed.
 
 mod accounts;
 mod baseline;
+mod cache;
 pub mod car;
 pub mod cm;
 mod columns;
@@ -30,6 +38,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 pub use accounts::{Caller, RecordCounts};
 pub use pool::StoreKind;
+pub use search::{Search, Total};
 
 /// The most connections a file store opens on this machine (its writer and readers): the
 /// most blocking threads its calls hold at once.
@@ -97,6 +106,8 @@ pub struct Store {
     conns: Arc<pool::Connections>,
     /// How long one read may hold its connection.
     budget: std::time::Duration,
+    /// What is kept in memory, true while the data generation stands ([`cache`]).
+    caches: Arc<cache::Caches>,
 }
 
 impl std::fmt::Debug for Store {
@@ -226,6 +237,7 @@ impl Store {
         Store {
             conns: Arc::new(conns),
             budget: TIME_BUDGET,
+            caches: Arc::default(),
         }
     }
 
@@ -273,9 +285,16 @@ impl Store {
             .map_err(|e| StoreError::Worker(e.to_string()))?
     }
 
-    /// Run `f` on the writer connection, on the blocking pool, without a time budget:
-    /// loading and resetting, whose size the operator chose, and writes, which are bounded
-    /// by what their requests may hold and are never interrupted.
+    /// The data generation now: every write moves it on ([`pool::Connections::write`]).
+    pub(crate) fn generation(&self) -> u64 {
+        self.conns.generation()
+    }
+
+    /// The store's one write path: run `f` on the writer connection, on the blocking pool,
+    /// without a time budget — loading and resetting, whose size the operator chose, and
+    /// writes, which are bounded by what their requests may hold and are never interrupted.
+    /// The data generation moves on when `f` is done, so nothing cached before is served
+    /// after ([`cache`]).
     async fn call_unbounded<F, R>(&self, f: F) -> StoreResult<R>
     where
         F: FnOnce(&mut Connection) -> StoreResult<R> + Send + 'static,
@@ -285,7 +304,7 @@ impl Store {
         let conns = Arc::clone(&self.conns);
         tokio::task::spawn_blocking(move || {
             let _turn = turn;
-            conns.on_writer(None, f)
+            conns.write(f)
         })
         .await
         .map_err(|e| StoreError::Worker(e.to_string()))?

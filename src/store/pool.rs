@@ -14,7 +14,7 @@
 //! ([`Connections::MAX`]), and no thread ever waits for a connection.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -41,6 +41,9 @@ pub(super) struct Connections {
     /// Opened once the store holds its start-up data ([`Connections::open_readers`]); until
     /// then (and for ever in memory) reads take the writer's turn.
     readers: OnceLock<Readers>,
+    /// The data generation: bumped by every write ([`Connections::write`]) once its work
+    /// is committed, so what was read before it is known to be stale ([`super::cache`]).
+    generation: AtomicU64,
     /// Declared last, so it is dropped after every connection is closed.
     private: Option<PrivateFile>,
 }
@@ -100,6 +103,7 @@ impl Connections {
             writer: Mutex::new(writer),
             writer_turn: Arc::new(Semaphore::new(1)),
             readers: OnceLock::new(),
+            generation: AtomicU64::new(0),
             private: None,
         }
     }
@@ -204,9 +208,27 @@ impl Connections {
         }
     }
 
+    /// The data generation now: it moves on with every write.
+    pub(super) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// The write path (blocking; the caller holds the writer's turn): run `f` on the
+    /// writer without a time budget, then bump the data generation — after the work is
+    /// committed, so a read that sees the new generation sees the work; and whether it
+    /// succeeded or not, so no write can leave a cached read looking current.
+    pub(super) fn write<R>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> StoreResult<R>,
+    ) -> StoreResult<R> {
+        let out = self.on_writer(None, f);
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        out
+    }
+
     /// Run `f` on the writer (blocking; the caller holds the writer's turn), within
-    /// `budget` if one is given.
-    pub(super) fn on_writer<R>(
+    /// `budget` if one is given. Writes go through [`Connections::write`].
+    fn on_writer<R>(
         &self,
         budget: Option<Duration>,
         f: impl FnOnce(&mut Connection) -> StoreResult<R>,

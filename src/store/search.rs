@@ -1,8 +1,9 @@
 //! The one search both surfaces run: `SELECT … FROM … WHERE alias.customer_id = ? AND
 //! (<compiled filter>) ORDER BY … LIMIT ? OFFSET ?`.
 //!
-//! CAR searches count the matches (`totalCount`) and sort as asked; CM searches fetch one
-//! record more than the window to tell whether more remain. Both break ties on the table's
+//! Both surfaces build one [`Search`] (filter, sort, window, total) and hand it to the
+//! store, which runs it here. CAR searches count the matches (`totalCount`) and sort as
+//! asked; CM searches fetch one record more than the window to tell whether more remain. Both break ties on the table's
 //! key, so pages never overlap. [`explain`] shows the plan of the very statements a search
 //! runs (the query-plan test holds every search to an index).
 
@@ -27,22 +28,49 @@ pub(super) struct Source<'a> {
 }
 
 /// How a search knows whether more records remain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Total {
-    /// Count every match (`SELECT count(*)`), and report the count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Total {
+    /// Count every match (`SELECT count(*)`), and report the count (CAR's `totalCount`).
+    #[default]
     Count,
-    /// Fetch one record more than the window; no count.
+    /// Fetch one record more than the window; no count (QPS's `hasMoreRecords`).
     Overfetch,
 }
 
-/// A search: compiled filter, sort (SQL expression, descending?), window, how to total.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Search<'q> {
-    pub filter: &'q SqlWhere,
-    pub order: &'q [(&'static str, bool)],
+/// The one search model both surfaces build and the store runs: a compiled filter, a sort,
+/// a window and how to total. The store adds the caller's customer and breaks ties in the
+/// order on the table's key.
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    pub filter: SqlWhere,
+    /// Catalog SQL expressions, each descending or not, before the key.
+    pub order: Vec<(&'static str, bool)>,
     /// `None`: every match.
     pub window: Option<Window>,
     pub total: Total,
+}
+
+impl Search {
+    /// CAR: sorted as asked, one window, counted for `totalCount`.
+    pub fn counted(filter: SqlWhere, order: Vec<(&'static str, bool)>, window: Window) -> Search {
+        Search {
+            filter,
+            order,
+            window: Some(window),
+            total: Total::Count,
+        }
+    }
+
+    /// QPS: in ascending id (the key), one window, one record more fetched to tell
+    /// `hasMoreRecords`.
+    pub fn in_id_order(filter: SqlWhere, window: Window) -> Search {
+        Search {
+            filter,
+            order: Vec::new(),
+            window: Some(window),
+            total: Total::Overfetch,
+        }
+    }
 }
 
 /// The window of a search that asked for none: everything.
@@ -66,7 +94,7 @@ impl Statements {
     }
 }
 
-fn statements(source: &Source<'_>, customer_id: i64, search: &Search<'_>) -> Statements {
+fn statements(source: &Source<'_>, customer_id: i64, search: &Search) -> Statements {
     let filter = if search.filter.sql.is_empty() {
         "1"
     } else {
@@ -108,7 +136,7 @@ pub(super) fn run<T>(
     conn: &Connection,
     source: &Source<'_>,
     customer_id: i64,
-    search: &Search<'_>,
+    search: &Search,
     map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
 ) -> StoreResult<Page<T>> {
     let st = statements(source, customer_id, search);
@@ -141,7 +169,7 @@ pub(super) fn explain(
     conn: &Connection,
     source: &Source<'_>,
     customer_id: i64,
-    search: &Search<'_>,
+    search: &Search,
 ) -> StoreResult<Vec<String>> {
     let st = statements(source, customer_id, search);
     let mut lines = Vec::new();
@@ -176,17 +204,14 @@ mod tests {
 
     #[test]
     fn a_counted_search_sorts_then_breaks_ties_on_the_key() {
-        let filter = SqlWhere::default();
-        let order = [("s.title", true)];
-        let search = Search {
-            filter: &filter,
-            order: &order,
-            window: Some(Window {
+        let search = Search::counted(
+            SqlWhere::default(),
+            vec![("s.title", true)],
+            Window {
                 offset: 20,
                 limit: 10,
-            }),
-            total: Total::Count,
-        };
+            },
+        );
         let st = statements(&SOURCE, 7, &search);
         assert_eq!(
             st.count.as_deref(),
@@ -205,16 +230,13 @@ mod tests {
 
     #[test]
     fn an_overfetching_search_asks_one_more_and_counts_nothing() {
-        let filter = SqlWhere::default();
-        let search = Search {
-            filter: &filter,
-            order: &[],
-            window: Some(Window {
+        let search = Search::in_id_order(
+            SqlWhere::default(),
+            Window {
                 offset: 0,
                 limit: 3,
-            }),
-            total: Total::Overfetch,
-        };
+            },
+        );
         let st = statements(&SOURCE, 7, &search);
         assert!(st.count.is_none());
         assert_eq!(st.values[1], Value::Integer(4));

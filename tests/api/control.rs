@@ -283,7 +283,7 @@ async fn advancing_the_clock_runs_due_jobs() {
     let ids = app
         .state
         .store
-        .car_asset_jobs(1001, qualys_mock::store::car::Query::default(), false)
+        .car_asset_jobs(1001, qualys_mock::store::Search::default(), false)
         .await
         .unwrap();
     let job = ids

@@ -5,7 +5,7 @@ use qualys_mock::page::Window;
 use qualys_mock::query::catalog::{self, Catalog};
 use qualys_mock::query::criteria::{Criterion, compile};
 use qualys_mock::query::{qql, sql};
-use qualys_mock::store::car::Query;
+use qualys_mock::store::Search;
 
 use crate::helpers::TestApp;
 
@@ -21,16 +21,16 @@ fn cm(catalog: &Catalog, criteria: &[(&str, &str, &str)]) -> qualys_mock::query:
     compile(&list, catalog, 0).unwrap().1
 }
 
-fn car(catalog: &Catalog, filter: &str) -> Query {
+fn car(catalog: &Catalog, filter: &str) -> Search {
     let tree = qql::parse(filter).unwrap();
-    Query {
-        filter: sql::compile(&tree, catalog, qualys_mock::query::Dialect::Qql, 0).unwrap(),
-        order: Vec::new(),
-        window: Some(Window {
+    Search::counted(
+        sql::compile(&tree, catalog, qualys_mock::query::Dialect::Qql, 0).unwrap(),
+        Vec::new(),
+        Window {
             offset: 0,
             limit: 10,
-        }),
-    }
+        },
+    )
 }
 
 /// No full scan of the searched table, and an index search on the filtered column.
@@ -133,7 +133,11 @@ async fn cm_searches_use_indexes() {
     ];
     for (object, catalog, alias, column, criteria) in cases {
         let plan = store
-            .cm_explain(object, 1001, cm(catalog, &criteria), window)
+            .cm_explain(
+                object,
+                1001,
+                Search::in_id_order(cm(catalog, &criteria), window),
+            )
             .await
             .unwrap();
         assert_indexed(&format!("{object} {criteria:?}"), alias, column, &plan);
@@ -143,8 +147,10 @@ async fn cm_searches_use_indexes() {
         .cm_explain(
             "alert",
             1001,
-            cm(&catalog::CM_ALERT, &[("hostname", "CONTAINS", "acme")]),
-            window,
+            Search::in_id_order(
+                cm(&catalog::CM_ALERT, &[("hostname", "CONTAINS", "acme")]),
+                window,
+            ),
         )
         .await
         .unwrap();

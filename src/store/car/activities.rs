@@ -2,10 +2,9 @@
 
 use rusqlite::{Row, Transaction, params};
 
-use super::Query;
 use crate::page::Page;
 use crate::store::columns::{by_name, columns};
-use crate::store::search::{self, Source};
+use crate::store::search::{self, Search, Source};
 use crate::store::{Caller, Store, StoreResult};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -98,16 +97,10 @@ impl Store {
     pub async fn car_activities(
         &self,
         customer_id: i64,
-        q: Query,
+        q: Search,
     ) -> StoreResult<Page<ActivityRow>> {
         self.search(q.filter.lookup, move |conn| {
-            search::run(
-                conn,
-                &SOURCE,
-                customer_id,
-                &q.search(),
-                by_name(activity_row),
-            )
+            search::run(conn, &SOURCE, customer_id, &q, by_name(activity_row))
         })
         .await
     }

@@ -2,10 +2,9 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::Query;
 use crate::page::Page;
 use crate::store::columns::{by_name, columns};
-use crate::store::search::{self, Source};
+use crate::store::search::{self, Search, Source};
 use crate::store::{Store, StoreResult};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,28 +145,17 @@ pub(super) fn asset_by_id(conn: &Connection, id: i64) -> StoreResult<Option<Asse
 }
 
 impl Store {
-    pub async fn car_assets(&self, customer_id: i64, q: Query) -> StoreResult<Page<AssetRow>> {
+    pub async fn car_assets(&self, customer_id: i64, q: Search) -> StoreResult<Page<AssetRow>> {
         self.search(q.filter.lookup, move |conn| {
-            let page = search::run(conn, &SOURCE, customer_id, &q.search(), by_name(asset_row))?;
-            let items = page
-                .items
-                .into_iter()
-                .map(|a| fill_asset(conn, a))
-                .collect::<StoreResult<Vec<_>>>()?;
-            Ok(Page { items, ..page })
+            search::run(conn, &SOURCE, customer_id, &q, by_name(asset_row))?
+                .try_map(|a| fill_asset(conn, a))
         })
         .await
     }
 
-    pub async fn car_tags(&self, customer_id: i64, q: Query) -> StoreResult<Page<TagRow>> {
+    pub async fn car_tags(&self, customer_id: i64, q: Search) -> StoreResult<Page<TagRow>> {
         self.search(q.filter.lookup, move |conn| {
-            search::run(
-                conn,
-                &TAG_SOURCE,
-                customer_id,
-                &q.search(),
-                by_name(tag_row),
-            )
+            search::run(conn, &TAG_SOURCE, customer_id, &q, by_name(tag_row))
         })
         .await
     }

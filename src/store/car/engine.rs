@@ -100,8 +100,20 @@ impl Store {
     }
 
     /// When the engine next has something to do: the earliest schedule firing or asset-job
-    /// transition; `None` when nothing is pending.
+    /// transition; `None` when nothing is pending. Kept until the next write (which may give
+    /// the engine work: a job, a schedule, a reset), so most calls touch no connection.
     pub async fn car_next_due(&self, queue_ms: i64, run_ms: i64) -> StoreResult<Option<i64>> {
+        let key = (queue_ms, run_ms);
+        if let Some(due) = self.caches.next_due.get(&key, self.generation()) {
+            return Ok(due);
+        }
+        let seen = self.generation();
+        let due = self.read_next_due(queue_ms, run_ms).await?;
+        self.caches.next_due.keep(key, due, seen, self.generation());
+        Ok(due)
+    }
+
+    async fn read_next_due(&self, queue_ms: i64, run_ms: i64) -> StoreResult<Option<i64>> {
         self.read(move |conn| {
             let jobs: Option<i64> = conn
                 .prepare_cached(

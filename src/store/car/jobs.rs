@@ -7,10 +7,10 @@ use rusqlite::{OptionalExtension, Row, Transaction, params};
 use super::activities::{Activity, log_activity};
 use super::assets::{AssetRow, asset_by_id};
 use super::scripts::{ScriptRow, script_by_id};
-use super::{Query, Refusal, WriteResult};
+use super::{Refusal, WriteResult};
 use crate::page::Page;
 use crate::store::columns::{by_name, columns};
-use crate::store::search::{self, Source};
+use crate::store::search::{self, Search, Source};
 use crate::store::{Caller, Store, StoreResult};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -319,9 +319,9 @@ fn may_execute(
 }
 
 impl Store {
-    pub async fn car_jobs(&self, customer_id: i64, q: Query) -> StoreResult<Page<JobRow>> {
+    pub async fn car_jobs(&self, customer_id: i64, q: Search) -> StoreResult<Page<JobRow>> {
         self.search(q.filter.lookup, move |conn| {
-            search::run(conn, &SOURCE, customer_id, &q.search(), by_name(job_row))
+            search::run(conn, &SOURCE, customer_id, &q, by_name(job_row))
         })
         .await
     }
@@ -329,7 +329,7 @@ impl Store {
     pub async fn car_asset_jobs(
         &self,
         customer_id: i64,
-        q: Query,
+        q: Search,
         with_result: bool,
     ) -> StoreResult<Page<AssetJobRow>> {
         self.search(q.filter.lookup, move |conn| {
@@ -338,23 +338,13 @@ impl Store {
             } else {
                 &ASSET_JOB_SOURCE
             };
-            let page = search::run(
-                conn,
-                source,
-                customer_id,
-                &q.search(),
-                by_name(asset_job_row),
-            )?;
-            let mut items = Vec::with_capacity(page.items.len());
-            for (mut row, asset_id) in page.items {
-                row.asset = asset_by_id(conn, asset_id)?.filter(|a| a.customer_id == customer_id);
-                items.push(row);
-            }
-            Ok(Page {
-                items,
-                has_more: page.has_more,
-                total: page.total,
-            })
+            search::run(conn, source, customer_id, &q, by_name(asset_job_row))?.try_map(
+                |(mut row, asset_id)| {
+                    row.asset =
+                        asset_by_id(conn, asset_id)?.filter(|a| a.customer_id == customer_id);
+                    Ok(row)
+                },
+            )
         })
         .await
     }

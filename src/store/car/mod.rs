@@ -22,30 +22,8 @@ pub use jobs::{AssetJobRow, ExecuteLimits, JobRow, Targets};
 pub use schedules::{Activation, NewSchedule, ScheduleDetailRow, ScheduleRow};
 pub use scripts::{NewScript, ScriptChange, ScriptRow};
 
-use super::search::{self, Search, Total};
+use super::search::{self, Search};
 use super::{Store, StoreResult};
-use crate::page::Window;
-use crate::query::SqlWhere;
-
-/// A search: compiled filter, sort (catalog SQL expression, descending?), window.
-#[derive(Debug, Clone, Default)]
-pub struct Query {
-    pub filter: SqlWhere,
-    pub order: Vec<(&'static str, bool)>,
-    pub window: Option<Window>,
-}
-
-impl Query {
-    /// The search a CAR query runs: counted, for `totalCount`.
-    fn search(&self) -> Search<'_> {
-        Search {
-            filter: &self.filter,
-            order: &self.order,
-            window: self.window,
-            total: Total::Count,
-        }
-    }
-}
 
 /// Why a write was refused, with what the surface needs to word it (the caller maps each
 /// to its API's error).
@@ -88,13 +66,13 @@ impl Store {
         &self,
         object: &'static str,
         customer_id: i64,
-        q: Query,
+        q: Search,
     ) -> StoreResult<Vec<String>> {
         self.read(move |conn| {
             let source = super::objects::car_object(object)
                 .ok_or_else(|| super::StoreError::Schema(format!("no CAR search of {object:?}")))?
                 .source;
-            search::explain(conn, &source, customer_id, &q.search())
+            search::explain(conn, &source, customer_id, &q)
         })
         .await
     }

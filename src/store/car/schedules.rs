@@ -6,10 +6,10 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use super::activities::{Activity, log_activity};
 use super::jobs::{Targets, Trigger, create_job, resolve_targets};
 use super::scripts::script_by_id;
-use super::{Query, Refusal, WriteResult};
+use super::{Refusal, WriteResult};
 use crate::page::Page;
 use crate::store::columns::{by_name, columns};
-use crate::store::search::{self, Source};
+use crate::store::search::{self, Search, Source};
 use crate::store::{Caller, Store, StoreResult};
 
 /// A stored schedule, with what firing it needs.
@@ -345,12 +345,10 @@ impl Store {
     pub async fn car_schedules(
         &self,
         customer_id: i64,
-        q: Query,
+        q: Search,
     ) -> StoreResult<Page<ScheduleDetailRow>> {
-        self.read(move |conn| {
-            search::run(conn, &SOURCE, customer_id, &q.search(), by_name(detail_row))
-        })
-        .await
+        self.read(move |conn| search::run(conn, &SOURCE, customer_id, &q, by_name(detail_row)))
+            .await
     }
 
     /// A customer's schedule by id.

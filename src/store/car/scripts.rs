@@ -5,10 +5,10 @@ use std::collections::BTreeSet;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::activities::{Activity, log_activity};
-use super::{Query, Refusal, WriteResult};
+use super::{Refusal, WriteResult};
 use crate::page::Page;
 use crate::store::columns::{by_name, columns};
-use crate::store::search::{self, Source};
+use crate::store::search::{self, Search, Source};
 use crate::store::{Caller, Store, StoreResult};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,9 +215,9 @@ fn clone_of(src: ScriptRow, title: String) -> NewScript {
 }
 
 impl Store {
-    pub async fn car_scripts(&self, customer_id: i64, q: Query) -> StoreResult<Page<ScriptRow>> {
+    pub async fn car_scripts(&self, customer_id: i64, q: Search) -> StoreResult<Page<ScriptRow>> {
         self.search(q.filter.lookup, move |conn| {
-            search::run(conn, &SOURCE, customer_id, &q.search(), by_name(script_row))
+            search::run(conn, &SOURCE, customer_id, &q, by_name(script_row))
         })
         .await
     }
