@@ -309,7 +309,8 @@ async fn not_found(
     }
 }
 
-/// Which API a path belongs to, by its prefix.
+/// Which API a path belongs to, by its prefix (`/api/` is the classic platform's VM API,
+/// which only stubs answer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Surface {
     Car,
@@ -324,7 +325,7 @@ impl Surface {
             Surface::Cm
         } else if control::is_control_path(path) {
             Surface::Control
-        } else if path.starts_with("/msp/") || path == "/msp" {
+        } else if path.starts_with("/msp/") || path == "/msp" || path.starts_with("/api/") {
             Surface::Classic
         } else {
             Surface::Car

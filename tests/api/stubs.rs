@@ -1104,7 +1104,16 @@ async fn the_journal_names_the_stub_that_answered_and_faults_apply_to_stubbed_pa
         (r.status.as_u16(), r.text()),
         (200, DETECTION_XML.to_owned())
     );
-    app.get("/api/2.0/fo/unknown/").await;
+    // No stub: the classic platform's 404.
+    let r = app.get("/api/2.0/fo/unknown/").await;
+    assert_eq!(r.status, 404);
+    assert!(
+        r.text().contains("<SIMPLE_RETURN>")
+            && r.text()
+                .contains("<TEXT>No resource at /api/2.0/fo/unknown/</TEXT>"),
+        "{}",
+        r.text()
+    );
     let journal = app.get("/_mock/requests?path=/api/").await.json();
     let entries: Vec<(Value, Value, Value, Value)> = journal["requests"]
         .as_array()
@@ -1132,4 +1141,156 @@ async fn the_journal_names_the_stub_that_answered_and_faults_apply_to_stubbed_pa
             (json!(404), Value::Null, Value::Null, Value::Null),
         ]
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// The docs' worked example, and what stubs may not target
+
+#[tokio::test]
+async fn a_stubbed_vm_detection_call_takes_the_same_credentials_as_cm() {
+    let mapping = json!({
+        "name": "VM host detection list",
+        "request": {"method": "GET", "urlPath": "/api/2.0/fo/asset/host/vm/detection/",
+            "queryParameters": {"action": {"equalTo": "list"}},
+            "headers": {"X-Requested-With": {"contains": ""}}},
+        "response": {"status": 200, "headers": {"Content-Type": "text/xml;charset=UTF-8"},
+            "bodyFileName": "vm/detection.xml"}
+    });
+    let dir = folder(&[
+        ("mappings/vm-detection.json", &mapping.to_string()),
+        ("__files/vm/detection.xml", DETECTION_XML),
+    ]);
+    let running = serve_stubs(dir.path()).await;
+    let base = format!("http://{}", running.http_addr);
+    let client = client();
+    let detections = |password: &'static str| {
+        client
+            .get(format!(
+                "{base}/api/2.0/fo/asset/host/vm/detection/?action=list"
+            ))
+            .header("authorization", basic("acme_ss2", password))
+            .header("x-requested-with", "curl")
+            .send()
+    };
+    let r = detections("passwd").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-type"].to_str().unwrap(),
+        "text/xml;charset=UTF-8"
+    );
+    assert_eq!(r.text().await.unwrap(), DETECTION_XML);
+    let r = detections("wrong").await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("<TEXT>Bad Login/Password</TEXT>")
+    );
+    // The same credentials on the emulated CM.
+    let r = client
+        .post(format!("{base}/qps/rest/1.0/search/cm/alert/"))
+        .header("authorization", basic("acme_ss2", "passwd"))
+        .header("x-requested-with", "curl")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("<responseCode>SUCCESS</responseCode>")
+    );
+    running.shutdown().await;
+}
+
+/// The sample paths the pattern rule tests are paths the emulated routes answer (none
+/// reaches the 404 fallback), so the rule tracks the router.
+#[tokio::test]
+async fn the_emulated_sample_paths_are_answered_by_emulated_routes() {
+    let app = TestApp::new().await;
+    for path in [
+        "/auth",
+        "/auth/",
+        "/sm/v1",
+        "/sm/v1/scripts/search",
+        "/sm/v1/scripts/1",
+        "/sm/v1/scripts/1/execute",
+        "/sm/v1/assets/jobs/1",
+        "/sm/v2/script",
+        "/sm/v3/script/1",
+        "/qps/rest/portal/version",
+        "/qps/rest/portal/version/",
+        "/qps/rest/1.0/search/cm/alert",
+        "/qps/rest/1.0/search/cm/alert/",
+        "/qps/rest/1.0/get/cm/alert/1",
+        "/qps/rest/1.0/download/cm/alert/",
+        "/qps/xsd/1.0/cm/alert.xsd",
+        "/msp/about.php",
+        "/_mock",
+        "/_mock/",
+        "/_mock/health",
+        "/_mock/stubs",
+        "/_mock/reset",
+    ] {
+        for method in [Method::GET, Method::POST] {
+            let r = app.request(method.clone(), path, &[], "").await;
+            assert!(
+                !r.text().contains("No resource at"),
+                "{method} {path} reached the fallback: {}",
+                r.text()
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// WireMock or Java missing
+
+/// This test binary run again on the differential test, with a `PATH` where no `java` is,
+/// and `CI` as given: (passed, stderr).
+fn differential_without_java(ci: Option<&str>) -> (bool, String) {
+    let empty = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "stubs::stubs_answer_every_call_as_wiremock_does",
+        "--exact",
+        "--test-threads=1",
+    ])
+    .env("PATH", empty.path())
+    .env_remove("CI")
+    .env_remove("WIREMOCK_JAR")
+    .stdin(Stdio::null());
+    if let Some(ci) = ci {
+        cmd.env("CI", ci);
+    }
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("1 passed") || stdout.contains("1 failed"),
+        "{stdout}"
+    );
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn without_wiremock_the_differential_test_fails_under_ci() {
+    let (passed, stderr) = differential_without_java(Some("true"));
+    assert!(!passed, "passed without WireMock under CI=true:\n{stderr}");
+}
+
+#[test]
+fn without_wiremock_the_differential_test_skips_visibly_outside_ci() {
+    for ci in [None, Some("false")] {
+        let (passed, stderr) = differential_without_java(ci);
+        assert!(passed, "CI={ci:?}:\n{stderr}");
+        assert!(
+            stderr.contains("WireMock or Java is not installed"),
+            "CI={ci:?}: no visible warning:\n{stderr}"
+        );
+    }
 }
