@@ -291,7 +291,7 @@ async fn not_found(
 ) -> axum::response::Response {
     let parts = match stubs::answer(&state, request).await {
         stubs::Answer::Stub(response) => return response,
-        stubs::Answer::Unmatched(parts) => parts,
+        stubs::Answer::Unmatched(request) => request.into_parts().0,
     };
     let (ctx, uri) = (cm::reply::Ctx::from_parts(&parts), parts.uri);
     let path = uri.path();

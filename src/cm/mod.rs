@@ -71,7 +71,7 @@ async fn unknown(
     use axum::response::IntoResponse;
     let mut parts = match crate::stubs::answer(&state, request).await {
         crate::stubs::Answer::Stub(response) => return response,
-        crate::stubs::Answer::Unmatched(parts) => parts,
+        crate::stubs::Answer::Unmatched(request) => request.into_parts().0,
     };
     let ctx = Ctx::from_parts(&parts);
     if let Err(refused) = CmCaller::from_request_parts(&mut parts, &state).await {

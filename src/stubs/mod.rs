@@ -260,8 +260,9 @@ impl Stubs {
 pub enum Answer {
     /// A stub answered (or its auth refused the caller).
     Stub(Response),
-    /// No stub matched: the request's head, for the surface's 404.
-    Unmatched(Parts),
+    /// No stub matched: the request, its body intact (for what comes after the stubs: the
+    /// proxy, the surface's 404).
+    Unmatched(Request),
 }
 
 /// The request's path and query as sent, its path, and its decoded query parameters.
@@ -403,20 +404,20 @@ fn marked(mut response: Response, id: &str) -> Response {
 /// first: a caller it refuses gets the platform's 401 for the path.
 pub async fn answer(state: &AppState, request: Request) -> Answer {
     let stubs = state.control.stubs.snapshot();
-    let (mut parts, body) = request.into_parts();
     if stubs.is_empty() {
-        return Answer::Unmatched(parts);
+        return Answer::Unmatched(request);
     }
-    let body: Bytes = if stubs.iter().any(|e| !e.mapping.request.body.is_empty()) {
+    let (mut parts, body) = request.into_parts();
+    let (body, bytes): (Body, Bytes) = if stubs.iter().any(|e| !e.mapping.request.body.is_empty()) {
         match axum::body::to_bytes(body, state.info.max_body_bytes).await {
-            Ok(bytes) => bytes,
+            Ok(bytes) => (Body::from(bytes.clone()), bytes),
             // The body guard answers a body it cut short, whatever is answered here.
-            Err(_) => return Answer::Unmatched(parts),
+            Err(_) => return Answer::Unmatched(Request::from_parts(parts, Body::empty())),
         }
     } else {
-        Bytes::new()
+        (body, Bytes::new())
     };
-    let text = String::from_utf8_lossy(&body);
+    let text = String::from_utf8_lossy(&bytes);
     let path_and_query = parts
         .uri
         .path_and_query()
@@ -462,5 +463,5 @@ pub async fn answer(state: &AppState, request: Request) -> Answer {
         }
         return Answer::Stub(marked(response, &m.id));
     }
-    Answer::Unmatched(parts)
+    Answer::Unmatched(Request::from_parts(parts, body))
 }
