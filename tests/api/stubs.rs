@@ -1294,3 +1294,43 @@ fn without_wiremock_the_differential_test_skips_visibly_outside_ci() {
         );
     }
 }
+
+/// `QUALYS_MOCK_STUBS` is `--stubs`; a refused folder stops the binary with the refusal.
+#[test]
+fn the_binary_refuses_to_start_on_a_stubs_folder_it_cannot_load() {
+    let dir = folder(&[(
+        "mappings/bad.json",
+        r#"{"request": {"urlPath": "/api/a"}, "response": {"transformers": []}}"#,
+    )]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qualys-mock"))
+        .args(["serve", "--port", "0"])
+        .env("QUALYS_MOCK_STUBS", dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A server that started anyway is stopped and fails the test (rather than hanging it).
+    for _ in 0..300 {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if child.try_wait().unwrap().is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the server started on a folder it should refuse");
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "--stubs: mappings/bad.json: response.transformers: not supported (supported \
+             here: status, headers, body, jsonBody, base64Body, bodyFileName, \
+             fixedDelayMilliseconds)"
+        ),
+        "{stderr}"
+    );
+}
