@@ -143,6 +143,7 @@ mod tests {
             display_name: "A".into(),
             customer_id: 1001,
             customer_uuid: "cu".into(),
+            customer_name: "Acme".into(),
             modules: vec!["CAR".into()],
             serial: 3,
         }

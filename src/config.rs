@@ -76,6 +76,12 @@ pub struct ServeArgs {
     #[arg(long, env = "QUALYS_MOCK_SEED")]
     pub seed: Option<PathBuf>,
 
+    /// Stubs folder: WireMock mappings (DIR/mappings/*.json, bodies in DIR/__files/) that
+    /// answer the paths the emulator does not (docs/stubs.md). A mapping outside the
+    /// supported subset refuses the whole folder at start.
+    #[arg(long, env = "QUALYS_MOCK_STUBS")]
+    pub stubs: Option<PathBuf>,
+
     /// Start the clock at the time a recorded seed was captured (its manifest.json's
     /// `recordedAt`; `qualys-mock record` writes it), so relative dates behave as they did
     /// then. The clock runs on from there.

@@ -94,6 +94,7 @@ pub mod server;
 pub mod state;
 #[doc(hidden)]
 pub mod store;
+pub(crate) mod stubs;
 #[doc(hidden)]
 pub mod tls;
 mod xml;
@@ -282,12 +283,17 @@ fn body_refused(
     response
 }
 
-/// A path no surface has: 404 in the format of the surface its prefix names.
+/// A path no surface has: a stub's answer when one matches (`--stubs`, `/_mock/stubs`),
+/// else 404 in the format of the surface its prefix names.
 async fn not_found(
     axum::extract::State(state): axum::extract::State<AppState>,
-    ctx: cm::reply::Ctx,
-    uri: Uri,
+    request: axum::extract::Request,
 ) -> axum::response::Response {
+    let parts = match stubs::answer(&state, request).await {
+        stubs::Answer::Stub(response) => return response,
+        stubs::Answer::Unmatched(request) => request.into_parts().0,
+    };
+    let (ctx, uri) = (cm::reply::Ctx::from_parts(&parts), parts.uri);
     let path = uri.path();
     let now_s = state.clock.now_ms().div_euclid(1000);
     let message = format!("No resource at {path}");
@@ -303,7 +309,8 @@ async fn not_found(
     }
 }
 
-/// Which API a path belongs to, by its prefix.
+/// Which API a path belongs to, by its prefix (`/api/` is the classic platform's VM API,
+/// which only stubs answer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Surface {
     Car,
@@ -318,7 +325,7 @@ impl Surface {
             Surface::Cm
         } else if control::is_control_path(path) {
             Surface::Control
-        } else if path.starts_with("/msp/") || path == "/msp" {
+        } else if path.starts_with("/msp/") || path == "/msp" || path.starts_with("/api/") {
             Surface::Classic
         } else {
             Surface::Car

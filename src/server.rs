@@ -142,6 +142,12 @@ pub async fn build_state(args: &ServeArgs, mut clock: Clock) -> Result<AppState,
             args.journal_body_bytes,
         ));
     state.set_limits(args.limits());
+    if let Some(dir) = &args.stubs {
+        let mappings =
+            crate::stubs::load_dir(dir).map_err(|e| StartError::Args(format!("--stubs: {e}")))?;
+        tracing::info!(dir = %dir.display(), stubs = mappings.len(), "stubs loaded");
+        state.control.stubs.install(Some(dir.clone()), mappings);
+    }
     Ok(state)
 }
 

@@ -14,7 +14,7 @@
 //! - [`recurrence`] — when a schedule fires (pure date arithmetic).
 //! - [`refusal`] — the CAR answer (status, wording) to each refusal of the store.
 
-mod auth;
+pub(crate) mod auth;
 mod authoring;
 mod body;
 pub(crate) mod engine;

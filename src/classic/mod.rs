@@ -112,7 +112,7 @@ pub(crate) fn rate_limited(now_s: i64, wait_s: u64) -> Response {
 }
 
 /// 401 `Bad Login/Password`, with the Basic challenge.
-fn bad_login(now_s: i64) -> Response {
+pub(crate) fn bad_login(now_s: i64) -> Response {
     let mut response = simple_return(StatusCode::UNAUTHORIZED, now_s, None, "Bad Login/Password");
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,

@@ -61,12 +61,27 @@ fn both_slashes(path: &str, handler: MethodRouter<AppState>) -> Router<AppState>
         .route(&format!("{path}/"), handler)
 }
 
-/// A QPS path that names no operation: authenticate first (as QPS does), then refuse.
-async fn unknown(ctx: Ctx, _caller: CmCaller, uri: axum::http::Uri) -> Reply {
+/// A QPS path that names no CM operation: a stub's answer when one matches (another QPS
+/// module, `/qps/rest/2.0/search/am/...`); else authenticate first (as QPS does), then refuse.
+async fn unknown(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::extract::FromRequestParts;
+    use axum::response::IntoResponse;
+    let mut parts = match crate::stubs::answer(&state, request).await {
+        crate::stubs::Answer::Stub(response) => return response,
+        crate::stubs::Answer::Unmatched(request) => request.into_parts().0,
+    };
+    let ctx = Ctx::from_parts(&parts);
+    if let Err(refused) = CmCaller::from_request_parts(&mut parts, &state).await {
+        return refused.into_response();
+    }
     ctx.fail(CmError::invalid_request(
-        format!("Unknown operation: {}", uri.path()),
+        format!("Unknown operation: {}", parts.uri.path()),
         "Check the URL against the Continuous Monitoring API guide.",
     ))
+    .into_response()
 }
 
 /// A method a QPS path does not take: HTTP 405 with an `INVALID_REQUEST` ServiceResponse.

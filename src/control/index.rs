@@ -80,6 +80,24 @@ pub const ENDPOINTS: &[(&str, &str, &str)] = &[
         "/_mock/openapi.json",
         "the OpenAPI 3.1 description of the CAR and control APIs",
     ),
+    (
+        "GET",
+        "/_mock/stubs",
+        "the stub mappings in force (WireMock format), in the order they are tried",
+    ),
+    (
+        "POST",
+        "/_mock/stubs",
+        "add a stub mapping (one WireMock mapping object)",
+    ),
+    (
+        "DELETE",
+        "/_mock/stubs",
+        "undo every runtime stub change: the mappings --stubs loaded",
+    ),
+    ("GET", "/_mock/stubs/{id}", "one stub mapping"),
+    ("PUT", "/_mock/stubs/{id}", "replace a stub mapping"),
+    ("DELETE", "/_mock/stubs/{id}", "remove a stub mapping"),
 ];
 
 /// `GET /_mock/`.

@@ -11,6 +11,7 @@ pub mod index;
 pub mod journal;
 pub mod ops;
 pub(crate) mod strict;
+mod stubs;
 
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -78,6 +79,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/_mock/faults/{id}", delete(remove_fault))
         .route("/_mock/config", get(config))
         .route("/_mock/openapi.json", get(crate::openapi::serve))
+        .route("/_mock/stubs", get(stubs::list).delete(stubs::restore))
+        .route(
+            "/_mock/stubs/{id}",
+            get(stubs::get_one).delete(stubs::remove),
+        )
         .route_layer(from_fn(strict::refuse_query))
         .route_layer(from_fn(strict::refuse_body));
     let reading_a_query = Router::new()
@@ -94,6 +100,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
             post(outcome).route_layer(caught_up()),
         )
         .route("/_mock/config", put(set_config))
+        .route("/_mock/stubs", post(stubs::add))
+        .route("/_mock/stubs/{id}", put(stubs::replace))
         .route_layer(from_fn(strict::refuse_query));
     let reading_both = Router::new().route("/_mock/reset", post(reset));
     reading_nothing

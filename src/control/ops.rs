@@ -92,8 +92,8 @@ pub struct ResetReport {
     pub customer: Option<String>,
     pub scope: ResetScope,
     /// What went back to how the server started: `data`, and with scope `all` also
-    /// `clock`, `faults` and `config`.
-    #[schema(example = json!(["data", "clock", "faults", "config"]))]
+    /// `clock`, `faults`, `config` and `stubs` (the loaded stub mappings).
+    #[schema(example = json!(["data", "clock", "faults", "config", "stubs"]))]
     pub restored: Vec<String>,
     pub elapsed_ms: f64,
 }
@@ -131,7 +131,8 @@ pub async fn reset(state: &AppState, request: ResetRequest) -> ControlResult<Res
         state.clock.restore();
         state.control.faults.clear();
         state.restore_limits();
-        restored.extend(["clock", "faults", "config"].map(str::to_owned));
+        state.control.stubs.restore();
+        restored.extend(["clock", "faults", "config", "stubs"].map(str::to_owned));
     }
     // The clock may have moved back: what became due runs as after any clock change.
     if scope == ResetScope::All {

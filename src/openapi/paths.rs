@@ -390,7 +390,7 @@ pub(super) fn mock_health() {}
         example = json!({"customer": "Globex"})),
     responses(
         (status = 200, description = "reset; `restored` says what", body = ResetReport,
-            example = json!({"customer": null, "scope": "all", "restored": ["data", "clock", "faults", "config"], "elapsedMs": 12.5})),
+            example = json!({"customer": null, "scope": "all", "restored": ["data", "clock", "faults", "config", "stubs"], "elapsedMs": 12.5})),
         (status = 400, description = "an unknown or repeated key, a wrong type, a body that is not a JSON object, \
             query and body disagreeing, or `scope` `all` with a customer", body = ControlErrorBody,
             example = json!({"error": "invalid query string: unknown field `Customer`, expected `customer` or `scope`"})),
@@ -527,3 +527,71 @@ pub(super) fn mock_config() {}
             (nothing changes)", body = ControlErrorBody),
     ))]
 pub(super) fn mock_config_set() {}
+
+// Stubs ---------------------------------------------------------------------------------
+
+/// The stub mappings in force.
+#[derive(utoipa::ToSchema)]
+struct StubList {
+    count: usize,
+    /// In the order they are tried: priority (1 first), then the newest first.
+    stubs: Vec<crate::stubs::StubView>,
+}
+
+/// A WireMock stub mapping, in the supported subset (docs/stubs.md): `id`, `name`,
+/// `priority`, `request`, `response`, `metadata` (`metadata.qualysMock`: `auth`,
+/// `customer`).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = Object)]
+struct StubMapping(serde_json::Value);
+
+/// The stub mappings in force (WireMock format), in the order they are tried.
+#[utoipa::path(get, path = "/_mock/stubs", tag = "control",
+    responses((status = 200, description = "the mappings", body = StubList)))]
+pub(super) fn mock_stubs() {}
+
+/// Add a stub mapping: one WireMock mapping object, as WireMock's admin API takes it.
+#[utoipa::path(post, path = "/_mock/stubs", tag = "control",
+    request_body(content = StubMapping, example = json!({"id": "0b3c1f7e-5d0a-4c51-9d8e-1f2a3b4c5d6e", "request": {"method": "GET", "urlPath": "/api/2.0/fo/asset/host/vm/detection/", "queryParameters": {"action": {"equalTo": "list"}}}, "response": {"status": 200, "headers": {"Content-Type": "text/xml;charset=UTF-8"}, "body": "<HOST_LIST_VM_DETECTION_OUTPUT/>"}})),
+    responses(
+        (status = 201, description = "added", body = crate::stubs::StubView),
+        (status = 400, description = "refused: a key outside the supported subset, an invalid value, or a path \
+            the emulator answers itself; the message names the key", body = ControlErrorBody,
+            example = json!({"error": "runtime: request.bodyPatterns[0].matchesJsonPath: not supported (supported here: equalTo, caseInsensitive, contains, matches, equalToJson, ignoreArrayOrder, ignoreExtraElements, equalToXml)"})),
+        (status = 409, description = "a stub with this id exists", body = ControlErrorBody),
+    ))]
+pub(super) fn mock_stubs_add() {}
+
+/// Undo every runtime stub change: the mappings `--stubs` loaded, as at start.
+#[utoipa::path(delete, path = "/_mock/stubs", tag = "control",
+    responses((status = 204, description = "restored")))]
+pub(super) fn mock_stubs_restore() {}
+
+/// One stub mapping.
+#[utoipa::path(get, path = "/_mock/stubs/{id}", tag = "control",
+    params(("id" = String, Path, example = "0b3c1f7e-5d0a-4c51-9d8e-1f2a3b4c5d6e")),
+    responses(
+        (status = 200, description = "the mapping", body = crate::stubs::StubView),
+        (status = 404, description = "no such stub", body = ControlErrorBody),
+    ))]
+pub(super) fn mock_stub_get() {}
+
+/// Replace a stub mapping (its place among equal priorities is kept).
+#[utoipa::path(put, path = "/_mock/stubs/{id}", tag = "control",
+    params(("id" = String, Path, example = "0b3c1f7e-5d0a-4c51-9d8e-1f2a3b4c5d6e")),
+    request_body(content = StubMapping, example = json!({"request": {"method": "GET", "urlPath": "/api/2.0/fo/asset/host/"}, "response": {"status": 200, "body": "<HOST_LIST_OUTPUT/>"}})),
+    responses(
+        (status = 200, description = "replaced", body = crate::stubs::StubView),
+        (status = 400, description = "refused, as for POST, or an id in the body that is not the path's", body = ControlErrorBody),
+        (status = 404, description = "no such stub", body = ControlErrorBody),
+    ))]
+pub(super) fn mock_stub_replace() {}
+
+/// Remove a stub mapping (a full reset or `DELETE /_mock/stubs` brings a loaded one back).
+#[utoipa::path(delete, path = "/_mock/stubs/{id}", tag = "control",
+    params(("id" = String, Path, example = "0b3c1f7e-5d0a-4c51-9d8e-1f2a3b4c5d6e")),
+    responses(
+        (status = 204, description = "removed"),
+        (status = 404, description = "no such stub", body = ControlErrorBody),
+    ))]
+pub(super) fn mock_stub_remove() {}

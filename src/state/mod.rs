@@ -145,6 +145,8 @@ pub struct ControlState {
     pub journal: Journal,
     pub faults: Faults,
     pub token: Option<String>,
+    /// The stub mappings (`--stubs`, `/_mock/stubs`).
+    pub stubs: crate::stubs::Stubs,
 }
 
 impl ControlState {
@@ -157,6 +159,7 @@ impl ControlState {
             journal: Journal::new(journal_size, journal_body_bytes),
             faults: Faults::default(),
             token,
+            stubs: crate::stubs::Stubs::default(),
         }
     }
 }

@@ -15,6 +15,8 @@ pub struct Caller {
     pub display_name: String,
     pub customer_id: i64,
     pub customer_uuid: String,
+    /// The customer's name (per-customer stubs name it).
+    pub customer_name: String,
     pub modules: Vec<String>,
     /// The user row's serial: unique over the store's life, so a token names this user
     /// and no user made later with the same id.
@@ -49,7 +51,7 @@ impl Serialize for RecordCounts {
 }
 
 const CALLER_COLUMNS: &str =
-    "u.id, u.uuid, u.username, u.display_name, c.id, c.uuid, u.modules_json, u.serial";
+    "u.id, u.uuid, u.username, u.display_name, c.id, c.uuid, u.modules_json, u.serial, c.name";
 
 fn caller_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Caller> {
     let modules: String = row.get(6)?;
@@ -62,6 +64,7 @@ fn caller_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Caller> {
         customer_uuid: row.get(5)?,
         modules: serde_json::from_str(&modules).unwrap_or_default(),
         serial: row.get(7)?,
+        customer_name: row.get(8)?,
     })
 }
 
@@ -107,7 +110,7 @@ impl Store {
             ))?;
             let found = stmt
                 .query_row(params![username], |row| {
-                    let stored: String = row.get(8)?;
+                    let stored: String = row.get(9)?;
                     Ok((caller_from_row(row)?, stored))
                 })
                 .optional()?;

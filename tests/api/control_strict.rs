@@ -226,7 +226,7 @@ async fn a_full_reset_restores_clock_faults_and_config_and_says_so() {
         (
             Value::Null,
             json!("all"),
-            json!(["data", "clock", "faults", "config"])
+            json!(["data", "clock", "faults", "config", "stubs"])
         )
     );
     assert_eq!(globex_scripts(&app).await, 2);

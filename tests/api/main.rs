@@ -28,6 +28,7 @@ mod reach;
 mod record;
 mod state;
 mod store_files;
+mod stubs;
 mod tenancy;
 mod today;
 mod xsd;
