@@ -42,6 +42,8 @@
 //! - `query/` — the one filter engine: QQL and QPS criteria → one tree with spans →
 //!   validated once → SQL.
 //! - `page` — the one pagination model (window in, page with has-more out).
+//! - `proxy/` — `--proxy-unmatched`: what no emulated API answers, forwarded to the platform;
+//!   `--record-stubs` writes each new pair as a WireMock mapping.
 //! - `iprange` — CM profile target lists (`10.10.10.1-10.10.31.255`).
 //! - `http` — cross-cutting layers: request logging, body size limit.
 //! - `healthcheck` — the `healthcheck` subcommand's tiny HTTP probe.
@@ -83,6 +85,7 @@ mod mock;
 pub mod openapi;
 #[doc(hidden)]
 pub mod page;
+mod proxy;
 #[doc(hidden)]
 pub mod query;
 pub mod record;
@@ -282,13 +285,18 @@ fn body_refused(
     response
 }
 
-/// A path no surface has: 404 in the format of the surface its prefix names.
+/// A path no surface has: forwarded with `--proxy-unmatched`, otherwise 404 in the format
+/// of the surface its prefix names.
 async fn not_found(
     axum::extract::State(state): axum::extract::State<AppState>,
-    ctx: cm::reply::Ctx,
-    uri: Uri,
+    request: axum::extract::Request,
 ) -> axum::response::Response {
-    let path = uri.path();
+    let request = match proxy::forward(&state, request).await {
+        Ok(answer) => return answer,
+        Err(request) => request,
+    };
+    let ctx = cm::reply::Ctx::for_request(request.uri(), request.headers(), request.extensions());
+    let path = request.uri().path();
     let now_s = state.clock.now_ms().div_euclid(1000);
     let message = format!("No resource at {path}");
     match Surface::of(path) {
