@@ -61,12 +61,28 @@ fn both_slashes(path: &str, handler: MethodRouter<AppState>) -> Router<AppState>
         .route(&format!("{path}/"), handler)
 }
 
-/// A QPS path that names no operation: authenticate first (as QPS does), then refuse.
-async fn unknown(ctx: Ctx, _caller: CmCaller, uri: axum::http::Uri) -> Reply {
-    ctx.fail(CmError::invalid_request(
-        format!("Unknown operation: {}", uri.path()),
-        "Check the URL against the Continuous Monitoring API guide.",
-    ))
+/// A QPS path that names no CM operation (Asset Management, WAS, ...): forwarded with
+/// `--proxy-unmatched`; otherwise authenticate first (as QPS does), then refuse.
+async fn unknown(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::extract::FromRequestParts;
+    use axum::response::IntoResponse;
+    let request = match crate::proxy::forward(&state, request).await {
+        Ok(answer) => return answer,
+        Err(request) => request,
+    };
+    let (mut parts, _) = request.into_parts();
+    if let Err(refused) = CmCaller::from_request_parts(&mut parts, &state).await {
+        return refused.into_response();
+    }
+    Ctx::from_parts(&parts)
+        .fail(CmError::invalid_request(
+            format!("Unknown operation: {}", parts.uri.path()),
+            "Check the URL against the Continuous Monitoring API guide.",
+        ))
+        .into_response()
 }
 
 /// A method a QPS path does not take: HTTP 405 with an `INVALID_REQUEST` ServiceResponse.

@@ -120,7 +120,7 @@ impl Recorder {
             Ok(request) => request,
             Err(why) => return Outcome::Skipped(why),
         };
-        let key = request.to_string();
+        let key = match_key(&request);
         let id = id_of(&key);
         let name = safe_name(exchange.url.split('?').next().unwrap_or_default());
         let file = self.dir.join("mappings").join(format!("{name}-{id}.json"));
@@ -221,6 +221,43 @@ fn request_pattern(exchange: &Exchange) -> Result<Value, String> {
         request.insert("bodyPatterns".into(), json!([pattern]));
     }
     Ok(Value::Object(request))
+}
+
+/// What makes two request matches the same: the pattern, with an `equalToJson` body read as
+/// JSON with its keys sorted (key order and spacing do not make another search).
+fn match_key(request: &Value) -> String {
+    let mut key = request.clone();
+    if let Some(pattern) = key
+        .get_mut("bodyPatterns")
+        .and_then(|p| p.get_mut(0))
+        .and_then(|p| p.get_mut("equalToJson"))
+        && let Some(body) = pattern
+            .as_str()
+            .and_then(|text| serde_json::from_str::<Value>(text).ok())
+    {
+        *pattern = sorted(body, 0);
+    }
+    key.to_string()
+}
+
+/// `value` with every object's keys in order (nesting depth bounded like serde_json's).
+fn sorted(value: Value, depth: usize) -> Value {
+    match value {
+        Value::Object(map) if depth < 128 => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sorted(v, depth + 1)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) if depth < 128 => {
+            Value::Array(items.into_iter().map(|v| sorted(v, depth + 1)).collect())
+        }
+        other => other,
+    }
 }
 
 /// A mapping id: a UUID derived from the request match (same match, same id).

@@ -23,6 +23,7 @@ mod health;
 mod helpers;
 mod listener;
 mod mock_server;
+mod proxy;
 mod query_plans;
 mod reach;
 mod record;
