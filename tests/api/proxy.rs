@@ -551,6 +551,7 @@ fn mapping_for<'a>(all: &'a [(PathBuf, Value)], call: &Call) -> Vec<&'a Value> {
 async fn answers_through_the_proxy_are_the_platforms_and_are_recorded_as_wiremock_mappings() {
     let rig = rig().await;
     let platform = format!("http://{}", rig.platform_addr);
+    let mut direct_answers = Vec::new();
     for call in recorded_calls() {
         let direct = send(&platform, &call).await;
         assert_eq!(
@@ -558,8 +559,12 @@ async fn answers_through_the_proxy_are_the_platforms_and_are_recorded_as_wiremoc
             "{}: the platform accepts the caller",
             call.path
         );
-        let via = send(&rig.proxy, &call).await;
-        assert_same_answer(&direct, &via, call.path);
+        direct_answers.push(direct);
+    }
+    rig.platform.seen.lock().unwrap().clear();
+    for (call, direct) in recorded_calls().iter().zip(&direct_answers) {
+        let via = send(&rig.proxy, call).await;
+        assert_same_answer(direct, &via, call.path);
     }
     // The answer's cookie and token headers reach the caller (only the files go without).
     let via = send(&rig.proxy, &detection()).await;
@@ -572,11 +577,10 @@ async fn answers_through_the_proxy_are_the_platforms_and_are_recorded_as_wiremoc
     for (file, mapping) in &all {
         assert_supported_mapping(dir, file, mapping);
     }
-    for call in recorded_calls() {
-        let found = mapping_for(&all, &call);
+    for (call, direct) in recorded_calls().iter().zip(&direct_answers) {
+        let found = mapping_for(&all, call);
         assert_eq!(found.len(), 1, "{} {}: {found:#?}", call.method, call.path);
         let mapping = found[0];
-        let direct = send(&platform, &call).await;
         assert_eq!(mapping["response"]["status"], direct.status);
         assert_eq!(mapping_body(dir, mapping), direct.body, "{}", call.path);
         let recorded = mapping["response"]["headers"].as_object().unwrap();
@@ -618,8 +622,11 @@ async fn answers_through_the_proxy_are_the_platforms_and_are_recorded_as_wiremoc
         "{kb:#}"
     );
 
-    // The platform saw the caller's credentials, its own host, no hop-by-hop header.
-    for seen in rig.platform.seen() {
+    // Through the proxy, the platform saw the caller's credentials (it answered 200), its own
+    // host, no hop-by-hop header.
+    let seen = rig.platform.seen();
+    assert_eq!(seen.len(), recorded_calls().len() + 1);
+    for seen in seen {
         assert_eq!(seen.host, rig.platform_addr.to_string(), "{}", seen.path);
         assert!(seen.headers.get("connection").is_none_or(|v| v != "x-hop"));
         assert!(seen.headers.get("x-hop").is_none(), "{}", seen.path);
@@ -864,24 +871,36 @@ async fn an_unreachable_platform_answers_502_in_the_paths_format() {
 fn record_stubs_without_a_platform_and_a_bad_platform_url_are_refused() {
     use clap::Parser;
     use qualys_mock::config::Cli;
-    for argv in [
-        vec!["qualys-mock", "serve", "--record-stubs", "/tmp/x"],
-        vec![
-            "qualys-mock",
-            "serve",
-            "--proxy-unmatched",
-            "ftp://example.com",
-        ],
-        vec![
-            "qualys-mock",
-            "serve",
-            "--proxy-unmatched",
-            "https://example.com/?a=1",
-        ],
-        vec!["qualys-mock", "serve", "--proxy-unmatched", "not a url"],
+    for (argv, expected) in [
+        (
+            vec!["qualys-mock", "serve", "--record-stubs", "/tmp/x"],
+            "the following required arguments were not provided:\n  --proxy-unmatched",
+        ),
+        (
+            vec![
+                "qualys-mock",
+                "serve",
+                "--proxy-unmatched",
+                "ftp://example.com",
+            ],
+            "\"ftp://example.com\" is not an http:// or https:// URL with a host",
+        ),
+        (
+            vec![
+                "qualys-mock",
+                "serve",
+                "--proxy-unmatched",
+                "https://example.com/?a=1",
+            ],
+            "has a query or fragment; the forwarded request brings its own",
+        ),
+        (
+            vec!["qualys-mock", "serve", "--proxy-unmatched", "not a url"],
+            "\"not a url\" is not a URL",
+        ),
     ] {
         let error = Cli::try_parse_from(&argv).unwrap_err().to_string();
-        assert!(error.contains("--proxy-unmatched"), "{argv:?}: {error}");
+        assert!(error.contains(expected), "{argv:?}: {error}");
     }
 }
 
