@@ -195,6 +195,13 @@ async fn start_platform() -> (SocketAddr, Platform, tokio::task::JoinHandle<()>)
             get(|| async { ([(header::CONTENT_TYPE, "text/xml")], large_text(RECORD_CAP + 50_000)) }),
         )
         .route(
+            "/api/2.0/fo/slow/",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        )
+        .route(
             "/auth/token",
             any(|| async { ([(header::CONTENT_TYPE, "text/plain")], JWT) }),
         )
@@ -218,16 +225,26 @@ struct Rig {
 }
 
 async fn rig() -> Rig {
+    rig_with(true, &[]).await
+}
+
+/// The platform and an emulator in front of it: recording or not, with `extra` flags.
+async fn rig_with(recording: bool, extra: &[&str]) -> Rig {
     let (platform_addr, platform, platform_task) = start_platform().await;
     let dir = tempfile::tempdir().unwrap();
-    let args = serve_args(&[
-        "--proxy-unmatched",
-        &format!("http://{platform_addr}"),
-        "--record-stubs",
-        dir.path().to_str().unwrap(),
-        "--record-max-body-bytes",
-        &RECORD_CAP.to_string(),
-    ]);
+    let url = format!("http://{platform_addr}");
+    let cap = RECORD_CAP.to_string();
+    let mut flags = vec!["--proxy-unmatched", url.as_str()];
+    if recording {
+        flags.extend([
+            "--record-stubs",
+            dir.path().to_str().unwrap(),
+            "--record-max-body-bytes",
+            cap.as_str(),
+        ]);
+    }
+    flags.extend_from_slice(extra);
+    let args = serve_args(&flags);
     let running = launch(&args).await;
     let proxy = format!("http://{}", running.http_addr);
     // The listener lives as long as the test's runtime.
@@ -881,6 +898,58 @@ async fn an_unreachable_platform_answers_502_in_the_paths_format() {
     );
     assert!(mappings(dir.path()).is_empty());
     running.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_record_stubs_answers_stream_through_and_nothing_is_written() {
+    let rig = rig_with(false, &[]).await;
+    let platform = format!("http://{}", rig.platform_addr);
+    let large = Call::get("/api/2.0/fo/scan/?action=list", vec![]);
+    for call in [detection(), search_by_name("web-01"), report(), large] {
+        let direct = send(&platform, &call).await;
+        let via = send(&rig.proxy, &call).await;
+        assert_same_answer(&direct, &via, call.path);
+    }
+    assert_eq!(std::fs::read_dir(rig.dir.path()).unwrap().count(), 0);
+    rig.platform_task.abort();
+}
+
+#[tokio::test]
+async fn a_platform_slower_than_the_proxy_timeout_answers_502() {
+    let rig = rig_with(true, &["--proxy-timeout-secs", "1"]).await;
+    let started = std::time::Instant::now();
+    let slow = send(&rig.proxy, &Call::get("/api/2.0/fo/slow/", vec![])).await;
+    assert_eq!(slow.status, 502);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    let text = String::from_utf8(slow.body).unwrap();
+    assert!(
+        text.contains(
+            "<TEXT>The platform behind --proxy-unmatched did not answer GET /api/2.0/fo/slow/"
+        ),
+        "{text}"
+    );
+    assert!(mappings(rig.dir.path()).is_empty());
+    rig.platform_task.abort();
+}
+
+#[tokio::test]
+async fn a_request_body_over_the_limit_is_refused_before_it_is_forwarded() {
+    let rig = rig_with(true, &["--max-body-bytes", "1000"]).await;
+    let big = search(json!({"ServiceRequest": {"padding": "x".repeat(5000)}}));
+    let refused = send(&rig.proxy, &big).await;
+    assert_eq!(refused.status, 413);
+    let body: Value = serde_json::from_slice(&refused.body).unwrap();
+    assert_eq!(
+        body["ServiceResponse"]["responseCode"], "INVALID_REQUEST",
+        "{body:#}"
+    );
+    assert!(rig.platform.seen().is_empty());
+    assert!(mappings(rig.dir.path()).is_empty());
+    rig.platform_task.abort();
 }
 
 #[test]
