@@ -190,13 +190,15 @@ impl Proxy {
         // Asked for as it is: the answer is returned (and recorded) uncompressed.
         headers.remove(header::ACCEPT_ENCODING);
         let url = format!("{}{}", self.base, path_and_query);
-        let sent = self
+        let mut outgoing = self
             .http
             .request(parts.method.clone(), &url)
-            .headers(headers)
-            .body(body.clone())
-            .send()
-            .await;
+            .headers(headers);
+        // A request that came without a body goes on without one (no `Content-Length: 0`).
+        if !body.is_empty() || parts.headers.contains_key(header::CONTENT_LENGTH) {
+            outgoing = outgoing.body(body.clone());
+        }
+        let sent = outgoing.send().await;
         let mut upstream = match sent {
             Ok(upstream) => upstream,
             Err(e) => {

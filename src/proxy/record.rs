@@ -21,6 +21,8 @@
 //!   `password` field — anywhere in its URL, bodies or written headers. Such a pair is
 //!   forwarded and not recorded (a warning says why): a token answer redacted would replay
 //!   as a broken token anyway.
+//! - Not recorded either: answers 401, 407 (refused credentials), 429 (rate limit) and 5xx
+//!   (the platform failing), which would otherwise stand in for the good answer after them.
 //! - Duplicates (the same request match) are written once, across restarts too (the file
 //!   name is derived from the match). Files are written to a temporary name and renamed.
 
@@ -113,6 +115,9 @@ impl Recorder {
     /// Write `exchange` as a mapping unless it is a duplicate or carries a credential.
     /// Blocking (file I/O): run it off the async threads.
     pub fn record(&self, exchange: &Exchange) -> Outcome {
+        if let Some(why) = passing_failure(exchange.status) {
+            return Outcome::Skipped(why);
+        }
         if let Some(why) = carries_credential(exchange) {
             return Outcome::Skipped(why);
         }
@@ -221,6 +226,20 @@ fn request_pattern(exchange: &Exchange) -> Result<Value, String> {
         request.insert("bodyPatterns".into(), json!([pattern]));
     }
     Ok(Value::Object(request))
+}
+
+/// Why an answer with `status` is not recorded: a refused login (401, 407), a rate limit
+/// (429) or a platform failure (5xx) says nothing lasting about the request, and being
+/// first it would stand in for the good answer that follows (duplicates are written once).
+fn passing_failure(status: u16) -> Option<String> {
+    match status {
+        401 | 407 => Some(format!(
+            "HTTP {status}: the platform refused the credentials"
+        )),
+        429 => Some("HTTP 429: the platform's rate limit".to_owned()),
+        500..=599 => Some(format!("HTTP {status}: a failure of the platform")),
+        _ => None,
+    }
 }
 
 /// What makes two request matches the same: the pattern, with an `equalToJson` body read as

@@ -645,6 +645,13 @@ async fn answers_through_the_proxy_are_the_platforms_and_are_recorded_as_wiremoc
     assert_eq!(seen.len(), recorded_calls().len() + 1);
     for seen in seen {
         assert_eq!(seen.host, rig.platform_addr.to_string(), "{}", seen.path);
+        if seen.path != "/qps/rest/2.0/search/am/hostasset" {
+            assert!(
+                seen.headers.get("content-length").is_none(),
+                "{}",
+                seen.path
+            );
+        }
         assert!(seen.headers.get("connection").is_none_or(|v| v != "x-hop"));
         assert!(seen.headers.get("x-hop").is_none(), "{}", seen.path);
     }
@@ -780,6 +787,24 @@ async fn a_repeated_request_is_written_once_and_searches_differing_in_body_twice
     // The first detection mapping was not written again.
     assert_eq!(std::fs::read(&first_file).unwrap(), first);
     assert_eq!(file_identity(&first_file), first_identity);
+    rig.platform_task.abort();
+}
+
+#[tokio::test]
+async fn a_refused_login_is_not_recorded_so_the_good_answer_after_it_is() {
+    let rig = rig().await;
+    let wrong = Call {
+        headers: vec![("authorization", basic(USER, "wrong-password"))],
+        ..detection()
+    };
+    let refused = send(&rig.proxy, &wrong).await;
+    assert_eq!(refused.status, 401);
+    assert!(String::from_utf8_lossy(&refused.body).contains("Bad Login/Password"));
+    assert!(mappings(rig.dir.path()).is_empty());
+    assert_eq!(send(&rig.proxy, &detection()).await.status, 200);
+    let all = mappings(rig.dir.path());
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].1["response"]["status"], 200);
     rig.platform_task.abort();
 }
 
