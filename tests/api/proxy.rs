@@ -1016,25 +1016,22 @@ fn record_stubs_without_a_platform_and_a_bad_platform_url_are_refused() {
 
 // Replay through WireMock itself
 
-/// The WireMock standalone jar: `WIREMOCK_JAR`, or the npm package `wiremock` installed
-/// globally; `None` (said loudly) when it or Java is missing, a failure under `CI`.
+/// The WireMock standalone jar (`WIREMOCK_JAR`, else the npm package `wiremock` installed
+/// under `target/wiremock`, where `.ci/run` puts it) and Java; `None` (said loudly) when
+/// either is missing, a failure under `CI`.
 fn wiremock_jar() -> Option<PathBuf> {
-    let from_env = std::env::var_os("WIREMOCK_JAR").map(PathBuf::from);
-    let from_npm = || {
-        let out = std::process::Command::new("npm")
-            .args(["root", "-g"])
-            .output()
-            .ok()?;
-        let root = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
-        std::fs::read_dir(root.join("wiremock").join("build"))
-            .ok()?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .find(|p| {
-                p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("wiremock-standalone"))
+    let jar = std::env::var_os("WIREMOCK_JAR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let build = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("target/wiremock/node_modules/wiremock/build");
+            std::fs::read_dir(build).ok()?.find_map(|e| {
+                let path = e.ok()?.path();
+                let name = path.file_name()?.to_str()?;
+                (name.starts_with("wiremock-standalone-") && name.ends_with(".jar")).then_some(path)
             })
-    };
-    let jar = from_env.filter(|p| p.is_file()).or_else(from_npm);
+        })
+        .filter(|p| p.is_file());
     let java = std::process::Command::new("java")
         .arg("-version")
         .output()
@@ -1042,9 +1039,9 @@ fn wiremock_jar() -> Option<PathBuf> {
     if jar.is_some() && java {
         return jar;
     }
-    let message = "WireMock is not at hand (WIREMOCK_JAR, or `npm install -g wiremock`, and Java: \
-                   apt-get install default-jre-headless): recorded mappings are NOT replayed \
-                   through WireMock";
+    let message = "WireMock or Java is not installed: recorded mappings are NOT replayed through \
+                   WireMock (npm install --prefix target/wiremock wiremock, apt-get install \
+                   default-jre-headless, or set WIREMOCK_JAR)";
     if crate::xsd::running_in_ci() {
         panic!("{message}; CI is set, so this is a failure, not a skip");
     }
