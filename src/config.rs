@@ -193,6 +193,36 @@ pub struct ServeArgs {
     #[arg(long, env = "QUALYS_MOCK_BODY_BUDGET_BYTES", default_value_t = 256 * 1024 * 1024,
           value_parser = clap::value_parser!(u64).range(1024..))]
     pub body_budget_bytes: u64,
+
+    /// Forward every request that no emulated API answers to the Qualys platform at this URL
+    /// (e.g. https://qualysapi.qualys.com): same method, path, query, headers and body, the
+    /// caller's credentials included; its answer is returned as it came. Off when absent.
+    #[arg(long, env = "QUALYS_MOCK_PROXY_UNMATCHED", value_parser = crate::proxy::parse_base_url)]
+    pub proxy_unmatched: Option<String>,
+
+    /// Write each new request/answer pair --proxy-unmatched forwards as a WireMock stub
+    /// mapping in this folder (DIR/mappings, large bodies in DIR/__files), without
+    /// credentials; `serve --stubs DIR` replays them.
+    #[arg(long, env = "QUALYS_MOCK_RECORD_STUBS", requires = "proxy_unmatched")]
+    pub record_stubs: Option<PathBuf>,
+
+    /// PEM bundle of certificate authorities --proxy-unmatched trusts besides the system's.
+    #[arg(
+        long,
+        env = "QUALYS_MOCK_PROXY_CA_BUNDLE",
+        requires = "proxy_unmatched"
+    )]
+    pub proxy_ca_bundle: Option<PathBuf>,
+
+    /// Seconds the platform behind --proxy-unmatched has for its whole answer; past it, 502.
+    #[arg(long, env = "QUALYS_MOCK_PROXY_TIMEOUT_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub proxy_timeout_secs: u64,
+
+    /// Largest answer body --record-stubs records, in bytes; a larger answer is returned to
+    /// the caller and not recorded (with a warning).
+    #[arg(long, env = "QUALYS_MOCK_RECORD_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub record_max_body_bytes: usize,
 }
 
 /// How log lines are written.

@@ -42,6 +42,8 @@
 //! - `query/` — the one filter engine: QQL and QPS criteria → one tree with spans →
 //!   validated once → SQL.
 //! - `page` — the one pagination model (window in, page with has-more out).
+//! - `proxy/` — `--proxy-unmatched`: what no emulated API answers, forwarded to the platform;
+//!   `--record-stubs` writes each new pair as a WireMock mapping.
 //! - `iprange` — CM profile target lists (`10.10.10.1-10.10.31.255`).
 //! - `http` — cross-cutting layers: request logging, body size limit.
 //! - `healthcheck` — the `healthcheck` subcommand's tiny HTTP probe.
@@ -83,6 +85,7 @@ mod mock;
 pub mod openapi;
 #[doc(hidden)]
 pub mod page;
+mod proxy;
 #[doc(hidden)]
 pub mod query;
 pub mod record;
@@ -283,15 +286,16 @@ fn body_refused(
     response
 }
 
-/// A path no surface has: a stub's answer when one matches (`--stubs`, `/_mock/stubs`),
-/// else 404 in the format of the surface its prefix names.
+/// A path no surface has: a stub's answer (`--stubs`, `/_mock/stubs`) or the platform's
+/// (`--proxy-unmatched`) when either has one, else 404 in the format of the surface its
+/// prefix names.
 async fn not_found(
     axum::extract::State(state): axum::extract::State<AppState>,
     request: axum::extract::Request,
 ) -> axum::response::Response {
-    let parts = match stubs::answer(&state, request).await {
-        stubs::Answer::Stub(response) => return response,
-        stubs::Answer::Unmatched(request) => request.into_parts().0,
+    let parts = match answer_unrouted(&state, request).await {
+        Ok(answer) => return answer,
+        Err(request) => request.into_parts().0,
     };
     let (ctx, uri) = (cm::reply::Ctx::from_parts(&parts), parts.uri);
     let path = uri.path();
@@ -307,6 +311,19 @@ async fn not_found(
         )
             .into_response(),
     }
+}
+
+/// A request no emulated route takes: the first stub that matches answers it, else the
+/// platform behind `--proxy-unmatched`; `Err` gives it back when neither does.
+pub(crate) async fn answer_unrouted(
+    state: &AppState,
+    request: axum::extract::Request,
+) -> Result<axum::response::Response, axum::extract::Request> {
+    let request = match stubs::answer(state, request).await {
+        stubs::Answer::Stub(response) => return Ok(response),
+        stubs::Answer::Unmatched(request) => request,
+    };
+    proxy::forward(state, request).await
 }
 
 /// Which API a path belongs to, by its prefix (`/api/` is the classic platform's VM API,

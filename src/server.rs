@@ -134,6 +134,7 @@ pub async fn build_state(args: &ServeArgs, mut clock: Clock) -> Result<AppState,
             std::time::Duration::from_secs(args.body_timeout_secs),
         ),
         strict: args.strict,
+        proxy: crate::proxy::Proxy::from_args(args).map_err(StartError::Args)?,
     };
     let state =
         AppState::new(store, clock, keys, info).with_control(crate::control::ControlState::new(

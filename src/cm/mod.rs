@@ -61,17 +61,18 @@ fn both_slashes(path: &str, handler: MethodRouter<AppState>) -> Router<AppState>
         .route(&format!("{path}/"), handler)
 }
 
-/// A QPS path that names no CM operation: a stub's answer when one matches (another QPS
-/// module, `/qps/rest/2.0/search/am/...`); else authenticate first (as QPS does), then refuse.
+/// A QPS path that names no CM operation (Asset Management, WAS, ...): a stub's answer or
+/// the platform's through `--proxy-unmatched` when either has one; otherwise authenticate
+/// first (as QPS does), then refuse.
 async fn unknown(
     axum::extract::State(state): axum::extract::State<AppState>,
     request: axum::extract::Request,
 ) -> axum::response::Response {
     use axum::extract::FromRequestParts;
     use axum::response::IntoResponse;
-    let mut parts = match crate::stubs::answer(&state, request).await {
-        crate::stubs::Answer::Stub(response) => return response,
-        crate::stubs::Answer::Unmatched(request) => request.into_parts().0,
+    let mut parts = match crate::answer_unrouted(&state, request).await {
+        Ok(answer) => return answer,
+        Err(request) => request.into_parts().0,
     };
     let ctx = Ctx::from_parts(&parts);
     if let Err(refused) = CmCaller::from_request_parts(&mut parts, &state).await {

@@ -71,6 +71,8 @@ pub struct ServerInfo {
     /// Refuse CAR JSON bodies with keys their endpoint does not take (`--strict`) rather
     /// than ignore them.
     pub strict: bool,
+    /// `--proxy-unmatched`: where requests no emulated API answers go.
+    pub proxy: Option<crate::proxy::Proxy>,
 }
 
 impl Default for ServerInfo {
@@ -80,6 +82,7 @@ impl Default for ServerInfo {
             max_body_bytes: 16 * 1024 * 1024,
             body_budget: crate::http::BodyBudget::default(),
             strict: false,
+            proxy: None,
         }
     }
 }

@@ -11,7 +11,7 @@
 //! The order a request meets: emulated routes, then stubs (by priority, 1 first; the newest
 //! first among equals), then the surface's 404.
 
-mod emulated;
+pub(crate) mod emulated;
 mod load;
 pub mod mapping;
 mod matchers;
@@ -366,7 +366,7 @@ async fn authenticate(
                 Credentials::Missing => return Err(refuse(parts, true)),
                 Credentials::Malformed => return Err(refuse(parts, false)),
             };
-            match state.authenticate(&user, &password).await {
+            match state.store.authenticate(&user, &password).await {
                 Ok(Some(caller)) => {
                     crate::http::VerifiedUser::note(&parts.extensions, &caller.username);
                     Ok(Some(caller))

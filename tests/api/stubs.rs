@@ -4,8 +4,8 @@
 //! per-customer stubs, the journal and faults.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use axum::http::Method;
@@ -327,95 +327,6 @@ async fn call(client: &reqwest::Client, base: &str, case: &Case) -> Answer {
     }
 }
 
-fn running_in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false" | "FALSE" | "False"))
-}
-
-/// The WireMock standalone jar (`WIREMOCK_JAR`, else the npm package `.ci/run` installs
-/// under `target/wiremock`) and Java, or `None`, said loudly (a failure under `CI`).
-fn wiremock_jar() -> Option<PathBuf> {
-    let jar = std::env::var_os("WIREMOCK_JAR")
-        .map(PathBuf::from)
-        .or_else(|| {
-            let build = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("target/wiremock/node_modules/wiremock/build");
-            std::fs::read_dir(build).ok()?.find_map(|e| {
-                let path = e.ok()?.path();
-                let name = path.file_name()?.to_str()?;
-                (name.starts_with("wiremock-standalone-") && name.ends_with(".jar")).then_some(path)
-            })
-        })
-        .filter(|p| p.is_file());
-    let java = Command::new("java")
-        .arg("-version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if let (Some(jar), true) = (&jar, java) {
-        return Some(jar.clone());
-    }
-    let message = "WireMock or Java is not installed: the stubs are NOT compared with WireMock \
-                   (npm install --prefix target/wiremock wiremock, apt-get install \
-                   default-jre-headless, or set WIREMOCK_JAR)";
-    if running_in_ci() {
-        panic!("{message}; CI is set, so this is a failure, not a skip");
-    }
-    // Straight to the process's stderr: the harness hides captured output of a passing test.
-    let _ = std::io::stderr()
-        .lock()
-        .write_all(format!("\n!!!!!!!! {message} !!!!!!!!\n\n").as_bytes());
-    None
-}
-
-/// WireMock serving `root`, killed when dropped.
-struct WireMock {
-    child: Child,
-    base: String,
-}
-
-impl Drop for WireMock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start_wiremock(jar: &Path, root: &Path) -> WireMock {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("java")
-        .arg("-jar")
-        .arg(jar)
-        .args(["--port", &port.to_string(), "--bind-address", "127.0.0.1"])
-        .args(["--disable-banner", "--root-dir"])
-        .arg(root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let wiremock = WireMock {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    let client = client();
-    for _ in 0..600 {
-        let health = client
-            .get(format!("{}/__admin/mappings", wiremock.base))
-            .send()
-            .await;
-        if health.is_ok_and(|r| r.status().is_success()) {
-            return wiremock;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("WireMock did not start within 60 s");
-}
-
 // ---------------------------------------------------------------------------------------
 // The differential run
 
@@ -425,9 +336,11 @@ async fn start_wiremock(jar: &Path, root: &Path) -> WireMock {
 /// design: WireMock's report, the emulator's surface 404).
 #[tokio::test]
 async fn stubs_answer_every_call_as_wiremock_does() {
-    let Some(jar) = wiremock_jar() else { return };
+    let Some(jar) = crate::wiremock::jar("the stubs are NOT compared with WireMock") else {
+        return;
+    };
     let dir = differential_folder();
-    let wiremock = start_wiremock(&jar, dir.path()).await;
+    let wiremock = crate::wiremock::start(&jar, dir.path()).await;
     let ours = serve_stubs(dir.path()).await;
     let base = format!("http://{}", ours.http_addr);
     let client = client();

@@ -57,7 +57,7 @@ fn schema_dir() -> Option<&'static PathBuf> {
 }
 
 /// `CI` set to anything but empty, `0` or `false` (CI services set `CI=true`).
-fn running_in_ci() -> bool {
+pub(crate) fn running_in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false" | "FALSE" | "False"))
 }
 
