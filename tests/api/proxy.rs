@@ -1053,3 +1053,54 @@ async fn wiremock_replays_the_recorded_mappings_with_the_platform_gone() {
     let unseen = send(&wiremock.base, &search_by_name("never-recorded")).await;
     assert_eq!(unseen.status, 404);
 }
+
+/// What was recorded replays from `serve --stubs DIR` with the platform gone: a user with
+/// the recording's login (made through the control API) gets every answer as recorded, a
+/// call without the path's platform auth (a Bearer token on `/api/`) the classic 401, and a
+/// search the platform never saw the 404.
+#[tokio::test]
+async fn the_emulator_replays_the_recorded_mappings_with_the_platform_gone() {
+    let rig = rig().await;
+    let mut answers = Vec::new();
+    for call in recorded_calls() {
+        let via = send(&rig.proxy, &call).await;
+        assert_eq!(via.status, 200, "{}", call.path);
+        answers.push((call, via));
+    }
+    rig.platform_task.abort();
+    let stubs = rig.dir.path().to_str().unwrap().to_owned();
+    let running = launch(&serve_args(&["--stubs", &stubs])).await;
+    let replay = format!("http://{}", running.http_addr);
+    let made = http_client()
+        .post(format!("{replay}/_mock/customers"))
+        .header("content-type", "application/json")
+        .body(json!({"name": "VM tenant", "username": USER, "password": PASSWORD}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 201, "{}", made.text().await.unwrap());
+    for (call, recorded) in &answers {
+        let replayed = send(&replay, call).await;
+        if call.path.starts_with("/api/2.0/fo/report/") {
+            assert_eq!(replayed.status, 401, "{}: Bearer on a Basic path", call.path);
+            assert!(
+                String::from_utf8_lossy(&replayed.body).contains("<SIMPLE_RETURN>"),
+                "{}",
+                String::from_utf8_lossy(&replayed.body)
+            );
+            continue;
+        }
+        assert_eq!(replayed.status, recorded.status, "{}", call.path);
+        assert_eq!(replayed.body, recorded.body, "{}", call.path);
+        assert_eq!(
+            replayed.headers.get("content-type"),
+            recorded.headers.get("content-type"),
+            "{}",
+            call.path
+        );
+    }
+    // QPS answers an operation it does not have with its own INVALID_REQUEST.
+    let unseen = send(&replay, &search_by_name("never-recorded")).await;
+    let text = String::from_utf8_lossy(&unseen.body);
+    assert!(text.contains("\"INVALID_REQUEST\""), "{text}");
+}
