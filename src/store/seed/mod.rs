@@ -72,6 +72,9 @@ impl Seed {
     }
 }
 
+/// The embedded default seed's name, as `/_mock/health` shows it.
+pub const EMBEDDED_NAME: &str = "default";
+
 /// The seed files this build knows, in load order, with the embedded default's contents.
 const FILES: &[(&str, &str)] = &[
     (
@@ -247,7 +250,7 @@ impl Seed {
 
     /// The default seed, embedded in the binary.
     pub fn embedded() -> Result<Seed, SeedError> {
-        Seed::parse("default", |file| {
+        Seed::parse(EMBEDDED_NAME, |file| {
             Ok(FILES
                 .iter()
                 .find(|(name, _)| *name == file)
@@ -312,8 +315,15 @@ impl Seed {
                 "missing: a seed needs customers",
             ));
         }
+        let started = std::time::Instant::now();
         let seed = read_lists(name, &read)?;
+        let parsed = started.elapsed();
         seed.check()?;
+        tracing::debug!(
+            parse_ms = parsed.as_secs_f64() * 1000.0,
+            check_ms = (started.elapsed() - parsed).as_secs_f64() * 1000.0,
+            "seed {name} read"
+        );
         Ok(seed)
     }
 
@@ -542,6 +552,15 @@ impl Seed {
             created: clock.now_iso(),
             recorded: self.manifest.clone(),
         }
+    }
+
+    /// [`Seed::provenance`] of the embedded seed, without reading it.
+    pub fn embedded_provenance(clock: &crate::clock::Clock) -> super::Provenance {
+        Seed {
+            name: EMBEDDED_NAME.to_owned(),
+            ..Seed::default()
+        }
+        .provenance(clock)
     }
 
     /// How many records the seed holds.
