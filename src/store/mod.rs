@@ -171,7 +171,14 @@ impl Store {
             phases.mark("schema");
             load(&Loader { tx: &tx })?;
             phases.mark("load");
+            // The sorter behind each index keeps up to the page cache's size of keys in one
+            // list before it writes a sorted run aside; runs of a few megabytes sort in the
+            // processor's caches and merge faster than one list of a million keys (and
+            // take less memory), so the cache is small while the indexes are built.
+            let cache: i64 = tx.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+            tx.pragma_update(None, "cache_size", INDEX_BUILD_CACHE_KIB)?;
             tx.execute_batch(&indexes)?;
+            tx.pragma_update(None, "cache_size", cache)?;
             phases.mark("indexes");
             // The baseline's triggers after the data too: loading runs with them off, but
             // each insert would still ask whether they are on.
@@ -351,6 +358,9 @@ impl Store {
         .await
     }
 }
+
+/// The page cache while [`Store::initialize`] builds the indexes (negative: KiB).
+const INDEX_BUILD_CACHE_KIB: i64 = -8192;
 
 /// Where the baseline came from, in `store_meta` (replacing what was there).
 fn record_provenance(tx: &rusqlite::Transaction<'_>, provenance: &Provenance) -> StoreResult<()> {

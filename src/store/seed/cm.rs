@@ -218,7 +218,7 @@ impl Seed {
     /// Read `alerts.json` from `path` a chunk at a time — check each chunk against this
     /// seed's customers, profiles and rules, and insert it — so a file of a million alerts
     /// never stands in memory whole. A thread of its own reads, parses and checks while
-    /// this one inserts ([`STREAM_CHUNK`] alerts at a time, at most two chunks waiting).
+    /// this one inserts ([`STREAM_CHUNK`] alerts at a time, one chunk waiting).
     pub(super) fn insert_alerts_from(
         &self,
         tx: &rusqlite::Transaction<'_>,
@@ -238,7 +238,7 @@ impl Seed {
         let customers: HashSet<&str> = self.customers.iter().map(|c| c.name.as_str()).collect();
         std::thread::scope(|scope| {
             let (send, chunks) =
-                std::sync::mpsc::sync_channel::<(Vec<AlertSeed>, Vec<AlertRow>)>(2);
+                std::sync::mpsc::sync_channel::<(Vec<AlertSeed>, Vec<AlertRow>)>(1);
             let reader = scope.spawn(move || -> StoreResult<()> {
                 let mut chunk = Vec::with_capacity(STREAM_CHUNK);
                 let mut first = 0;
@@ -369,8 +369,9 @@ struct AlertRefs {
     seen: HashSet<i64>,
 }
 
-/// Alerts checked and inserted at a time while streaming a large file.
-const STREAM_CHUNK: usize = 20_000;
+/// Alerts checked and inserted at a time while streaming a large file (at most three
+/// chunks stand in memory: one being inserted, one waiting, one being read).
+const STREAM_CHUNK: usize = 5_000;
 
 /// The most bytes one record of a streamed file may take.
 const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
