@@ -88,6 +88,13 @@ pub async fn build_state(args: &ServeArgs, mut clock: Clock) -> Result<AppState,
         None => Seed::embedded(),
     };
     let (store, seed_name) = match &args.db {
+        // The default: prepared once per binary, not read on every start.
+        None if args.seed.is_none() => {
+            start_clock_at_capture(args, &mut clock, None)?;
+            let provenance = Seed::embedded_provenance(&clock);
+            let store = Store::private_default(provenance).await?;
+            (store, crate::store::seed::EMBEDDED_NAME.to_owned())
+        }
         None => {
             let seed = read_seed()?;
             let name = seed.name.clone();

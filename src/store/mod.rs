@@ -26,6 +26,7 @@ mod columns;
 pub(crate) mod objects;
 mod open;
 mod pool;
+mod prepared;
 mod private;
 mod runtime;
 mod search;
@@ -152,35 +153,61 @@ impl Store {
     where
         F: FnOnce(&Loader<'_>) -> StoreResult<()> + Send + 'static,
     {
+        let started = std::time::Instant::now();
+        self.write_baseline(provenance, load).await?;
+        let readers = std::time::Instant::now();
+        self.start_private_readers().await?;
+        tracing::debug!(
+            readers_ms = readers.elapsed().as_secs_f64() * 1000.0,
+            total_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "store initialized"
+        );
+        Ok(())
+    }
+
+    /// [`Store::initialize`] but for the readers: the data is written, and a private store
+    /// is still one file without a journal.
+    async fn write_baseline<F>(&self, provenance: Provenance, load: F) -> StoreResult<()>
+    where
+        F: FnOnce(&Loader<'_>) -> StoreResult<()> + Send + 'static,
+    {
         self.call_unbounded(move |conn| {
+            // Real durations of the phases, for the debug log (`bench/run` reads them).
+            let mut phases = Phases::new();
             let tx = conn.transaction()?;
             // Tables first, indexes after the data: building an index over loaded rows is
             // several times faster than keeping it up to date row by row.
             let (tables, indexes) = schema_parts();
             tx.execute_batch(&tables)?;
-            baseline::install(&tx)?;
+            phases.mark("schema");
             load(&Loader { tx: &tx })?;
+            phases.mark("load");
+            // The sorter behind each index keeps up to the page cache's size of keys in one
+            // list before it writes a sorted run aside; runs of a few megabytes sort in the
+            // processor's caches and merge faster than one list of a million keys (and
+            // take less memory), so the cache is small while the indexes are built.
+            let cache: i64 = tx.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+            tx.pragma_update(None, "cache_size", INDEX_BUILD_CACHE_KIB)?;
             tx.execute_batch(&indexes)?;
-            let recorded = provenance.recorded.as_ref().map(|m| m.to_string());
-            for (key, value) in [
-                ("source", Some(provenance.source.as_str())),
-                ("created", Some(provenance.created.as_str())),
-                ("recorded", recorded.as_deref()),
-                ("complete", Some("1")),
-            ] {
-                let Some(value) = value else { continue };
-                tx.execute(
-                    "INSERT INTO store_meta (key, value) VALUES (?1, ?2)",
-                    [key, value],
-                )?;
-            }
+            tx.pragma_update(None, "cache_size", cache)?;
+            phases.mark("indexes");
+            // The baseline's triggers after the data too: loading runs with them off, but
+            // each insert would still ask whether they are on.
+            baseline::install(&tx)?;
+            record_provenance(&tx, &provenance)?;
+            tx.execute(
+                "INSERT INTO store_meta (key, value) VALUES ('complete', '1')",
+                [],
+            )?;
             baseline::start_tracking(&tx)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            phases.mark("baseline");
             tx.commit()?;
+            phases.mark("commit");
+            phases.log();
             Ok(())
         })
-        .await?;
-        self.start_private_readers().await
+        .await
     }
 
     /// [`Store::initialize`] with one seed.
@@ -348,6 +375,64 @@ impl Store {
             Ok(())
         })
         .await
+    }
+}
+
+/// The page cache while [`Store::initialize`] builds the indexes (negative: KiB).
+const INDEX_BUILD_CACHE_KIB: i64 = -8192;
+
+/// Where the baseline came from, in `store_meta` (replacing what was there).
+fn record_provenance(tx: &rusqlite::Transaction<'_>, provenance: &Provenance) -> StoreResult<()> {
+    tx.execute(
+        "DELETE FROM store_meta WHERE key IN ('source', 'created', 'recorded')",
+        [],
+    )?;
+    let recorded = provenance.recorded.as_ref().map(|m| m.to_string());
+    for (key, value) in [
+        ("source", Some(provenance.source.as_str())),
+        ("created", Some(provenance.created.as_str())),
+        ("recorded", recorded.as_deref()),
+    ] {
+        let Some(value) = value else { continue };
+        tx.execute(
+            "INSERT INTO store_meta (key, value) VALUES (?1, ?2)",
+            [key, value],
+        )?;
+    }
+    Ok(())
+}
+
+/// How long each phase of a piece of work took (real durations), logged at debug level.
+struct Phases {
+    last: std::time::Instant,
+    took: Vec<(&'static str, f64)>,
+}
+
+impl Phases {
+    fn new() -> Phases {
+        Phases {
+            last: std::time::Instant::now(),
+            took: Vec::new(),
+        }
+    }
+
+    /// The phase called `name` ends now.
+    fn mark(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        self.took
+            .push((name, (now - self.last).as_secs_f64() * 1000.0));
+        self.last = now;
+    }
+
+    fn log(&self) {
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            let phases: Vec<String> = self
+                .took
+                .iter()
+                .map(|(name, ms)| format!("{name} {ms:.1} ms"))
+                .collect();
+            tracing::debug!(phases = %phases.join(", "), "store data written");
+        }
     }
 }
 

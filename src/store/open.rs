@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags};
 
+use super::prepared::ImageCache;
 use super::private::PrivateFile;
 use super::{
     Loader, Provenance, SCHEMA_VERSION, Seed, Store, StoreError, StoreResult, configure, pool,
@@ -51,20 +52,88 @@ impl Store {
     /// — the file is removed and the store is in memory, with a warning, as when no file
     /// can be made at all.
     pub async fn private_seeded(seed: Seed, provenance: Provenance) -> StoreResult<Store> {
-        Store::seed_or_fall_back(Store::open_private()?, seed, provenance).await
+        Store::seed_or_fall_back(Store::open_private()?, seed, provenance, None).await
     }
 
-    /// [`Store::private_seeded`] on a private store already open.
+    /// A new private store whose baseline is the embedded default seed, made `provenance`.
+    /// Copied from this binary's prepared image where there is one ([`prepared`]); else
+    /// loaded as [`Store::private_seeded`] does, and the image kept for the next start.
+    pub async fn private_default(provenance: Provenance) -> StoreResult<Store> {
+        Store::private_default_with(ImageCache::for_this_binary(), provenance).await
+    }
+
+    /// [`Store::private_default`] with the image in `cache`, if any.
+    async fn private_default_with(
+        cache: Option<ImageCache>,
+        provenance: Provenance,
+    ) -> StoreResult<Store> {
+        if let Some(cache) = cache.clone() {
+            let made = provenance.clone();
+            let copied = tokio::task::spawn_blocking(move || Store::from_image(&cache, &made))
+                .await
+                .map_err(|e| StoreError::Worker(e.to_string()))?;
+            match copied {
+                Ok(Some(store)) => {
+                    store.start_private_readers().await?;
+                    return Ok(store);
+                }
+                Ok(None) => {}
+                Err(e) => tracing::debug!("the prepared default store cannot be used: {e}"),
+            }
+        }
+        let store = Store::open_private()?;
+        Store::seed_or_fall_back(store, Seed::embedded()?, provenance, cache).await
+    }
+
+    /// A private store copied from the image in `cache`, its baseline made `provenance`:
+    /// `None` when there is no image, or it is not a complete store of this schema.
+    fn from_image(cache: &ImageCache, provenance: &Provenance) -> StoreResult<Option<Store>> {
+        let file = PrivateFile::new().map_err(|e| StoreError::Schema(e.to_string()))?;
+        if !cache.copy_to(file.path()) {
+            return Ok(None);
+        }
+        let mut writer = open_private_connection(file.path())?;
+        writer.pragma_update(None, "journal_mode", "OFF")?;
+        writer.pragma_update(None, "cache_size", -65_536)?;
+        if !matches!(probe(&writer)?, (SCHEMA_VERSION, _, true)) {
+            return Ok(None);
+        }
+        let tx = writer.transaction()?;
+        super::record_provenance(&tx, provenance)?;
+        tx.commit()?;
+        Ok(Some(Store::from_connections(pool::Connections::private(
+            writer, file,
+        ))))
+    }
+
+    /// [`Store::private_seeded`] on a private store already open; where the data goes into
+    /// its file and `keep` is given, a copy of the file is kept there as the image of the
+    /// next start.
     async fn seed_or_fall_back(
         store: Store,
         seed: Seed,
         provenance: Provenance,
+        keep: Option<ImageCache>,
     ) -> StoreResult<Store> {
         let seed = Arc::new(seed);
         let first = Arc::clone(&seed);
         let made = store
-            .initialize(provenance.clone(), move |l| l.load(&first))
+            .write_baseline(provenance.clone(), move |l| l.load(&first))
             .await;
+        let made = match (made, keep, store.conns.private_path()) {
+            (Ok(()), Some(cache), Some(path)) => {
+                // Complete, without a journal, and no one writes it until the readers start.
+                let path = path.to_owned();
+                tokio::task::spawn_blocking(move || cache.keep(&path))
+                    .await
+                    .map_err(|e| StoreError::Worker(e.to_string()))
+            }
+            (made, _, _) => made,
+        };
+        let made = match made {
+            Ok(()) => store.start_private_readers().await,
+            Err(e) => Err(e),
+        };
         match made {
             Ok(()) => Ok(store),
             Err(e) if store.conns.private_path().is_some() && e.is_file_trouble() => {
@@ -351,13 +420,99 @@ mod tests {
         let store = Store::open_private().unwrap();
         let path = store.conns.private_path().unwrap().to_owned();
         limit_pages(&store, 4).await;
-        let store = Store::seed_or_fall_back(store, Seed::embedded().unwrap(), provenance())
+        let store = Store::seed_or_fall_back(store, Seed::embedded().unwrap(), provenance(), None)
             .await
             .unwrap();
         assert_eq!(store.kind().kind, "memory");
         assert!(!path.exists(), "the full file was left behind");
         assert_eq!(store.record_counts().await.unwrap()["customers"], 2);
         assert_eq!(store.provenance().await.unwrap(), provenance());
+    }
+
+    /// Every row of every table (the baseline's bookkeeping included; `store_meta`, whose
+    /// provenance differs, left out), in rowid order.
+    async fn dump(store: &Store) -> Vec<String> {
+        store
+            .read(|conn| {
+                let tables: Vec<String> = conn
+                    .prepare(
+                        "SELECT name FROM sqlite_master WHERE type = 'table' \
+                         AND name != 'store_meta' ORDER BY name",
+                    )?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                let mut rows = Vec::new();
+                for table in tables {
+                    let mut stmt = conn.prepare(&format!("SELECT rowid, * FROM \"{table}\""))?;
+                    let width = stmt.column_count();
+                    let mut query = stmt.query([])?;
+                    while let Some(row) = query.next()? {
+                        let values: Vec<String> = (0..width)
+                            .map(|i| match row.get_ref(i).unwrap() {
+                                rusqlite::types::ValueRef::Text(t) => {
+                                    String::from_utf8_lossy(t).into_owned()
+                                }
+                                other => format!("{other:?}"),
+                            })
+                            .collect();
+                        rows.push(format!("{table}: {}", values.join(" | ")));
+                    }
+                }
+                Ok(rows)
+            })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_default_store_from_its_prepared_image_holds_what_a_loaded_one_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ImageCache::in_dir(dir.path(), "test").unwrap();
+        let loaded = Store::private_default_with(Some(cache.clone()), provenance())
+            .await
+            .unwrap();
+        let image = std::fs::read(cache.path()).unwrap();
+        assert!(image.starts_with(b"SQLite format 3\0"));
+        let later = Provenance {
+            created: "2030-05-06T07:08:09Z".into(),
+            ..provenance()
+        };
+        let copied = Store::private_default_with(Some(cache.clone()), later.clone())
+            .await
+            .unwrap();
+        assert_eq!(copied.provenance().await.unwrap(), later);
+        assert_eq!(copied.kind(), loaded.kind());
+        let rows = dump(&loaded).await;
+        assert!(rows.len() > 2000, "{}", rows.len());
+        assert_eq!(dump(&copied).await, rows);
+        // It is a baseline like any: changes are noted, and a reset takes them back.
+        copied
+            .transaction(|tx| {
+                tx.execute("DELETE FROM cm_alerts WHERE id = 246213", [])?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(copied.changed_rows().await.unwrap(), 1);
+        copied.reset(None).await.unwrap();
+        assert_eq!(dump(&copied).await.len(), dump(&loaded).await.len());
+        assert_eq!(copied.changed_rows().await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_image_that_is_not_a_whole_store_is_not_used_and_is_made_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ImageCache::in_dir(dir.path(), "test").unwrap();
+        for junk in [&b"not a database"[..], b"SQLite format 3\0"] {
+            std::fs::write(cache.path(), junk).unwrap();
+            let store = Store::private_default_with(Some(cache.clone()), provenance())
+                .await
+                .unwrap();
+            assert_eq!(store.record_counts().await.unwrap()["customers"], 2);
+            assert_eq!(store.kind().kind, "private");
+            let image = std::fs::read(cache.path()).unwrap();
+            assert!(image.len() > 100_000, "the image was not made again");
+        }
     }
 
     #[tokio::test]

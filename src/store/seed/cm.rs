@@ -218,14 +218,14 @@ impl Seed {
 
     /// Read `alerts.json` from `path` a chunk at a time — check each chunk against this
     /// seed's customers, profiles and rules, and insert it — so a file of a million alerts
-    /// never stands in memory whole.
+    /// never stands in memory whole. A thread of its own reads, parses and checks while
+    /// this one inserts ([`STREAM_CHUNK`] alerts at a time, one chunk waiting).
     pub(super) fn insert_alerts_from(
         &self,
         tx: &rusqlite::Transaction<'_>,
         path: &std::path::Path,
         customer_ids: &Ids,
     ) -> StoreResult<()> {
-        use serde::de::{Deserializer as _, Error as _};
         let file = std::fs::File::open(path)
             .map_err(|e| SeedError::file("alerts.json", format!("cannot read: {e}")))?;
         let owners = |pairs: Vec<(i64, &String)>| -> Owners {
@@ -237,26 +237,48 @@ impl Seed {
             seen: HashSet::new(),
         };
         let customers: HashSet<&str> = self.customers.iter().map(|c| c.name.as_str()).collect();
-        let mut failure: Option<crate::store::StoreError> = None;
-        let mut count = 0usize;
-        let mut flush = |chunk: &[AlertSeed], first: usize| -> StoreResult<()> {
-            self.check_alerts(chunk, first, &mut refs, &customers, &super::check::Nothing)?;
-            insert_alerts(tx, chunk, customer_ids)
-        };
-        let visitor = AlertStream {
-            flush: &mut flush,
-            failure: &mut failure,
-            count: &mut count,
-        };
-        let mut de =
-            serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 20, file));
-        let parsed = de.deserialize_seq(visitor).and_then(|()| de.end());
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        parsed.map_err(|e| {
-            let e = serde_json::Error::custom(e);
-            SeedError::file("alerts.json", format!("record {count}: {e}")).into()
+        std::thread::scope(|scope| {
+            let (send, chunks) =
+                std::sync::mpsc::sync_channel::<(Vec<AlertSeed>, Vec<AlertRow>)>(1);
+            let reader = scope.spawn(move || -> StoreResult<()> {
+                let mut chunk = Vec::with_capacity(STREAM_CHUNK);
+                let mut first = 0;
+                let mut flush = |chunk: &mut Vec<AlertSeed>| -> StoreResult<bool> {
+                    self.check_alerts(chunk, first, &mut refs, &customers, &super::check::Nothing)?;
+                    first += chunk.len();
+                    let rows = chunk
+                        .iter()
+                        .map(|a| AlertRow::of(a, customer_ids))
+                        .collect();
+                    let full = std::mem::replace(chunk, Vec::with_capacity(STREAM_CHUNK));
+                    // A closed channel: the inserts stopped, and say why.
+                    Ok(send.send((full, rows)).is_ok())
+                };
+                let mut going = true;
+                json_array_elements(file, |index, bytes| {
+                    chunk.push(parse_alert(index, bytes)?);
+                    if chunk.len() == STREAM_CHUNK {
+                        going = flush(&mut chunk)?;
+                    }
+                    Ok(going)
+                })?;
+                if going && !chunk.is_empty() {
+                    flush(&mut chunk)?;
+                }
+                Ok(())
+            });
+            let mut inserted = Ok(());
+            for (alerts, rows) in chunks.iter() {
+                inserted = insert_alert_rows(tx, &alerts, &rows);
+                if inserted.is_err() {
+                    break;
+                }
+            }
+            drop(chunks);
+            let read = reader
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            inserted.and(read)
         })
     }
 
@@ -348,47 +370,161 @@ struct AlertRefs {
     seen: HashSet<i64>,
 }
 
-/// Feeds the elements of the alerts array to `flush` in chunks, as they are parsed.
-struct AlertStream<'a, F: FnMut(&[AlertSeed], usize) -> StoreResult<()>> {
-    flush: &'a mut F,
-    failure: &'a mut Option<crate::store::StoreError>,
-    count: &'a mut usize,
+/// Alerts checked and inserted at a time while streaming a large file (at most three
+/// chunks stand in memory: one being inserted, one waiting, one being read).
+const STREAM_CHUNK: usize = 5_000;
+
+/// The most bytes one record of a streamed file may take.
+const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
+
+/// One alert of a streamed file, its record `index` (0-based) in `alerts.json`.
+fn parse_alert(index: usize, bytes: &[u8]) -> StoreResult<AlertSeed> {
+    serde_json::from_slice(bytes).map_err(|first| {
+        // Parsed again, slower, to name the field.
+        let de = &mut serde_json::Deserializer::from_slice(bytes);
+        let (field, inner) = match serde_path_to_error::deserialize::<_, AlertSeed>(de) {
+            Ok(_) => (String::new(), first),
+            Err(e) => (e.path().to_string(), e.into_inner()),
+        };
+        let message = if inner.is_syntax() || inner.is_eof() {
+            format!(
+                "not valid JSON: {}",
+                super::strip_position(&inner.to_string())
+            )
+        } else {
+            super::strip_position(&inner.to_string())
+        };
+        SeedError {
+            file: "alerts.json".to_owned(),
+            record: Some((index, None)),
+            field: (!field.is_empty() && field != ".").then_some(field),
+            message,
+        }
+        .into()
+    })
 }
 
-/// Alerts checked and inserted at a time while streaming a large file.
-const STREAM_CHUNK: usize = 20_000;
-
-impl<'de, F: FnMut(&[AlertSeed], usize) -> StoreResult<()>> serde::de::Visitor<'de>
-    for AlertStream<'_, F>
-{
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON array of alerts")
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        use serde::de::Error as _;
-        let mut chunk = Vec::with_capacity(STREAM_CHUNK);
-        let mut first = 0;
-        loop {
-            let next = seq.next_element::<AlertSeed>()?;
-            let done = next.is_none();
-            if let Some(alert) = next {
-                chunk.push(alert);
-                *self.count += 1;
-            }
-            if chunk.len() == STREAM_CHUNK || (done && !chunk.is_empty()) {
-                if let Err(e) = (self.flush)(&chunk, first) {
-                    *self.failure = Some(e);
-                    return Err(A::Error::custom("stopped"));
+/// Read the JSON array in `input` a block at a time and hand each element's bytes, with
+/// its index, to `each`, which answers whether to go on. Only the array's structure is
+/// read here (brackets and braces outside strings, commas at the top); each element is
+/// parsed, strictly, by `each`. Errors name `alerts.json`.
+fn json_array_elements(
+    mut input: impl std::io::Read,
+    mut each: impl FnMut(usize, &[u8]) -> StoreResult<bool>,
+) -> StoreResult<()> {
+    const BLOCK: usize = 4 * 1024 * 1024;
+    let fail = |message: String| -> crate::store::StoreError {
+        SeedError::file("alerts.json", message).into()
+    };
+    let mut buf: Vec<u8> = Vec::with_capacity(2 * BLOCK);
+    // The current element starts at `start`; bytes before `pos` are scanned.
+    let (mut start, mut pos, mut index) = (0usize, 0usize, 0usize);
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let (mut opened, mut closed) = (false, false);
+    loop {
+        while pos < buf.len() {
+            let b = buf[pos];
+            if in_string {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    in_string = false;
                 }
-                first += chunk.len();
-                chunk.clear();
+            } else if !opened || closed {
+                if b == b'[' && !opened {
+                    opened = true;
+                    depth = 1;
+                    start = pos + 1;
+                } else if !b.is_ascii_whitespace() {
+                    return Err(fail(if closed {
+                        "not valid JSON: text after the array".to_owned()
+                    } else {
+                        "not valid JSON: expected an array of alerts".to_owned()
+                    }));
+                }
+            } else {
+                match b {
+                    b'"' => in_string = true,
+                    b'[' | b'{' => depth += 1,
+                    b']' | b'}' if depth > 1 => depth -= 1,
+                    b']' => {
+                        let element = &buf[start..pos];
+                        let empty = index == 0 && element.iter().all(u8::is_ascii_whitespace);
+                        if !empty && !each(index, element)? {
+                            return Ok(());
+                        }
+                        closed = true;
+                    }
+                    b'}' => return Err(fail(format!("record {index}: not valid JSON"))),
+                    b',' if depth == 1 => {
+                        if !each(index, &buf[start..pos])? {
+                            return Ok(());
+                        }
+                        index += 1;
+                        start = pos + 1;
+                    }
+                    _ => {}
+                }
             }
-            if done {
-                return Ok(());
+            pos += 1;
+        }
+        if opened && !closed {
+            buf.drain(..start);
+            pos -= start;
+            start = 0;
+            if buf.len() > MAX_RECORD_BYTES {
+                return Err(fail(format!(
+                    "record {index}: larger than {} MB",
+                    MAX_RECORD_BYTES >> 20
+                )));
             }
+        } else {
+            buf.clear();
+            pos = 0;
+        }
+        let filled = buf.len();
+        buf.resize(filled + BLOCK, 0);
+        let read = loop {
+            match input.read(&mut buf[filled..]) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                other => break other,
+            }
+        };
+        let read = read.map_err(|e| fail(format!("cannot read: {e}")))?;
+        buf.truncate(filled + read);
+        if read == 0 {
+            break;
+        }
+    }
+    match (opened, closed) {
+        (true, true) => Ok(()),
+        (true, false) => Err(fail(format!(
+            "record {index}: not valid JSON: the file ends inside the array"
+        ))),
+        (false, _) => Err(fail(
+            "not valid JSON: expected an array of alerts".to_owned(),
+        )),
+    }
+}
+
+/// What an alert's row takes beyond the record itself, worked out before the insert.
+struct AlertRow {
+    customer: i64,
+    event_s: i64,
+    alert_s: i64,
+    info: String,
+}
+
+impl AlertRow {
+    fn of(a: &AlertSeed, customer_ids: &Ids) -> AlertRow {
+        let secs = |v: &str| dates::parse_s(v).unwrap_or(0);
+        AlertRow {
+            customer: customer_ids.customer(&a.customer),
+            event_s: secs(&a.event_date),
+            alert_s: secs(&a.alert_date),
+            info: serde_json::to_string(&a.alert_info).unwrap_or_else(|_| "{}".to_owned()),
         }
     }
 }
@@ -399,34 +535,42 @@ fn insert_alerts(
     alerts: &[AlertSeed],
     customer_ids: &Ids,
 ) -> StoreResult<()> {
-    {
-        let cust = |name: &str| customer_ids.customer(name);
-        let secs = |v: &str| dates::parse_s(v).unwrap_or(0);
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO cm_alerts (id, customer_id, source, event_type, trigger_uuid, ip_address, hostname, \
-             event_s, alert_s, is_hidden, profile_id, rule_id, alert_info_json) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        )?;
-        for a in alerts {
-            let info = serde_json::Value::Object(a.alert_info.clone()).to_string();
-            stmt.execute(params![
-                a.id,
-                cust(&a.customer),
-                a.source,
-                a.event_type,
-                a.trigger_uuid,
-                a.ip_address,
-                a.hostname,
-                secs(&a.event_date),
-                secs(&a.alert_date),
-                a.is_hidden,
-                a.profile,
-                a.rule,
-                info
-            ])?;
-        }
-        Ok(())
+    let rows: Vec<AlertRow> = alerts
+        .iter()
+        .map(|a| AlertRow::of(a, customer_ids))
+        .collect();
+    insert_alert_rows(tx, alerts, &rows)
+}
+
+/// Insert alerts with their [`AlertRow`]s (one each, in order).
+fn insert_alert_rows(
+    tx: &rusqlite::Transaction<'_>,
+    alerts: &[AlertSeed],
+    rows: &[AlertRow],
+) -> StoreResult<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO cm_alerts (id, customer_id, source, event_type, trigger_uuid, ip_address, hostname, \
+         event_s, alert_s, is_hidden, profile_id, rule_id, alert_info_json) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?;
+    for (a, row) in alerts.iter().zip(rows) {
+        stmt.execute(params![
+            a.id,
+            row.customer,
+            a.source,
+            a.event_type,
+            a.trigger_uuid,
+            a.ip_address,
+            a.hostname,
+            row.event_s,
+            row.alert_s,
+            a.is_hidden,
+            a.profile,
+            a.rule,
+            row.info
+        ])?;
     }
+    Ok(())
 }
 
 /// A rule's `jsonData` as the CM UI writes it, from its type, events and criteria.
@@ -453,4 +597,70 @@ fn default_rule_json(r: &RuleSeed) -> String {
         "uiState": ui,
     })
     .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The elements `json_array_elements` finds in `text`, read `block` bytes at a time.
+    fn elements(text: &str, block: usize) -> Result<Vec<String>, String> {
+        struct Trickle<'a>(&'a [u8], usize);
+        impl std::io::Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.0.len().min(self.1).min(buf.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut found = Vec::new();
+        json_array_elements(Trickle(text.as_bytes(), block), |index, bytes| {
+            assert_eq!(index, found.len());
+            found.push(String::from_utf8(bytes.to_vec()).unwrap().trim().to_owned());
+            Ok(true)
+        })
+        .map_err(|e| e.to_string())?;
+        Ok(found)
+    }
+
+    #[test]
+    fn array_elements_are_split_at_top_level_commas_only() {
+        let text = r#" [ {"a": "x,]}\"[{", "b": [1, {"c": 2}]}, 5 ,"s\\"
+            , [] ] "#;
+        for block in [1, 2, 7, 1 << 20] {
+            assert_eq!(
+                elements(text, block).unwrap(),
+                [
+                    r#"{"a": "x,]}\"[{", "b": [1, {"c": 2}]}"#,
+                    "5",
+                    r#""s\\""#,
+                    "[]"
+                ],
+                "read {block} bytes at a time"
+            );
+        }
+        assert_eq!(elements(" [ ] ", 1).unwrap(), Vec::<String>::new());
+        assert_eq!(elements("[1,]", 1).unwrap(), ["1", ""]);
+    }
+
+    #[test]
+    fn what_is_not_one_array_is_refused() {
+        for (text, message) in [
+            ("", "expected an array"),
+            ("{}", "expected an array"),
+            ("[1] 2", "text after the array"),
+            (
+                "[1, {\"a\": 2",
+                "record 1: not valid JSON: the file ends inside the array",
+            ),
+            ("[{\"a\": 1}}]", "record 0: not valid JSON"),
+        ] {
+            let err = elements(text, 3).unwrap_err();
+            assert!(
+                err.contains("alerts.json") && err.contains(message),
+                "{text}: {err}"
+            );
+        }
+    }
 }

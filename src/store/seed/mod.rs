@@ -73,6 +73,9 @@ impl Seed {
     }
 }
 
+/// The embedded default seed's name, as `/_mock/health` shows it.
+pub const EMBEDDED_NAME: &str = "default";
+
 /// Every list of a [`Seed`], once, in load order: its field, its table in the registry
 /// (`super::objects`, which names its file and holds the embedded default's records), and
 /// the field naming its customer.
@@ -218,7 +221,7 @@ impl Seed {
 
     /// The default seed, embedded in the binary.
     pub fn embedded() -> Result<Seed, SeedError> {
-        Seed::parse("default", |file| {
+        Seed::parse(EMBEDDED_NAME, |file| {
             Ok(FILES
                 .iter()
                 .find(|known| known.name == file)
@@ -283,8 +286,15 @@ impl Seed {
                 "missing: a seed needs customers",
             ));
         }
+        let started = std::time::Instant::now();
         let seed = read_lists(name, &read)?;
+        let parsed = started.elapsed();
         seed.check()?;
+        tracing::debug!(
+            parse_ms = parsed.as_secs_f64() * 1000.0,
+            check_ms = (started.elapsed() - parsed).as_secs_f64() * 1000.0,
+            "seed {name} read"
+        );
         Ok(seed)
     }
 
@@ -513,6 +523,15 @@ impl Seed {
             created: clock.now_iso(),
             recorded: self.manifest.clone(),
         }
+    }
+
+    /// [`Seed::provenance`] of the embedded seed, without reading it.
+    pub fn embedded_provenance(clock: &crate::clock::Clock) -> super::Provenance {
+        Seed {
+            name: EMBEDDED_NAME.to_owned(),
+            ..Seed::default()
+        }
+        .provenance(clock)
     }
 
     /// How many records the seed holds.
