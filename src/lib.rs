@@ -53,49 +53,36 @@
 //! `seed-data/` (embedded at build time) is the default data set; `tests/api/` drives the
 //! real HTTP surface.
 
-#[doc(hidden)]
-pub mod auth;
-// The library's API is what the crate root re-exports below (and `config`, the flags).
-// The modules marked `doc(hidden)` are public only so that the black-box test binary
-// (`tests/api`) can build states, stores and queries directly; they are not a stable API.
+// The library's API is what the crate root re-exports below, and `cli::main` (the binary).
+// Everything else is the crate's own; its white-box tests live beside it (`#[cfg(test)]`).
+mod auth;
 mod car;
 mod classic;
-#[doc(hidden)]
-pub mod clock;
-#[doc(hidden)]
-pub mod cm;
-pub mod config;
-#[doc(hidden)]
-pub mod conn;
-#[doc(hidden)]
-pub mod control;
+pub mod cli;
+mod clock;
+mod cm;
+mod config;
+mod conn;
+mod control;
 mod dates;
-#[doc(hidden)]
-pub mod generate;
-#[doc(hidden)]
-pub mod healthcheck;
+mod generate;
+mod healthcheck;
 mod http;
 mod iprange;
-#[doc(hidden)]
-pub mod logging;
+mod logging;
 mod mock;
-#[doc(hidden)]
-pub mod openapi;
-#[doc(hidden)]
-pub mod page;
-#[doc(hidden)]
-pub mod query;
-pub mod record;
+mod openapi;
+mod page;
+mod query;
+mod record;
 mod rng;
 mod schemas;
-#[doc(hidden)]
-pub mod server;
-#[doc(hidden)]
-pub mod state;
-#[doc(hidden)]
-pub mod store;
-#[doc(hidden)]
-pub mod tls;
+mod server;
+mod state;
+mod store;
+#[cfg(test)]
+mod test_app;
+mod tls;
 mod xml;
 
 use axum::Router;
@@ -104,6 +91,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::IntoResponse;
 
 pub use clock::{Clock, ClockState};
+pub use config::{Certificate, ConfigError, HttpsConfig, ServerConfig, Timeouts};
 pub use control::ops::{
     ClockChange, ConfigChange, ControlError, ControlResult, CreatedCustomer, ForcedOutcome,
     NewCustomer, ResetReport, ResetRequest, ResetScope,
@@ -111,7 +99,7 @@ pub use control::ops::{
 pub use mock::{MockServer, MockServerBuilder};
 pub use server::StartError;
 pub use state::faults::{Fault, FaultSpec};
-pub use state::journal::{Entry, Filter};
+pub use state::journal::{Entry as JournalEntry, Filter as JournalFilter};
 pub use state::{AppState, Limits};
 pub use store::{Seed, SeedError};
 

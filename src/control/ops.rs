@@ -24,7 +24,7 @@ pub enum ControlError {
     Conflict(String),
     #[error("invalid seed: {0}")]
     Seed(#[from] SeedError),
-    #[error("store: {}", crate::logging::cause(.0))]
+    #[error("store: {0}")]
     Store(#[from] StoreError),
 }
 

@@ -216,9 +216,9 @@ async fn the_guides_filter_spelling_is_taken_and_unknown_keys_are_ignored_or_ref
     assert_eq!(total(r), 1);
     // A key the endpoint does not take is ignored and journaled; under --strict it is a 400
     // that names it, never a search of everything.
-    let strict = TestApp::with_info(qualys_mock::state::ServerInfo {
+    let strict = TestApp::with_config(qualys_mock::ServerConfig {
         strict: true,
-        ..Default::default()
+        ..TestApp::config()
     })
     .await;
     let strict_token = strict.acme().await;
@@ -670,14 +670,15 @@ async fn injected_event_details_stay_valid_xml() {
 async fn https_answers_name_https_schemas() {
     let dir = tempfile::tempdir().unwrap();
     let pem = dir.path().join("ca.pem");
-    let args = crate::listener::serve_args(&[
-        "--https-port",
-        "0",
-        "--tls-cert-out",
-        pem.to_str().unwrap(),
-    ]);
-    let running = crate::listener::launch(&args).await;
-    let port = running.https_addr.unwrap().port();
+    let args = qualys_mock::ServerConfig {
+        https: crate::helpers::generated_https(
+            &[],
+            Some(std::path::Path::new(pem.to_str().unwrap())),
+        ),
+        ..crate::helpers::serve_config()
+    };
+    let running = crate::helpers::launch(args.clone()).await;
+    let port = running.https_addr().unwrap().port();
     let r = crate::listener::client_trusting(&pem)
         .get(format!(
             "https://localhost:{port}/qps/rest/1.0/get/cm/alert/246213"

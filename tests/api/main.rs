@@ -23,7 +23,6 @@ mod health;
 mod helpers;
 mod listener;
 mod mock_server;
-mod query_plans;
 mod reach;
 mod record;
 mod state;

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use qualys_mock::JournalFilter as Filter;
 use qualys_mock::MockServer;
-use qualys_mock::control::journal::Filter;
-use qualys_mock::control::ops::NewCustomer;
+use qualys_mock::NewCustomer;
 use serde_json::{Value, json};
 
 async fn token(client: &reqwest::Client, base: &str, user: &str, password: &str) -> String {
