@@ -8,15 +8,20 @@
 //! # Using it from Rust
 //!
 //! [`MockServer`] starts the emulator in-process on a free port (see its example); [`app`]
-//! gives the axum `Router` over an [`AppState`] for embedding; [`config`] is the command
-//! line. The control operations' types ([`NewCustomer`], [`FaultSpec`], [`Limits`], ...)
-//! are re-exported here.
+//! gives the axum `Router` over an [`AppState`] ([`AppState::from_config`]) for embedding.
+//! Both run from a [`ServerConfig`], plain values that [`ServerConfig::check`] refuses with a
+//! [`ConfigError`] when they cannot work. The control operations' types ([`NewCustomer`],
+//! [`FaultSpec`], [`JournalFilter`], [`Limits`], ...) are re-exported here. [`cli::main`] is
+//! the `qualys-mock` binary. Nothing else is public.
 //!
 //! # Layout
 //!
-//! - `main.rs` — thin: parse the command line, start logging, run a subcommand.
-//! - `config` — the command line (clap); every flag also a `QUALYS_MOCK_*` variable.
-//! - `server` — start listeners (HTTP, HTTPS), serve, shut down gracefully.
+//! - `main.rs` — the allocator, then [`cli::main`].
+//! - `cli` — the command line (clap); every flag also a `QUALYS_MOCK_*` variable; the flags
+//!   become a [`ServerConfig`]; the subcommands; the start banner.
+//! - `config` — [`ServerConfig`]: everything a server runs with, as plain values.
+//! - `server` — the state a `ServerConfig` describes, the listeners (HTTP, HTTPS), the ready
+//!   file, graceful shutdown.
 //! - `conn` — one listener's connections: header, body and idle timeouts.
 //! - `logging` — text or JSON lines through a lossy writer that never blocks a request.
 //! - `tls` — certificates (given or generated) and the TLS listener.
@@ -51,7 +56,8 @@
 //! - `rng` — a small seedable generator (data sets, fault probabilities).
 //!
 //! `seed-data/` (embedded at build time) is the default data set; `tests/api/` drives the
-//! real HTTP surface.
+//! real HTTP surface through the public API; white-box tests sit beside their code
+//! (`test_app` is their in-crate app). `docs/ARCHITECTURE.md` walks a request through.
 
 // The library's API is what the crate root re-exports below, and `cli::main` (the binary).
 // Everything else is the crate's own; its white-box tests live beside it (`#[cfg(test)]`).

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::hardening::{read_until_closed, sent};
+use crate::bounds::{read_until_closed, sent};
 use crate::helpers::basic;
 use crate::helpers::launch;
 
@@ -189,7 +189,7 @@ async fn a_body_over_the_limit_is_413_in_each_surfaces_format_declared_or_chunke
     let big = "a".repeat(4096);
     for (surface, head) in heads(&token) {
         if surface == "auth" {
-            continue; // A login reads at most 64 KiB: hardening.rs covers its 413.
+            continue; // A login reads at most 64 KiB: bounds.rs covers its 413.
         }
         // Declared: refused before a byte of it is read.
         let mut stream = sent(

@@ -1,32 +1,32 @@
 //! Black-box tests over the real HTTP surface. One binary; a module per area.
 
 mod bodies;
+mod bounds;
 mod car;
 mod car_auth;
+mod car_authoring_and_schedules;
 mod car_layers;
 mod car_ops;
 mod car_samples;
-mod car_today;
 mod cm;
 mod cm_auth;
 mod cm_filters;
 mod cm_samples;
+mod conformance;
 mod contracts;
 mod control;
 mod control_strict;
-mod edges;
 mod fallbacks;
-mod fidelity;
 mod filters;
-mod hardening;
 mod health;
 mod helpers;
 mod listener;
 mod mock_server;
 mod reach;
 mod record;
+mod startup;
 mod state;
 mod store_files;
 mod tenancy;
-mod today;
+mod undocumented_calls;
 mod xsd;

@@ -222,3 +222,25 @@ async fn a_dropped_connection_is_an_error_to_the_client() {
     assert_eq!(second.status(), 200);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_frozen_time_that_is_no_date_fails_the_start() {
+    let err = MockServer::builder()
+        .frozen_at("garbage")
+        .start()
+        .await
+        .err()
+        .expect("it started (at 1970)");
+    assert!(
+        matches!(
+            err,
+            qualys_mock::StartError::Config(qualys_mock::ConfigError::NotATime(_))
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("\"garbage\" is not an ISO date-time"),
+        "{err}"
+    );
+}

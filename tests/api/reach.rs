@@ -195,6 +195,30 @@ async fn a_tls_san_name_verifies_with_the_exported_ca() {
 }
 
 #[test]
+fn the_ready_file_names_the_running_binary_and_goes_at_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready.json");
+    let pem = dir.path().join("ca.pem");
+    let mut server = Spawned::start(
+        &["--https-port", "0", "--tls-cert-out", pem.to_str().unwrap()],
+        &[("QUALYS_MOCK_READY_FILE", ready.to_str().unwrap())],
+    );
+    // Written before the banner: the server answers by then.
+    let signal: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&ready).unwrap()).unwrap();
+    assert_eq!(signal["http"], format!("http://{}", server.http));
+    assert_eq!(
+        signal["https"],
+        format!("https://{}", server.https.unwrap())
+    );
+    assert_eq!(signal["ca"], pem.to_str().unwrap());
+    assert_eq!(signal["pid"], server.child.id());
+    assert_eq!(signal["version"], env!("CARGO_PKG_VERSION"));
+    server.stop();
+    assert!(!ready.exists(), "the ready file outlived the server");
+}
+
+#[test]
 fn tls_san_from_the_environment_is_a_comma_separated_list() {
     let dir = tempfile::tempdir().unwrap();
     let pem = dir.path().join("ca.pem");

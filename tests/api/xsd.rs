@@ -85,7 +85,7 @@ fn schema_dir() -> Option<&'static PathBuf> {
 }
 
 /// `CI` set to anything but empty, `0` or `false` (CI services set `CI=true`).
-fn running_in_ci() -> bool {
+pub(crate) fn running_in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false" | "FALSE" | "False"))
 }
 
@@ -137,6 +137,7 @@ pub fn validate(xml: &str, origin: &str) {
 #[test]
 fn the_validator_rejects_what_the_schema_does_not_allow() {
     if schema_dir().is_none() {
+        crate::helpers::skip("xmllint is not installed: the validator's own check did not run");
         return;
     }
     let bad = "<?xml version=\"1.0\"?>\n<ServiceResponse xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \

@@ -1,4 +1,4 @@
-//! Hardening: connection timeouts over real sockets, the journal's bounds and
+//! Bounds: connection timeouts over real sockets, the journal's bounds and
 //! redaction, export limits, errors in each surface's format, start-up refusals.
 
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Fidelity to the guides and to real clients: challenges, limits, spellings,
+//! Conformance to the guides and to real clients: challenges, limits, spellings,
 //! paths, negotiation — each as a client meets it.
 
 use axum::http::{Method, StatusCode};
@@ -560,8 +560,7 @@ async fn a_dropped_connection_answers_nothing_at_all() {
     server.shutdown().await;
 }
 
-/// The guide's own sort examples (item 2). Needs the catalog aliases in the fidelity
-/// report (`src/query/catalog.rs` belongs to the query work); un-ignore once applied.
+/// The guide's own sort examples are taken as written.
 #[tokio::test]
 async fn the_guides_sort_examples_are_taken() {
     let app = TestApp::new().await;
@@ -663,9 +662,7 @@ async fn injected_event_details_stay_valid_xml() {
     );
 }
 
-/// XML answers on the HTTPS port name their schemas at `https://`. Needs the HTTPS listener
-/// to mark its requests (`cm::reply::Https`: the `src/server.rs` line in the fidelity
-/// report); un-ignore once applied.
+/// XML answers on the HTTPS port name their schemas at `https://`.
 #[tokio::test]
 async fn https_answers_name_https_schemas() {
     let dir = tempfile::tempdir().unwrap();
@@ -693,8 +690,7 @@ async fn https_answers_name_https_schemas() {
 }
 
 /// An alert injected for a seeded customer gets an id in its own range, not in a copied
-/// customer's (`idOffset` blocks). Needs the `src/store/cm.rs` change in the fidelity
-/// report; un-ignore once applied.
+/// customer's (`idOffset` blocks).
 #[tokio::test]
 async fn injected_alerts_keep_to_their_customers_id_range() {
     let app = TestApp::new().await;
@@ -744,9 +740,7 @@ async fn python_urllib_logs_in_after_the_challenge() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !found {
-        eprintln!(
-            "\n!!!!!!!! python3 is not installed: the urllib challenge test is SKIPPED !!!!!!!!\n"
-        );
+        crate::helpers::skip("python3 is not installed: the urllib challenge test did not run");
         return;
     }
     let server = qualys_mock::MockServer::start().await.unwrap();
@@ -783,7 +777,6 @@ print("SUCCESS" if "<responseCode>SUCCESS</responseCode>" in body else body)
 
 /// `processedTime` (the guide: jobs and asset jobs filter "on the time when the jobs are
 /// generated (dateTime) or ... processed at Qualys (processedTime)"), in filters and sorts.
-/// Needs the catalog fields in the fidelity report; un-ignore once applied.
 #[tokio::test]
 async fn processed_time_filters_and_sorts_jobs() {
     let app = TestApp::new().await;
