@@ -445,6 +445,7 @@ fn serve(args: &ServeArgs, runtime: &tokio::runtime::Runtime) -> ExitCode {
 /// Start, print where to reach the server, run until SIGTERM or Ctrl-C.
 async fn run(config: ServerConfig, format: LogFormat) -> Result<(), StartError> {
     let started = Instant::now();
+    let stop = crate::server::shutdown_signal();
     let running = crate::server::start(&config, None, None).await?;
     print_banner(&Banner::of(&running).render(format));
     if let Some(warning) = config.exposure_warning() {
@@ -459,7 +460,7 @@ async fn run(config: ServerConfig, format: LogFormat) -> Result<(), StartError> 
         startup_ms = started.elapsed().as_secs_f64() * 1000.0,
         "ready"
     );
-    crate::server::shutdown_signal().await;
+    stop.await;
     tracing::info!("shutting down");
     running.shutdown().await;
     Ok(())

@@ -219,6 +219,38 @@ fn the_ready_file_names_the_running_binary_and_goes_at_exit() {
 }
 
 #[test]
+fn a_sigterm_sent_as_soon_as_the_ready_file_appears_is_a_graceful_stop() {
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let ready = dir.path().join("ready.json");
+        let mut server = KillOnDrop(
+            Command::new(BIN)
+                .args([
+                    "serve",
+                    "--port",
+                    "0",
+                    "--ready-file",
+                    ready.to_str().unwrap(),
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !ready.exists() {
+            assert!(Instant::now() < deadline, "no ready file");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        sigterm(server.0.id());
+        let status = wait_bounded(&mut server.0, Duration::from_secs(30));
+        assert!(status.success(), "exit status {status:?}");
+        assert!(!ready.exists());
+    }
+}
+
+#[test]
 fn tls_san_from_the_environment_is_a_comma_separated_list() {
     let dir = tempfile::tempdir().unwrap();
     let pem = dir.path().join("ca.pem");
