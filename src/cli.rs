@@ -15,13 +15,13 @@ use crate::server::{Running, StartError};
 /// A local, stateful emulator of the Qualys CAR and Continuous Monitoring APIs.
 #[derive(Debug, Parser)]
 #[command(name = "qualys-mock", version, about, long_about = None)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Start the emulator (both APIs and the /_mock control endpoints).
     Serve(Box<ServeArgs>),
     /// Exit 0 when a running emulator answers healthy, 1 otherwise (for Docker HEALTHCHECK).
@@ -33,7 +33,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Address to listen on. Use 0.0.0.0 in a container.
     #[arg(long, env = "QUALYS_MOCK_HOST", default_value = "127.0.0.1")]
     pub host: IpAddr,
@@ -204,7 +204,7 @@ pub struct ServeArgs {
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     /// Human-readable lines.
     Text,
     /// One JSON object per line (timestamp, level, target, message and the event's fields).
@@ -212,7 +212,7 @@ pub enum LogFormat {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct HealthcheckArgs {
+pub(crate) struct HealthcheckArgs {
     /// Health URL to probe (plain HTTP). Default: the server's own address, from --host and
     /// --port (or QUALYS_MOCK_HOST and QUALYS_MOCK_PORT, as `serve` reads them).
     #[arg(long, env = "QUALYS_MOCK_HEALTH_URL")]
@@ -262,7 +262,7 @@ const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
 
 /// Accept a level or `target=level` pairs, comma-separated. A bare word that is not a level
 /// (`json`, a typo) would otherwise be read as a target name and silence every line.
-pub fn parse_log_filter(value: &str) -> Result<String, String> {
+pub(crate) fn parse_log_filter(value: &str) -> Result<String, String> {
     let hint = "a log filter is a level (off, error, warn, info, debug, trace) or \
                 comma-separated target=level pairs, e.g. info,qualys_mock=debug";
     if value.trim().is_empty() {

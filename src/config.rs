@@ -29,7 +29,7 @@ pub struct ServerConfig {
     /// Start with the clock frozen at this time, epoch milliseconds
     /// ([`ServerConfig::frozen_at_iso`] reads an ISO date-time); real time when `None`.
     pub frozen_at: Option<i64>,
-    /// Secret for signing JWTs (HS512), at least [`MIN_JWT_SECRET_BYTES`]; random per
+    /// Secret for signing JWTs (HS512), at least 32 bytes; random per
     /// process when `None`.
     pub jwt_secret: Option<String>,
     /// The CAR limits and job timings.
@@ -125,10 +125,10 @@ impl Default for ServerConfig {
 }
 
 /// The fewest bytes a JWT secret may have (HS512 keys shorter than this are guessable).
-pub const MIN_JWT_SECRET_BYTES: usize = 32;
+pub(crate) const MIN_JWT_SECRET_BYTES: usize = 32;
 
 /// The least a body budget may be.
-pub const MIN_BODY_BUDGET_BYTES: u64 = 1024;
+pub(crate) const MIN_BODY_BUDGET_BYTES: u64 = 1024;
 
 /// A configuration that cannot work.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -163,7 +163,7 @@ pub enum ConfigError {
     /// A timeout under one second.
     #[error("the {0} timeout must be at least one second")]
     Timeout(&'static str),
-    /// A body budget under [`MIN_BODY_BUDGET_BYTES`].
+    /// A body budget under 1024 bytes.
     #[error("the body budget ({0} bytes) must be at least {MIN_BODY_BUDGET_BYTES} bytes")]
     BodyBudget(u64),
 }
