@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Certificate, ConfigError, HttpsConfig, ServerConfig, Timeouts};
+use crate::logging::LogFormat;
 use crate::server::{Running, StartError};
 
 /// A local, stateful emulator of the Qualys CAR and Continuous Monitoring APIs.
@@ -200,15 +201,6 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "QUALYS_MOCK_BODY_BUDGET_BYTES", default_value_t = 256 * 1024 * 1024,
           value_parser = clap::value_parser!(u64).range(1024..))]
     pub body_budget_bytes: u64,
-}
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line (timestamp, level, target, message and the event's fields).
-    Json,
 }
 
 #[derive(Debug, Clone, Args)]
