@@ -1,391 +1,300 @@
-//! The command line. Every `serve` flag can also be set by a `QUALYS_MOCK_*` variable.
+//! [`ServerConfig`]: everything a server runs with, as plain values. The command line
+//! (`crate::cli`) converts its flags into one; [`crate::MockServer`] and tests build one
+//! directly. [`ServerConfig::check`] refuses what cannot work, with a [`ConfigError`].
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use crate::state::Limits;
 
-/// A local, stateful emulator of the Qualys CAR and Continuous Monitoring APIs.
-#[derive(Debug, Parser)]
-#[command(name = "qualys-mock", version, about, long_about = None)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Start the emulator (both APIs and the /_mock control endpoints).
-    Serve(Box<ServeArgs>),
-    /// Exit 0 when a running emulator answers healthy, 1 otherwise (for Docker HEALTHCHECK).
-    Healthcheck(HealthcheckArgs),
-    /// Write a deterministic data set of any size: a seed folder or a database file.
-    Generate(crate::generate::GenerateArgs),
-    /// Harvest a real Qualys subscription (or another emulator) into a seed folder.
-    Record(Box<crate::record::RecordArgs>),
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct ServeArgs {
-    /// Address to listen on. Use 0.0.0.0 in a container.
-    #[arg(long, env = "QUALYS_MOCK_HOST", default_value = "127.0.0.1")]
+/// How a server is set up: where it listens, what data it starts with, its clock, its
+/// limits and timeouts. [`Default`] is what `qualys-mock serve` runs with when no flag is
+/// given (HTTP on 127.0.0.1:8080, the embedded seed in a private store, real time).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    /// Address both listeners bind.
     pub host: IpAddr,
-
-    /// HTTP port (0 picks a free one and prints it).
-    #[arg(long, env = "QUALYS_MOCK_PORT", default_value_t = 8080)]
+    /// HTTP port; 0 picks a free one.
     pub port: u16,
-
-    /// HTTPS port; HTTPS is off unless given.
-    #[arg(long, env = "QUALYS_MOCK_HTTPS_PORT")]
-    pub https_port: Option<u16>,
-
-    /// PEM certificate chain for HTTPS. Without it (and --tls-key), a certificate for
-    /// localhost, 127.0.0.1, ::1 and every --tls-san name is generated at start.
-    #[arg(long, env = "QUALYS_MOCK_TLS_CERT", requires_all = ["tls_key", "https_port"])]
-    pub tls_cert: Option<PathBuf>,
-
-    /// PEM private key for --tls-cert.
-    #[arg(long, env = "QUALYS_MOCK_TLS_KEY", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
-
-    /// Where to write the PEM a client must trust when the certificate is generated
-    /// (default: qualys-mock-ca-<https port>.pem in the system temp folder, removed at
-    /// exit). Printed at start.
-    #[arg(long, env = "QUALYS_MOCK_TLS_CERT_OUT", requires = "https_port")]
-    pub tls_cert_out: Option<PathBuf>,
-
-    /// Another name the generated certificate is valid for: a DNS name (a docker-compose
-    /// service name, a host alias) or an IP address. Repeatable; the variable takes a
-    /// comma-separated list.
-    #[arg(
-        long = "tls-san",
-        env = "QUALYS_MOCK_TLS_SAN",
-        value_delimiter = ',',
-        value_parser = parse_san,
-        conflicts_with = "tls_cert",
-        requires = "https_port"
-    )]
-    pub tls_san: Vec<String>,
-
-    /// SQLite file for the store; default is a private temporary file, removed at exit. A
-    /// new file is seeded; an existing one is used as it is.
-    #[arg(long, env = "QUALYS_MOCK_DB")]
+    /// Also serve HTTPS.
+    pub https: Option<HttpsConfig>,
+    /// SQLite file for the store (a new file is seeded, an existing one used as it is);
+    /// `None` is a private temporary store, removed at exit.
     pub db: Option<PathBuf>,
-
-    /// Seed folder to load instead of the embedded default (format: seed-data/README.md).
-    #[arg(long, env = "QUALYS_MOCK_SEED")]
+    /// Seed folder to load instead of the embedded default.
     pub seed: Option<PathBuf>,
-
-    /// Stubs folder: WireMock mappings (DIR/mappings/*.json, bodies in DIR/__files/) that
-    /// answer the paths the emulator does not (docs/stubs.md). A mapping outside the
-    /// supported subset refuses the whole folder at start.
-    #[arg(long, env = "QUALYS_MOCK_STUBS")]
+    /// WireMock mappings (`DIR/mappings/*.json`, bodies in `DIR/__files/`) answering the
+    /// paths the emulator does not (`docs/stubs.md`); a mapping outside the supported subset
+    /// refuses the whole folder at start.
     pub stubs: Option<PathBuf>,
-
-    /// Start the clock at the time a recorded seed was captured (its manifest.json's
-    /// `recordedAt`; `qualys-mock record` writes it), so relative dates behave as they did
-    /// then. The clock runs on from there.
-    #[arg(long, env = "QUALYS_MOCK_CLOCK_FROM_SEED")]
+    /// Start the clock at a recorded seed's capture time (its manifest's `recordedAt`).
     pub clock_from_seed: bool,
-
-    /// Log filter: a level (error, warn, info, debug, trace, off), and/or `target=level`
-    /// pairs, comma-separated (`info,qualys_mock=debug`). info logs each request, debug
-    /// adds bodies.
-    #[arg(long, env = "QUALYS_MOCK_LOG", default_value = "info", value_parser = parse_log_filter)]
-    pub log: String,
-
-    /// Log line format: text (coloured only on a terminal, never when NO_COLOR is set) or
-    /// json (one object per line). Logs go to stderr; when its reader stalls, lines are
-    /// dropped and counted rather than holding up requests.
-    #[arg(long, env = "QUALYS_MOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
-
-    /// Log lines held for a slow reader of stderr; past this, new lines are dropped (and
-    /// counted in a later warning) so logging never holds up a request.
-    #[arg(long, env = "QUALYS_MOCK_LOG_BUFFER_LINES", default_value_t = 16_384,
-          value_parser = clap::value_parser!(u32).range(1..))]
-    pub log_buffer_lines: u32,
-
-    /// Secret for signing JWTs (HS512), at least 32 bytes. Default: random per process.
-    #[arg(long, env = "QUALYS_MOCK_JWT_SECRET", hide_env_values = true,
-          value_parser = parse_jwt_secret)]
-    pub jwt_secret: Option<String>,
-
-    /// CAR: seconds before the same script may be executed again (429 inside).
-    #[arg(long, env = "QUALYS_MOCK_EXECUTE_INTERVAL_SECS", default_value_t = 60)]
-    pub execute_interval_secs: u64,
-
-    /// CAR: manual executions a customer may start in 24 hours (429 past it).
-    #[arg(long, env = "QUALYS_MOCK_DAILY_EXECUTIONS", default_value_t = 1000)]
-    pub daily_executions: u64,
-
-    /// CAR: scripts a customer may hold (import and clone answer 429 past it).
-    #[arg(long, env = "QUALYS_MOCK_SCRIPT_LIMIT", default_value_t = 5000)]
-    pub script_limit: u64,
-
-    /// CAR: milliseconds an asset job stays QUEUED.
-    #[arg(long, env = "QUALYS_MOCK_JOB_QUEUE_MS", default_value_t = 5000)]
-    pub job_queue_ms: u64,
-
-    /// CAR: milliseconds an asset job runs before it finishes.
-    #[arg(long, env = "QUALYS_MOCK_JOB_RUN_MS", default_value_t = 30000)]
-    pub job_run_ms: u64,
-
-    /// Start with the clock frozen at this time (an ISO date-time or epoch ms, 1970 to
-    /// 9999); a full reset (`POST /_mock/reset`) brings it back here. Real time when absent.
-    #[arg(long, env = "QUALYS_MOCK_FROZEN_AT", value_parser = parse_frozen_at)]
+    /// Start with the clock frozen at this time, epoch milliseconds
+    /// ([`ServerConfig::frozen_at_iso`] reads an ISO date-time); real time when `None`.
     pub frozen_at: Option<i64>,
-
-    /// Require this token (header `X-Mock-Token` or `Authorization: Bearer`) on the
-    /// /_mock/ control endpoints (health stays open). Open when absent: anyone who reaches
-    /// the port can reset data, inject faults and read the journal, so set it whenever the
-    /// server listens on more than the loopback address.
-    #[arg(long, env = "QUALYS_MOCK_CONTROL_TOKEN", hide_env_values = true,
-          value_parser = parse_control_token)]
+    /// Secret for signing JWTs (HS512), at least 32 bytes; random per
+    /// process when `None`.
+    pub jwt_secret: Option<String>,
+    /// The CAR limits and job timings.
+    pub limits: Limits,
+    /// Token the `/_mock/` control endpoints require (health stays open); open when `None`.
     pub control_token: Option<String>,
-
-    /// Requests the journal (GET /_mock/requests) keeps; older ones are dropped.
-    #[arg(long, env = "QUALYS_MOCK_JOURNAL_SIZE", default_value_t = 1000)]
+    /// Requests the journal keeps.
     pub journal_size: usize,
-
     /// Bytes of each request body the journal keeps.
-    #[arg(long, env = "QUALYS_MOCK_JOURNAL_BODY_BYTES", default_value_t = 4096)]
     pub journal_body_bytes: usize,
-
-    /// Seconds a client has, from the first byte of a request, to send the whole request
-    /// head (request line and headers); past it the connection is closed.
-    #[arg(long, env = "QUALYS_MOCK_HEADER_TIMEOUT_SECS", default_value_t = 10,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    pub header_timeout_secs: u64,
-
-    /// Seconds a request body may stall (no bytes arriving) before the request is dropped
-    /// and its connection closed.
-    #[arg(long, env = "QUALYS_MOCK_BODY_TIMEOUT_SECS", default_value_t = 30,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    pub body_timeout_secs: u64,
-
-    /// Seconds a kept-alive connection may sit idle (no request in flight, no bytes) before
-    /// it is closed.
-    #[arg(long, env = "QUALYS_MOCK_IDLE_TIMEOUT_SECS", default_value_t = 60,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    pub idle_timeout_secs: u64,
-
-    /// CAR: refuse a JSON body with a key its endpoint does not take (400 naming the
-    /// accepted keys). Without it such keys are ignored, as the real service's JSON binding
-    /// does, and listed in the request's journal entry (`ignoredKeys`). The variable takes
-    /// true/false, 1/0, yes/no, on/off.
-    #[arg(long, env = "QUALYS_MOCK_STRICT",
-          value_parser = clap::builder::BoolishValueParser::new())]
+    /// Refuse CAR JSON bodies with keys their endpoint does not take.
     pub strict: bool,
-
-    /// Largest request body accepted, in bytes; larger ones get 413.
-    #[arg(long, env = "QUALYS_MOCK_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
+    /// Largest request body accepted, in bytes (larger: 413).
     pub max_body_bytes: usize,
-
-    /// Seconds from a request's head to the end of its body, however steadily it trickles
-    /// in; past it the request gets 408 and its connection is closed.
-    #[arg(long, env = "QUALYS_MOCK_BODY_DEADLINE_SECS", default_value_t = 300,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    pub body_deadline_secs: u64,
-
-    /// Bytes all request bodies being received may hold together; past it a new body waits
-    /// (at most --body-timeout-secs) for room, then gets 503.
-    #[arg(long, env = "QUALYS_MOCK_BODY_BUDGET_BYTES", default_value_t = 256 * 1024 * 1024,
-          value_parser = clap::value_parser!(u64).range(1024..))]
+    /// Bytes all request bodies being received may hold together (at least 1024).
     pub body_budget_bytes: u64,
+    /// The transport timeouts (each at least one second).
+    pub timeouts: Timeouts,
+    /// Where to write the ready signal (JSON: URLs, CA path, pid, version) once every
+    /// listener is up and the store is ready; removed at a graceful shutdown.
+    pub ready_file: Option<PathBuf>,
+    /// Forward what no emulated API and no stub answers to the platform, recording stubs.
+    pub proxy: Option<ProxyConfig>,
+}
 
-    /// Forward every request that no emulated API answers to the Qualys platform at this URL
-    /// (e.g. https://qualysapi.qualys.com): same method, path, query, headers and body, the
-    /// caller's credentials included; its answer is returned as it came. Off when absent.
-    #[arg(long, env = "QUALYS_MOCK_PROXY_UNMATCHED", value_parser = crate::proxy::parse_base_url)]
-    pub proxy_unmatched: Option<String>,
-
-    /// Write each new request/answer pair --proxy-unmatched forwards as a WireMock stub
-    /// mapping in this folder (DIR/mappings, large bodies in DIR/__files), without
-    /// credentials; `serve --stubs DIR` replays them.
-    #[arg(long, env = "QUALYS_MOCK_RECORD_STUBS", requires = "proxy_unmatched")]
+/// `--proxy-unmatched`: the platform behind the emulator, and what is recorded of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProxyConfig {
+    /// The platform's base URL (`https://qualysapi.qualys.com`; no query, a path is a prefix).
+    pub url: String,
+    /// Write each new request/answer pair as a WireMock mapping in this folder.
     pub record_stubs: Option<PathBuf>,
-
-    /// PEM bundle of certificate authorities --proxy-unmatched trusts besides the system's.
-    #[arg(
-        long,
-        env = "QUALYS_MOCK_PROXY_CA_BUNDLE",
-        requires = "proxy_unmatched"
-    )]
-    pub proxy_ca_bundle: Option<PathBuf>,
-
-    /// Seconds the platform behind --proxy-unmatched has for its whole answer; past it, 502.
-    #[arg(long, env = "QUALYS_MOCK_PROXY_TIMEOUT_SECS", default_value_t = 60,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    pub proxy_timeout_secs: u64,
-
-    /// Largest answer body --record-stubs records, in bytes; a larger answer is returned to
-    /// the caller and not recorded (with a warning).
-    #[arg(long, env = "QUALYS_MOCK_RECORD_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
+    /// Certificate authorities to trust besides the system's (a PEM bundle).
+    pub ca_bundle: Option<PathBuf>,
+    /// Time the platform has for its whole answer; past it, 502.
+    pub timeout: Duration,
+    /// Largest answer body recorded; a larger one is returned and not recorded.
     pub record_max_body_bytes: usize,
 }
 
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line (timestamp, level, target, message and the event's fields).
-    Json,
+impl ProxyConfig {
+    /// Forwarding to `url`, recording nothing, with the default timeout and record cap.
+    pub fn to(url: impl Into<String>) -> ProxyConfig {
+        ProxyConfig {
+            url: url.into(),
+            record_stubs: None,
+            ca_bundle: None,
+            timeout: Duration::from_secs(60),
+            record_max_body_bytes: 16 * 1024 * 1024,
+        }
+    }
 }
 
-#[derive(Debug, Clone, Args)]
-pub struct HealthcheckArgs {
-    /// Health URL to probe (plain HTTP). Default: the server's own address, from --host and
-    /// --port (or QUALYS_MOCK_HOST and QUALYS_MOCK_PORT, as `serve` reads them).
-    #[arg(long, env = "QUALYS_MOCK_HEALTH_URL")]
-    pub url: Option<String>,
-
-    /// Port of the server to probe, when no --url is given.
-    #[arg(long, env = "QUALYS_MOCK_PORT", default_value_t = 8080)]
+/// The HTTPS listener.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpsConfig {
+    /// HTTPS port; 0 picks a free one.
     pub port: u16,
-
-    /// Address of the server to probe, when no --url is given; an unspecified address
-    /// (0.0.0.0, ::) means the loopback one.
-    #[arg(long, env = "QUALYS_MOCK_HOST", default_value = "127.0.0.1")]
-    pub host: IpAddr,
-
-    /// Seconds to wait for an answer.
-    #[arg(long, default_value_t = 3)]
-    pub timeout: u64,
+    /// The certificate it presents.
+    pub certificate: Certificate,
 }
 
-impl HealthcheckArgs {
-    /// The URL to probe: --url, or the health endpoint at --host and --port.
-    pub fn probe_url(&self) -> Result<String, String> {
-        if let Some(url) = &self.url {
-            return Ok(url.clone());
+/// The certificate of the HTTPS listener.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Certificate {
+    /// Generated at start for localhost, 127.0.0.1, ::1 and `names`; the PEM a client must
+    /// trust is written to `trust_pem_out` (default: `qualys-mock-ca-<port>.pem` in the
+    /// system temp folder, removed at shutdown).
+    Generated {
+        names: Vec<String>,
+        trust_pem_out: Option<PathBuf>,
+    },
+    /// A PEM chain and its private key.
+    Files { cert: PathBuf, key: PathBuf },
+}
+
+/// The transport timeouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From the first byte of a request to the end of its head.
+    pub header: Duration,
+    /// Longest stall of a request body.
+    pub body: Duration,
+    /// From a request's head to the end of its body, however steadily it trickles in.
+    pub body_deadline: Duration,
+    /// A kept-alive connection with nothing in flight.
+    pub idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            header: Duration::from_secs(10),
+            body: Duration::from_secs(30),
+            body_deadline: Duration::from_secs(300),
+            idle: Duration::from_secs(60),
         }
-        if self.port == 0 {
-            return Err(
-                "port 0 means \"pick a free one\" to serve; give the server's port (--port, \
-                 QUALYS_MOCK_PORT) or --url"
-                    .into(),
-            );
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            host: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            port: 8080,
+            https: None,
+            db: None,
+            seed: None,
+            stubs: None,
+            clock_from_seed: false,
+            frozen_at: None,
+            jwt_secret: None,
+            limits: Limits::default(),
+            control_token: None,
+            journal_size: 1000,
+            journal_body_bytes: 4096,
+            strict: false,
+            max_body_bytes: 16 * 1024 * 1024,
+            body_budget_bytes: 256 * 1024 * 1024,
+            timeouts: Timeouts::default(),
+            ready_file: None,
+            proxy: None,
         }
-        let host = match self.host {
-            IpAddr::V4(a) if a.is_unspecified() => IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
-            IpAddr::V6(a) if a.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
-            other => other,
+    }
+}
+
+/// The fewest bytes a JWT secret may have (HS512 keys shorter than this are guessable).
+pub(crate) const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// The least a body budget may be.
+pub(crate) const MIN_BODY_BUDGET_BYTES: u64 = 1024;
+
+/// A configuration that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The HTTP and HTTPS listeners were given one (non-zero) port.
+    #[error(
+        "--https-port {0} is also the HTTP port (--port): give each listener its own port \
+         (0 picks a free one)"
+    )]
+    SamePort(u16),
+    /// A frozen time that is no date-time or epoch ms.
+    #[error("{0:?} is not an ISO date-time (2022-05-10T00:00:00Z) or epoch ms")]
+    NotATime(String),
+    /// A time outside what the clock can show.
+    #[error("{0:?} is outside the clock's range, 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z")]
+    TimeOutOfRange(String),
+    /// A JWT secret too short to be safe.
+    #[error(
+        "the JWT secret (--jwt-secret, QUALYS_MOCK_JWT_SECRET) has {0} bytes; it needs at \
+         least {MIN_JWT_SECRET_BYTES} (or leave it unset for a random secret per process)"
+    )]
+    ShortJwtSecret(usize),
+    /// An empty control token, which would match `Authorization: Bearer `.
+    #[error(
+        "the control token (--control-token, QUALYS_MOCK_CONTROL_TOKEN) is empty; give a \
+         token or leave it unset"
+    )]
+    EmptyControlToken,
+    /// A certificate name that is neither an IP address nor a DNS name.
+    #[error("{0:?} is neither an IP address nor a DNS name (letters, digits, '-' and '.')")]
+    CertificateName(String),
+    /// A timeout under one second.
+    #[error("the {0} timeout must be at least one second")]
+    Timeout(&'static str),
+    /// A body budget under 1024 bytes.
+    #[error("the body budget ({0} bytes) must be at least {MIN_BODY_BUDGET_BYTES} bytes")]
+    BodyBudget(u64),
+}
+
+impl ServerConfig {
+    /// The clock start an ISO date-time (or epoch ms) names, for [`Self::frozen_at`].
+    pub fn frozen_at_iso(value: &str) -> Result<i64, ConfigError> {
+        let trimmed = value.trim();
+        let ms = match trimmed.parse::<i64>() {
+            Ok(ms) => ms,
+            Err(_) => crate::dates::parse_ms(trimmed)
+                .ok_or_else(|| ConfigError::NotATime(value.to_owned()))?,
         };
-        Ok(format!(
-            "http://{}/_mock/health",
-            std::net::SocketAddr::new(host, self.port)
+        if !crate::clock::in_range(ms) {
+            return Err(ConfigError::TimeOutOfRange(value.to_owned()));
+        }
+        Ok(ms)
+    }
+
+    /// Everything the values cannot say together or alone: the first problem found.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if let Some(https) = &self.https {
+            if https.port != 0 && https.port == self.port {
+                return Err(ConfigError::SamePort(https.port));
+            }
+            if let Certificate::Generated { names, .. } = &https.certificate {
+                for name in names {
+                    certificate_name(name)?;
+                }
+            }
+        }
+        if let Some(ms) = self.frozen_at
+            && !crate::clock::in_range(ms)
+        {
+            return Err(ConfigError::TimeOutOfRange(ms.to_string()));
+        }
+        if let Some(secret) = &self.jwt_secret {
+            jwt_secret(secret)?;
+        }
+        if let Some(token) = &self.control_token {
+            control_token(token)?;
+        }
+        let t = &self.timeouts;
+        for (name, value) in [
+            ("header", t.header),
+            ("body", t.body),
+            ("body deadline", t.body_deadline),
+            ("idle", t.idle),
+        ] {
+            if value < Duration::from_secs(1) {
+                return Err(ConfigError::Timeout(name));
+            }
+        }
+        if self.body_budget_bytes < MIN_BODY_BUDGET_BYTES {
+            return Err(ConfigError::BodyBudget(self.body_budget_bytes));
+        }
+        Ok(())
+    }
+
+    /// What to warn about at start: a bind beyond loopback with an open control API.
+    pub fn exposure_warning(&self) -> Option<String> {
+        if self.host.is_loopback() || self.control_token.is_some() {
+            return None;
+        }
+        Some(format!(
+            "WARNING: listening on {} with no control token: anyone who can reach this port \
+             can reset the data, inject faults and read the request journal. Set \
+             --control-token (QUALYS_MOCK_CONTROL_TOKEN), or bind 127.0.0.1, or publish the \
+             port on 127.0.0.1 only.",
+            self.host
         ))
     }
 }
 
-/// The words a log filter may use alone.
-const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
-
-/// Accept a level or `target=level` pairs, comma-separated. A bare word that is not a level
-/// (`json`, a typo) would otherwise be read as a target name and silence every line.
-pub fn parse_log_filter(value: &str) -> Result<String, String> {
-    let hint = "a log filter is a level (off, error, warn, info, debug, trace) or \
-                comma-separated target=level pairs, e.g. info,qualys_mock=debug";
-    if value.trim().is_empty() {
-        return Err(format!("empty log filter; {hint}"));
-    }
-    for directive in value.split(',').map(str::trim) {
-        if directive.is_empty() {
-            continue;
-        }
-        match directive.split_once('=') {
-            Some((target, level)) => {
-                let level = level.trim();
-                if target.trim().is_empty()
-                    || !LEVELS.contains(&level.to_ascii_lowercase().as_str())
-                {
-                    return Err(format!("{directive:?} is not target=level; {hint}"));
-                }
-            }
-            None => {
-                if !LEVELS.contains(&directive.to_ascii_lowercase().as_str()) {
-                    let format_hint =
-                        if ["json", "text"].contains(&directive.to_ascii_lowercase().as_str()) {
-                            format!(
-                                " (for the line format use --log-format {})",
-                                directive.to_ascii_lowercase()
-                            )
-                        } else {
-                            String::new()
-                        };
-                    return Err(format!("{directive:?} is not a level{format_hint}; {hint}"));
-                }
-            }
-        }
-    }
-    tracing_subscriber::EnvFilter::try_new(value).map_err(|e| format!("{e}; {hint}"))?;
-    Ok(value.to_owned())
-}
-
-/// The fewest bytes a JWT secret may have (HS512 keys shorter than this are guessable).
-pub const MIN_JWT_SECRET_BYTES: usize = 32;
-
 /// A JWT secret of at least [`MIN_JWT_SECRET_BYTES`]: an empty or short one (an unset
 /// compose variable) would let anyone forge tokens.
-pub fn parse_jwt_secret(value: &str) -> Result<String, String> {
+pub(crate) fn jwt_secret(value: &str) -> Result<(), ConfigError> {
     if value.len() < MIN_JWT_SECRET_BYTES {
-        return Err(format!(
-            "the JWT secret (--jwt-secret, QUALYS_MOCK_JWT_SECRET) has {} bytes; it needs at \
-             least {MIN_JWT_SECRET_BYTES} (or leave it unset for a random secret per process)",
-            value.len()
-        ));
+        return Err(ConfigError::ShortJwtSecret(value.len()));
     }
-    Ok(value.to_owned())
+    Ok(())
 }
 
 /// A control token that is not empty: an empty one (an unset compose variable) would match
 /// `Authorization: Bearer ` and leave the control API open.
-pub fn parse_control_token(value: &str) -> Result<String, String> {
+pub(crate) fn control_token(value: &str) -> Result<(), ConfigError> {
     if value.trim().is_empty() {
-        return Err(
-            "the control token (--control-token, QUALYS_MOCK_CONTROL_TOKEN) is empty; \
-                    give a token or leave it unset"
-                .to_owned(),
-        );
+        return Err(ConfigError::EmptyControlToken);
     }
-    Ok(value.to_owned())
+    Ok(())
 }
 
-/// `--frozen-at`: an ISO date-time or epoch ms within the clock's range.
-pub fn parse_frozen_at(value: &str) -> Result<i64, String> {
-    let ms = match value.trim().parse::<i64>() {
-        Ok(ms) => ms,
-        Err(_) => crate::store::seed::iso_millis(value.trim()).ok_or_else(|| {
-            format!("{value:?} is not an ISO date-time (2022-05-10T00:00:00Z) or epoch ms")
-        })?,
-    };
-    if !crate::clock::in_range(ms) {
-        return Err(format!(
-            "{value:?} is outside the clock's range, 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z"
-        ));
-    }
-    Ok(ms)
-}
-
-/// What to warn about at start: a bind beyond loopback with an open control API.
-pub fn exposure_warning(args: &ServeArgs) -> Option<String> {
-    if args.host.is_loopback() || args.control_token.is_some() {
-        return None;
-    }
-    Some(format!(
-        "WARNING: listening on {} with no control token: anyone who can reach this port can \
-         reset the data, inject faults and read the request journal. Set --control-token \
-         (QUALYS_MOCK_CONTROL_TOKEN), or bind 127.0.0.1, or publish the port on 127.0.0.1 only.",
-        args.host
-    ))
-}
-
-/// A subject alternative name: an IP address or a DNS name (letters, digits, `-`, `.`, a
-/// leading `*.` wildcard). An empty item (`QUALYS_MOCK_TLS_SAN=""`, a trailing comma) is
-/// kept as "" and ignored.
-pub fn parse_san(value: &str) -> Result<String, String> {
+/// A subject alternative name, normalised: an IP address or a DNS name (letters, digits,
+/// `-`, `.`, a leading `*.` wildcard); "" (an empty list item) is kept and ignored.
+pub(crate) fn certificate_name(value: &str) -> Result<String, ConfigError> {
     let name = value.trim();
     if name.is_empty() {
         return Ok(String::new());
@@ -406,46 +315,82 @@ pub fn parse_san(value: &str) -> Result<String, String> {
     if ok {
         Ok(name.to_ascii_lowercase())
     } else {
-        Err(format!(
-            "{value:?} is neither an IP address nor a DNS name (letters, digits, '-' and '.')"
-        ))
+        Err(ConfigError::CertificateName(value.to_owned()))
     }
 }
 
-impl ServeArgs {
-    /// What the flags cannot say together and clap cannot check: one port for both listeners
-    /// (0, "pick a free one", picks two different ones).
-    pub fn check(&self) -> Result<(), String> {
-        match self.https_port {
-            Some(https) if https != 0 && https == self.port => Err(format!(
-                "--https-port {https} is also the HTTP port (--port): give each listener its \
-                 own port (0 picks a free one)"
-            )),
-            _ => Ok(()),
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frozen_time_that_is_no_date_is_an_error_not_1970() {
+        assert_eq!(
+            ServerConfig::frozen_at_iso("garbage"),
+            Err(ConfigError::NotATime("garbage".into()))
+        );
+        assert_eq!(
+            ServerConfig::frozen_at_iso("2022-05-10T00:00:00Z"),
+            Ok(1_652_140_800_000)
+        );
+        assert_eq!(ServerConfig::frozen_at_iso("0"), Ok(0));
+        assert!(matches!(
+            ServerConfig::frozen_at_iso("-1"),
+            Err(ConfigError::TimeOutOfRange(_))
+        ));
     }
 
-    /// The transport timeouts these flags set.
-    pub fn timeouts(&self) -> crate::conn::Timeouts {
-        use std::time::Duration;
-        crate::conn::Timeouts {
-            header: Duration::from_secs(self.header_timeout_secs),
-            body: Duration::from_secs(self.body_timeout_secs),
-            body_deadline: Duration::from_secs(self.body_deadline_secs),
-            idle: Duration::from_secs(self.idle_timeout_secs),
-        }
-    }
-
-    /// The limits these flags set.
-    pub fn limits(&self) -> crate::state::Limits {
-        let ms = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        crate::state::Limits {
-            execute_interval_ms: ms(self.execute_interval_secs.saturating_mul(1000)),
-            daily_executions: self.daily_executions,
-            script_limit: self.script_limit,
-            job_queue_ms: ms(self.job_queue_ms),
-            job_run_ms: ms(self.job_run_ms),
-            ..crate::state::Limits::default()
-        }
+    #[test]
+    fn check_refuses_what_cannot_work() {
+        assert_eq!(ServerConfig::default().check(), Ok(()));
+        let same_port = ServerConfig {
+            port: 9000,
+            https: Some(HttpsConfig {
+                port: 9000,
+                certificate: Certificate::Generated {
+                    names: vec![],
+                    trust_pem_out: None,
+                },
+            }),
+            ..ServerConfig::default()
+        };
+        assert_eq!(same_port.check(), Err(ConfigError::SamePort(9000)));
+        let short = ServerConfig {
+            jwt_secret: Some("short".into()),
+            ..ServerConfig::default()
+        };
+        assert_eq!(short.check(), Err(ConfigError::ShortJwtSecret(5)));
+        let empty_token = ServerConfig {
+            control_token: Some(" ".into()),
+            ..ServerConfig::default()
+        };
+        assert_eq!(empty_token.check(), Err(ConfigError::EmptyControlToken));
+        let zero = ServerConfig {
+            timeouts: Timeouts {
+                idle: Duration::ZERO,
+                ..Timeouts::default()
+            },
+            ..ServerConfig::default()
+        };
+        assert_eq!(zero.check(), Err(ConfigError::Timeout("idle")));
+        let budget = ServerConfig {
+            body_budget_bytes: 10,
+            ..ServerConfig::default()
+        };
+        assert_eq!(budget.check(), Err(ConfigError::BodyBudget(10)));
+        let name = ServerConfig {
+            https: Some(HttpsConfig {
+                port: 0,
+                certificate: Certificate::Generated {
+                    names: vec!["bad name".into()],
+                    trust_pem_out: None,
+                },
+            }),
+            ..ServerConfig::default()
+        };
+        assert_eq!(
+            name.check(),
+            Err(ConfigError::CertificateName("bad name".into()))
+        );
     }
 }

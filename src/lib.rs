@@ -8,15 +8,20 @@
 //! # Using it from Rust
 //!
 //! [`MockServer`] starts the emulator in-process on a free port (see its example); [`app`]
-//! gives the axum `Router` over an [`AppState`] for embedding; [`config`] is the command
-//! line. The control operations' types ([`NewCustomer`], [`FaultSpec`], [`Limits`], ...)
-//! are re-exported here.
+//! gives the axum `Router` over an [`AppState`] ([`AppState::from_config`]) for embedding.
+//! Both run from a [`ServerConfig`], plain values that [`ServerConfig::check`] refuses with a
+//! [`ConfigError`] when they cannot work. The control operations' types ([`NewCustomer`],
+//! [`FaultSpec`], [`JournalFilter`], [`Limits`], ...) are re-exported here. [`cli::main`] is
+//! the `qualys-mock` binary. Nothing else is public.
 //!
 //! # Layout
 //!
-//! - `main.rs` — thin: parse the command line, start logging, run a subcommand.
-//! - `config` — the command line (clap); every flag also a `QUALYS_MOCK_*` variable.
-//! - `server` — start listeners (HTTP, HTTPS), serve, shut down gracefully.
+//! - `main.rs` — the allocator, then [`cli::main`].
+//! - `cli` — the command line (clap); every flag also a `QUALYS_MOCK_*` variable; the flags
+//!   become a [`ServerConfig`]; the subcommands; the start banner.
+//! - `config` — [`ServerConfig`]: everything a server runs with, as plain values.
+//! - `server` — the state a `ServerConfig` describes, the listeners (HTTP, HTTPS), the ready
+//!   file, graceful shutdown.
 //! - `conn` — one listener's connections: header, body and idle timeouts.
 //! - `logging` — text or JSON lines through a lossy writer that never blocks a request.
 //! - `tls` — certificates (given or generated) and the TLS listener.
@@ -53,53 +58,41 @@
 //! - `rng` — a small seedable generator (data sets, fault probabilities).
 //!
 //! `seed-data/` (embedded at build time) is the default data set; `tests/api/` drives the
-//! real HTTP surface.
+//! real HTTP surface through the public API; white-box tests sit beside their code
+//! (`test_app` is their in-crate app). `docs/ARCHITECTURE.md` walks a request through.
 
-#[doc(hidden)]
-pub mod auth;
-// The library's API is what the crate root re-exports below (and `config`, the flags).
-// The modules marked `doc(hidden)` are public only so that the black-box test binary
-// (`tests/api`) can build states, stores and queries directly; they are not a stable API.
+// The library's API is what the crate root re-exports below, and `cli::main` (the binary).
+// Everything else is the crate's own; its white-box tests live beside it (`#[cfg(test)]`).
+mod auth;
 mod car;
 mod classic;
-#[doc(hidden)]
-pub mod clock;
-#[doc(hidden)]
-pub mod cm;
-pub mod config;
-#[doc(hidden)]
-pub mod conn;
-#[doc(hidden)]
-pub mod control;
+pub mod cli;
+mod clock;
+mod cm;
+mod config;
+mod conn;
+mod control;
 mod dates;
-#[doc(hidden)]
-pub mod generate;
-#[doc(hidden)]
-pub mod healthcheck;
+mod generate;
+mod healthcheck;
 mod http;
 mod iprange;
-#[doc(hidden)]
-pub mod logging;
+mod logging;
 mod mock;
-#[doc(hidden)]
-pub mod openapi;
-#[doc(hidden)]
-pub mod page;
+mod openapi;
+mod page;
 mod proxy;
-#[doc(hidden)]
-pub mod query;
-pub mod record;
+mod query;
+mod record;
 mod rng;
 mod schemas;
-#[doc(hidden)]
-pub mod server;
-#[doc(hidden)]
-pub mod state;
-#[doc(hidden)]
-pub mod store;
-pub(crate) mod stubs;
-#[doc(hidden)]
-pub mod tls;
+mod server;
+mod state;
+mod store;
+mod stubs;
+#[cfg(test)]
+mod test_app;
+mod tls;
 mod xml;
 
 use axum::Router;
@@ -108,6 +101,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::IntoResponse;
 
 pub use clock::{Clock, ClockState};
+pub use config::{Certificate, ConfigError, HttpsConfig, ProxyConfig, ServerConfig, Timeouts};
 pub use control::ops::{
     ClockChange, ConfigChange, ControlError, ControlResult, CreatedCustomer, ForcedOutcome,
     NewCustomer, ResetReport, ResetRequest, ResetScope,
@@ -115,7 +109,7 @@ pub use control::ops::{
 pub use mock::{MockServer, MockServerBuilder};
 pub use server::StartError;
 pub use state::faults::{Fault, FaultSpec};
-pub use state::journal::{Entry, Filter};
+pub use state::journal::{Entry as JournalEntry, Filter as JournalFilter};
 pub use state::{AppState, Limits};
 pub use store::{Seed, SeedError};
 

@@ -15,7 +15,14 @@ use std::time::Duration;
 use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
-use crate::config::LogFormat;
+/// How log lines are written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (timestamp, level, target, message and the event's fields).
+    Json,
+}
 
 /// How often the drop counter is checked.
 const REPORT_EVERY: Duration = Duration::from_secs(2);
@@ -62,7 +69,7 @@ impl Drop for LogGuard {
 /// How long the exit waits for queued log lines to be written.
 const FLUSH_AT_EXIT: Duration = Duration::from_secs(2);
 
-/// Install the global subscriber: `filter` (checked by [`crate::config::parse_log_filter`]),
+/// Install the global subscriber: `filter` (checked by [`crate::cli::parse_log_filter`]),
 /// lines in `format`, at most `queue_lines` waiting for a slow reader.
 pub fn init(filter: &str, format: LogFormat, queue_lines: usize) -> Result<LogGuard, String> {
     let filter = EnvFilter::try_new(filter).map_err(|e| e.to_string())?;
@@ -122,51 +129,16 @@ fn spawn_reporter(dropped: ErrorCounter, stop: Arc<AtomicBool>) -> Option<JoinHa
         .ok()
 }
 
-/// The most characters of an error's cause that are logged or answered.
-const CAUSE_CHARS: usize = 300;
-
-/// An error's cause, fit for a log line or an error message: SQLite's message and code, never
-/// the statement it was preparing (which may hold 100 KB of a client's filter), and at most
-/// a few hundred characters of anything else.
-pub fn cause(e: &crate::store::StoreError) -> String {
-    use crate::store::StoreError;
-    let text = match e {
-        StoreError::Sqlite(rusqlite::Error::SqlInputError {
-            error, msg, offset, ..
-        }) => format!("database error: {msg} ({error}, at offset {offset} of the statement)"),
-        other => other.to_string(),
-    };
-    if text.chars().count() <= CAUSE_CHARS {
-        text
-    } else {
-        let mut cut: String = text.chars().take(CAUSE_CHARS).collect();
-        cut.push('…');
-        cut
-    }
-}
-
 #[cfg(test)]
-mod cause_tests {
-    use super::cause;
-    use crate::store::StoreError;
-
+mod colour_tests {
     #[test]
-    fn a_statement_is_never_part_of_the_cause() {
-        let sql = format!("SELECT * FROM alert WHERE {}", "a = ? AND ".repeat(10_000));
-        let e = StoreError::Sqlite(rusqlite::Error::SqlInputError {
-            error: rusqlite::ffi::Error::new(1),
-            msg: "Expression tree is too large (maximum depth 1000)".into(),
-            sql: sql.clone(),
-            offset: 12,
-        });
-        let c = cause(&e);
-        assert!(c.contains("Expression tree is too large"), "{c}");
-        assert!(!c.contains("SELECT"), "{c}");
-        assert!(
-            e.to_string().contains("SELECT"),
-            "the plain text does hold it"
-        );
-        let long = StoreError::Schema("x".repeat(100_000));
-        assert!(cause(&long).chars().count() <= 301);
+    fn colour_only_on_a_terminal_and_never_with_no_color() {
+        use super::ansi_wanted;
+        use std::ffi::OsStr;
+        assert!(ansi_wanted(true, None));
+        assert!(ansi_wanted(true, Some(OsStr::new(""))));
+        assert!(!ansi_wanted(true, Some(OsStr::new("1"))));
+        assert!(!ansi_wanted(false, None));
+        assert!(!ansi_wanted(false, Some(OsStr::new("1"))));
     }
 }

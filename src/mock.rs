@@ -6,34 +6,56 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::clock::{Clock, ClockState};
-use crate::config::{Cli, Command, ServeArgs};
+use crate::config::{Certificate, HttpsConfig, ServerConfig};
 use crate::control::faults::{Fault, FaultSpec};
-use crate::control::journal::{Entry, Filter};
+use crate::control::journal::{Entry as JournalEntry, Filter as JournalFilter};
 use crate::control::ops::{
     self, ControlError, ControlResult, CreatedCustomer, NewCustomer, ResetReport, ResetRequest,
     ResetScope,
 };
 use crate::server::{Running, StartError};
 use crate::state::{AppState, Limits};
-use crate::store::{Seed, SeedError};
+use crate::store::Seed;
 
-/// Sets up a [`MockServer`].
-#[derive(Debug, Default)]
+/// Sets up a [`MockServer`]: a [`ServerConfig`] (HTTP on a free loopback port unless
+/// [`Self::config`] says otherwise) and, optionally, a seed or clock object in place of the
+/// configuration's.
+#[derive(Debug)]
 pub struct MockServerBuilder {
+    config: ServerConfig,
     seed: Option<Seed>,
     clock: Option<Clock>,
-    limits: Option<Limits>,
-    https: bool,
-    strict: bool,
-    seed_error: Option<SeedError>,
+    /// The first builder call that could not be honoured; [`Self::start`] returns it.
+    error: Option<StartError>,
+}
+
+impl Default for MockServerBuilder {
+    fn default() -> Self {
+        MockServerBuilder {
+            config: ServerConfig {
+                port: 0,
+                ..ServerConfig::default()
+            },
+            seed: None,
+            clock: None,
+            error: None,
+        }
+    }
 }
 
 impl MockServerBuilder {
+    /// Run from this configuration (its port as given: 0 picks a free one). The builder's
+    /// other calls change it further.
+    pub fn config(mut self, config: ServerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
     /// Load this seed folder instead of the embedded default.
     pub fn seed_dir(mut self, dir: impl AsRef<Path>) -> Self {
         match Seed::from_dir(dir.as_ref()) {
             Ok(seed) => self.seed = Some(seed),
-            Err(e) => self.seed_error = Some(e),
+            Err(e) => self.fail(StartError::Seed(e)),
         }
         self
     }
@@ -50,81 +72,55 @@ impl MockServerBuilder {
         self
     }
 
-    /// Start with the clock frozen at an ISO date-time.
+    /// Start with the clock frozen at an ISO date-time (or epoch ms); a value that is
+    /// neither makes [`Self::start`] fail with [`StartError::Config`].
     pub fn frozen_at(mut self, iso: &str) -> Self {
-        let ms = crate::store::seed::iso_millis(iso).unwrap_or(0);
-        self.clock = Some(Clock::frozen_at(ms));
+        match ServerConfig::frozen_at_iso(iso) {
+            Ok(ms) => {
+                self.config.frozen_at = Some(ms);
+                self.clock = None;
+            }
+            Err(e) => self.fail(StartError::Config(e)),
+        }
         self
     }
 
     pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = Some(limits);
+        self.config.limits = limits;
         self
     }
 
-    /// Also serve HTTPS (generated certificate; see [`MockServer::trust_pem_path`]).
+    /// Also serve HTTPS on a free port (generated certificate; see
+    /// [`MockServer::trust_pem_path`]).
     pub fn https(mut self) -> Self {
-        self.https = true;
+        let pem = std::env::temp_dir().join(format!("qualys-mock-ca-{}.pem", uuid::Uuid::new_v4()));
+        self.config.https = Some(HttpsConfig {
+            port: 0,
+            certificate: Certificate::Generated {
+                names: Vec::new(),
+                trust_pem_out: Some(pem),
+            },
+        });
         self
     }
 
     /// Refuse CAR JSON bodies with keys their endpoint does not take, as `--strict` does.
     pub fn strict(mut self) -> Self {
-        self.strict = true;
+        self.config.strict = true;
         self
     }
 
-    /// Start on 127.0.0.1 with a free port.
-    pub async fn start(self) -> Result<MockServer, StartError> {
-        if let Some(e) = self.seed_error {
-            return Err(StartError::Seed(e));
-        }
-        let mut argv = vec!["qualys-mock", "serve", "--port", "0"];
-        let pem = std::env::temp_dir().join(format!("qualys-mock-ca-{}.pem", uuid::Uuid::new_v4()));
-        let pem_text = pem.to_string_lossy().into_owned();
-        if self.https {
-            argv.extend(["--https-port", "0", "--tls-cert-out", &pem_text]);
-        }
-        if self.strict {
-            argv.push("--strict");
-        }
-        let mut args: ServeArgs = match Cli::try_parse_from_args(&argv) {
-            Some(args) => args,
-            None => {
-                return Err(StartError::Seed(SeedError::file(
-                    "(arguments)",
-                    "could not build the defaults",
-                )));
-            }
-        };
-        args.seed = None;
-        let state = match self.seed {
-            Some(seed) => {
-                let mut state = AppState::private(seed, self.clock.unwrap_or_default()).await?;
-                state.set_limits(args.limits());
-                state.info = std::sync::Arc::new(crate::state::ServerInfo {
-                    strict: args.strict,
-                    ..(*state.info).clone()
-                });
-                state
-            }
-            None => crate::server::build_state(&args, self.clock.unwrap_or_default()).await?,
-        };
-        if let Some(limits) = self.limits {
-            state.set_limits(limits);
-        }
-        let running = crate::server::start(&args, state).await?;
-        Ok(MockServer { running })
+    fn fail(&mut self, error: StartError) {
+        self.error.get_or_insert(error);
     }
-}
 
-impl Cli {
-    fn try_parse_from_args(argv: &[&str]) -> Option<ServeArgs> {
-        use clap::Parser;
-        match Cli::try_parse_from(argv).ok()?.command {
-            Command::Serve(args) => Some(*args),
-            Command::Healthcheck(_) | Command::Generate(_) | Command::Record(_) => None,
+    /// Start serving; returns once the server answers.
+    pub async fn start(self) -> Result<MockServer, StartError> {
+        if let Some(e) = self.error {
+            return Err(e);
         }
+        let running = crate::server::start(&self.config, self.seed, self.clock).await?;
+        Ok(MockServer { running })
     }
 }
 
@@ -169,6 +165,16 @@ impl MockServer {
     /// `http://127.0.0.1:<port>`: the base of both APIs (`/auth`, `/sm/v1`, `/qps/rest`).
     pub fn base_url(&self) -> String {
         format!("http://{}", self.running.http_addr)
+    }
+
+    /// The address the HTTP listener is bound to.
+    pub fn http_addr(&self) -> std::net::SocketAddr {
+        self.running.http_addr
+    }
+
+    /// The address the HTTPS listener is bound to, when started with HTTPS.
+    pub fn https_addr(&self) -> Option<std::net::SocketAddr> {
+        self.running.https_addr
     }
 
     /// `https://localhost:<port>`, when started with [`MockServerBuilder::https`].
@@ -255,7 +261,7 @@ impl MockServer {
     }
 
     /// The request journal, filtered.
-    pub fn requests(&self, filter: &Filter) -> Vec<Entry> {
+    pub fn requests(&self, filter: &JournalFilter) -> Vec<JournalEntry> {
         ops::requests(self.state(), filter)
     }
 

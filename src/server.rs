@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -11,7 +10,7 @@ use tokio::task::JoinHandle;
 
 use crate::auth::JwtKeys;
 use crate::clock::Clock;
-use crate::config::ServeArgs;
+use crate::config::{Certificate, ConfigError, ServerConfig};
 use crate::state::{AppState, ServerInfo};
 use crate::store::{Seed, SeedError, Store, StoreError};
 use crate::tls::{Identity, TlsError, TlsListener};
@@ -30,22 +29,35 @@ pub enum StartError {
     },
     #[error("https: {0}")]
     Tls(#[from] TlsError),
-    /// Flags that cannot go together ([`ServeArgs::check`]).
+    /// A configuration that cannot work ([`ServerConfig::check`]).
     #[error("{0}")]
-    Args(String),
+    Config(#[from] ConfigError),
+    #[error("cannot write the ready file {path}: {source}")]
+    ReadyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("--clock-from-seed: {0}")]
     ClockFromSeed(String),
+    /// A stubs folder (`--stubs`) that does not load.
+    #[error("--stubs: {0}")]
+    Stubs(String),
+    /// A proxy (`--proxy-unmatched`) that cannot be set up.
+    #[error("{0}")]
+    Proxy(String),
 }
 
 /// A running server: its addresses and the means to stop it.
-pub struct Running {
-    pub state: AppState,
-    pub http_addr: SocketAddr,
-    pub https_addr: Option<SocketAddr>,
+pub(crate) struct Running {
+    pub(crate) state: AppState,
+    pub(crate) http_addr: SocketAddr,
+    pub(crate) https_addr: Option<SocketAddr>,
     /// Where the PEM to trust was written, when the certificate was generated.
-    pub trust_pem_path: Option<PathBuf>,
+    pub(crate) trust_pem_path: Option<PathBuf>,
     /// The trust PEM written to the default path, removed at shutdown.
     temporary_pem: Option<PathBuf>,
+    /// The ready file written at start, removed at shutdown.
+    ready_file: Option<PathBuf>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -54,7 +66,7 @@ pub struct Running {
 /// once its connection is free, so the store needs at most as many blocking threads as it
 /// has connections; two more cover the rest. More would only cost memory under load (each
 /// thread that ran a call keeps its allocator heap), and tokio's default is 512.
-pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(crate::store::max_connections() + 2)
@@ -64,11 +76,11 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 /// `--clock-from-seed`: the clock set to the capture time of a recorded seed (and running
 /// on from there; a full reset comes back to it); refused when the data was not recorded.
 fn start_clock_at_capture(
-    args: &ServeArgs,
+    config: &ServerConfig,
     clock: &mut Clock,
     captured_ms: Option<i64>,
 ) -> Result<(), StartError> {
-    if !args.clock_from_seed {
+    if !config.clock_from_seed {
         return Ok(());
     }
     let at = captured_ms.ok_or_else(|| {
@@ -81,16 +93,27 @@ fn start_clock_at_capture(
     Ok(())
 }
 
-/// Build the state for `args`: seed, store (memory or file), keys, clock.
-pub async fn build_state(args: &ServeArgs, mut clock: Clock) -> Result<AppState, StartError> {
-    let read_seed = || match &args.seed {
-        Some(dir) => Seed::from_dir(dir),
-        None => Seed::embedded(),
+/// Build the state `config` describes: seed (or `seed`, when given), store (private or a
+/// file), keys, clock (`clock`, when given, else frozen at `config.frozen_at` or real).
+pub(crate) async fn build_state(
+    config: &ServerConfig,
+    seed: Option<Seed>,
+    clock: Option<Clock>,
+) -> Result<AppState, StartError> {
+    config.check()?;
+    let mut clock =
+        clock.unwrap_or_else(|| config.frozen_at.map_or_else(Clock::real, Clock::frozen_at));
+    // The embedded default with no seed given: prepared once per binary, not read each start.
+    let embedded_default = seed.is_none() && config.seed.is_none();
+    let mut given = seed;
+    let mut read_seed = || match (given.take(), &config.seed) {
+        (Some(seed), _) => Ok(seed),
+        (None, Some(dir)) => Seed::from_dir(dir),
+        (None, None) => Seed::embedded(),
     };
-    let (store, seed_name) = match &args.db {
-        // The default: prepared once per binary, not read on every start.
-        None if args.seed.is_none() => {
-            start_clock_at_capture(args, &mut clock, None)?;
+    let (store, seed_name) = match &config.db {
+        None if embedded_default => {
+            start_clock_at_capture(config, &mut clock, None)?;
             let provenance = Seed::embedded_provenance(&clock);
             let store = Store::private_default(provenance).await?;
             (store, crate::store::seed::EMBEDDED_NAME.to_owned())
@@ -98,7 +121,7 @@ pub async fn build_state(args: &ServeArgs, mut clock: Clock) -> Result<AppState,
         None => {
             let seed = read_seed()?;
             let name = seed.name.clone();
-            start_clock_at_capture(args, &mut clock, seed.recorded_at_ms())?;
+            start_clock_at_capture(config, &mut clock, seed.recorded_at_ms())?;
             let provenance = seed.provenance(&clock);
             let store = Store::private_seeded(seed, provenance).await?;
             (store, name)
@@ -107,7 +130,7 @@ pub async fn build_state(args: &ServeArgs, mut clock: Clock) -> Result<AppState,
             None => {
                 let seed = read_seed()?;
                 let name = seed.name.clone();
-                start_clock_at_capture(args, &mut clock, seed.recorded_at_ms())?;
+                start_clock_at_capture(config, &mut clock, seed.recorded_at_ms())?;
                 let provenance = seed.provenance(&clock);
                 let store = Store::create_file(path, provenance, move |l| l.load(&seed)).await?;
                 (store, name)
@@ -119,7 +142,7 @@ pub async fn build_state(args: &ServeArgs, mut clock: Clock) -> Result<AppState,
                         .as_str()
                         .and_then(crate::dates::parse_ms)
                 });
-                start_clock_at_capture(args, &mut clock, captured)?;
+                start_clock_at_capture(config, &mut clock, captured)?;
                 tracing::info!(
                     db = %path.display(),
                     baseline = %baseline.source,
@@ -129,34 +152,44 @@ pub async fn build_state(args: &ServeArgs, mut clock: Clock) -> Result<AppState,
             }
         },
     };
-    let keys = match &args.jwt_secret {
+    let keys = match &config.jwt_secret {
         Some(secret) => JwtKeys::from_secret(secret.as_bytes()),
         None => JwtKeys::random(),
     };
     let info = ServerInfo {
         seed_name,
-        max_body_bytes: args.max_body_bytes,
+        max_body_bytes: config.max_body_bytes,
         body_budget: crate::http::BodyBudget::new(
-            usize::try_from(args.body_budget_bytes).unwrap_or(usize::MAX),
-            std::time::Duration::from_secs(args.body_timeout_secs),
+            usize::try_from(config.body_budget_bytes).unwrap_or(usize::MAX),
+            config.timeouts.body,
         ),
-        strict: args.strict,
-        proxy: crate::proxy::Proxy::from_args(args).map_err(StartError::Args)?,
+        strict: config.strict,
+        proxy: match &config.proxy {
+            Some(proxy) => Some(crate::proxy::Proxy::new(proxy).map_err(StartError::Proxy)?),
+            None => None,
+        },
     };
     let state =
         AppState::new(store, clock, keys, info).with_control(crate::control::ControlState::new(
-            args.control_token.clone(),
-            args.journal_size,
-            args.journal_body_bytes,
+            config.control_token.clone(),
+            config.journal_size,
+            config.journal_body_bytes,
         ));
-    state.set_limits(args.limits());
-    if let Some(dir) = &args.stubs {
-        let mappings =
-            crate::stubs::load_dir(dir).map_err(|e| StartError::Args(format!("--stubs: {e}")))?;
+    state.set_limits(config.limits);
+    if let Some(dir) = &config.stubs {
+        let mappings = crate::stubs::load_dir(dir).map_err(|e| StartError::Stubs(e.to_string()))?;
         tracing::info!(dir = %dir.display(), stubs = mappings.len(), "stubs loaded");
         state.control.stubs.install(Some(dir.clone()), mappings);
     }
     Ok(state)
+}
+
+impl AppState {
+    /// The state a server running from `config` serves: its store opened and seeded, its
+    /// keys, clock, limits and control state. Serve it with [`crate::app`].
+    pub async fn from_config(config: &ServerConfig) -> Result<AppState, StartError> {
+        build_state(config, None, None).await
+    }
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
@@ -165,19 +198,31 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
         .map_err(|source| StartError::Bind { addr, source })
 }
 
-/// Start serving `state` as `args` says. Returns once the listeners are bound.
-pub async fn start(args: &ServeArgs, state: AppState) -> Result<Running, StartError> {
-    args.check().map_err(StartError::Args)?;
+/// Start the server `config` describes (with `seed` and `clock` in place of its own, when
+/// given). Returns once the store is ready and every listener is bound; then, with
+/// `config.ready_file`, the ready file is written.
+pub(crate) async fn start(
+    config: &ServerConfig,
+    seed: Option<Seed>,
+    clock: Option<Clock>,
+) -> Result<Running, StartError> {
+    let state = build_state(config, seed, clock).await?;
     let app = crate::app(state.clone());
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = Vec::new();
 
-    let http = bind(SocketAddr::new(args.host, args.port)).await?;
+    let http = bind(SocketAddr::new(config.host, config.port)).await?;
     let http_addr = http.local_addr().map_err(|source| StartError::Bind {
-        addr: SocketAddr::new(args.host, args.port),
+        addr: SocketAddr::new(config.host, config.port),
         source,
     })?;
-    let timeouts = args.timeouts();
+    let t = config.timeouts;
+    let timeouts = crate::conn::Timeouts {
+        header: t.header,
+        body: t.body,
+        body_deadline: t.body_deadline,
+        idle: t.idle,
+    };
     tasks.push(tokio::spawn(crate::conn::serve(
         http,
         app.clone(),
@@ -186,19 +231,21 @@ pub async fn start(args: &ServeArgs, state: AppState) -> Result<Running, StartEr
     )));
 
     let (mut https_addr, mut trust_pem_path, mut temporary_pem) = (None, None, None);
-    if let Some(port) = args.https_port {
-        let identity = match (&args.tls_cert, &args.tls_key) {
-            (Some(cert), Some(key)) => Identity::load(cert, key)?,
-            (None, None) => Identity::generate_for(&args.tls_san)?,
-            _ => return Err(TlsError::HalfPair.into()),
+    if let Some(https) = &config.https {
+        let (identity, trust_pem_out) = match &https.certificate {
+            Certificate::Files { cert, key } => (Identity::load(cert, key)?, None),
+            Certificate::Generated {
+                names,
+                trust_pem_out,
+            } => (Identity::generate_for(names)?, trust_pem_out.as_ref()),
         };
-        let addr = SocketAddr::new(args.host, port);
+        let addr = SocketAddr::new(config.host, https.port);
         let tcp = bind(addr).await?;
         let bound = tcp
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
         if let Some(pem) = &identity.trust_pem {
-            let path = match &args.tls_cert_out {
+            let path = match trust_pem_out {
                 Some(path) => path.clone(),
                 None => {
                     // One file per HTTPS port: two servers on one machine never overwrite
@@ -221,20 +268,76 @@ pub async fn start(args: &ServeArgs, state: AppState) -> Result<Running, StartEr
         )));
     }
 
-    Ok(Running {
+    let mut running = Running {
         state,
         http_addr,
         https_addr,
         trust_pem_path,
         temporary_pem,
+        ready_file: None,
         shutdown,
         tasks,
+    };
+    if let Some(path) = &config.ready_file {
+        if let Err(source) = write_ready_file(path, &ReadySignal::of(&running)) {
+            running.shutdown().await;
+            return Err(StartError::ReadyFile {
+                path: path.clone(),
+                source,
+            });
+        }
+        running.ready_file = Some(path.clone());
+    }
+    Ok(running)
+}
+
+/// What `--ready-file` holds: where to reach the server, once it answers.
+#[derive(Debug, serde::Serialize)]
+struct ReadySignal {
+    /// `http://<host>:<port>` as bound (the port picked, when 0 was asked for).
+    http: String,
+    /// `https://<host>:<port>`, when HTTPS is on.
+    https: Option<String>,
+    /// The PEM a client must trust, when the certificate was generated.
+    ca: Option<String>,
+    pid: u32,
+    version: &'static str,
+}
+
+impl ReadySignal {
+    fn of(running: &Running) -> ReadySignal {
+        ReadySignal {
+            http: format!("http://{}", running.http_addr),
+            https: running.https_addr.map(|addr| format!("https://{addr}")),
+            ca: running
+                .trust_pem_path
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            pid: std::process::id(),
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+/// Write `signal` so that a reader never sees half of it: a temporary file beside `path`,
+/// then renamed over it.
+fn write_ready_file(path: &std::path::Path, signal: &ReadySignal) -> std::io::Result<()> {
+    let mut text = serde_json::to_string_pretty(signal).map_err(std::io::Error::other)?;
+    text.push('\n');
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "ready".to_owned());
+    let temporary = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&temporary, text)?;
+    std::fs::rename(&temporary, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temporary);
     })
 }
 
 impl Running {
     /// Stop accepting, let in-flight requests finish, checkpoint a file store.
-    pub async fn shutdown(self) {
+    pub(crate) async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         for task in self.tasks {
             let _ = task.await;
@@ -245,119 +348,246 @@ impl Running {
         if let Some(path) = self.temporary_pem {
             let _ = std::fs::remove_file(path);
         }
-    }
-}
-
-/// `qualys-mock serve`: start, print where to reach it, run until SIGTERM or Ctrl-C.
-pub async fn run(args: ServeArgs) -> Result<(), StartError> {
-    let started = Instant::now();
-    args.check().map_err(StartError::Args)?;
-    let clock = args.frozen_at.map_or_else(Clock::real, Clock::frozen_at);
-    let state = build_state(&args, clock).await?;
-    let running = start(&args, state).await?;
-    print_banner(&Banner::of(&running).render(args.log_format));
-    if let Some(warning) = crate::config::exposure_warning(&args) {
-        // In the log, or on stderr when the log filter hides warnings.
-        if tracing::enabled!(tracing::Level::WARN) {
-            tracing::warn!("{warning}");
-        } else {
-            eprintln!("qualys-mock: {warning}");
+        if let Some(path) = self.ready_file {
+            let _ = std::fs::remove_file(path);
         }
     }
-    tracing::info!(
-        startup_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "ready"
-    );
-    shutdown_signal().await;
-    tracing::info!("shutting down");
-    running.shutdown().await;
-    Ok(())
 }
 
-/// Where to reach the server, printed once at start on stdout: what a wrapper reads to learn a
-/// picked port. Text lines, or with `--log-format json` one JSON object on one line (the
-/// fields of a JSON log line, `"message": "listening"`, with the addresses), so a log
-/// collector reading both streams gets JSON from each.
-#[derive(Debug, serde::Serialize)]
-struct Banner {
-    level: &'static str,
-    message: &'static str,
-    version: &'static str,
-    http: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    https: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    trust: Option<String>,
-    seed: String,
-    target: &'static str,
-}
-
-impl Banner {
-    fn of(running: &Running) -> Banner {
-        Banner {
-            level: "INFO",
-            message: "listening",
-            version: env!("CARGO_PKG_VERSION"),
-            http: format!("http://{}", running.http_addr),
-            https: running.https_addr.map(|addr| format!("https://{addr}")),
-            trust: running
-                .trust_pem_path
-                .as_ref()
-                .map(|p| p.display().to_string()),
-            seed: running.state.info.seed_name.clone(),
-            target: module_path!(),
-        }
-    }
-
-    fn render(&self, format: crate::config::LogFormat) -> String {
-        if format == crate::config::LogFormat::Json {
-            let mut line = serde_json::to_string(self).unwrap_or_default();
-            line.push('\n');
-            return line;
-        }
-        let mut text = format!(
-            "qualys-mock {} listening\n  http:   {}\n",
-            self.version, self.http
-        );
-        if let Some(https) = &self.https {
-            text.push_str(&format!("  https:  {https}\n"));
-        }
-        if let Some(trust) = &self.trust {
-            text.push_str(&format!(
-                "  trust:  {trust} (REQUESTS_CA_BUNDLE / NODE_EXTRA_CA_CERTS / curl --cacert)\n"
-            ));
-        }
-        text.push_str(&format!("  seed:   {}\n", self.seed));
-        text
-    }
-}
-
-/// A closed or full stdout must neither panic nor stop the server: the banner is a few
-/// hundred bytes, well under any pipe's buffer, and a write error is ignored.
-fn print_banner(banner: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(banner.as_bytes());
-    let _ = out.flush();
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM or Ctrl-C, listened for from the call on (not from the first poll): called before
+/// the server starts, a signal sent as soon as the ready file appears is not missed.
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let terminate = signal(SignalKind::terminate()).ok();
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = wait(terminate) => {},
+                () = wait(interrupt) => {},
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    {
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::HttpsConfig;
+
+    fn loopback() -> ServerConfig {
+        ServerConfig {
+            port: 0,
+            ..ServerConfig::default()
+        }
+    }
+
+    fn client_trusting(pem_path: &std::path::Path) -> reqwest::Client {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(pem_path).unwrap() {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        reqwest::Client::builder()
+            .use_preconfigured_tls(config)
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap()
+    }
+
+    fn pem_block(label: &str, der: &[u8]) -> String {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+            lines.join("\n")
+        )
+    }
+
+    #[tokio::test]
+    async fn https_with_a_given_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let generated = Identity::generate().unwrap();
+        let cert_pem: String = generated
+            .chain
+            .iter()
+            .map(|der| pem_block("CERTIFICATE", der.as_ref()))
+            .collect();
+        let key_pem = pem_block("PRIVATE KEY", generated.key.secret_der());
+        let (cert, key, ca) = (
+            dir.path().join("cert.pem"),
+            dir.path().join("key.pem"),
+            dir.path().join("ca.pem"),
+        );
+        std::fs::write(&cert, cert_pem).unwrap();
+        std::fs::write(&key, key_pem).unwrap();
+        std::fs::write(&ca, generated.trust_pem.unwrap()).unwrap();
+        let config = ServerConfig {
+            https: Some(HttpsConfig {
+                port: 0,
+                certificate: Certificate::Files { cert, key },
+            }),
+            ..loopback()
+        };
+        let running = start(&config, None, None).await.unwrap();
+        assert!(running.trust_pem_path.is_none());
+        let port = running.https_addr.unwrap().port();
+        let r = client_trusting(&ca)
+            .get(format!("https://localhost:{port}/_mock/health"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        running.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn healthcheck_probe_follows_the_server() {
+        let running = start(&loopback(), None, None).await.unwrap();
+        let url = format!("http://{}/_mock/health", running.http_addr);
+        crate::healthcheck::probe(&url, Duration::from_secs(5))
+            .await
+            .unwrap();
+        let wrong = format!("http://{}/nope", running.http_addr);
+        assert!(
+            crate::healthcheck::probe(&wrong, Duration::from_secs(5))
+                .await
+                .is_err()
+        );
+        running.shutdown().await;
+        assert!(
+            crate::healthcheck::probe(&url, Duration::from_secs(2))
+                .await
+                .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn advancing_the_clock_runs_due_jobs_in_the_store() {
+        let config = ServerConfig {
+            frozen_at: Some(1_704_067_200_000),
+            ..loopback()
+        };
+        let running = start(&config, None, None).await.unwrap();
+        let base = format!("http://{}", running.http_addr);
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::new();
+        let token = http
+            .post(format!("{base}/auth"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("username=acme_ss2&password=passwd&token=true")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let r = http
+            .post(format!("{base}/sm/v1/scripts/72648/execute"))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(r#"{"assetIds": ["20452610"]}"#)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let r: serde_json::Value = serde_json::from_str(&r).unwrap();
+        let correlation = r["body"]["correlationUuid"].as_str().unwrap().to_owned();
+        let change = crate::control::ops::ClockChange {
+            advance: Some(serde_json::json!(60_000)),
+            ..Default::default()
+        };
+        crate::control::ops::change_clock(&running.state, change)
+            .await
+            .unwrap();
+        // The store moved on when the clock did: the job is final before anyone reads it.
+        let ids = running
+            .state
+            .store
+            .car_asset_jobs(1001, crate::store::Search::default(), false)
+            .await
+            .unwrap();
+        let job = ids
+            .items
+            .iter()
+            .find(|a| a.job.correlation_uuid == correlation)
+            .unwrap();
+        assert_eq!(job.status, "SUCCESS");
+        running.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn the_ready_file_names_where_to_reach_the_server_and_goes_at_shutdown() {
+        let dir = tempfile::tempdir().unwrap();
+        let ready = dir.path().join("ready.json");
+        let pem = dir.path().join("ca.pem");
+        let config = ServerConfig {
+            https: Some(HttpsConfig {
+                port: 0,
+                certificate: Certificate::Generated {
+                    names: Vec::new(),
+                    trust_pem_out: Some(pem.clone()),
+                },
+            }),
+            ready_file: Some(ready.clone()),
+            ..loopback()
+        };
+        let running = start(&config, None, None).await.unwrap();
+        let signal: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&ready).unwrap()).unwrap();
+        assert_eq!(signal["http"], format!("http://{}", running.http_addr));
+        assert_eq!(
+            signal["https"],
+            format!("https://{}", running.https_addr.unwrap())
+        );
+        assert_eq!(signal["ca"], pem.display().to_string());
+        assert_eq!(signal["pid"], std::process::id());
+        assert_eq!(signal["version"], env!("CARGO_PKG_VERSION"));
+        // Nothing but the file itself is left beside it.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+        running.shutdown().await;
+        assert!(!ready.exists());
+    }
+
+    #[tokio::test]
+    async fn a_ready_file_that_cannot_be_written_stops_the_start() {
+        let config = ServerConfig {
+            ready_file: Some("/nonexistent-dir/ready.json".into()),
+            ..loopback()
+        };
+        let err = start(&config, None, None).await.err().unwrap();
+        assert!(matches!(err, StartError::ReadyFile { .. }), "{err}");
     }
 }

@@ -71,6 +71,7 @@ impl Identity {
     }
 
     /// Make a CA and a server certificate for `localhost`, `127.0.0.1` and `::1`.
+    #[cfg(test)]
     pub fn generate() -> Result<Identity, TlsError> {
         Identity::generate_for(&[])
     }

@@ -386,20 +386,6 @@ class ControlClient:
         return self._call("PUT", "config", body)
 
 
-def _json_banner(line: str) -> Optional[dict]:
-    """The start line of ``--log-format json`` (``{"message": "listening", "http": ...}``),
-    or ``None`` for any other line."""
-    if not line.startswith("{"):
-        return None
-    try:
-        parsed = json.loads(line)
-    except ValueError:
-        return None
-    if isinstance(parsed, dict) and parsed.get("message") == "listening" and "http" in parsed:
-        return parsed
-    return None
-
-
 class QualysMock(ControlClient):
     """The emulator in a child process, on a free loopback port.
 
@@ -460,6 +446,8 @@ class QualysMock(ControlClient):
         binary = self.binary or find_binary()
         cmd = [binary, "serve", "--host", self.host, "--port", str(self.port)]
         cmd += ["--log", self.log, "--log-format", self.log_format]
+        # Written (atomically) once every listener is up and the store is ready.
+        cmd += ["--ready-file", self._ready_path()]
         if self.https:
             cmd += ["--https-port", str(self.https_port)]
             cmd += ["--tls-cert-out", os.path.join(self._tmp or ".", "ca.pem")]
@@ -477,6 +465,9 @@ class QualysMock(ControlClient):
             # The server starts frozen there, so a full reset brings the clock back to it.
             cmd += ["--frozen-at", str(_ms(self.frozen_at))]
         return cmd + self.extra_args
+
+    def _ready_path(self) -> str:
+        return os.path.join(self._tmp or ".", "ready.json")
 
     def start(self) -> "QualysMock":
         if self.process is not None:
@@ -504,10 +495,18 @@ class QualysMock(ControlClient):
         return self
 
     def _wait_until_ready(self, offset: int) -> None:
+        """Until the server writes its ready file (``--ready-file``): its URLs and CA path."""
         assert self.process is not None and self.log_path is not None
         deadline = time.monotonic() + self.startup_timeout
-        http = https = trust = None
-        while http is None or (self.https and (https is None or trust is None)):
+        path = self._ready_path()
+        while True:
+            # The server renames the file into place: once it exists, it is whole.
+            try:
+                with open(path, encoding="utf-8") as f:
+                    ready = json.load(f)
+                break
+            except FileNotFoundError:
+                pass
             if self.process.poll() is not None:
                 raise QualysMockError(
                     0, f"qualys-mock exited with {self.process.returncode}:\n{self._log_tail(offset)}"
@@ -516,35 +515,10 @@ class QualysMock(ControlClient):
                 raise QualysMockError(
                     0, f"qualys-mock did not start in {self.startup_timeout}s:\n{self._log_tail(offset)}"
                 )
-            with open(self.log_path, "rb") as f:
-                f.seek(offset)
-                for raw in f.read().decode(errors="replace").splitlines():
-                    line = raw.strip()
-                    banner = _json_banner(line)
-                    if banner is not None:
-                        http = banner.get("http")
-                        https = banner.get("https")
-                        trust = banner.get("trust")
-                    elif line.startswith("http:"):
-                        http = line.split(None, 1)[1]
-                    elif line.startswith("https:"):
-                        https = line.split(None, 1)[1]
-                    elif line.startswith("trust:"):
-                        trust = line.split(None, 1)[1].split(" (")[0]
-            if http is None or (self.https and (https is None or trust is None)):
-                time.sleep(0.01)
-        self.url = http
-        self.https_url = https
-        self.ca_bundle = trust
-        while True:
-            try:
-                if self.health().get("status") == "ok":
-                    return
-            except QualysMockError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise QualysMockError(0, f"qualys-mock never answered healthy:\n{self._log_tail(offset)}")
             time.sleep(0.01)
+        self.url = ready["http"]
+        self.https_url = ready.get("https")
+        self.ca_bundle = ready.get("ca")
 
     def _log_tail(self, offset: int = 0, lines: int = 30) -> str:
         try:

@@ -1,4 +1,5 @@
-"""The wrapper learns where the server listens from its start line, text or JSON."""
+"""Where the server listens: the ready file the wrapper reads, and the start line a person
+reads (text, or JSON with ``--log-format json``)."""
 
 import json
 
@@ -19,3 +20,15 @@ def test_json_logs_start_and_the_start_line_is_json():
         # Every line the server wrote is JSON, the start line as much as the log.
         for line in lines:
             json.loads(line)
+
+
+def test_the_wrapper_learns_where_the_server_is_from_its_ready_file():
+    with QualysMock(https=True) as m:
+        with open(m._ready_path(), encoding="utf-8") as f:
+            ready = json.load(f)
+        assert ready["http"] == m.url
+        assert ready["https"] == m.https_url
+        assert ready["ca"] == m.ca_bundle
+        assert ready["pid"] == m.pid
+        assert ready["version"]
+        assert m.health()["status"] == "ok"

@@ -119,7 +119,6 @@ pub(crate) fn outcome(content: &[u8], title: &str, asset: &str, address: &str) -
 mod tests {
     use super::{catch_up, outcome};
     use crate::clock::Clock;
-    use crate::state::AppState;
     use crate::store::Seed;
     use crate::store::car::{ExecuteLimits, Targets};
 
@@ -128,9 +127,14 @@ mod tests {
     #[tokio::test]
     async fn a_job_made_after_the_engine_went_idle_moves_along_with_no_call_to_wake_it() {
         let start = 1_767_225_600_000;
-        let state = AppState::private(Seed::embedded().unwrap(), Clock::frozen_at(start))
-            .await
-            .unwrap();
+        let config = crate::config::ServerConfig::default();
+        let state = crate::server::build_state(
+            &config,
+            Some(Seed::embedded().unwrap()),
+            Some(Clock::frozen_at(start)),
+        )
+        .await
+        .unwrap();
         catch_up(&state).await.unwrap();
         let limits = state.limits();
         let (queue, run) = (limits.job_queue_ms, limits.job_run_ms);

@@ -173,7 +173,7 @@ impl From<StoreError> for CarError {
             tracing::error!("the disk that holds the store is full: a CAR request was refused");
             return CarError::Unavailable(FULL_DISK.to_owned());
         }
-        tracing::error!(error = %crate::logging::cause(&e), "store error on the CAR API");
+        tracing::error!(error = %e, "store error on the CAR API");
         CarError::Internal("Internal server error".to_owned())
     }
 }

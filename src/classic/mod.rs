@@ -54,7 +54,7 @@ async fn about(
         }
         Ok(None) => return bad_login(now_s),
         Err(e) => {
-            tracing::error!(error = %crate::logging::cause(&e), "store error on /msp/about.php");
+            tracing::error!(error = %e, "store error on /msp/about.php");
             return simple_return(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 now_s,

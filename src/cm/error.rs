@@ -135,7 +135,7 @@ impl From<StoreError> for CmError {
                 )
             };
         }
-        tracing::error!(error = %crate::logging::cause(&e), "store error on the CM API");
+        tracing::error!(error = %e, "store error on the CM API");
         CmError::internal("An internal error occurred while processing the request.")
     }
 }

@@ -63,7 +63,7 @@ fn compile(
     let req = request::parse(body, is_json(headers))?;
     let (_, mut sql) = criteria::compile(&req.criteria, kind.catalog(), state.clock.now_ms())?;
     if let Some(from) = req.start_from_id {
-        sql = sql.from_id(kind.catalog(), from);
+        sql = sql.starting_at_id(kind.catalog(), from);
     }
     Ok((req, sql))
 }

@@ -13,7 +13,9 @@ use crate::car::error::{CarError, RateLimit};
 use crate::cm::error::CmError;
 use crate::cm::reply::Ctx;
 use crate::state::AppState;
-pub use crate::state::faults::{Fault, FaultSpec, Faults, check, path_matches};
+pub use crate::state::faults::{Fault, FaultSpec, check};
+#[cfg(test)]
+use crate::state::faults::{Faults, path_matches};
 use crate::state::journal::FaultAction;
 
 /// A body that fails at once: the connection is cut before any byte of the answer is sent.

@@ -11,7 +11,9 @@ use axum::response::Response;
 
 use crate::http::{Tee, VerifiedUser};
 use crate::state::AppState;
-pub use crate::state::journal::{AppliedFault, Entry, FaultAction, Filter, IgnoredKeys, Journal};
+#[cfg(test)]
+use crate::state::journal::Journal;
+pub use crate::state::journal::{AppliedFault, Entry, FaultAction, Filter, IgnoredKeys};
 
 /// Record every API call. The body streams to the handler through a [`Tee`] that keeps its
 /// first `--journal-body-bytes` and nothing more, so a body the handler refuses (no

@@ -45,7 +45,7 @@ impl IntoResponse for ControlError {
             }
             ControlError::Conflict(_) => StatusCode::CONFLICT,
             ControlError::Store(e) => {
-                tracing::error!(error = %crate::logging::cause(e), "store error on the control API");
+                tracing::error!(error = %e, "store error on the control API");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
@@ -127,10 +127,10 @@ impl IntoResponse for Unavailable {
 }
 
 fn store_unavailable(e: crate::store::StoreError) -> Response {
-    tracing::error!(error = %crate::logging::cause(&e), "store error on the control API");
+    tracing::error!(error = %e, "store error on the control API");
     (
         StatusCode::SERVICE_UNAVAILABLE,
-        Json(json!({"status": "unavailable", "error": crate::logging::cause(&e)})),
+        Json(json!({"status": "unavailable", "error": e.to_string()})),
     )
         .into_response()
 }
@@ -182,7 +182,7 @@ async fn health(State(state): State<AppState>) -> Response {
         .into_response(),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "error": crate::logging::cause(&e)})),
+            Json(json!({"status": "unavailable", "error": e.to_string()})),
         )
             .into_response(),
     }

@@ -24,7 +24,7 @@ pub enum ControlError {
     Conflict(String),
     #[error("invalid seed: {0}")]
     Seed(#[from] SeedError),
-    #[error("store: {}", crate::logging::cause(.0))]
+    #[error("store: {0}")]
     Store(#[from] StoreError),
 }
 
@@ -260,8 +260,9 @@ pub async fn load_seed(state: &AppState, body: &Value) -> ControlResult<Loaded> 
     let seed = Seed::from_json_object(body)?;
     let records = state.store.seed_runtime(seed).await.map_err(|e| match e {
         StoreError::Seed(e) => ControlError::Seed(e),
-        StoreError::Sqlite(err) => {
-            ControlError::Conflict(format!("the records conflict with what is stored: {err}"))
+        // Worded by the store error: SQLite's message, never the statement.
+        e @ StoreError::Sqlite(_) => {
+            ControlError::Conflict(format!("the records conflict with what is stored: {e}"))
         }
         other => ControlError::Store(other),
     })?;

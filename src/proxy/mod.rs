@@ -23,7 +23,7 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::config::ServeArgs;
+use crate::config::ProxyConfig;
 use crate::state::AppState;
 use crate::state::journal::AnsweredBy;
 
@@ -69,18 +69,17 @@ pub fn parse_base_url(value: &str) -> Result<String, String> {
 impl Proxy {
     /// The proxy `args` ask for, if any: its HTTP client (system roots plus
     /// `--proxy-ca-bundle`), and the recording folder, created if missing.
-    pub fn from_args(args: &ServeArgs) -> Result<Option<Proxy>, String> {
-        let Some(base) = &args.proxy_unmatched else {
-            return Ok(None);
-        };
+    pub fn new(config: &ProxyConfig) -> Result<Proxy, String> {
+        let base = crate::proxy::parse_base_url(&config.url)
+            .map_err(|e| format!("--proxy-unmatched: {e}"))?;
         // The crate's one TLS provider; a second install (tests in one process) is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
-            .timeout(Duration::from_secs(args.proxy_timeout_secs))
-            .connect_timeout(Duration::from_secs(args.proxy_timeout_secs.min(30)))
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(30)))
             // The caller's own headers go through; the client adds none of its own.
             .redirect(reqwest::redirect::Policy::none());
-        if let Some(path) = &args.proxy_ca_bundle {
+        if let Some(path) = &config.ca_bundle {
             let pem = std::fs::read(path)
                 .map_err(|e| format!("--proxy-ca-bundle {}: {e}", path.display()))?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
@@ -100,16 +99,16 @@ impl Proxy {
         let http = builder
             .build()
             .map_err(|e| format!("--proxy-unmatched: cannot build the HTTP client: {e}"))?;
-        let recorder = match &args.record_stubs {
+        let recorder = match &config.record_stubs {
             Some(dir) => Some(Arc::new(Recorder::create(dir)?)),
             None => None,
         };
-        Ok(Some(Proxy {
-            base: base.clone(),
+        Ok(Proxy {
+            base,
             http,
             recorder,
-            record_max_body_bytes: args.record_max_body_bytes,
-        }))
+            record_max_body_bytes: config.record_max_body_bytes,
+        })
     }
 }
 

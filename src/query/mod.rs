@@ -23,12 +23,14 @@
 mod ast;
 pub mod catalog;
 pub mod criteria;
+#[cfg(test)]
+mod props;
 pub mod qql;
 pub mod sql;
 pub(crate) mod text;
 mod validate;
 
-pub use ast::{Condition, Filter, Op, Span, Token};
+pub use ast::{Filter, Op};
 pub use sql::SqlWhere;
 pub use validate::{Dialect, Invalid, InvalidKind, SqlValue};
 

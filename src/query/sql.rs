@@ -34,7 +34,7 @@ impl SqlWhere {
 
     /// These rows from id `from` on (CM's `startFromId`): a typed bound beside the
     /// criteria, so it never counts toward their limit.
-    pub fn from_id(mut self, catalog: &Catalog, from: i64) -> SqlWhere {
+    pub fn starting_at_id(mut self, catalog: &Catalog, from: i64) -> SqlWhere {
         let column = catalog.field("id").map_or("id", |f| f.sql);
         self.sql = format!("({}) AND {column} >= ?", self.sql);
         self.params.push(SqlValue::Int(from));

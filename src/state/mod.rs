@@ -10,7 +10,7 @@ use journal::Journal;
 
 use crate::auth::JwtKeys;
 use crate::clock::Clock;
-use crate::store::{Seed, Store, StoreError};
+use crate::store::Store;
 
 /// What every handler can reach.
 #[derive(Clone, Debug)]
@@ -127,18 +127,6 @@ impl AppState {
     pub fn restore_limits(&self) {
         let start = *self.start_limits.read().unwrap_or_else(|e| e.into_inner());
         self.change_limits(start);
-    }
-
-    /// A fresh private store ([`Store::open_private`]) whose baseline is `seed`, a random
-    /// JWT secret and `clock`.
-    pub async fn private(seed: Seed, clock: Clock) -> Result<AppState, StoreError> {
-        let info = ServerInfo {
-            seed_name: seed.name.clone(),
-            ..ServerInfo::default()
-        };
-        let provenance = seed.provenance(&clock);
-        let store = Store::private_seeded(seed, provenance).await?;
-        Ok(AppState::new(store, clock, JwtKeys::random(), info))
     }
 }
 

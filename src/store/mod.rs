@@ -28,6 +28,8 @@ mod open;
 mod pool;
 mod prepared;
 mod private;
+#[cfg(test)]
+mod query_plans;
 mod runtime;
 mod search;
 pub mod seed;
@@ -37,7 +39,7 @@ use std::sync::Arc;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OptionalExtension};
 
-pub use accounts::{Caller, RecordCounts};
+pub use accounts::Caller;
 pub use pool::StoreKind;
 pub use search::{Search, Total};
 
@@ -46,31 +48,79 @@ pub use search::{Search, Total};
 pub fn max_connections() -> usize {
     open::reader_count() + 1
 }
-pub use runtime::{NewTenant, Refused, Tenant};
+pub use runtime::{NewTenant, Refused};
 pub use seed::{Seed, SeedError};
 
 /// Bumped with every change to `schema.sql` (or to the baseline's bookkeeping).
 pub const SCHEMA_VERSION: i64 = 4;
 const SCHEMA: &str = include_str!("schema.sql");
 
-/// What can go wrong in the store.
-#[derive(Debug, thiserror::Error)]
+/// What can go wrong in the store. Its text (`Display`) is fit for a log line or an error
+/// message as it is: SQLite's message and code, never the statement it was preparing (which
+/// may hold 100 KB of a client's filter), and at most [`CAUSE_CHARS`] characters.
+#[derive(Debug)]
 pub enum StoreError {
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error(transparent)]
-    Seed(#[from] SeedError),
-    #[error("{0}")]
+    Sqlite(rusqlite::Error),
+    Seed(SeedError),
     Schema(String),
-    #[error("the store worker stopped: {0}")]
+    /// The store's worker thread is gone.
     Worker(String),
     /// The work ran past its time budget and was stopped (nothing of it was kept).
-    #[error("the query ran longer than {0:?} and was stopped")]
     TooSlow(std::time::Duration),
     /// The disk that holds the store is full: nothing of the work was kept, and the store
     /// takes writes again once there is room.
-    #[error("the disk that holds the store is full; nothing of the change was stored")]
     Full,
+}
+
+/// The most characters of a store error's text.
+const CAUSE_CHARS: usize = 300;
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self {
+            StoreError::Sqlite(rusqlite::Error::SqlInputError {
+                error, msg, offset, ..
+            }) => format!("database error: {msg} ({error}, at offset {offset} of the statement)"),
+            StoreError::Sqlite(e) => format!("database error: {e}"),
+            StoreError::Seed(e) => e.to_string(),
+            StoreError::Schema(text) => text.clone(),
+            StoreError::Worker(why) => format!("the store worker stopped: {why}"),
+            StoreError::TooSlow(limit) => {
+                format!("the query ran longer than {limit:?} and was stopped")
+            }
+            StoreError::Full => {
+                "the disk that holds the store is full; nothing of the change was stored".into()
+            }
+        };
+        if text.chars().count() <= CAUSE_CHARS {
+            f.write_str(&text)
+        } else {
+            let cut: String = text.chars().take(CAUSE_CHARS).collect();
+            write!(f, "{cut}…")
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StoreError::Sqlite(e) => Some(e),
+            StoreError::Seed(e) => e.source(),
+            _ => None,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Sqlite(e)
+    }
+}
+
+impl From<SeedError> for StoreError {
+    fn from(e: SeedError) -> Self {
+        StoreError::Seed(e)
+    }
 }
 
 impl StoreError {
@@ -684,5 +734,26 @@ pub(super) mod tests {
         assert_eq!((v, fk), (SCHEMA_VERSION, 1));
         assert_eq!(store.provenance().await.unwrap(), provenance());
         assert_eq!(store.changed_rows().await.unwrap(), 0);
+    }
+}
+
+#[cfg(test)]
+mod error_text_tests {
+    use super::StoreError;
+
+    #[test]
+    fn a_statement_is_never_part_of_a_store_errors_text() {
+        let sql = format!("SELECT * FROM alert WHERE {}", "a = ? AND ".repeat(10_000));
+        let e = StoreError::Sqlite(rusqlite::Error::SqlInputError {
+            error: rusqlite::ffi::Error::new(1),
+            msg: "Expression tree is too large (maximum depth 1000)".into(),
+            sql,
+            offset: 12,
+        });
+        let text = e.to_string();
+        assert!(text.contains("Expression tree is too large"), "{text}");
+        assert!(!text.contains("SELECT"), "{text}");
+        let long = StoreError::Schema("x".repeat(100_000));
+        assert!(long.to_string().chars().count() <= 301);
     }
 }

@@ -373,7 +373,7 @@ async fn authenticate(
                 }
                 Ok(None) => Err(refuse(parts, false)),
                 Err(e) => {
-                    tracing::error!(error = %crate::logging::cause(&e), "store error checking a stub's caller");
+                    tracing::error!(error = %e, "store error checking a stub's caller");
                     if is_qps {
                         Err(crate::cm::reply::Ctx::from_parts(parts)
                             .fail(e.into())

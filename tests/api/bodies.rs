@@ -10,9 +10,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::hardening::{read_until_closed, sent};
+use crate::bounds::{read_until_closed, sent};
 use crate::helpers::basic;
-use crate::listener::{launch, serve_args};
+use crate::helpers::launch;
 
 /// An answer read off a raw connection.
 #[derive(Debug)]
@@ -179,13 +179,17 @@ fn assert_in_format(surface: &str, answer: &Answer, status: u16, message: &str) 
 
 #[tokio::test]
 async fn a_body_over_the_limit_is_413_in_each_surfaces_format_declared_or_chunked() {
-    let running = launch(&serve_args(&["--max-body-bytes", "1024"])).await;
-    let addr = running.http_addr;
+    let running = launch(qualys_mock::ServerConfig {
+        max_body_bytes: 1024,
+        ..crate::helpers::serve_config()
+    })
+    .await;
+    let addr = running.http_addr();
     let token = token(addr).await;
     let big = "a".repeat(4096);
     for (surface, head) in heads(&token) {
         if surface == "auth" {
-            continue; // A login reads at most 64 KiB: hardening.rs covers its 413.
+            continue; // A login reads at most 64 KiB: bounds.rs covers its 413.
         }
         // Declared: refused before a byte of it is read.
         let mut stream = sent(
@@ -209,8 +213,15 @@ async fn a_body_over_the_limit_is_413_in_each_surfaces_format_declared_or_chunke
 
 #[tokio::test]
 async fn a_stalled_body_is_408_in_each_surfaces_format() {
-    let running = launch(&serve_args(&["--body-timeout-secs", "1"])).await;
-    let addr = running.http_addr;
+    let running = launch(qualys_mock::ServerConfig {
+        timeouts: qualys_mock::Timeouts {
+            body: std::time::Duration::from_secs(1),
+            ..Default::default()
+        },
+        ..crate::helpers::serve_config()
+    })
+    .await;
+    let addr = running.http_addr();
     let token = token(addr).await;
     for (surface, head) in heads(&token) {
         let mut stream = sent(
@@ -228,14 +239,16 @@ async fn a_stalled_body_is_408_in_each_surfaces_format() {
 async fn a_body_trickled_past_its_deadline_is_408_then_closed() {
     // A byte every 200 ms never stalls for the 5 s body timeout; the whole body would take
     // 40 s; the 2 s deadline ends it.
-    let running = launch(&serve_args(&[
-        "--body-timeout-secs",
-        "5",
-        "--body-deadline-secs",
-        "2",
-    ]))
+    let running = launch(qualys_mock::ServerConfig {
+        timeouts: qualys_mock::Timeouts {
+            body: std::time::Duration::from_secs(5),
+            body_deadline: std::time::Duration::from_secs(2),
+            ..Default::default()
+        },
+        ..crate::helpers::serve_config()
+    })
     .await;
-    let addr = running.http_addr;
+    let addr = running.http_addr();
     let token = token(addr).await;
     for (surface, head) in heads(&token) {
         if !matches!(surface, "auth" | "cm-json") {
@@ -284,14 +297,16 @@ async fn held_until(done: impl Fn() -> bool) {
 #[tokio::test]
 async fn bodies_past_the_budget_wait_then_get_503_and_room_returns() {
     // 64 KiB for all bodies in flight; a body waits for room as long as it may stall (2 s).
-    let running = launch(&serve_args(&[
-        "--body-budget-bytes",
-        "65536",
-        "--body-timeout-secs",
-        "2",
-    ]))
+    let running = launch(qualys_mock::ServerConfig {
+        body_budget_bytes: 65536,
+        timeouts: qualys_mock::Timeouts {
+            body: std::time::Duration::from_secs(2),
+            ..Default::default()
+        },
+        ..crate::helpers::serve_config()
+    })
     .await;
-    let addr = running.http_addr;
+    let addr = running.http_addr();
     let token = token(addr).await;
     let heads = heads(&token);
     let car = &heads[0].1;
@@ -310,7 +325,7 @@ async fn bodies_past_the_budget_wait_then_get_503_and_room_returns() {
             }
         }
     });
-    let budget = &running.state.info.body_budget;
+    let budget = &running.state().info.body_budget;
     held_until(|| budget.held_bytes() >= 59 * 1024).await;
     // Each surface's next body of 10,000 bytes finds no room, waits, and is refused.
     for (surface, head) in &heads {

@@ -262,39 +262,6 @@ async fn advancing_the_clock_four_hours_expires_tokens() {
 }
 
 #[tokio::test]
-async fn advancing_the_clock_runs_due_jobs() {
-    let app = TestApp::new().await;
-    let t = app.acme().await;
-    let r = app
-        .car(
-            Method::POST,
-            "/sm/v1/scripts/72648/execute",
-            &t,
-            r#"{"assetIds": ["20452610"]}"#,
-        )
-        .await;
-    let correlation = r.json()["body"]["correlationUuid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.control(Method::POST, "/_mock/clock", json!({"advance": 60_000}))
-        .await;
-    // The store moved on when the clock did: the job is final before anyone reads it.
-    let ids = app
-        .state
-        .store
-        .car_asset_jobs(1001, qualys_mock::store::Search::default(), false)
-        .await
-        .unwrap();
-    let job = ids
-        .items
-        .iter()
-        .find(|a| a.job.correlation_uuid == correlation)
-        .unwrap();
-    assert_eq!(job.status, "SUCCESS");
-}
-
-#[tokio::test]
 async fn an_injected_port_open_event_raises_an_alert() {
     let app = TestApp::new().await;
     let events = json!({"customer": "Acme", "events": [
@@ -821,15 +788,15 @@ async fn runtime_seeds_are_validated_and_all_or_nothing() {
 
 #[tokio::test]
 async fn a_control_token_guards_everything_but_health() {
-    let seed = qualys_mock::store::Seed::embedded().unwrap();
-    let state = qualys_mock::AppState::private(seed, qualys_mock::clock::Clock::frozen_at(0))
-        .await
-        .unwrap()
-        .with_control(qualys_mock::control::ControlState::new(
-            Some("s3cret".into()),
-            10,
-            100,
-        ));
+    let state = qualys_mock::AppState::from_config(&qualys_mock::ServerConfig {
+        control_token: Some("s3cret".into()),
+        journal_size: 10,
+        journal_body_bytes: 100,
+        frozen_at: Some(0),
+        ..qualys_mock::ServerConfig::default()
+    })
+    .await
+    .unwrap();
     let router = qualys_mock::app(state);
     use tower::ServiceExt;
     let call = |path: &str, token: Option<(&str, &str)>| {

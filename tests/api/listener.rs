@@ -4,24 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Parser;
-use qualys_mock::clock::Clock;
-use qualys_mock::config::{Cli, Command, ServeArgs};
-use qualys_mock::server::{Running, build_state, start};
-
-pub(crate) fn serve_args(extra: &[&str]) -> ServeArgs {
-    let mut argv = vec!["qualys-mock", "serve", "--port", "0"];
-    argv.extend_from_slice(extra);
-    match Cli::try_parse_from(argv).unwrap().command {
-        Command::Serve(args) => *args,
-        other => panic!("expected serve, got {other:?}"),
-    }
-}
-
-pub(crate) async fn launch(args: &ServeArgs) -> Running {
-    let state = build_state(args, Clock::real()).await.unwrap();
-    start(args, state).await.unwrap()
-}
+use crate::helpers::launch;
 
 pub(crate) fn client_trusting(pem_path: &std::path::Path) -> reqwest::Client {
     use rustls::pki_types::CertificateDer;
@@ -48,10 +31,16 @@ pub(crate) fn client_trusting(pem_path: &std::path::Path) -> reqwest::Client {
 async fn https_with_the_generated_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let pem = dir.path().join("ca.pem");
-    let args = serve_args(&["--https-port", "0", "--tls-cert-out", pem.to_str().unwrap()]);
-    let running = launch(&args).await;
-    assert_eq!(running.trust_pem_path.as_deref(), Some(pem.as_path()));
-    let port = running.https_addr.unwrap().port();
+    let args = qualys_mock::ServerConfig {
+        https: crate::helpers::generated_https(
+            &[],
+            Some(std::path::Path::new(pem.to_str().unwrap())),
+        ),
+        ..crate::helpers::serve_config()
+    };
+    let running = launch(args.clone()).await;
+    assert_eq!(running.trust_pem_path(), Some(pem.as_path()));
+    let port = running.https_addr().unwrap().port();
 
     let client = client_trusting(&pem);
     for host in ["localhost", "127.0.0.1"] {
@@ -75,94 +64,24 @@ async fn https_with_the_generated_certificate() {
     // A client that trusts another CA refuses the connection.
     let other_dir = tempfile::tempdir().unwrap();
     let other_pem = other_dir.path().join("other.pem");
-    let other = qualys_mock::tls::Identity::generate().unwrap();
-    std::fs::write(&other_pem, other.trust_pem.unwrap()).unwrap();
+    let other = launch(qualys_mock::ServerConfig {
+        https: crate::helpers::generated_https(&[], Some(&other_pem)),
+        ..crate::helpers::serve_config()
+    })
+    .await;
     let refused = client_trusting(&other_pem)
         .get(format!("https://localhost:{port}/_mock/health"))
         .send()
         .await;
     assert!(refused.is_err());
+    other.shutdown().await;
     running.shutdown().await;
-}
-
-#[tokio::test]
-async fn https_with_a_given_certificate() {
-    let dir = tempfile::tempdir().unwrap();
-    let generated = qualys_mock::tls::Identity::generate().unwrap();
-    // Write the pair as PEM files, then start with --tls-cert/--tls-key.
-    let cert_pem: String = generated
-        .chain
-        .iter()
-        .map(|der| pem_block("CERTIFICATE", der.as_ref()))
-        .collect();
-    let key_pem = pem_block("PRIVATE KEY", generated.key.secret_der());
-    let (cert, key, ca) = (
-        dir.path().join("cert.pem"),
-        dir.path().join("key.pem"),
-        dir.path().join("ca.pem"),
-    );
-    std::fs::write(&cert, cert_pem).unwrap();
-    std::fs::write(&key, key_pem).unwrap();
-    std::fs::write(&ca, generated.trust_pem.unwrap()).unwrap();
-    let args = serve_args(&[
-        "--https-port",
-        "0",
-        "--tls-cert",
-        cert.to_str().unwrap(),
-        "--tls-key",
-        key.to_str().unwrap(),
-    ]);
-    let running = launch(&args).await;
-    assert!(running.trust_pem_path.is_none());
-    let port = running.https_addr.unwrap().port();
-    let r = client_trusting(&ca)
-        .get(format!("https://localhost:{port}/_mock/health"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    running.shutdown().await;
-}
-
-fn pem_block(label: &str, der: &[u8]) -> String {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
-}
-
-#[tokio::test]
-async fn healthcheck_probe_follows_the_server() {
-    let running = launch(&serve_args(&[])).await;
-    let url = format!("http://{}/_mock/health", running.http_addr);
-    qualys_mock::healthcheck::probe(&url, Duration::from_secs(5))
-        .await
-        .unwrap();
-    let wrong = format!("http://{}/nope", running.http_addr);
-    assert!(
-        qualys_mock::healthcheck::probe(&wrong, Duration::from_secs(5))
-            .await
-            .is_err()
-    );
-    running.shutdown().await;
-    assert!(
-        qualys_mock::healthcheck::probe(&url, Duration::from_secs(2))
-            .await
-            .is_err()
-    );
 }
 
 #[tokio::test]
 async fn graceful_shutdown_lets_in_flight_requests_finish() {
-    let running = launch(&serve_args(&[])).await;
-    let addr = running.http_addr;
+    let running = launch(crate::helpers::serve_config()).await;
+    let addr = running.http_addr();
     // Open a connection and send half a request, then shut down, then finish it.
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -191,17 +110,20 @@ async fn graceful_shutdown_lets_in_flight_requests_finish() {
 async fn a_file_store_is_seeded_once_and_kept() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("store.sqlite");
-    let args = serve_args(&["--db", db.to_str().unwrap()]);
-    let running = launch(&args).await;
-    let counts = running.state.store.record_counts().await.unwrap();
+    let args = qualys_mock::ServerConfig {
+        db: Some(db.to_str().unwrap().into()),
+        ..crate::helpers::serve_config()
+    };
+    let running = launch(args.clone()).await;
+    let counts = running.state().store.record_counts().await.unwrap();
     assert_eq!(counts["users"], 3);
     running.shutdown().await;
     // The WAL was checkpointed: the main file alone holds the data.
     let wal = dir.path().join("store.sqlite-wal");
     assert!(!wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0);
-    let running = launch(&args).await;
+    let running = launch(args.clone()).await;
     assert_eq!(
-        running.state.store.record_counts().await.unwrap()["users"],
+        running.state().store.record_counts().await.unwrap()["users"],
         3
     );
     running.shutdown().await;
@@ -220,8 +142,11 @@ async fn a_broken_seed_stops_start_up_with_a_clear_message() {
         r#"[{"id": 1, "uuid": "x", "customer": "Acme", "username": "a", "password": "p", "name": 7}]"#,
     )
     .unwrap();
-    let args = serve_args(&["--seed", dir.path().to_str().unwrap()]);
-    let err = build_state(&args, Clock::real())
+    let args = qualys_mock::ServerConfig {
+        seed: Some(dir.path().to_str().unwrap().into()),
+        ..crate::helpers::serve_config()
+    };
+    let err = qualys_mock::AppState::from_config(&args)
         .await
         .unwrap_err()
         .to_string();
@@ -231,7 +156,7 @@ async fn a_broken_seed_stops_start_up_with_a_clear_message() {
     );
 
     std::fs::write(dir.path().join("usres.json"), "[]").unwrap();
-    let err = build_state(&args, Clock::real())
+    let err = qualys_mock::AppState::from_config(&args)
         .await
         .unwrap_err()
         .to_string();
@@ -251,8 +176,11 @@ async fn a_seed_folder_replaces_the_default() {
         r#"[{"id": 1, "uuid": "u", "name": "Solo"}]"#,
     )
     .unwrap();
-    let args = serve_args(&["--seed", seed.to_str().unwrap()]);
-    let state = build_state(&args, Clock::real()).await.unwrap();
+    let args = qualys_mock::ServerConfig {
+        seed: Some(seed.to_str().unwrap().into()),
+        ..crate::helpers::serve_config()
+    };
+    let state = qualys_mock::AppState::from_config(&args).await.unwrap();
     assert_eq!(state.info.seed_name, "tiny");
     assert_eq!(state.store.record_counts().await.unwrap()["customers"], 1);
 }

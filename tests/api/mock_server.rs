@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use qualys_mock::JournalFilter as Filter;
 use qualys_mock::MockServer;
-use qualys_mock::control::journal::Filter;
-use qualys_mock::control::ops::NewCustomer;
+use qualys_mock::NewCustomer;
 use serde_json::{Value, json};
 
 async fn token(client: &reqwest::Client, base: &str, user: &str, password: &str) -> String {
@@ -221,4 +221,26 @@ async fn a_dropped_connection_is_an_error_to_the_client() {
         .unwrap();
     assert_eq!(second.status(), 200);
     server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_frozen_time_that_is_no_date_fails_the_start() {
+    let err = MockServer::builder()
+        .frozen_at("garbage")
+        .start()
+        .await
+        .err()
+        .expect("it started (at 1970)");
+    assert!(
+        matches!(
+            err,
+            qualys_mock::StartError::Config(qualys_mock::ConfigError::NotATime(_))
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("\"garbage\" is not an ISO date-time"),
+        "{err}"
+    );
 }

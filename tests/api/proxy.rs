@@ -21,7 +21,9 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::helpers::{basic, http_client};
-use crate::listener::{launch, serve_args};
+use qualys_mock::{ProxyConfig, ServerConfig};
+
+use crate::helpers::{launch, serve_config};
 
 const USER: &str = "acme_vm";
 const PASSWORD: &str = "s3cret-Passw0rd";
@@ -225,28 +227,26 @@ struct Rig {
 }
 
 async fn rig() -> Rig {
-    rig_with(true, &[]).await
+    rig_with(true, |_| ()).await
 }
 
-/// The platform and an emulator in front of it: recording or not, with `extra` flags.
-async fn rig_with(recording: bool, extra: &[&str]) -> Rig {
+/// The platform and an emulator in front of it: recording or not, its configuration
+/// changed by `adjust`.
+async fn rig_with(recording: bool, adjust: impl FnOnce(&mut ServerConfig)) -> Rig {
     let (platform_addr, platform, platform_task) = start_platform().await;
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("http://{platform_addr}");
-    let cap = RECORD_CAP.to_string();
-    let mut flags = vec!["--proxy-unmatched", url.as_str()];
+    let mut proxy = ProxyConfig::to(format!("http://{platform_addr}"));
     if recording {
-        flags.extend([
-            "--record-stubs",
-            dir.path().to_str().unwrap(),
-            "--record-max-body-bytes",
-            cap.as_str(),
-        ]);
+        proxy.record_stubs = Some(dir.path().to_path_buf());
+        proxy.record_max_body_bytes = RECORD_CAP;
     }
-    flags.extend_from_slice(extra);
-    let args = serve_args(&flags);
-    let running = launch(&args).await;
-    let proxy = format!("http://{}", running.http_addr);
+    let mut config = ServerConfig {
+        proxy: Some(proxy),
+        ..serve_config()
+    };
+    adjust(&mut config);
+    let running = launch(config).await;
+    let proxy = running.base_url();
     // The listener lives as long as the test's runtime.
     std::mem::forget(running);
     Rig {
@@ -884,14 +884,14 @@ async fn an_unreachable_platform_answers_502_in_the_paths_format() {
         listener.local_addr().unwrap()
     };
     let dir = tempfile::tempdir().unwrap();
-    let args = serve_args(&[
-        "--proxy-unmatched",
-        &format!("http://{closed}"),
-        "--record-stubs",
-        dir.path().to_str().unwrap(),
-    ]);
-    let running = launch(&args).await;
-    let base = format!("http://{}", running.http_addr);
+    let mut proxy = ProxyConfig::to(format!("http://{closed}"));
+    proxy.record_stubs = Some(dir.path().to_path_buf());
+    let running = launch(ServerConfig {
+        proxy: Some(proxy),
+        ..serve_config()
+    })
+    .await;
+    let base = running.base_url();
 
     let vm = send(&base, &detection()).await;
     assert_eq!(vm.status, 502);
@@ -927,7 +927,7 @@ async fn an_unreachable_platform_answers_502_in_the_paths_format() {
 
 #[tokio::test]
 async fn without_record_stubs_answers_stream_through_and_nothing_is_written() {
-    let rig = rig_with(false, &[]).await;
+    let rig = rig_with(false, |_| ()).await;
     let platform = format!("http://{}", rig.platform_addr);
     let large = Call::get("/api/2.0/fo/scan/?action=list", vec![]);
     for call in [detection(), search_by_name("web-01"), report(), large] {
@@ -941,7 +941,12 @@ async fn without_record_stubs_answers_stream_through_and_nothing_is_written() {
 
 #[tokio::test]
 async fn a_platform_slower_than_the_proxy_timeout_answers_502() {
-    let rig = rig_with(true, &["--proxy-timeout-secs", "1"]).await;
+    let rig = rig_with(true, |c| {
+        if let Some(p) = c.proxy.as_mut() {
+            p.timeout = Duration::from_secs(1);
+        }
+    })
+    .await;
     let started = std::time::Instant::now();
     let slow = send(&rig.proxy, &Call::get("/api/2.0/fo/slow/", vec![])).await;
     assert_eq!(slow.status, 502);
@@ -963,7 +968,7 @@ async fn a_platform_slower_than_the_proxy_timeout_answers_502() {
 
 #[tokio::test]
 async fn a_request_body_over_the_limit_is_refused_before_it_is_forwarded() {
-    let rig = rig_with(true, &["--max-body-bytes", "1000"]).await;
+    let rig = rig_with(true, |c| c.max_body_bytes = 1000).await;
     let big = search(json!({"ServiceRequest": {"padding": "x".repeat(5000)}}));
     let refused = send(&rig.proxy, &big).await;
     assert_eq!(refused.status, 413);
@@ -979,8 +984,6 @@ async fn a_request_body_over_the_limit_is_refused_before_it_is_forwarded() {
 
 #[test]
 fn record_stubs_without_a_platform_and_a_bad_platform_url_are_refused() {
-    use clap::Parser;
-    use qualys_mock::config::Cli;
     for (argv, expected) in [
         (
             vec!["qualys-mock", "serve", "--record-stubs", "/tmp/x"],
@@ -1009,7 +1012,14 @@ fn record_stubs_without_a_platform_and_a_bad_platform_url_are_refused() {
             "\"not a url\" is not a URL",
         ),
     ] {
-        let error = Cli::try_parse_from(&argv).unwrap_err().to_string();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_qualys-mock"))
+            .args(&argv[1..])
+            .args(["--port", "0"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let error = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{argv:?}: {error}");
         assert!(error.contains(expected), "{argv:?}: {error}");
     }
 }
@@ -1069,8 +1079,12 @@ async fn the_emulator_replays_the_recorded_mappings_with_the_platform_gone() {
     }
     rig.platform_task.abort();
     let stubs = rig.dir.path().to_str().unwrap().to_owned();
-    let running = launch(&serve_args(&["--stubs", &stubs])).await;
-    let replay = format!("http://{}", running.http_addr);
+    let running = launch(ServerConfig {
+        stubs: Some(stubs.into()),
+        ..serve_config()
+    })
+    .await;
+    let replay = running.base_url();
     let made = http_client()
         .post(format!("{replay}/_mock/customers"))
         .header("content-type", "application/json")
@@ -1082,7 +1096,11 @@ async fn the_emulator_replays_the_recorded_mappings_with_the_platform_gone() {
     for (call, recorded) in &answers {
         let replayed = send(&replay, call).await;
         if call.path.starts_with("/api/2.0/fo/report/") {
-            assert_eq!(replayed.status, 401, "{}: Bearer on a Basic path", call.path);
+            assert_eq!(
+                replayed.status, 401,
+                "{}: Bearer on a Basic path",
+                call.path
+            );
             assert!(
                 String::from_utf8_lossy(&replayed.body).contains("<SIMPLE_RETURN>"),
                 "{}",

@@ -8,30 +8,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::helpers::launch;
 use axum::body::Body;
 use axum::http::Method;
-use clap::Parser;
-use qualys_mock::clock::Clock;
-use qualys_mock::config::{Cli, Command as Sub, ServeArgs};
-use qualys_mock::server::{Running, build_state, start};
 
 use crate::helpers::TestApp;
 
 const BIN: &str = env!("CARGO_BIN_EXE_qualys-mock");
-
-fn serve_args(extra: &[&str]) -> ServeArgs {
-    let mut argv = vec!["qualys-mock", "serve", "--port", "0"];
-    argv.extend_from_slice(extra);
-    match Cli::try_parse_from(argv).unwrap().command {
-        Sub::Serve(args) => *args,
-        other => panic!("expected serve, got {other:?}"),
-    }
-}
-
-async fn launch(args: &ServeArgs) -> Running {
-    let state = build_state(args, Clock::real()).await.unwrap();
-    start(args, state).await.unwrap()
-}
 
 /// A client trusting only the PEM at `pem`, resolving each `(name, addr)` to `addr`.
 fn client_trusting(pem: &std::path::Path, resolve: &[(&str, SocketAddr)]) -> reqwest::Client {
@@ -75,10 +58,7 @@ async fn the_control_index_lists_every_endpoint_and_each_is_routed() {
     assert_eq!(r.status, 200, "{}", r.text());
     let index = r.json();
     let endpoints = index["endpoints"].as_array().unwrap();
-    assert_eq!(
-        endpoints.len(),
-        qualys_mock::control::index::ENDPOINTS.len()
-    );
+    // That these are exactly the documented control operations: `contracts`.
     let listed: Vec<(String, String)> = endpoints
         .iter()
         .map(|e| {
@@ -134,8 +114,12 @@ async fn the_control_index_lists_every_endpoint_and_each_is_routed() {
 
 #[tokio::test]
 async fn the_control_index_needs_the_control_token_when_one_is_set() {
-    let running = launch(&serve_args(&["--control-token", "sesame"])).await;
-    let url = format!("http://{}/_mock/", running.http_addr);
+    let running = launch(qualys_mock::ServerConfig {
+        control_token: Some("sesame".into()),
+        ..crate::helpers::serve_config()
+    })
+    .await;
+    let url = format!("http://{}/_mock/", running.http_addr());
     let client = plain_client();
     assert_eq!(client.get(&url).send().await.unwrap().status(), 401);
     let r = client
@@ -157,19 +141,15 @@ async fn the_control_index_needs_the_control_token_when_one_is_set() {
 async fn a_tls_san_name_verifies_with_the_exported_ca() {
     let dir = tempfile::tempdir().unwrap();
     let pem = dir.path().join("ca.pem");
-    let args = serve_args(&[
-        "--https-port",
-        "0",
-        "--tls-cert-out",
-        pem.to_str().unwrap(),
-        "--tls-san",
-        "qualys",
-        "--tls-san",
-        "10.20.30.40",
-    ]);
-    assert_eq!(args.tls_san, ["qualys", "10.20.30.40"]);
-    let running = launch(&args).await;
-    let addr = SocketAddr::from(([127, 0, 0, 1], running.https_addr.unwrap().port()));
+    let args = qualys_mock::ServerConfig {
+        https: crate::helpers::generated_https(
+            &["qualys", "10.20.30.40"],
+            Some(std::path::Path::new(pem.to_str().unwrap())),
+        ),
+        ..crate::helpers::serve_config()
+    };
+    let running = launch(args.clone()).await;
+    let addr = SocketAddr::from(([127, 0, 0, 1], running.https_addr().unwrap().port()));
     let port = addr.port();
 
     let client = client_trusting(&pem, &[("qualys", addr), ("not-named", addr)]);
@@ -197,14 +177,15 @@ async fn a_tls_san_name_verifies_with_the_exported_ca() {
 
     // Without --tls-san the name is refused: the flag is what makes it work.
     let pem2 = dir.path().join("ca2.pem");
-    let running = launch(&serve_args(&[
-        "--https-port",
-        "0",
-        "--tls-cert-out",
-        pem2.to_str().unwrap(),
-    ]))
+    let running = launch(qualys_mock::ServerConfig {
+        https: crate::helpers::generated_https(
+            &[],
+            Some(std::path::Path::new(pem2.to_str().unwrap())),
+        ),
+        ..crate::helpers::serve_config()
+    })
     .await;
-    let addr = SocketAddr::from(([127, 0, 0, 1], running.https_addr.unwrap().port()));
+    let addr = SocketAddr::from(([127, 0, 0, 1], running.https_addr().unwrap().port()));
     let refused = client_trusting(&pem2, &[("qualys", addr)])
         .get(format!("https://qualys:{}/_mock/health", addr.port()))
         .send()
@@ -214,42 +195,59 @@ async fn a_tls_san_name_verifies_with_the_exported_ca() {
 }
 
 #[test]
-fn tls_san_refuses_what_is_not_a_name_and_conflicts_with_a_given_certificate() {
-    for bad in ["bad name", "-lead.example", "under_score", "a..b", "a/b"] {
-        let flag = format!("--tls-san={bad}");
-        let err =
-            Cli::try_parse_from(["qualys-mock", "serve", "--https-port", "0", &flag]).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("neither an IP address nor a DNS name"),
-            "{bad:?}: {err}"
+fn the_ready_file_names_the_running_binary_and_goes_at_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready.json");
+    let pem = dir.path().join("ca.pem");
+    let mut server = Spawned::start(
+        &["--https-port", "0", "--tls-cert-out", pem.to_str().unwrap()],
+        &[("QUALYS_MOCK_READY_FILE", ready.to_str().unwrap())],
+    );
+    // Written before the banner: the server answers by then.
+    let signal: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&ready).unwrap()).unwrap();
+    assert_eq!(signal["http"], format!("http://{}", server.http));
+    assert_eq!(
+        signal["https"],
+        format!("https://{}", server.https.unwrap())
+    );
+    assert_eq!(signal["ca"], pem.to_str().unwrap());
+    assert_eq!(signal["pid"], server.child.id());
+    assert_eq!(signal["version"], env!("CARGO_PKG_VERSION"));
+    server.stop();
+    assert!(!ready.exists(), "the ready file outlived the server");
+}
+
+#[test]
+fn a_sigterm_sent_as_soon_as_the_ready_file_appears_is_a_graceful_stop() {
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let ready = dir.path().join("ready.json");
+        let mut server = KillOnDrop(
+            Command::new(BIN)
+                .args([
+                    "serve",
+                    "--port",
+                    "0",
+                    "--ready-file",
+                    ready.to_str().unwrap(),
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
         );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !ready.exists() {
+            assert!(Instant::now() < deadline, "no ready file");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        sigterm(server.0.id());
+        let status = wait_bounded(&mut server.0, Duration::from_secs(30));
+        assert!(status.success(), "exit status {status:?}");
+        assert!(!ready.exists());
     }
-    let ok = serve_args(&[
-        "--https-port",
-        "0",
-        "--tls-san",
-        "*.svc.local",
-        "--tls-san",
-        "::2",
-        "--tls-san",
-        "Qualys",
-    ]);
-    assert_eq!(ok.tls_san, ["*.svc.local", "::2", "qualys"]);
-    let err = Cli::try_parse_from([
-        "qualys-mock",
-        "serve",
-        "--https-port",
-        "0",
-        "--tls-cert",
-        "c.pem",
-        "--tls-key",
-        "k.pem",
-        "--tls-san",
-        "qualys",
-    ])
-    .unwrap_err();
-    assert!(err.to_string().contains("cannot be used with"), "{err}");
 }
 
 #[test]
@@ -278,21 +276,32 @@ fn tls_san_from_the_environment_is_a_comma_separated_list() {
 
 #[tokio::test]
 async fn two_servers_write_their_generated_ca_to_different_default_files() {
-    let a = launch(&serve_args(&["--https-port", "0"])).await;
-    let b = launch(&serve_args(&["--https-port", "0"])).await;
+    let a = launch(qualys_mock::ServerConfig {
+        https: crate::helpers::generated_https(&[], None),
+        ..crate::helpers::serve_config()
+    })
+    .await;
+    let b = launch(qualys_mock::ServerConfig {
+        https: crate::helpers::generated_https(&[], None),
+        ..crate::helpers::serve_config()
+    })
+    .await;
     let (pa, pb) = (
-        a.trust_pem_path.clone().unwrap(),
-        b.trust_pem_path.clone().unwrap(),
+        a.trust_pem_path().unwrap().to_path_buf(),
+        b.trust_pem_path().unwrap().to_path_buf(),
     );
     assert_ne!(pa, pb);
     assert_eq!(
         pa,
-        qualys_mock::tls::default_trust_pem_path(a.https_addr.unwrap().port())
+        std::env::temp_dir().join(format!(
+            "qualys-mock-ca-{}.pem",
+            a.https_addr().unwrap().port()
+        ))
     );
     // Each file verifies its own server, and only that one.
     for (pem, own, other) in [
-        (&pa, a.https_addr.unwrap(), b.https_addr.unwrap()),
-        (&pb, b.https_addr.unwrap(), a.https_addr.unwrap()),
+        (&pa, a.https_addr().unwrap(), b.https_addr().unwrap()),
+        (&pb, b.https_addr().unwrap(), a.https_addr().unwrap()),
     ] {
         let client = client_trusting(pem, &[]);
         let ok = client
@@ -631,17 +640,6 @@ fn text_logs_on_a_pipe_carry_no_colour_codes() {
 }
 
 #[test]
-fn colour_only_on_a_terminal_and_never_with_no_color() {
-    use qualys_mock::logging::ansi_wanted;
-    use std::ffi::OsStr;
-    assert!(ansi_wanted(true, None));
-    assert!(ansi_wanted(true, Some(OsStr::new(""))));
-    assert!(!ansi_wanted(true, Some(OsStr::new("1"))));
-    assert!(!ansi_wanted(false, None));
-    assert!(!ansi_wanted(false, Some(OsStr::new("1"))));
-}
-
-#[test]
 fn a_log_filter_that_is_not_a_level_is_refused_with_a_hint() {
     let out = Command::new(BIN)
         .args(["serve", "--port", "0", "--log", "json"])
@@ -660,20 +658,6 @@ fn a_log_filter_that_is_not_a_level_is_refused_with_a_hint() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("\"inf\" is not a level"));
-
-    use qualys_mock::config::parse_log_filter;
-    for ok in [
-        "info",
-        "WARN",
-        "off",
-        "info,qualys_mock=debug",
-        "tower_http=trace, warn",
-    ] {
-        assert!(parse_log_filter(ok).is_ok(), "{ok}");
-    }
-    for bad in ["", "qualys_mock", "info,text", "qualys_mock=loud", "=info"] {
-        assert!(parse_log_filter(bad).is_err(), "{bad:?}");
-    }
 }
 
 #[test]

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::listener::{client_trusting, launch, serve_args};
+use crate::helpers::launch;
+use crate::listener::client_trusting;
 use crate::reach::plain_client;
 
 const BIN: &str = env!("CARGO_BIN_EXE_qualys-mock");
@@ -59,7 +60,7 @@ fn uuid_like() -> String {
 
 /// Server A over HTTPS (and HTTP for its control API), with its CA's PEM.
 struct ServerA {
-    running: qualys_mock::server::Running,
+    running: qualys_mock::MockServer,
     pem: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -68,15 +69,15 @@ impl ServerA {
     async fn start(seed: &Path) -> ServerA {
         let dir = tempfile::tempdir().unwrap();
         let pem = dir.path().join("ca.pem");
-        let args = serve_args(&[
-            "--seed",
-            seed.to_str().unwrap(),
-            "--https-port",
-            "0",
-            "--tls-cert-out",
-            pem.to_str().unwrap(),
-        ]);
-        let running = launch(&args).await;
+        let args = qualys_mock::ServerConfig {
+            seed: Some(seed.to_str().unwrap().into()),
+            https: crate::helpers::generated_https(
+                &[],
+                Some(std::path::Path::new(pem.to_str().unwrap())),
+            ),
+            ..crate::helpers::serve_config()
+        };
+        let running = launch(args.clone()).await;
         ServerA {
             running,
             pem,
@@ -87,12 +88,12 @@ impl ServerA {
     fn https(&self) -> String {
         format!(
             "https://localhost:{}",
-            self.running.https_addr.unwrap().port()
+            self.running.https_addr().unwrap().port()
         )
     }
 
     fn control(&self) -> String {
-        format!("http://{}/_mock", self.running.http_addr)
+        format!("http://{}/_mock", self.running.http_addr())
     }
 }
 
@@ -378,8 +379,12 @@ async fn get_json(client: &reqwest::Client, url: &str) -> Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
-async fn serve_folder(folder: &Path) -> qualys_mock::server::Running {
-    launch(&serve_args(&["--seed", folder.to_str().unwrap()])).await
+async fn serve_folder(folder: &Path) -> qualys_mock::MockServer {
+    launch(qualys_mock::ServerConfig {
+        seed: Some(folder.to_str().unwrap().into()),
+        ..crate::helpers::serve_config()
+    })
+    .await
 }
 
 #[tokio::test]
@@ -408,12 +413,12 @@ async fn a_recorded_tenant_answers_every_search_and_get_like_the_original() {
     let b = serve_folder(&folder).await;
 
     let plain = plain_client();
-    freeze_both(&a, &format!("http://{}/_mock", b.http_addr), &plain).await;
+    freeze_both(&a, &format!("http://{}/_mock", b.http_addr()), &plain).await;
     let side_a = Side::new(client_trusting(&a.pem), a.https()).await;
-    let side_b = Side::new(plain.clone(), format!("http://{}", b.http_addr)).await;
+    let side_b = Side::new(plain.clone(), format!("http://{}", b.http_addr())).await;
     assert_same_answers(&side_a, &side_b).await;
 
-    let health = get_json(&plain, &format!("http://{}/_mock/health", b.http_addr)).await;
+    let health = get_json(&plain, &format!("http://{}/_mock/health", b.http_addr())).await;
     let recorded = &health["baseline"]["recorded"];
     assert_eq!(recorded["counts"]["alerts"], 20_000, "{health}");
     assert_eq!(recorded["redaction"]["pseudonymised"], false);
@@ -522,7 +527,7 @@ async fn a_pseudonymised_recording_keeps_counts_and_relations_and_no_identifying
     // The folder loads (every reference resolves) and holds what A holds.
     let b = serve_folder(&folder).await;
     let plain = plain_client();
-    let health = get_json(&plain, &format!("http://{}/_mock/health", b.http_addr)).await;
+    let health = get_json(&plain, &format!("http://{}/_mock/health", b.http_addr())).await;
     let counts = &health["counts"];
     let side_a = Side::new(client_trusting(&a.pem), a.https()).await;
     for (path, key) in [
@@ -577,17 +582,17 @@ async fn a_pseudonymised_recording_keeps_counts_and_relations_and_no_identifying
     .unwrap()
     .unix_timestamp_nanos()
         / 1_000_000;
-    let c = launch(&serve_args(&[
-        "--seed",
-        folder.to_str().unwrap(),
-        "--clock-from-seed",
-    ]))
+    let c = launch(qualys_mock::ServerConfig {
+        seed: Some(folder.to_str().unwrap().into()),
+        clock_from_seed: true,
+        ..crate::helpers::serve_config()
+    })
     .await;
-    let clock = format!("http://{}/_mock/clock", c.http_addr);
+    let clock = format!("http://{}/_mock/clock", c.http_addr());
     control_post(&plain, &clock, json!({"advance": "30d"})).await;
     control_post(
         &plain,
-        &format!("http://{}/_mock/reset", c.http_addr),
+        &format!("http://{}/_mock/reset", c.http_addr()),
         json!({}),
     )
     .await;
@@ -764,7 +769,7 @@ async fn the_recorder_refuses_what_it_cannot_use_and_names_the_fix() {
     assert!(text.contains("--ca-bundle"), "{text}");
 
     // A host that is not a Qualys API.
-    let control = format!("http://{}/_mock", a.running.http_addr);
+    let control = format!("http://{}/_mock", a.running.http_addr());
     let z = out.path().join("z");
     let text = refused(&["--api-url", &control, "--username", USER], &z, PASSWORD).await;
     assert!(text.contains("is --api-url a Qualys API server"), "{text}");

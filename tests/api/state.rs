@@ -3,28 +3,11 @@
 //! seeds are checked against the store, and reset undoes what the API changed row by row.
 
 use axum::http::{Method, StatusCode};
-use clap::Parser;
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
-use qualys_mock::clock::Clock;
-use qualys_mock::config::{Cli, Command, ServeArgs};
-use qualys_mock::generate::{GenerateArgs, run as generate};
-use qualys_mock::server::{Running, build_state, start};
-
-fn serve_args(extra: &[&str]) -> ServeArgs {
-    let mut argv = vec!["qualys-mock", "serve", "--port", "0"];
-    argv.extend_from_slice(extra);
-    match Cli::try_parse_from(argv).unwrap().command {
-        Command::Serve(args) => *args,
-        other => panic!("expected serve, got {other:?}"),
-    }
-}
-
-async fn launch(args: &ServeArgs) -> Running {
-    let state = build_state(args, Clock::real()).await.unwrap();
-    start(args, state).await.unwrap()
-}
+use crate::helpers::launch;
+use qualys_mock::MockServer;
 
 /// A client of one running server.
 struct Client {
@@ -33,9 +16,9 @@ struct Client {
 }
 
 impl Client {
-    fn of(running: &Running) -> Client {
+    fn of(running: &MockServer) -> Client {
         Client {
-            base: format!("http://{}", running.http_addr),
+            base: format!("http://{}", running.http_addr()),
             http: crate::helpers::http_client(),
         }
     }
@@ -126,19 +109,31 @@ impl Client {
 async fn reset_after_serving_a_generated_db_brings_back_the_generated_data() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("big.sqlite");
-    generate(&GenerateArgs {
-        out: None,
-        db: Some(db.clone()),
-        alerts: 700,
-        scripts: 30,
-        assets: 40,
-        jobs: 20,
-        seed: 5,
-        force: false,
+    let generated = std::process::Command::new(env!("CARGO_BIN_EXE_qualys-mock"))
+        .args(["generate", "--db", db.to_str().unwrap()])
+        .args([
+            "--alerts",
+            "700",
+            "--scripts",
+            "30",
+            "--assets",
+            "40",
+            "--jobs",
+            "20",
+        ])
+        .args(["--seed", "5"])
+        .output()
+        .unwrap();
+    assert!(
+        generated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
+    let running = launch(qualys_mock::ServerConfig {
+        db: Some(db.to_str().unwrap().into()),
+        ..crate::helpers::serve_config()
     })
-    .await
-    .unwrap();
-    let running = launch(&serve_args(&["--db", db.to_str().unwrap()])).await;
+    .await;
     let client = Client::of(&running);
     let before = client.health().await;
     assert_eq!(before["counts"]["alerts"], 700, "{before}");
@@ -178,7 +173,11 @@ async fn reset_after_serving_a_generated_db_brings_back_the_generated_data() {
     running.shutdown().await;
 
     // And it stays the baseline after a restart.
-    let running = launch(&serve_args(&["--db", db.to_str().unwrap()])).await;
+    let running = launch(qualys_mock::ServerConfig {
+        db: Some(db.to_str().unwrap().into()),
+        ..crate::helpers::serve_config()
+    })
+    .await;
     let client = Client::of(&running);
     assert_eq!(client.health().await["counts"], before["counts"]);
     running.shutdown().await;
@@ -188,8 +187,11 @@ async fn reset_after_serving_a_generated_db_brings_back_the_generated_data() {
 async fn per_customer_reset_after_a_restart_keeps_runtime_customers_as_created() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("store.sqlite");
-    let args = serve_args(&["--db", db.to_str().unwrap()]);
-    let running = launch(&args).await;
+    let args = qualys_mock::ServerConfig {
+        db: Some(db.to_str().unwrap().into()),
+        ..crate::helpers::serve_config()
+    };
+    let running = launch(args.clone()).await;
     let client = Client::of(&running);
     let (s, made) = client
         .call(
@@ -203,7 +205,7 @@ async fn per_customer_reset_after_a_restart_keeps_runtime_customers_as_created()
     assert_eq!(client.scripts(&token).await, 48);
     running.shutdown().await;
 
-    let running = launch(&args).await;
+    let running = launch(args.clone()).await;
     let client = Client::of(&running);
     let token = client.token("peter", "tps").await;
     let offset = made["idOffset"].as_i64().unwrap();

@@ -9,12 +9,11 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use axum::http::Method;
-use qualys_mock::clock::Clock;
-use qualys_mock::server::{Running, build_state, start};
+use qualys_mock::{MockServer, ServerConfig};
 use serde_json::{Value, json};
 
+use crate::helpers::serve_config;
 use crate::helpers::{TestApp, basic};
-use crate::listener::serve_args;
 
 // ---------------------------------------------------------------------------------------
 // Fixtures
@@ -34,17 +33,25 @@ fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
 
 /// Why `serve --stubs DIR` refuses to start.
 async fn start_refusal(dir: &Path) -> String {
-    let args = serve_args(&["--stubs", dir.to_str().unwrap()]);
-    match build_state(&args, Clock::real()).await {
+    match MockServer::builder()
+        .config(stubs_config(dir))
+        .start()
+        .await
+    {
         Ok(_) => panic!("the folder loaded"),
         Err(e) => e.to_string(),
     }
 }
 
-async fn serve_stubs(dir: &Path) -> Running {
-    let args = serve_args(&["--stubs", dir.to_str().unwrap()]);
-    let state = build_state(&args, Clock::real()).await.unwrap();
-    start(&args, state).await.unwrap()
+fn stubs_config(dir: &Path) -> ServerConfig {
+    ServerConfig {
+        stubs: Some(dir.to_path_buf()),
+        ..serve_config()
+    }
+}
+
+async fn serve_stubs(dir: &Path) -> MockServer {
+    crate::helpers::launch(stubs_config(dir)).await
 }
 
 fn client() -> reqwest::Client {
@@ -342,7 +349,7 @@ async fn stubs_answer_every_call_as_wiremock_does() {
     let dir = differential_folder();
     let wiremock = crate::wiremock::start(&jar, dir.path()).await;
     let ours = serve_stubs(dir.path()).await;
-    let base = format!("http://{}", ours.http_addr);
+    let base = ours.base_url();
     let client = client();
     assert!(CASES.len() >= 40, "{}", CASES.len());
     let mut differences = Vec::new();
@@ -713,7 +720,7 @@ async fn a_reset_and_delete_all_bring_back_the_loaded_stubs() {
             "request": {"urlPath": "/api/2.0/fo/scan/"}, "response": {"body": "loaded"}}"#,
     )]);
     let running = serve_stubs(dir.path()).await;
-    let base = format!("http://{}", running.http_addr);
+    let base = running.base_url();
     let client = client();
     let ids = || async {
         let bytes = client
@@ -1074,7 +1081,7 @@ async fn a_stubbed_vm_detection_call_takes_the_same_credentials_as_cm() {
         ("__files/vm/detection.xml", DETECTION_XML),
     ]);
     let running = serve_stubs(dir.path()).await;
-    let base = format!("http://{}", running.http_addr);
+    let base = running.base_url();
     let client = client();
     let detections = |password: &'static str| {
         client

@@ -12,6 +12,34 @@ use axum::http::{Method, StatusCode};
 
 use crate::helpers::{TestApp, basic};
 
+/// The schemas the server serves, where it serves them (the files it embeds).
+const SCHEMAS: &[(&str, &str)] = &[
+    (
+        "/qps/xsd/1.0/cm/alert.xsd",
+        include_str!("../../src/cm/xsd/alert.xsd"),
+    ),
+    (
+        "/qps/xsd/1.0/cm/profile.xsd",
+        include_str!("../../src/cm/xsd/profile.xsd"),
+    ),
+    (
+        "/qps/xsd/1.0/cm/rule.xsd",
+        include_str!("../../src/cm/xsd/rule.xsd"),
+    ),
+    (
+        "/qps/xsd/1.0/cm/ruleset.xsd",
+        include_str!("../../src/cm/xsd/ruleset.xsd"),
+    ),
+    (
+        "/qps/xsd/1.0/cm.xsd",
+        include_str!("../../src/cm/xsd/cm.xsd"),
+    ),
+    (
+        "/qps/xsd/version.xsd",
+        include_str!("../../src/cm/xsd/version.xsd"),
+    ),
+];
+
 /// The served schemas written to a directory once per test run, or `None` (said loudly on
 /// stderr) when `xmllint` is not installed; under `CI`, a missing `xmllint` panics, so every
 /// test that validates XML fails.
@@ -42,9 +70,9 @@ fn schema_dir() -> Option<&'static PathBuf> {
         // into place, so a run never reads another's half-written file.
         use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        qualys_mock::cm::xsd::schemas().for_each(|schema| schema.hash(&mut hasher));
+        SCHEMAS.hash(&mut hasher);
         let dir = std::env::temp_dir().join(format!("qualys-mock-xsd-{:016x}", hasher.finish()));
-        for (path, text) in qualys_mock::cm::xsd::schemas() {
+        for (path, text) in SCHEMAS {
             let file = dir.join(path.trim_start_matches('/'));
             std::fs::create_dir_all(file.parent().unwrap()).unwrap();
             let aside = file.with_extension(format!("{}.part", std::process::id()));
@@ -78,7 +106,7 @@ pub fn validate(xml: &str, origin: &str) {
         .strip_prefix(origin)
         .unwrap_or_else(|| panic!("schema {location} is not at the request's origin {origin}"));
     assert!(
-        qualys_mock::cm::xsd::schema(path).is_some(),
+        SCHEMAS.iter().any(|(p, _)| *p == path),
         "schema {location} is not served"
     );
     let Some(dir) = schema_dir() else { return };
@@ -109,6 +137,7 @@ pub fn validate(xml: &str, origin: &str) {
 #[test]
 fn the_validator_rejects_what_the_schema_does_not_allow() {
     if schema_dir().is_none() {
+        crate::helpers::skip("xmllint is not installed: the validator's own check did not run");
         return;
     }
     let bad = "<?xml version=\"1.0\"?>\n<ServiceResponse xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
@@ -121,7 +150,7 @@ fn the_validator_rejects_what_the_schema_does_not_allow() {
 #[tokio::test]
 async fn schemas_are_served_without_credentials() {
     let app = TestApp::new().await;
-    for (path, text) in qualys_mock::cm::xsd::schemas() {
+    for (path, text) in SCHEMAS {
         let r = app.get(path).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");
         assert_eq!(r.header("content-type"), Some("application/xml"));

@@ -19,7 +19,7 @@ pub use activities::ActivityRow;
 pub use assets::{AssetRow, InterfaceRow, TagRef, TagRow};
 pub use engine::Outcome;
 pub use jobs::{AssetJobRow, ExecuteLimits, JobRow, Targets};
-pub use schedules::{Activation, NewSchedule, ScheduleDetailRow, ScheduleRow};
+pub use schedules::{Activation, NewSchedule, ScheduleDetailRow};
 pub use scripts::{NewScript, ScriptChange, ScriptRow};
 
 use super::search::{self, Search};

@@ -3,7 +3,6 @@
 //! endpoint does not take (ignored and journaled; refused under `--strict`).
 
 use axum::http::{Method, StatusCode};
-use qualys_mock::state::ServerInfo;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, basic};
@@ -363,9 +362,9 @@ async fn a_car_body_key_the_endpoint_does_not_take_is_ignored_and_journaled() {
 
 #[tokio::test]
 async fn under_strict_a_car_body_key_the_endpoint_does_not_take_is_refused() {
-    let app = TestApp::with_info(ServerInfo {
+    let app = TestApp::with_config(qualys_mock::ServerConfig {
         strict: true,
-        ..ServerInfo::default()
+        ..TestApp::config()
     })
     .await;
     let t = app.acme().await;
@@ -478,23 +477,6 @@ async fn a_fault_on_about_php_answers_in_the_classic_xml() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "the rules fired their one time");
-}
-
-#[tokio::test]
-async fn the_strict_flag_reaches_the_server() {
-    use clap::Parser;
-    use qualys_mock::config::{Cli, Command};
-    for (argv, strict) in [(vec![], false), (vec!["--strict"], true)] {
-        let mut full = vec!["qualys-mock", "serve", "--port", "0"];
-        full.extend(argv);
-        let Command::Serve(args) = Cli::try_parse_from(full).unwrap().command else {
-            panic!("serve");
-        };
-        let state = qualys_mock::server::build_state(&args, qualys_mock::clock::Clock::real())
-            .await
-            .unwrap();
-        assert_eq!(state.info.strict, strict);
-    }
 }
 
 #[tokio::test]

@@ -1,28 +1,13 @@
-//! Hardening: connection timeouts over real sockets, the journal's bounds and
+//! Bounds: connection timeouts over real sockets, the journal's bounds and
 //! redaction, export limits, errors in each surface's format, start-up refusals.
 
 use std::time::Duration;
 
-use clap::Parser;
-use qualys_mock::clock::Clock;
-use qualys_mock::config::{Cli, Command, ServeArgs};
-use qualys_mock::server::{Running, build_state, start};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-fn serve_args(extra: &[&str]) -> ServeArgs {
-    let mut argv = vec!["qualys-mock", "serve", "--port", "0"];
-    argv.extend_from_slice(extra);
-    match Cli::try_parse_from(argv).unwrap().command {
-        Command::Serve(args) => *args,
-        other => panic!("expected serve, got {other:?}"),
-    }
-}
-
-async fn launch(extra: &[&str]) -> Running {
-    let args = serve_args(extra);
-    let state = build_state(&args, Clock::real()).await.unwrap();
-    start(&args, state).await.unwrap()
+async fn launch(config: qualys_mock::ServerConfig) -> qualys_mock::MockServer {
+    crate::helpers::launch(config).await
 }
 
 /// A generous bound: a closed connection is seen long before it on any machine; a
@@ -51,20 +36,24 @@ pub(crate) async fn read_until_closed(stream: &mut TcpStream) -> Option<Vec<u8>>
     }
 }
 
-const SHORT: &[&str] = &[
-    "--header-timeout-secs",
-    "1",
-    "--body-timeout-secs",
-    "1",
-    "--idle-timeout-secs",
-    "2",
-];
+/// Short transport timeouts.
+fn short() -> qualys_mock::ServerConfig {
+    qualys_mock::ServerConfig {
+        timeouts: qualys_mock::Timeouts {
+            header: std::time::Duration::from_secs(1),
+            body: std::time::Duration::from_secs(1),
+            idle: std::time::Duration::from_secs(2),
+            ..Default::default()
+        },
+        ..crate::helpers::serve_config()
+    }
+}
 
 #[tokio::test]
 async fn a_connection_that_sends_half_its_headers_is_closed() {
-    let running = launch(SHORT).await;
+    let running = launch(short()).await;
     let mut stream = sent(
-        running.http_addr,
+        running.http_addr(),
         b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\nX-Half: ",
     )
     .await;
@@ -75,8 +64,8 @@ async fn a_connection_that_sends_half_its_headers_is_closed() {
 
 #[tokio::test]
 async fn a_connection_that_drips_its_headers_is_closed() {
-    let running = launch(SHORT).await;
-    let mut stream = sent(running.http_addr, b"GET /_mock/health HTTP/1.1\r\n").await;
+    let running = launch(short()).await;
+    let mut stream = sent(running.http_addr(), b"GET /_mock/health HTTP/1.1\r\n").await;
     // One header line every 300 ms: never idle, but the head never ends.
     let mut closed = false;
     for i in 0..100 {
@@ -99,10 +88,10 @@ async fn a_connection_that_drips_its_headers_is_closed() {
 
 #[tokio::test]
 async fn a_stalled_upload_is_dropped() {
-    let running = launch(SHORT).await;
+    let running = launch(short()).await;
     let client = crate::helpers::http_client();
     let token = client
-        .post(format!("http://{}/auth", running.http_addr))
+        .post(format!("http://{}/auth", running.http_addr()))
         .header("content-type", "application/x-www-form-urlencoded")
         .body("username=acme_ss2&password=passwd&token=true")
         .send()
@@ -112,7 +101,7 @@ async fn a_stalled_upload_is_dropped() {
         .await
         .unwrap();
     for auth in [format!("Bearer {token}"), String::new()] {
-        let mut stream = TcpStream::connect(running.http_addr).await.unwrap();
+        let mut stream = TcpStream::connect(running.http_addr()).await.unwrap();
         let mut head = String::from(
             "POST /sm/v1/scripts/import HTTP/1.1\r\nHost: localhost\r\n\
              Content-Type: application/json\r\nContent-Length: 100000\r\n",
@@ -130,9 +119,9 @@ async fn a_stalled_upload_is_dropped() {
 
 #[tokio::test]
 async fn an_idle_kept_alive_connection_is_closed() {
-    let running = launch(SHORT).await;
+    let running = launch(short()).await;
     let mut stream = sent(
-        running.http_addr,
+        running.http_addr(),
         b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\n\r\n",
     )
     .await;
@@ -149,8 +138,8 @@ async fn an_idle_kept_alive_connection_is_closed() {
 #[tokio::test]
 async fn a_slow_but_steady_client_is_served() {
     // Timeouts measure stalls, not total time: a body that keeps arriving is read.
-    let running = launch(SHORT).await;
-    let mut stream = TcpStream::connect(running.http_addr).await.unwrap();
+    let running = launch(short()).await;
+    let mut stream = TcpStream::connect(running.http_addr()).await.unwrap();
     let body = b"username=acme_ss2&password=passwd&token=true";
     let head = format!(
         "POST /auth HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
@@ -198,8 +187,16 @@ async fn answer_before_the_body(
 #[tokio::test]
 async fn requests_without_credentials_are_refused_before_their_body_is_read() {
     // Body timeouts far away: only an answer that does not wait for the body passes.
-    let running = launch(&["--body-timeout-secs", "600", "--header-timeout-secs", "600"]).await;
-    let addr = running.http_addr;
+    let running = launch(qualys_mock::ServerConfig {
+        timeouts: qualys_mock::Timeouts {
+            body: std::time::Duration::from_secs(600),
+            header: std::time::Duration::from_secs(600),
+            ..Default::default()
+        },
+        ..crate::helpers::serve_config()
+    })
+    .await;
+    let addr = running.http_addr();
     let cases = [
         "POST /sm/v1/scripts/import HTTP/1.1\r\nHost: localhost\r\n\
          Content-Type: multipart/form-data; boundary=x\r\n",
@@ -231,8 +228,12 @@ async fn requests_without_credentials_are_refused_before_their_body_is_read() {
 
 #[tokio::test]
 async fn the_journal_keeps_at_most_its_limit_and_shows_what_was_read() {
-    let running = launch(&["--journal-body-bytes", "100"]).await;
-    let base = format!("http://{}", running.http_addr);
+    let running = launch(qualys_mock::ServerConfig {
+        journal_body_bytes: 100,
+        ..crate::helpers::serve_config()
+    })
+    .await;
+    let base = format!("http://{}", running.http_addr());
     let client = crate::helpers::http_client();
     let token = client
         .post(format!("{base}/auth"))
@@ -273,8 +274,8 @@ async fn the_journal_keeps_at_most_its_limit_and_shows_what_was_read() {
 
 #[tokio::test]
 async fn the_journal_redacts_passwords_and_tokens() {
-    let running = launch(&[]).await;
-    let base = format!("http://{}", running.http_addr);
+    let running = launch(crate::helpers::serve_config()).await;
+    let base = format!("http://{}", running.http_addr());
     let client = crate::helpers::http_client();
     let form = client
         .post(format!("{base}/auth"))
@@ -332,43 +333,6 @@ async fn the_journal_redacts_passwords_and_tokens() {
     assert!(journal.contains(r#"\"password\": \"***\""#), "{journal}");
     assert!(journal.contains("acme_ss2"), "users still show: {journal}");
     running.shutdown().await;
-}
-
-fn parses(argv: &[&str]) -> Result<ServeArgs, String> {
-    let mut all = vec!["qualys-mock", "serve"];
-    all.extend_from_slice(argv);
-    match Cli::try_parse_from(all) {
-        Ok(cli) => match cli.command {
-            Command::Serve(args) => Ok(*args),
-            other => panic!("expected serve, got {other:?}"),
-        },
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-#[test]
-fn an_empty_or_short_jwt_secret_is_refused() {
-    for secret in ["", "short", &"x".repeat(31)] {
-        let e = parses(&["--jwt-secret", secret]).unwrap_err();
-        assert!(e.contains("at least 32"), "{e}");
-    }
-    assert!(parses(&["--jwt-secret", &"x".repeat(32)]).is_ok());
-    let e = parses(&["--control-token", ""]).unwrap_err();
-    assert!(e.contains("empty"), "{e}");
-}
-
-#[test]
-fn a_bind_beyond_loopback_without_a_control_token_is_warned_about() {
-    use qualys_mock::config::exposure_warning;
-    let open = parses(&["--host", "0.0.0.0"]).unwrap();
-    let warning = exposure_warning(&open).expect("no warning");
-    assert!(warning.contains("--control-token"), "{warning}");
-    assert!(
-        exposure_warning(&parses(&["--host", "0.0.0.0", "--control-token", "t"]).unwrap())
-            .is_none()
-    );
-    assert!(exposure_warning(&parses(&["--host", "127.0.0.1"]).unwrap()).is_none());
-    assert!(exposure_warning(&parses(&["--host", "::1"]).unwrap()).is_none());
 }
 
 mod export {
@@ -593,9 +557,9 @@ async fn read_one_answer(stream: &mut TcpStream) -> String {
 
 #[tokio::test]
 async fn a_refused_request_with_a_small_body_keeps_its_connection() {
-    let running = launch(&[]).await;
+    let running = launch(crate::helpers::serve_config()).await;
     let mut stream = sent(
-        running.http_addr,
+        running.http_addr(),
         b"POST /sm/v1/scripts/search HTTP/1.1\r\nHost: localhost\r\n\
           Authorization: Bearer not.a.token\r\nContent-Length: 2\r\n\r\n{}",
     )
@@ -618,7 +582,7 @@ async fn a_refused_request_with_a_small_body_keeps_its_connection() {
     );
     // A large unread body: the answer says the connection closes.
     let answer = answer_before_the_body(
-        running.http_addr,
+        running.http_addr(),
         "POST /sm/v1/scripts/search HTTP/1.1\r\nHost: localhost\r\n",
         1 << 20,
         1024,
@@ -636,12 +600,20 @@ async fn a_refused_request_with_a_small_body_keeps_its_connection() {
 #[tokio::test]
 async fn a_head_started_late_is_still_held_to_the_header_timeout() {
     // The idle timeout is far away: only the header timeout can close this connection.
-    let running = launch(&["--header-timeout-secs", "1", "--idle-timeout-secs", "600"]).await;
+    let running = launch(qualys_mock::ServerConfig {
+        timeouts: qualys_mock::Timeouts {
+            header: std::time::Duration::from_secs(1),
+            idle: std::time::Duration::from_secs(600),
+            ..Default::default()
+        },
+        ..crate::helpers::serve_config()
+    })
+    .await;
     for first in [
         &b"\r\n\r\n"[..],
         b"GET /_mock/health HTTP/1.1\r\nHost: x\r\n",
     ] {
-        let mut stream = TcpStream::connect(running.http_addr).await.unwrap();
+        let mut stream = TcpStream::connect(running.http_addr()).await.unwrap();
         // Connected and quiet for a while, then half a request.
         tokio::time::sleep(Duration::from_millis(500)).await;
         stream.write_all(first).await.unwrap();

@@ -164,19 +164,6 @@ fn tls_flags_without_an_https_port_are_refused() {
         assert_eq!(code, Some(2), "{flags:?} was accepted: {err}");
         assert!(err.contains("--https-port"), "{flags:?}: {err}");
     }
-    // With the port, the same flags start a server (checked through the parser only).
-    use clap::Parser;
-    let parsed = qualys_mock::config::Cli::try_parse_from([
-        "qualys-mock",
-        "serve",
-        "--https-port",
-        "0",
-        "--tls-san",
-        "qualys-mock",
-        "--tls-cert-out",
-        pem,
-    ]);
-    assert!(parsed.is_ok(), "{:?}", parsed.err());
 }
 
 #[test]
@@ -200,15 +187,25 @@ fn one_port_for_http_and_https_is_refused_with_a_clear_message() {
 
 #[tokio::test]
 async fn the_library_refuses_one_port_for_both_listeners_too() {
-    let mut args = crate::listener::serve_args(&["--https-port", "18443"]);
-    args.port = 18443;
-    let state = qualys_mock::server::build_state(&args, qualys_mock::clock::Clock::real())
-        .await
-        .unwrap();
-    let err = qualys_mock::server::start(&args, state)
+    let config = qualys_mock::ServerConfig {
+        port: 18443,
+        https: crate::helpers::generated_https(&[], None)
+            .map(|h| qualys_mock::HttpsConfig { port: 18443, ..h }),
+        ..qualys_mock::ServerConfig::default()
+    };
+    let err = qualys_mock::MockServer::builder()
+        .config(config)
+        .start()
         .await
         .err()
         .unwrap();
+    assert!(
+        matches!(
+            err,
+            qualys_mock::StartError::Config(qualys_mock::ConfigError::SamePort(18443))
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("also the HTTP port"), "{err}");
 }
 
@@ -230,15 +227,15 @@ async fn get_mock_without_the_slash_answers_the_index() {
 
 #[tokio::test]
 async fn get_mock_without_the_slash_needs_the_control_token() {
-    let seed = qualys_mock::store::Seed::embedded().unwrap();
-    let state = qualys_mock::AppState::private(seed, qualys_mock::clock::Clock::frozen_at(0))
-        .await
-        .unwrap()
-        .with_control(qualys_mock::control::ControlState::new(
-            Some("s3cret".into()),
-            10,
-            100,
-        ));
+    let state = qualys_mock::AppState::from_config(&qualys_mock::ServerConfig {
+        control_token: Some("s3cret".into()),
+        journal_size: 10,
+        journal_body_bytes: 100,
+        frozen_at: Some(0),
+        ..qualys_mock::ServerConfig::default()
+    })
+    .await
+    .unwrap();
     let router = qualys_mock::app(state);
     use tower::ServiceExt;
     let call = |token: Option<&str>| {
@@ -285,15 +282,16 @@ async fn the_served_openapi_names_the_host_the_request_came_to() {
 async fn the_openapi_served_over_https_names_https() {
     let dir = tempfile::tempdir().unwrap();
     let pem = dir.path().join("ca.pem");
-    let args = crate::listener::serve_args(&[
-        "--https-port",
-        "0",
-        "--tls-cert-out",
-        pem.to_str().unwrap(),
-    ]);
-    let running = crate::listener::launch(&args).await;
-    let https = running.https_addr.unwrap().port();
-    let http = running.http_addr.port();
+    let args = qualys_mock::ServerConfig {
+        https: crate::helpers::generated_https(
+            &[],
+            Some(std::path::Path::new(pem.to_str().unwrap())),
+        ),
+        ..crate::helpers::serve_config()
+    };
+    let running = crate::helpers::launch(args.clone()).await;
+    let https = running.https_addr().unwrap().port();
+    let http = running.http_addr().port();
     let doc: Value = crate::listener::client_trusting(&pem)
         .get(format!("https://localhost:{https}/_mock/openapi.json"))
         .send()

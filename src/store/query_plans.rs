@@ -1,15 +1,14 @@
 //! Every search uses an index when its filter names an indexed field: the query plan of the
 //! exact SQL the search runs never scans the searched table.
 
-use qualys_mock::page::Window;
-use qualys_mock::query::catalog::{self, Catalog};
-use qualys_mock::query::criteria::{Criterion, compile};
-use qualys_mock::query::{qql, sql};
-use qualys_mock::store::Search;
+use crate::page::Window;
+use crate::query::catalog::{self, Catalog};
+use crate::query::criteria::{Criterion, compile};
+use crate::query::{qql, sql};
+use crate::store::Search;
+use crate::test_app::TestApp;
 
-use crate::helpers::TestApp;
-
-fn cm(catalog: &Catalog, criteria: &[(&str, &str, &str)]) -> qualys_mock::query::SqlWhere {
+fn cm(catalog: &Catalog, criteria: &[(&str, &str, &str)]) -> crate::query::SqlWhere {
     let list: Vec<Criterion> = criteria
         .iter()
         .map(|(f, o, v)| Criterion {
@@ -24,7 +23,7 @@ fn cm(catalog: &Catalog, criteria: &[(&str, &str, &str)]) -> qualys_mock::query:
 fn car(catalog: &Catalog, filter: &str) -> Search {
     let tree = qql::parse(filter).unwrap();
     Search::counted(
-        sql::compile(&tree, catalog, qualys_mock::query::Dialect::Qql, 0).unwrap(),
+        sql::compile(&tree, catalog, crate::query::Dialect::Qql, 0).unwrap(),
         Vec::new(),
         Window {
             offset: 0,

@@ -1,4 +1,4 @@
-//! Fidelity to the guides and to real clients: challenges, limits, spellings,
+//! Conformance to the guides and to real clients: challenges, limits, spellings,
 //! paths, negotiation — each as a client meets it.
 
 use axum::http::{Method, StatusCode};
@@ -216,9 +216,9 @@ async fn the_guides_filter_spelling_is_taken_and_unknown_keys_are_ignored_or_ref
     assert_eq!(total(r), 1);
     // A key the endpoint does not take is ignored and journaled; under --strict it is a 400
     // that names it, never a search of everything.
-    let strict = TestApp::with_info(qualys_mock::state::ServerInfo {
+    let strict = TestApp::with_config(qualys_mock::ServerConfig {
         strict: true,
-        ..Default::default()
+        ..TestApp::config()
     })
     .await;
     let strict_token = strict.acme().await;
@@ -560,8 +560,7 @@ async fn a_dropped_connection_answers_nothing_at_all() {
     server.shutdown().await;
 }
 
-/// The guide's own sort examples (item 2). Needs the catalog aliases in the fidelity
-/// report (`src/query/catalog.rs` belongs to the query work); un-ignore once applied.
+/// The guide's own sort examples are taken as written.
 #[tokio::test]
 async fn the_guides_sort_examples_are_taken() {
     let app = TestApp::new().await;
@@ -663,21 +662,20 @@ async fn injected_event_details_stay_valid_xml() {
     );
 }
 
-/// XML answers on the HTTPS port name their schemas at `https://`. Needs the HTTPS listener
-/// to mark its requests (`cm::reply::Https`: the `src/server.rs` line in the fidelity
-/// report); un-ignore once applied.
+/// XML answers on the HTTPS port name their schemas at `https://`.
 #[tokio::test]
 async fn https_answers_name_https_schemas() {
     let dir = tempfile::tempdir().unwrap();
     let pem = dir.path().join("ca.pem");
-    let args = crate::listener::serve_args(&[
-        "--https-port",
-        "0",
-        "--tls-cert-out",
-        pem.to_str().unwrap(),
-    ]);
-    let running = crate::listener::launch(&args).await;
-    let port = running.https_addr.unwrap().port();
+    let args = qualys_mock::ServerConfig {
+        https: crate::helpers::generated_https(
+            &[],
+            Some(std::path::Path::new(pem.to_str().unwrap())),
+        ),
+        ..crate::helpers::serve_config()
+    };
+    let running = crate::helpers::launch(args.clone()).await;
+    let port = running.https_addr().unwrap().port();
     let r = crate::listener::client_trusting(&pem)
         .get(format!(
             "https://localhost:{port}/qps/rest/1.0/get/cm/alert/246213"
@@ -692,8 +690,7 @@ async fn https_answers_name_https_schemas() {
 }
 
 /// An alert injected for a seeded customer gets an id in its own range, not in a copied
-/// customer's (`idOffset` blocks). Needs the `src/store/cm.rs` change in the fidelity
-/// report; un-ignore once applied.
+/// customer's (`idOffset` blocks).
 #[tokio::test]
 async fn injected_alerts_keep_to_their_customers_id_range() {
     let app = TestApp::new().await;
@@ -743,9 +740,7 @@ async fn python_urllib_logs_in_after_the_challenge() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !found {
-        eprintln!(
-            "\n!!!!!!!! python3 is not installed: the urllib challenge test is SKIPPED !!!!!!!!\n"
-        );
+        crate::helpers::skip("python3 is not installed: the urllib challenge test did not run");
         return;
     }
     let server = qualys_mock::MockServer::start().await.unwrap();
@@ -782,7 +777,6 @@ print("SUCCESS" if "<responseCode>SUCCESS</responseCode>" in body else body)
 
 /// `processedTime` (the guide: jobs and asset jobs filter "on the time when the jobs are
 /// generated (dateTime) or ... processed at Qualys (processedTime)"), in filters and sorts.
-/// Needs the catalog fields in the fidelity report; un-ignore once applied.
 #[tokio::test]
 async fn processed_time_filters_and_sorts_jobs() {
     let app = TestApp::new().await;
