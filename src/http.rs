@@ -112,7 +112,7 @@ pub fn payload_too_large() -> Response {
 }
 
 /// Why a request body was not read to its end, whatever read it: the one list the surfaces
-/// answer from (`crate::body_refused`).
+/// answer from (`crate::app`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum BodyError {
     /// Longer than `--max-body-bytes` (declared or as it streamed).
