@@ -1,12 +1,18 @@
 //! The app: both API surfaces and the control endpoints merged into one router over one
-//! state, the fallbacks that answer what no route takes, and the layers every request
-//! passes through.
+//! state, the fallbacks that answer what no route takes, and the one layer in front of them
+//! that every request passes through.
+
+use std::time::Instant;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::http::{StatusCode, Uri};
-use axum::response::IntoResponse;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 
+use crate::control::faults::Taken;
+use crate::control::journal::Recording;
+use crate::http::{BodyWatch, RequestLog, Surface};
 use crate::state::AppState;
 use crate::{car, classic, cm, control, http};
 
@@ -19,82 +25,158 @@ pub fn app(state: AppState) -> Router {
         .merge(control::router(&state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            guard_bodies,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            path_must_decode,
-        ))
-        .layer(axum::middleware::from_fn(http::log_requests))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            control::faults::inject,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            control::journal::record,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            control::guard,
-        ))
-        // `guard_bodies` enforces `--max-body-bytes` on every body, whoever reads it.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), front))
+        // `front` enforces `--max-body-bytes` on every body, whoever reads it.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
 }
 
-/// A known path called with a method it does not take: 405, in the format of the surface
-/// the path belongs to (a CM client gets a `ServiceResponse`, a CAR client the gateway's
-/// JSON, a control caller `{"error"}`, a classic caller `SIMPLE_RETURN`), with `Allow`.
-async fn method_not_allowed(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    ctx: cm::reply::Ctx,
-    method: axum::http::Method,
-    uri: Uri,
-) -> axum::response::Response {
-    let path = uri.path();
-    let now_s = state.clock.now_ms().div_euclid(1000);
-    let message = format!("{method} is not supported on {path}");
-    let mut response = match Surface::of(path) {
-        Surface::Cm => cm::wrong_method(ctx, message).into_response(),
-        Surface::Control => control::error_body(StatusCode::METHOD_NOT_ALLOWED, message),
-        Surface::Classic => {
-            classic::simple_return(StatusCode::METHOD_NOT_ALLOWED, now_s, None, &message)
-        }
-        Surface::Car => (
-            StatusCode::METHOD_NOT_ALLOWED,
-            axum::Json(car::error::gateway_body(
-                StatusCode::METHOD_NOT_ALLOWED,
-                &message,
-            )),
-        )
-            .into_response(),
-    };
-    // CAR and control: the router fills `Allow` with the methods the path really takes.
-    if Surface::of(path) == Surface::Cm {
-        response.headers_mut().insert(
-            axum::http::header::ALLOW,
-            axum::http::HeaderValue::from_static("GET, POST"),
-        );
+/// The one layer in front of every route, in this order: decide the request's [`Surface`]
+/// (a request extension everything after reads); on the control API, check the control
+/// token; on the APIs, start the journal's entry and apply a fault rule when one matches;
+/// then log the request, refuse a path that does not decode, and read the body under its
+/// limit and the budget ([`serve`]). Nothing is copied for a log line, an entry or a rule
+/// that nobody asked for.
+async fn front(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let surface = Surface::of(request.uri().path());
+    request.extensions_mut().insert(surface);
+    if surface == Surface::Control
+        && let Some(refused) = control::token_refusal(&state, &request)
+    {
+        return refused;
     }
+    let recording = Recording::start(&state, surface, &mut request);
+    let mut body = None;
+    let response = match Taken::first(&state, surface, &request) {
+        None => {
+            serve(
+                &state,
+                surface,
+                request,
+                next,
+                recording.is_some(),
+                &mut body,
+                started,
+            )
+            .await
+        }
+        Some(fault) => {
+            let mut response = match fault.answer(&state, surface, request).await {
+                Ok(answer) => answer,
+                Err(request) => {
+                    serve(
+                        &state,
+                        surface,
+                        request,
+                        next,
+                        recording.is_some(),
+                        &mut body,
+                        started,
+                    )
+                    .await
+                }
+            };
+            fault.mark(&mut response);
+            response
+        }
+    };
+    match recording {
+        Some(recording) => {
+            recording
+                .finish(&state, surface, response, body.as_ref(), started)
+                .await
+        }
+        None => response,
+    }
+}
+
+/// The request logged, its path checked, its body guarded, and the route's answer; `body`
+/// is left with the watch over the body, when there was one.
+async fn serve(
+    state: &AppState,
+    surface: Surface,
+    request: Request,
+    next: Next,
+    recording: bool,
+    body: &mut Option<BodyWatch>,
+    started: Instant,
+) -> Response {
+    let log = RequestLog::levels();
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let content_type = log
+        .body_bytes()
+        .gt(&0)
+        .then(|| {
+            request
+                .headers()
+                .get(axum::http::header::CONTENT_TYPE)
+                .cloned()
+        })
+        .flatten();
+    let keep = if recording {
+        Recording::body_bytes(state)
+    } else {
+        0
+    }
+    .max(log.body_bytes());
+    let response = answer(state, surface, request, next, keep, body).await;
+    log.answered(
+        &method,
+        &uri,
+        content_type.as_ref(),
+        &response,
+        body.as_ref(),
+        started,
+    );
     response
+}
+
+/// The route's answer to a request whose path decodes and whose body reads within its
+/// limits; else the surface's answer to the path or the body.
+async fn answer(
+    state: &AppState,
+    surface: Surface,
+    request: Request,
+    next: Next,
+    keep: usize,
+    body: &mut Option<BodyWatch>,
+) -> Response {
+    if !http::percent_decodes_to_utf8(request.uri().path()) {
+        return undecodable_path(state, surface, request);
+    }
+    // The CM answer to a body cut short names the request's format and schema.
+    let ctx = (surface == Surface::Cm).then(|| {
+        cm::reply::Ctx::for_request(request.uri(), request.headers(), request.extensions())
+    });
+    match http::guard_body(
+        request,
+        state.info.max_body_bytes,
+        &state.info.body_budget,
+        keep,
+    ) {
+        Err(refused) => body_refused(surface, ctx, state, refused),
+        Ok((request, watch)) => {
+            let response = next.run(request).await;
+            let refused = watch.as_ref().and_then(BodyWatch::error);
+            *body = watch;
+            match refused {
+                Some(refused) => body_refused(surface, ctx, state, refused),
+                None => response,
+            }
+        }
+    }
 }
 
 /// A path whose percent-encoding does not decode to UTF-8 (`/sm/v1/scripts/%FF`) names no
 /// resource: 400 in the format of its surface, before any path extractor sees it.
-async fn path_must_decode(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let path = request.uri().path();
-    if http::percent_decodes_to_utf8(path) {
-        return next.run(request).await;
-    }
-    let message = format!("The path {path} is not valid percent-encoded UTF-8");
-    match Surface::of(path) {
+fn undecodable_path(state: &AppState, surface: Surface, request: Request) -> Response {
+    let message = format!(
+        "The path {} is not valid percent-encoded UTF-8",
+        request.uri().path()
+    );
+    match surface {
         Surface::Cm => {
             let (parts, _) = request.into_parts();
             cm::reply::Ctx::from_parts(&parts)
@@ -115,27 +197,42 @@ async fn path_must_decode(
     }
 }
 
-/// Every request body read under `--max-body-bytes` and the budget of bodies in flight
-/// (`http::guard_body`); a body that ended early — too large, stalled, past its deadline,
-/// or refused room — is answered here, in the format of the request's surface, whatever
-/// the handler that was reading it made of the error.
-async fn guard_bodies(
+/// A known path called with a method it does not take: 405, in the format of the surface
+/// the path belongs to (a CM client gets a `ServiceResponse`, a CAR client the gateway's
+/// JSON, a control caller `{"error"}`, a classic caller `SIMPLE_RETURN`), with `Allow`.
+async fn method_not_allowed(
     axum::extract::State(state): axum::extract::State<AppState>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let ctx = cm::reply::Ctx::for_request(request.uri(), request.headers(), request.extensions());
-    let path = request.uri().path().to_owned();
-    match http::guard_body(request, state.info.max_body_bytes, &state.info.body_budget) {
-        Err(refused) => body_refused(&path, ctx, &state, refused),
-        Ok((request, watch)) => {
-            let response = next.run(request).await;
-            match watch.error() {
-                Some(refused) => body_refused(&path, ctx, &state, refused),
-                None => response,
-            }
+    surface: Surface,
+    ctx: cm::reply::Ctx,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> Response {
+    let path = uri.path();
+    let now_s = state.clock.now_ms().div_euclid(1000);
+    let message = format!("{method} is not supported on {path}");
+    let mut response = match surface {
+        Surface::Cm => cm::wrong_method(ctx, message).into_response(),
+        Surface::Control => control::error_body(StatusCode::METHOD_NOT_ALLOWED, message),
+        Surface::Classic => {
+            classic::simple_return(StatusCode::METHOD_NOT_ALLOWED, now_s, None, &message)
         }
+        Surface::Car => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            axum::Json(car::error::gateway_body(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &message,
+            )),
+        )
+            .into_response(),
+    };
+    // CAR and control: the router fills `Allow` with the methods the path really takes.
+    if surface == Surface::Cm {
+        response.headers_mut().insert(
+            axum::http::header::ALLOW,
+            axum::http::HeaderValue::from_static("GET, POST"),
+        );
     }
+    response
 }
 
 /// The one answer to a body that ended early, per surface: the gateway's JSON on CAR, a
@@ -144,25 +241,25 @@ async fn guard_bodies(
 /// large, 408 for a stall or a missed deadline, 503 (with `Retry-After`) when no budget
 /// was free.
 fn body_refused(
-    path: &str,
-    ctx: cm::reply::Ctx,
+    surface: Surface,
+    ctx: Option<cm::reply::Ctx>,
     state: &AppState,
     refused: http::BodyError,
-) -> axum::response::Response {
+) -> Response {
     let status = refused.status();
     let message = refused.to_string();
-    let mut response = match Surface::of(path) {
-        Surface::Cm => ctx
+    let mut response = match (surface, ctx) {
+        (Surface::Cm, Some(ctx)) => ctx
             .fail(cm::error::CmError::body_refused(status, message))
             .into_response(),
-        Surface::Control => control::error_body(status, message),
-        Surface::Classic => classic::simple_return(
+        (Surface::Control, _) => control::error_body(status, message),
+        (Surface::Classic, _) => classic::simple_return(
             status,
             state.clock.now_ms().div_euclid(1000),
             None,
             &message,
         ),
-        Surface::Car => (
+        (Surface::Car | Surface::Cm, _) => (
             status,
             axum::Json(car::error::gateway_body(status, &message)),
         )
@@ -177,16 +274,19 @@ fn body_refused(
     response
 }
 
-/// A path no surface has: 404 in the format of the surface its prefix names.
-async fn not_found(
+/// A path no surface has: 404 in the format of the surface its prefix names. The router's
+/// fallback; whatever else may answer an unmatched call (stubs, a proxy) answers before it
+/// and calls it for what it does not take.
+pub(crate) async fn not_found(
     axum::extract::State(state): axum::extract::State<AppState>,
+    surface: Surface,
     ctx: cm::reply::Ctx,
-    uri: Uri,
-) -> axum::response::Response {
+    uri: axum::http::Uri,
+) -> Response {
     let path = uri.path();
     let now_s = state.clock.now_ms().div_euclid(1000);
     let message = format!("No resource at {path}");
-    match Surface::of(path) {
+    match surface {
         Surface::Cm => cm::no_such_path(ctx, message).into_response(),
         Surface::Control => control::error_body(StatusCode::NOT_FOUND, message),
         Surface::Classic => classic::simple_return(StatusCode::NOT_FOUND, now_s, None, &message),
@@ -195,28 +295,5 @@ async fn not_found(
             axum::Json(car::error::gateway_body(StatusCode::NOT_FOUND, &message)),
         )
             .into_response(),
-    }
-}
-
-/// Which API a path belongs to, by its prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Surface {
-    Car,
-    Cm,
-    Control,
-    Classic,
-}
-
-impl Surface {
-    fn of(path: &str) -> Surface {
-        if path.starts_with("/qps/") || path == "/qps" {
-            Surface::Cm
-        } else if control::is_control_path(path) {
-            Surface::Control
-        } else if path.starts_with("/msp/") || path == "/msp" {
-            Surface::Classic
-        } else {
-            Surface::Car
-        }
     }
 }

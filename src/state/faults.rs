@@ -3,6 +3,7 @@
 //! applies them is `control::faults`.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -111,9 +112,13 @@ pub struct Fault {
     rng: crate::rng::Rng,
 }
 
+/// The fault rules. Every API call asks whether one applies; with none listed the answer
+/// is one atomic load, no lock.
 #[derive(Debug, Default)]
 pub struct Faults {
     rules: Mutex<(u64, Vec<Fault>)>,
+    /// Whether any rule is listed; written under the lock, read without it.
+    any: AtomicBool,
 }
 
 /// Longest `latencyMs` (10 minutes).
@@ -220,6 +225,7 @@ impl Faults {
             applied: 0,
         };
         guard.1.push(fault.clone());
+        self.any.store(true, Ordering::Release);
         fault
     }
 
@@ -235,21 +241,23 @@ impl Faults {
         let mut guard = self.rules.lock().unwrap_or_else(|e| e.into_inner());
         let before = guard.1.len();
         guard.1.retain(|f| f.id != id);
+        self.any.store(!guard.1.is_empty(), Ordering::Release);
         guard.1.len() != before
     }
 
     pub fn clear(&self) {
-        self.rules
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .1
-            .clear();
+        let mut guard = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        guard.1.clear();
+        self.any.store(false, Ordering::Release);
     }
 
     /// The first rule that applies to this call, counted, with its id. A rule applied
     /// `times` times is spent: it applies no more but stays listed, with its count, until
     /// deleted or reset.
     pub(crate) fn take(&self, method: &str, path: &str) -> Option<(u64, FaultSpec)> {
+        if !self.any.load(Ordering::Acquire) {
+            return None;
+        }
         let mut guard = self.rules.lock().unwrap_or_else(|e| e.into_inner());
         let rules = &mut guard.1;
         let index = rules.iter_mut().position(|f| {
