@@ -103,18 +103,14 @@ async fn serve(
     started: Instant,
 ) -> Response {
     let log = RequestLog::levels();
-    let method = request.method().clone();
-    let uri = request.uri().clone();
-    let content_type = log
-        .body_bytes()
-        .gt(&0)
-        .then(|| {
-            request
-                .headers()
-                .get(axum::http::header::CONTENT_TYPE)
-                .cloned()
-        })
-        .flatten();
+    let logged = log.shows_requests().then(|| {
+        let content_type = request.headers().get(axum::http::header::CONTENT_TYPE);
+        (
+            request.method().clone(),
+            request.uri().clone(),
+            content_type.filter(|_| log.body_bytes() > 0).cloned(),
+        )
+    });
     let keep = if recording {
         Recording::body_bytes(state)
     } else {
@@ -122,14 +118,16 @@ async fn serve(
     }
     .max(log.body_bytes());
     let response = answer(state, surface, request, next, keep, body).await;
-    log.answered(
-        &method,
-        &uri,
-        content_type.as_ref(),
-        &response,
-        body.as_ref(),
-        started,
-    );
+    if let Some((method, uri, content_type)) = logged {
+        log.answered(
+            &method,
+            &uri,
+            content_type.as_ref(),
+            &response,
+            body.as_ref(),
+            started,
+        );
+    }
     response
 }
 

@@ -84,6 +84,11 @@ impl RequestLog {
         }
     }
 
+    /// Whether requests are logged at all (at info, or their bodies at debug).
+    pub fn shows_requests(&self) -> bool {
+        self.info || self.debug
+    }
+
     /// Bytes of the body to keep for the debug log (0 when it is not shown).
     pub fn body_bytes(&self) -> usize {
         if self.debug { LOGGED_BODY_BYTES } else { 0 }

@@ -275,3 +275,56 @@ impl Faults {
         Some((fault.id, fault.spec.clone()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(path: &str) -> FaultSpec {
+        FaultSpec {
+            method: None,
+            path: path.into(),
+            status: Some(500),
+            body: None,
+            headers: Default::default(),
+            latency_ms: None,
+            drop: false,
+            rate_limit: None,
+            times: None,
+            probability: None,
+            seed: None,
+        }
+    }
+
+    /// `take` on `faults` from another thread, while this one holds the rules' lock:
+    /// whether it answered within a second.
+    fn answers_while_locked(faults: &std::sync::Arc<Faults>) -> bool {
+        let held = faults.rules.lock().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let asking = std::sync::Arc::clone(faults);
+        let asker = std::thread::spawn(move || {
+            let taken = asking.take("GET", "/sm/v1/scripts/1");
+            let _ = tx.send(taken.is_some());
+        });
+        let answered = rx.recv_timeout(std::time::Duration::from_secs(1)).is_ok();
+        drop(held);
+        asker.join().unwrap();
+        answered
+    }
+
+    #[test]
+    fn with_no_rule_listed_a_call_asks_without_taking_the_lock() {
+        let faults = std::sync::Arc::new(Faults::default());
+        assert!(answers_while_locked(&faults), "no rule ever added");
+        let added = faults.add(rule("/qps/*"));
+        assert!(
+            !answers_while_locked(&faults),
+            "a rule listed: the lock is taken"
+        );
+        assert!(faults.remove(added.id));
+        assert!(answers_while_locked(&faults), "the last rule removed");
+        faults.add(rule("/qps/*"));
+        faults.clear();
+        assert!(answers_while_locked(&faults), "the rules cleared");
+    }
+}

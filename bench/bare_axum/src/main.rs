@@ -4,11 +4,11 @@
 //! endpoint's requests per second as a share of this server's, so a change is judged by a
 //! ratio rather than by an absolute figure that moves with the machine's load.
 //!
-//! `cargo run --release --example bare_axum -- PORT ANSWERS.json`, where the file is a list
-//! of `{"method", "path", "status", "contentType", "body"}`: one route per entry. A POST
-//! handler reads the request body (as any real handler would) before it answers.
+//! `bare-axum PORT ANSWERS.json`, where the file is a list of `{"method", "path", "status",
+//! "contentType", "body"}`: one route per entry. A POST handler reads the request body (as
+//! any real handler would) before it answers.
 //!
-//! Not part of the published crate (Cargo.toml's `include` lists only `src/` and the data).
+//! Not part of the published crate: a package of its own under bench/.
 
 use axum::body::Bytes;
 use axum::http::{HeaderValue, StatusCode, header};
