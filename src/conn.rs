@@ -58,7 +58,11 @@ struct Activity {
     head_since: AtomicU64,
     /// Requests in the service.
     busy: AtomicUsize,
-    /// Wakes the watchdog when a request head starts (its deadline moves closer).
+    /// Milliseconds since `started` the watchdog sleeps till; `u64::MAX` while it works
+    /// out how long.
+    wake_at: AtomicU64,
+    /// Wakes the watchdog when a request head starts and its deadline comes before the
+    /// watchdog's next look.
     changed: tokio::sync::Notify,
 }
 
@@ -69,6 +73,7 @@ impl Activity {
             last_io: AtomicU64::new(0),
             head_since: AtomicU64::new(0),
             busy: AtomicUsize::new(0),
+            wake_at: AtomicU64::new(u64::MAX),
             changed: tokio::sync::Notify::new(),
         }
     }
@@ -77,16 +82,21 @@ impl Activity {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    fn on_read(&self) {
+    fn on_read(&self, header: Duration) {
         let now = self.now_ms();
         self.last_io.store(now, Ordering::Relaxed);
-        if self.busy.load(Ordering::Acquire) == 0
+        if self.busy.load(Ordering::SeqCst) == 0
             && self
                 .head_since
-                .compare_exchange(0, now + 1, Ordering::AcqRel, Ordering::Relaxed)
+                .compare_exchange(0, now + 1, Ordering::SeqCst, Ordering::Relaxed)
                 .is_ok()
         {
-            self.changed.notify_one();
+            // The watchdog looks again before this head is due (as on a busy keep-alive
+            // connection, where it looks every header timeout): no need to wake it.
+            let due = now.saturating_add(u64::try_from(header.as_millis()).unwrap_or(u64::MAX));
+            if self.wake_at.load(Ordering::SeqCst) > due {
+                self.changed.notify_one();
+            }
         }
     }
 
@@ -96,12 +106,12 @@ impl Activity {
 
     /// How long until the connection is overdue; `None` when it already is.
     fn time_left(&self, t: &Timeouts) -> Option<Duration> {
-        if self.busy.load(Ordering::Acquire) > 0 {
+        if self.busy.load(Ordering::SeqCst) > 0 {
             // A request in flight: its body is bounded by the body timeout; look again later.
             return Some(t.idle.min(t.header));
         }
         let now = self.now_ms();
-        let (since, limit) = match self.head_since.load(Ordering::Acquire) {
+        let (since, limit) = match self.head_since.load(Ordering::SeqCst) {
             0 => (self.last_io.load(Ordering::Relaxed), t.idle),
             head => (head - 1, t.header),
         };
@@ -116,8 +126,8 @@ struct Busy(Arc<Activity>);
 
 impl Busy {
     fn new(activity: &Arc<Activity>) -> Busy {
-        activity.busy.fetch_add(1, Ordering::AcqRel);
-        activity.head_since.store(0, Ordering::Release);
+        activity.busy.fetch_add(1, Ordering::SeqCst);
+        activity.head_since.store(0, Ordering::SeqCst);
         Busy(activity.clone())
     }
 }
@@ -125,7 +135,7 @@ impl Busy {
 impl Drop for Busy {
     fn drop(&mut self) {
         self.0.on_write();
-        self.0.busy.fetch_sub(1, Ordering::AcqRel);
+        self.0.busy.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -133,6 +143,7 @@ impl Drop for Busy {
 struct Watched<I> {
     io: I,
     activity: Arc<Activity>,
+    header: Duration,
 }
 
 impl<I: AsyncRead + Unpin> AsyncRead for Watched<I> {
@@ -144,7 +155,7 @@ impl<I: AsyncRead + Unpin> AsyncRead for Watched<I> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.io).poll_read(cx, buf);
         if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            self.activity.on_read();
+            self.activity.on_read(self.header);
         }
         polled
     }
@@ -197,7 +208,12 @@ where
 {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.timer(TokioTimer::new()).keep_alive(true);
+    // The watchdog times request heads (`Timeouts::header`); hyper's own head timer (30 s
+    // by default, re-armed for every request) would only cut a longer configured one short.
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(None)
+        .keep_alive(true);
     let stopping = wait_for(stop);
     tokio::pin!(stopping);
     loop {
@@ -209,6 +225,7 @@ where
         let io = Watched {
             io,
             activity: activity.clone(),
+            header: timeouts.header,
         };
         let service = {
             let activity = activity.clone();
@@ -217,6 +234,14 @@ where
                 let busy = Busy::new(&activity);
                 let app = app.clone();
                 async move {
+                    use http_body::Body as _;
+                    // A request with no body (most GETs) is handed on as it is: nothing to
+                    // time, nothing left unread.
+                    if request.body().is_end_stream() {
+                        let response = app.oneshot(request.map(Body::new)).await;
+                        drop(busy);
+                        return response;
+                    }
                     let slot = Arc::new(std::sync::Mutex::new(None));
                     let request = request.map(|incoming| {
                         Body::new(Returned {
@@ -391,10 +416,15 @@ where
 {
     tokio::pin!(conn);
     loop {
+        activity.wake_at.store(u64::MAX, Ordering::SeqCst);
         let Some(left) = activity.time_left(&timeouts) else {
             tracing::debug!("connection closed: timed out");
             return;
         };
+        let left_ms = u64::try_from(left.as_millis()).unwrap_or(u64::MAX);
+        activity
+            .wake_at
+            .store(activity.now_ms().saturating_add(left_ms), Ordering::SeqCst);
         tokio::select! {
             result = &mut conn => {
                 if let Err(e) = result {

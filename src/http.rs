@@ -1,57 +1,132 @@
-//! Cross-cutting HTTP layers: request logging, and request bodies under the size limit and
-//! the budget of bodies in flight.
+//! What every request passes through, whatever its surface: which [`Surface`] it belongs
+//! to, the request log, its body under the size limit and the budget of bodies in flight,
+//! and the redaction of what the journal and the log show. The front layer in `crate::app`
+//! applies them.
 
 use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 /// Bytes of a request body the debug log shows.
-const LOGGED_BODY_BYTES: usize = 64 * 1024;
+pub const LOGGED_BODY_BYTES: usize = 64 * 1024;
 
-/// Logs method, path, status and latency at info; request bodies at debug (what the handler
-/// read of them, at most 64 KiB, secrets redacted).
+/// Which API a request belongs to. The front layer (`crate::app`) decides it once, from the
+/// path's prefix, and puts it in the request's extensions; the fallbacks, the body guard's
+/// answers, the fault rules and the journal read it from there (the [`Surface`] extractor).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// `/auth`, `/sm/v1/...` and anything no other prefix names.
+    Car,
+    /// `/qps/...`.
+    Cm,
+    /// `/_mock` and `/_mock/...`.
+    Control,
+    /// `/msp/...`, and `/api/...` (the classic platform's VM API, which only stubs answer).
+    Classic,
+}
+
+impl Surface {
+    /// The surface a path's prefix names: the one decision, made by the front layer.
+    pub fn of(path: &str) -> Surface {
+        if path.starts_with("/qps/") || path == "/qps" {
+            Surface::Cm
+        } else if path == "/_mock" || path.starts_with("/_mock/") {
+            Surface::Control
+        } else if path.starts_with("/msp/") || path == "/msp" || path.starts_with("/api/") {
+            Surface::Classic
+        } else {
+            Surface::Car
+        }
+    }
+
+    /// The surface the front layer put in `extensions`; decided from `path` only for a
+    /// request that did not pass through it (a surface's router used on its own).
+    pub fn of_request(extensions: &axum::http::Extensions, path: &str) -> Surface {
+        extensions
+            .get::<Surface>()
+            .copied()
+            .unwrap_or_else(|| Surface::of(path))
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Surface {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Surface::of_request(&parts.extensions, parts.uri.path()))
+    }
+}
+
+/// The request log of one request: method, path, status and latency at info; the body at
+/// debug (what the handler read of it, at most 64 KiB, secrets redacted). Nothing is
+/// copied when the log would not show it.
 ///
 /// Latency is measured with a monotonic `Instant`; it is a measurement, not a reading of
 /// business time, so it does not go through the store clock.
-pub async fn log_requests(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let (request, seen) = if tracing::enabled!(tracing::Level::DEBUG) {
-        let content_type = request
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let (parts, body) = request.into_parts();
-        let (tee, seen) = Tee::new(body, LOGGED_BODY_BYTES);
-        (
-            Request::from_parts(parts, Body::new(tee)),
-            Some((seen, content_type)),
-        )
-    } else {
-        (request, None)
-    };
-    let response = next.run(request).await;
-    if let Some((seen, content_type)) = seen {
-        let seen = seen.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(body) = shown_body(&response, content_type.as_deref(), &seen) {
-            tracing::debug!(%method, %path, bytes = seen.total, body = %body, "request body");
+pub struct RequestLog {
+    info: bool,
+    debug: bool,
+}
+
+impl RequestLog {
+    /// What the log will show of the requests: checked once per request.
+    pub fn levels() -> RequestLog {
+        RequestLog {
+            info: tracing::enabled!(tracing::Level::INFO),
+            debug: tracing::enabled!(tracing::Level::DEBUG),
         }
     }
-    tracing::info!(
-        %method,
-        %path,
-        status = response.status().as_u16(),
-        latency_ms = crate::dates::millis(started.elapsed()),
-        "request"
-    );
-    response
+
+    /// Whether requests are logged at all (at info, or their bodies at debug).
+    pub fn shows_requests(&self) -> bool {
+        self.info || self.debug
+    }
+
+    /// Bytes of the body to keep for the debug log (0 when it is not shown).
+    pub fn body_bytes(&self) -> usize {
+        if self.debug { LOGGED_BODY_BYTES } else { 0 }
+    }
+
+    /// Log the answer to `method` `uri`, begun at `started`; `body` is the watch over what
+    /// was read of its body, when any was.
+    pub fn answered(
+        &self,
+        method: &axum::http::Method,
+        uri: &axum::http::Uri,
+        content_type: Option<&axum::http::HeaderValue>,
+        response: &Response,
+        body: Option<&BodyWatch>,
+        started: Instant,
+    ) {
+        let path = uri.path();
+        if self.debug
+            && let Some(watch) = body
+        {
+            let content_type = content_type.and_then(|v| v.to_str().ok());
+            let shown = watch.seen(LOGGED_BODY_BYTES, |head, total| {
+                shown_body(response, content_type, head, total).map(|body| (body, total))
+            });
+            if let Some((body, total)) = shown {
+                tracing::debug!(%method, %path, bytes = total, body = %body, "request body");
+            }
+        }
+        if self.info {
+            tracing::info!(
+                %method,
+                %path,
+                status = response.status().as_u16(),
+                latency_ms = crate::dates::millis(started.elapsed()),
+                "request"
+            );
+        }
+    }
 }
 
 /// Whom a request's credentials were verified as, noted by the extractor that verified
@@ -83,19 +158,21 @@ impl VerifiedUser {
 pub struct ShownBody(pub String);
 
 /// The body of a request as the journal and the debug log show it: the handler's
-/// [`ShownBody`] when it gave one, else what was read of it with secrets redacted; `None`
-/// when nothing was read.
-pub fn shown_body(response: &Response, content_type: Option<&str>, seen: &Seen) -> Option<String> {
-    if seen.total == 0 {
+/// [`ShownBody`] when it gave one, else what was read of it (its first bytes, `head`, of
+/// `total`) with secrets redacted; `None` when nothing was read.
+pub fn shown_body(
+    response: &Response,
+    content_type: Option<&str>,
+    head: &[u8],
+    total: u64,
+) -> Option<String> {
+    if total == 0 {
         return None;
     }
     if let Some(ShownBody(text)) = response.extensions().get::<ShownBody>() {
         return Some(text.clone());
     }
-    Some(redact_body(
-        content_type,
-        &String::from_utf8_lossy(&seen.head),
-    ))
+    Some(redact_body(content_type, &String::from_utf8_lossy(head)))
 }
 
 /// The answer to a login body over what `/auth` reads (the gateway's JSON 413).
@@ -112,7 +189,7 @@ pub fn payload_too_large() -> Response {
 }
 
 /// Why a request body was not read to its end, whatever read it: the one list the surfaces
-/// answer from (`crate::body_refused`).
+/// answer from (`crate::app`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum BodyError {
     /// Longer than `--max-body-bytes` (declared or as it streamed).
@@ -186,12 +263,18 @@ impl Default for BodyBudget {
     }
 }
 
-/// A request's body, as far as the guard knows: the error that ended it, and the budget it
-/// holds (kept until the answer is made, since the handler holds what it read till then).
+/// A request's body, as far as the guard knows: the error that ended it, the budget it
+/// holds (kept until the answer is made, since the handler holds what it read till then),
+/// and what the handler read of it — its first bytes, as many as the journal and the debug
+/// log keep, and how many there were in all.
 #[derive(Debug, Default)]
 struct Fate {
     error: Option<BodyError>,
     held: Vec<tokio::sync::OwnedSemaphorePermit>,
+    /// Bytes of the body to keep a copy of.
+    keep: usize,
+    head: Vec<u8>,
+    total: u64,
 }
 
 /// The watch over one request's body that [`guard_body`] hands back.
@@ -202,6 +285,13 @@ impl BodyWatch {
     /// Why the body ended early, if it did.
     pub fn error(&self) -> Option<BodyError> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).error
+    }
+
+    /// `f` over the first `limit` bytes read of the body (at most what was kept) and the
+    /// number of bytes read in all.
+    pub fn seen<R>(&self, limit: usize, f: impl FnOnce(&[u8], u64) -> R) -> R {
+        let fate = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        f(&fate.head[..fate.head.len().min(limit)], fate.total)
     }
 }
 
@@ -224,13 +314,16 @@ const RESERVE_STEP: u64 = 64 * 1024;
 
 /// Put `request`'s body under the limit and the budget: a declared length over `max` is
 /// refused at once; otherwise the body is read through a [`Guarded`] that cuts it past
-/// `max`, reserves budget 64 KiB ahead of what it reads (waiting for room, bounded) and
-/// notes why it ended early, whatever error the transport gave.
+/// `max`, reserves budget 64 KiB ahead of what it reads (waiting for room, bounded), keeps
+/// a copy of its first `keep` bytes and notes why it ended early, whatever error the
+/// transport gave. A request with no body is handed on as it is, with no watch.
 pub fn guard_body(
     request: Request,
     max: usize,
     budget: &BodyBudget,
-) -> Result<(Request, BodyWatch), BodyError> {
+    keep: usize,
+) -> Result<(Request, Option<BodyWatch>), BodyError> {
+    use http_body::Body as _;
     let declared = request
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)
@@ -239,7 +332,13 @@ pub fn guard_body(
     if declared.is_some_and(|len| len > max as u64) {
         return Err(BodyError::TooLarge);
     }
-    let fate = std::sync::Arc::new(std::sync::Mutex::new(Fate::default()));
+    if request.body().is_end_stream() {
+        return Ok((request, None));
+    }
+    let fate = std::sync::Arc::new(std::sync::Mutex::new(Fate {
+        keep,
+        ..Fate::default()
+    }));
     let (parts, body) = request.into_parts();
     let guarded = Guarded {
         inner: body,
@@ -253,7 +352,7 @@ pub fn guard_body(
     };
     Ok((
         Request::from_parts(parts, Body::new(guarded)),
-        BodyWatch(fate),
+        Some(BodyWatch(fate)),
     ))
 }
 
@@ -346,7 +445,15 @@ impl http_body::Body for Guarded {
         }
         match std::pin::Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
-                this.read += frame.data_ref().map_or(0, |d| d.len() as u64);
+                if let Some(data) = frame.data_ref()
+                    && !data.is_empty()
+                {
+                    this.read += data.len() as u64;
+                    let mut fate = this.fate.lock().unwrap_or_else(|e| e.into_inner());
+                    fate.total += data.len() as u64;
+                    let room = fate.keep.saturating_sub(fate.head.len());
+                    fate.head.extend_from_slice(&data[..room.min(data.len())]);
+                }
                 if this.read > this.max {
                     return Poll::Ready(Some(Err(this.fail(BodyError::TooLarge))));
                 }
@@ -392,68 +499,6 @@ pub fn percent_decodes_to_utf8(path: &str) -> bool {
         }
     }
     std::str::from_utf8(&out).is_ok()
-}
-
-/// What a [`Tee`] saw of a body: its first bytes (at most the limit) and how many there were
-/// in all.
-#[derive(Debug, Default)]
-pub struct Seen {
-    pub head: Vec<u8>,
-    pub total: u64,
-}
-
-/// A request body passed through to the handler as it streams, keeping a copy of its first
-/// `limit` bytes and nothing more: whatever the handler does not read is never read, and
-/// whatever it reads is not held twice.
-pub struct Tee {
-    inner: Body,
-    limit: usize,
-    seen: std::sync::Arc<std::sync::Mutex<Seen>>,
-}
-
-impl Tee {
-    /// Wrap `body`; the second value is where the copy is kept.
-    pub fn new(body: Body, limit: usize) -> (Tee, std::sync::Arc<std::sync::Mutex<Seen>>) {
-        let seen = std::sync::Arc::new(std::sync::Mutex::new(Seen::default()));
-        (
-            Tee {
-                inner: body,
-                limit,
-                seen: seen.clone(),
-            },
-            seen,
-        )
-    }
-}
-
-impl http_body::Body for Tee {
-    type Data = axum::body::Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
-        if let std::task::Poll::Ready(Some(Ok(frame))) = &polled
-            && let Some(data) = frame.data_ref()
-        {
-            let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-            seen.total += data.len() as u64;
-            let room = self.limit.saturating_sub(seen.head.len());
-            let take = room.min(data.len());
-            seen.head.extend_from_slice(&data[..take]);
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
-    }
 }
 
 /// Field names whose values are secrets: passwords, secrets and tokens.

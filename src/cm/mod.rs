@@ -70,7 +70,7 @@ async fn unknown(
 ) -> axum::response::Response {
     use axum::extract::FromRequestParts;
     use axum::response::IntoResponse;
-    let mut parts = match crate::answer_unrouted(&state, request).await {
+    let mut parts = match crate::app::answer_unrouted(&state, request).await {
         Ok(answer) => return answer,
         Err(request) => request.into_parts().0,
     };

@@ -1,17 +1,18 @@
 //! Fault rules: make matching API calls fail, slow down, drop, or hit a rate limit — for
-//! the next N calls, or with a probability drawn from a seeded generator — then stop.
+//! the next N calls, or with a probability drawn from a seeded generator — then stop. The
+//! front layer (`crate::app`) asks [`Taken::first`] for every API call.
 
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::car::error::{CarError, RateLimit};
 use crate::cm::error::CmError;
 use crate::cm::reply::Ctx;
+use crate::http::Surface;
 use crate::state::AppState;
 pub use crate::state::faults::{Fault, FaultSpec, check};
 #[cfg(test)]
@@ -47,24 +48,26 @@ fn qps_code(status: StatusCode) -> &'static str {
     }
 }
 
-/// The API's own error for `status` at `path`: a CM `ServiceResponse` in the request's
-/// format naming the called object's schema, the classic `SIMPLE_RETURN`, or the CAR body.
-fn api_error(request: &Request, status: StatusCode, now_s: i64) -> Response {
-    let path = request.uri().path();
-    if path.starts_with("/msp/") {
-        let text = format!("Simulated failure ({status})");
-        return crate::classic::simple_return(status, now_s, None, &text);
-    }
-    if path.starts_with("/qps/") {
-        let ctx = Ctx::for_request(request.uri(), request.headers(), request.extensions());
-        return ctx
-            .fail(CmError {
-                code: qps_code(status),
-                message: format!("Simulated failure ({status})"),
-                resolution: "This failure was injected by qualys-mock.".into(),
-                status,
-            })
-            .into_response();
+/// The API's own error for `status`: a CM `ServiceResponse` in the request's format naming
+/// the called object's schema, the classic `SIMPLE_RETURN`, or the CAR body.
+fn api_error(request: &Request, surface: Surface, status: StatusCode, now_s: i64) -> Response {
+    match surface {
+        Surface::Classic => {
+            let text = format!("Simulated failure ({status})");
+            return crate::classic::simple_return(status, now_s, None, &text);
+        }
+        Surface::Cm => {
+            let ctx = Ctx::for_request(request.uri(), request.headers(), request.extensions());
+            return ctx
+                .fail(CmError {
+                    code: qps_code(status),
+                    message: format!("Simulated failure ({status})"),
+                    resolution: "This failure was injected by qualys-mock.".into(),
+                    status,
+                })
+                .into_response();
+        }
+        Surface::Car | Surface::Control => {}
     }
     let message = status
         .canonical_reason()
@@ -81,78 +84,110 @@ fn api_error(request: &Request, status: StatusCode, now_s: i64) -> Response {
     response
 }
 
-fn rate_limited(request: &Request, retry_after: u64, now_s: i64) -> Response {
+fn rate_limited(request: &Request, surface: Surface, retry_after: u64, now_s: i64) -> Response {
     // A 429 says how long to wait: at least a second, or clients retry in a hot loop.
     let retry_after = retry_after.max(1);
-    if request.uri().path().starts_with("/msp/") {
-        return crate::classic::rate_limited(now_s, retry_after);
+    match surface {
+        Surface::Classic => crate::classic::rate_limited(now_s, retry_after),
+        Surface::Cm => {
+            let mut response = api_error(request, surface, StatusCode::TOO_MANY_REQUESTS, now_s);
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                HeaderValue::from(retry_after),
+            );
+            response
+        }
+        Surface::Car | Surface::Control => CarError::TooManyRequests {
+            message: "API rate limit exceeded".into(),
+            limit: RateLimit {
+                limit: 300,
+                window_s: 3600,
+                remaining: 0,
+                retry_after_s: retry_after,
+            },
+        }
+        .into_response(),
     }
-    if request.uri().path().starts_with("/qps/") {
-        let mut response = api_error(request, StatusCode::TOO_MANY_REQUESTS, now_s);
-        response.headers_mut().insert(
-            axum::http::header::RETRY_AFTER,
-            HeaderValue::from(retry_after),
-        );
-        return response;
-    }
-    CarError::TooManyRequests {
-        message: "API rate limit exceeded".into(),
-        limit: RateLimit {
-            limit: 300,
-            window_s: 3600,
-            remaining: 0,
-            retry_after_s: retry_after,
-        },
-    }
-    .into_response()
 }
 
-/// Apply the first matching fault rule to API calls (`/_mock/` is never faulted).
-pub async fn inject(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
-    if super::is_control_path(&path) {
-        return next.run(request).await;
-    }
-    let Some((id, spec)) = state.control.faults.take(request.method().as_str(), &path) else {
-        return next.run(request).await;
-    };
-    let action = if spec.drop {
-        FaultAction::Drop
-    } else if spec.rate_limit.is_some() {
-        FaultAction::RateLimit
-    } else if spec.status.is_some() {
-        FaultAction::Status
-    } else {
-        FaultAction::Latency
-    };
-    let now_s = state.clock.now_ms().div_euclid(1000);
-    if let Some(ms) = spec.latency_ms {
-        tokio::time::sleep(Duration::from_millis(ms)).await;
-    }
-    let mut response = if spec.drop {
-        Response::new(Body::new(Broken))
-    } else if let Some(retry_after) = spec.rate_limit {
-        rate_limited(&request, retry_after, now_s)
-    } else if let Some(status) = spec.status.and_then(|s| StatusCode::from_u16(s).ok()) {
-        match &spec.body {
-            Some(serde_json::Value::String(text)) => (status, text.clone()).into_response(),
-            Some(json) => (status, axum::Json(json.clone())).into_response(),
-            None => api_error(&request, status, now_s),
+/// A fault rule that applies to one API call (`/_mock/` is never faulted).
+pub(crate) struct Taken {
+    id: u64,
+    spec: FaultSpec,
+}
+
+impl Taken {
+    /// The first rule that applies to `request` on `surface`, counted. With no rule listed
+    /// this is one atomic load.
+    pub(crate) fn first(state: &AppState, surface: Surface, request: &Request) -> Option<Taken> {
+        if surface == Surface::Control {
+            return None;
         }
-    } else {
-        next.run(request).await
-    };
-    for (k, v) in &spec.headers {
-        if let (Ok(name), Ok(value)) = (HeaderName::try_from(k.as_str()), HeaderValue::from_str(v))
-        {
-            response.headers_mut().insert(name, value);
+        let (id, spec) = state
+            .control
+            .faults
+            .take(request.method().as_str(), request.uri().path())?;
+        Some(Taken { id, spec })
+    }
+
+    fn action(&self) -> FaultAction {
+        if self.spec.drop {
+            FaultAction::Drop
+        } else if self.spec.rate_limit.is_some() {
+            FaultAction::RateLimit
+        } else if self.spec.status.is_some() {
+            FaultAction::Status
+        } else {
+            FaultAction::Latency
         }
     }
-    // The journal marks the entry with the rule that shaped it.
-    response
-        .extensions_mut()
-        .insert(crate::state::journal::AppliedFault { id, action });
-    response
+
+    /// Wait the rule's latency, then the answer it puts in place of the API's: a dropped
+    /// connection, a rate limit, or a status (with the rule's body or the API's own error);
+    /// the request back when the API answers (a latency rule).
+    pub(crate) async fn answer(
+        &self,
+        state: &AppState,
+        surface: Surface,
+        request: Request,
+    ) -> Result<Response, Request> {
+        let spec = &self.spec;
+        let now_s = state.clock.now_ms().div_euclid(1000);
+        if let Some(ms) = spec.latency_ms {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+        if spec.drop {
+            Ok(Response::new(Body::new(Broken)))
+        } else if let Some(retry_after) = spec.rate_limit {
+            Ok(rate_limited(&request, surface, retry_after, now_s))
+        } else if let Some(status) = spec.status.and_then(|s| StatusCode::from_u16(s).ok()) {
+            Ok(match &spec.body {
+                Some(serde_json::Value::String(text)) => (status, text.clone()).into_response(),
+                Some(json) => (status, axum::Json(json.clone())).into_response(),
+                None => api_error(&request, surface, status, now_s),
+            })
+        } else {
+            Err(request)
+        }
+    }
+
+    /// The rule's headers on the answer, and the mark the journal reads (which rule shaped
+    /// it, and how).
+    pub(crate) fn mark(&self, response: &mut Response) {
+        for (k, v) in &self.spec.headers {
+            if let (Ok(name), Ok(value)) =
+                (HeaderName::try_from(k.as_str()), HeaderValue::from_str(v))
+            {
+                response.headers_mut().insert(name, value);
+            }
+        }
+        response
+            .extensions_mut()
+            .insert(crate::state::journal::AppliedFault {
+                id: self.id,
+                action: self.action(),
+            });
+    }
 }
 
 #[cfg(test)]

@@ -4,78 +4,107 @@
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::header;
-use axum::middleware::Next;
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, Uri, header};
 use axum::response::Response;
 
-use crate::http::{Tee, VerifiedUser};
+use crate::http::{BodyWatch, Surface, VerifiedUser};
 use crate::state::AppState;
 #[cfg(test)]
 use crate::state::journal::Journal;
 pub use crate::state::journal::{AppliedFault, Entry, FaultAction, Filter, IgnoredKeys};
 
-/// Record every API call. The body streams to the handler through a [`Tee`] that keeps its
-/// first `--journal-body-bytes` and nothing more, so a body the handler refuses (no
-/// credentials) is never read, and the journal never holds more than its limit. The body is
-/// shown as [`crate::http::shown_body`] says; the user is the one the auth extractor
-/// verified (a [`VerifiedUser`] slot in the request's extensions), or none.
-pub async fn record(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
-    if super::is_control_path(&path) {
-        return next.run(request).await;
+/// One API call being recorded: what the entry needs of the request, taken before the
+/// request goes to its handler, and the slots its extractors fill (the verified user, the
+/// ignored keys). The body is kept by the body guard (its first `--journal-body-bytes`,
+/// nothing more, and only what the handler read, so a body the handler refuses unread —
+/// no credentials — is never read); it is shown as [`crate::http::shown_body`] says.
+pub(crate) struct Recording {
+    method: Method,
+    uri: Uri,
+    content_type: Option<HeaderValue>,
+    verified: VerifiedUser,
+    ignored: IgnoredKeys,
+}
+
+impl Recording {
+    /// Start recording `request` on `surface`; `None` for a control call (never recorded)
+    /// or when the journal keeps nothing (`--journal-size 0`).
+    pub(crate) fn start(
+        state: &AppState,
+        surface: Surface,
+        request: &mut Request,
+    ) -> Option<Recording> {
+        if surface == Surface::Control || state.control.journal.capacity() == 0 {
+            return None;
+        }
+        let verified = VerifiedUser::default();
+        let ignored = IgnoredKeys::default();
+        request.extensions_mut().insert(verified.clone());
+        request.extensions_mut().insert(ignored.clone());
+        Some(Recording {
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            content_type: request.headers().get(header::CONTENT_TYPE).cloned(),
+            verified,
+            ignored,
+        })
     }
-    let started = Instant::now();
-    let journal = &state.control.journal;
-    let method = request.method().to_string();
-    let query = request.uri().query().map(crate::http::redact_query);
-    let verified = VerifiedUser::default();
-    request.extensions_mut().insert(verified.clone());
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let (mut parts, body) = request.into_parts();
-    let ignored = IgnoredKeys::default();
-    parts.extensions.insert(ignored.clone());
-    let (tee, seen) = Tee::new(body, journal.body_limit);
-    let response = next.run(Request::from_parts(parts, Body::new(tee))).await;
-    let (body_text, truncated) = {
-        let seen = seen.lock().unwrap_or_else(|e| e.into_inner());
-        (
-            crate::http::shown_body(&response, content_type.as_deref(), &seen),
-            seen.total > seen.head.len() as u64,
-        )
-    };
-    let fault = response.extensions().get::<AppliedFault>().copied();
-    let answered_by = response
-        .extensions()
-        .get::<crate::state::journal::AnsweredBy>()
-        .map(|a| a.0.clone());
-    let dropped = fault.is_some_and(|f| f.action == FaultAction::Drop);
-    let (response, error) = if dropped {
-        (response, None)
-    } else {
-        error_message(&path, response).await
-    };
-    journal.push(Entry {
-        seq: 0,
-        at_ms: state.clock.now_ms(),
-        method,
-        path,
-        query,
-        status: (!dropped).then(|| response.status().as_u16()),
-        latency_ms: crate::dates::millis(started.elapsed()),
-        user: verified.get(),
-        body: body_text,
-        body_truncated: truncated,
-        fault,
-        ignored_keys: ignored.take(),
-        error,
-        answered_by,
-    });
-    response
+
+    /// Bytes of the request body the entry keeps.
+    pub(crate) fn body_bytes(state: &AppState) -> usize {
+        state.control.journal.body_limit
+    }
+
+    /// The entry for `response`, the answer to the call begun at `started` whose body was
+    /// read under `body` (none: no body, or none read).
+    pub(crate) async fn finish(
+        self,
+        state: &AppState,
+        surface: Surface,
+        response: Response,
+        body: Option<&BodyWatch>,
+        started: Instant,
+    ) -> Response {
+        let journal = &state.control.journal;
+        let content_type = self.content_type.as_ref().and_then(|v| v.to_str().ok());
+        let (body_text, truncated) = body.map_or((None, false), |watch| {
+            watch.seen(journal.body_limit, |head, total| {
+                (
+                    crate::http::shown_body(&response, content_type, head, total),
+                    total > head.len() as u64,
+                )
+            })
+        });
+        let fault = response.extensions().get::<AppliedFault>().copied();
+        let answered_by = response
+            .extensions()
+            .get::<crate::state::journal::AnsweredBy>()
+            .map(|a| a.0.clone());
+        let dropped = fault.is_some_and(|f| f.action == FaultAction::Drop);
+        let (response, error) = if dropped {
+            (response, None)
+        } else {
+            error_message(surface, response).await
+        };
+        journal.push(Entry {
+            seq: 0,
+            at_ms: state.clock.now_ms(),
+            method: self.method.to_string(),
+            path: self.uri.path().to_owned(),
+            query: self.uri.query().map(crate::http::redact_query),
+            status: (!dropped).then(|| response.status().as_u16()),
+            latency_ms: crate::dates::millis(started.elapsed()),
+            user: self.verified.get(),
+            body: body_text,
+            body_truncated: truncated,
+            fault,
+            ignored_keys: self.ignored.take(),
+            error,
+            answered_by,
+        });
+        response
+    }
 }
 
 /// Error answers are small; a larger one is not read for its message.
@@ -84,9 +113,9 @@ const ERROR_BODY_LIMIT: u64 = 8 * 1024;
 /// The message of an error answer, for the journal: an HTTP error, or a QPS
 /// `ServiceResponse` whose code is not `SUCCESS` (QPS answers errors with 200). The answer
 /// is read only when it is small and whole in memory (its size known), then given back.
-async fn error_message(path: &str, response: Response) -> (Response, Option<String>) {
+async fn error_message(surface: Surface, response: Response) -> (Response, Option<String>) {
     use http_body::Body as _;
-    let may_be_error = response.status().as_u16() >= 400 || path.starts_with("/qps/");
+    let may_be_error = response.status().as_u16() >= 400 || surface == Surface::Cm;
     let small = response
         .body()
         .size_hint()

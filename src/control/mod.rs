@@ -2,8 +2,8 @@
 //! with it). JSON in and out. Guarded by `--control-token` when set (health stays open).
 //!
 //! - [`ops`] — the operations (also behind [`crate::mock::MockServer`]).
-//! - [`journal`] — the request journal and its middleware.
-//! - [`faults`] — fault rules and their middleware.
+//! - [`journal`] — the request journal and how a call is recorded.
+//! - [`faults`] — fault rules and how one shapes a call.
 //! - [`strict`] — how queries, paths and bodies are read: strictly, or a 400.
 
 pub mod faults;
@@ -15,7 +15,6 @@ mod stubs;
 
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
@@ -51,11 +50,6 @@ impl IntoResponse for ControlError {
         };
         (status, Json(json!({"error": self.to_string()}))).into_response()
     }
-}
-
-/// A path of the control API: `/_mock` itself or anything under `/_mock/`.
-pub fn is_control_path(path: &str) -> bool {
-    path == "/_mock" || path.starts_with("/_mock/")
 }
 
 /// The control routes, grouped by what they read. Those that read a query string or a
@@ -136,28 +130,29 @@ fn store_unavailable(e: crate::store::StoreError) -> Response {
 }
 
 /// With `--control-token`, every `/_mock/` call but health needs
-/// `Authorization: Bearer <token>` or `X-Mock-Token: <token>`.
-pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    if let Some(token) = &state.control.token
-        && is_control_path(path)
-        && path != "/_mock/health"
-    {
-        let headers = request.headers();
-        let bearer = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        let given = headers.get("x-mock-token").and_then(|v| v.to_str().ok());
-        if bearer != Some(token.as_str()) && given != Some(token.as_str()) {
-            return (
-                StatusCode::UNAUTHORIZED,
-                Json(json!({"error": "the control API needs the control token (X-Mock-Token)"})),
-            )
-                .into_response();
-        }
+/// `Authorization: Bearer <token>` or `X-Mock-Token: <token>`: the 401 for a control call
+/// (the front layer asks for those only) without it.
+pub(crate) fn token_refusal(state: &AppState, request: &Request) -> Option<Response> {
+    let token = state.control.token.as_ref()?;
+    if request.uri().path() == "/_mock/health" {
+        return None;
     }
-    next.run(request).await
+    let headers = request.headers();
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let given = headers.get("x-mock-token").and_then(|v| v.to_str().ok());
+    if bearer == Some(token.as_str()) || given == Some(token.as_str()) {
+        return None;
+    }
+    Some(
+        (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "the control API needs the control token (X-Mock-Token)"})),
+        )
+            .into_response(),
+    )
 }
 
 /// `GET /_mock/health`: 200 once the store is loaded, with the seed's name, where the

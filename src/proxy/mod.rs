@@ -118,7 +118,8 @@ pub async fn forward(state: &AppState, request: Request) -> Result<Response, Req
     let Some(proxy) = &state.info.proxy else {
         return Err(request);
     };
-    if crate::control::is_control_path(request.uri().path()) {
+    let surface = crate::http::Surface::of_request(request.extensions(), request.uri().path());
+    if surface == crate::http::Surface::Control {
         return Err(request);
     }
     let mut response = proxy.forward(state, request).await;

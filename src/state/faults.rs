@@ -3,6 +3,7 @@
 //! applies them is `control::faults`.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -111,9 +112,13 @@ pub struct Fault {
     rng: crate::rng::Rng,
 }
 
+/// The fault rules. Every API call asks whether one applies; with none listed the answer
+/// is one atomic load, no lock.
 #[derive(Debug, Default)]
 pub struct Faults {
     rules: Mutex<(u64, Vec<Fault>)>,
+    /// Whether any rule is listed; written under the lock, read without it.
+    any: AtomicBool,
 }
 
 /// Longest `latencyMs` (10 minutes).
@@ -220,6 +225,7 @@ impl Faults {
             applied: 0,
         };
         guard.1.push(fault.clone());
+        self.any.store(true, Ordering::Release);
         fault
     }
 
@@ -235,21 +241,23 @@ impl Faults {
         let mut guard = self.rules.lock().unwrap_or_else(|e| e.into_inner());
         let before = guard.1.len();
         guard.1.retain(|f| f.id != id);
+        self.any.store(!guard.1.is_empty(), Ordering::Release);
         guard.1.len() != before
     }
 
     pub fn clear(&self) {
-        self.rules
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .1
-            .clear();
+        let mut guard = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        guard.1.clear();
+        self.any.store(false, Ordering::Release);
     }
 
     /// The first rule that applies to this call, counted, with its id. A rule applied
     /// `times` times is spent: it applies no more but stays listed, with its count, until
     /// deleted or reset.
     pub(crate) fn take(&self, method: &str, path: &str) -> Option<(u64, FaultSpec)> {
+        if !self.any.load(Ordering::Acquire) {
+            return None;
+        }
         let mut guard = self.rules.lock().unwrap_or_else(|e| e.into_inner());
         let rules = &mut guard.1;
         let index = rules.iter_mut().position(|f| {
@@ -265,5 +273,58 @@ impl Faults {
         let fault = &mut rules[index];
         fault.applied += 1;
         Some((fault.id, fault.spec.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(path: &str) -> FaultSpec {
+        FaultSpec {
+            method: None,
+            path: path.into(),
+            status: Some(500),
+            body: None,
+            headers: Default::default(),
+            latency_ms: None,
+            drop: false,
+            rate_limit: None,
+            times: None,
+            probability: None,
+            seed: None,
+        }
+    }
+
+    /// `take` on `faults` from another thread, while this one holds the rules' lock:
+    /// whether it answered within a second.
+    fn answers_while_locked(faults: &std::sync::Arc<Faults>) -> bool {
+        let held = faults.rules.lock().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let asking = std::sync::Arc::clone(faults);
+        let asker = std::thread::spawn(move || {
+            let taken = asking.take("GET", "/sm/v1/scripts/1");
+            let _ = tx.send(taken.is_some());
+        });
+        let answered = rx.recv_timeout(std::time::Duration::from_secs(1)).is_ok();
+        drop(held);
+        asker.join().unwrap();
+        answered
+    }
+
+    #[test]
+    fn with_no_rule_listed_a_call_asks_without_taking_the_lock() {
+        let faults = std::sync::Arc::new(Faults::default());
+        assert!(answers_while_locked(&faults), "no rule ever added");
+        let added = faults.add(rule("/qps/*"));
+        assert!(
+            !answers_while_locked(&faults),
+            "a rule listed: the lock is taken"
+        );
+        assert!(faults.remove(added.id));
+        assert!(answers_while_locked(&faults), "the last rule removed");
+        faults.add(rule("/qps/*"));
+        faults.clear();
+        assert!(answers_while_locked(&faults), "the rules cleared");
     }
 }

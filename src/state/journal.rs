@@ -133,8 +133,8 @@ impl Filter {
 /// The ring of entries.
 #[derive(Debug)]
 pub struct Journal {
-    entries: Mutex<VecDeque<Entry>>,
-    next_seq: Mutex<u64>,
+    /// The entries, and the `seq` the next one gets.
+    entries: Mutex<(VecDeque<Entry>, u64)>,
     capacity: usize,
     pub(crate) body_limit: usize,
 }
@@ -142,8 +142,7 @@ pub struct Journal {
 impl Journal {
     pub fn new(capacity: usize, body_limit: usize) -> Journal {
         Journal {
-            entries: Mutex::new(VecDeque::with_capacity(capacity.min(4096))),
-            next_seq: Mutex::new(1),
+            entries: Mutex::new((VecDeque::with_capacity(capacity.min(4096)), 1)),
             capacity,
             body_limit,
         }
@@ -157,10 +156,10 @@ impl Journal {
         if self.capacity == 0 {
             return;
         }
-        let mut seq = self.next_seq.lock().unwrap_or_else(|e| e.into_inner());
-        entry.seq = *seq;
-        *seq += 1;
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let (entries, next_seq) = &mut *guard;
+        entry.seq = *next_seq;
+        *next_seq += 1;
         while entries.len() >= self.capacity {
             entries.pop_front();
         }
@@ -168,13 +167,14 @@ impl Journal {
     }
 
     pub fn list(&self, f: &Filter) -> Vec<Entry> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.iter().filter(|e| f.matches(e)).cloned().collect()
+        let guard = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        guard.0.iter().filter(|e| f.matches(e)).cloned().collect()
     }
 
     /// Delete the entries `f` matches (every entry with an empty filter); how many went.
     pub fn remove(&self, f: &Filter) -> usize {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let entries = &mut guard.0;
         let before = entries.len();
         entries.retain(|e| !f.matches(e));
         before - entries.len()
@@ -184,11 +184,16 @@ impl Journal {
         self.entries
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+            .0
             .clear();
     }
 
     pub fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .len()
     }
 
     pub fn is_empty(&self) -> bool {

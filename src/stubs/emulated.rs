@@ -37,7 +37,7 @@ pub const SAMPLES: &[&str] = &[
 /// The emulated API a path belongs to, if any.
 pub fn surface_of(path: &str) -> Option<&'static str> {
     let segments: Vec<&str> = path.split('/').skip(1).collect();
-    if crate::control::is_control_path(path) {
+    if crate::http::Surface::of(path) == crate::http::Surface::Control {
         return Some("control API");
     }
     match segments.as_slice() {

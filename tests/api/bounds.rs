@@ -626,3 +626,36 @@ async fn a_head_started_late_is_still_held_to_the_header_timeout() {
     }
     running.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_header_timeout_longer_than_thirty_seconds_is_honoured() {
+    // hyper's own head timer (30 s unless told otherwise) must not cut a longer one short.
+    let running = launch(qualys_mock::ServerConfig {
+        timeouts: qualys_mock::Timeouts {
+            header: Duration::from_secs(45),
+            idle: Duration::from_secs(600),
+            ..Default::default()
+        },
+        ..crate::helpers::serve_config()
+    })
+    .await;
+    let mut stream = sent(
+        running.http_addr(),
+        b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\n",
+    )
+    .await;
+    let mut buf = [0u8; 64];
+    let early = tokio::time::timeout(Duration::from_secs(35), stream.read(&mut buf)).await;
+    assert!(
+        early.is_err(),
+        "the connection ended before its 45 s header timeout: {early:?}"
+    );
+    // The head finished in time is answered.
+    stream.write_all(b"\r\n").await.unwrap();
+    let n = tokio::time::timeout(BOUND, stream.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &buf[..n]);
+    running.shutdown().await;
+}

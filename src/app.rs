@@ -1,0 +1,319 @@
+//! The app: both API surfaces and the control endpoints merged into one router over one
+//! state, the fallbacks that answer what no route takes, and the one layer in front of them
+//! that every request passes through.
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::control::faults::Taken;
+use crate::control::journal::Recording;
+use crate::http::{BodyWatch, RequestLog, Surface};
+use crate::state::AppState;
+use crate::{car, classic, cm, control, http};
+
+/// The whole service: both API surfaces and the control endpoints over one state.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(car::router(&state))
+        .merge(cm::router())
+        .merge(classic::router())
+        .merge(control::router(&state))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), front))
+        // `front` enforces `--max-body-bytes` on every body, whoever reads it.
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+/// The one layer in front of every route, in this order: decide the request's [`Surface`]
+/// (a request extension everything after reads); on the control API, check the control
+/// token; on the APIs, start the journal's entry and apply a fault rule when one matches;
+/// then log the request, refuse a path that does not decode, and read the body under its
+/// limit and the budget ([`serve`]). Nothing is copied for a log line, an entry or a rule
+/// that nobody asked for.
+async fn front(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let surface = Surface::of(request.uri().path());
+    request.extensions_mut().insert(surface);
+    if surface == Surface::Control
+        && let Some(refused) = control::token_refusal(&state, &request)
+    {
+        return refused;
+    }
+    let recording = Recording::start(&state, surface, &mut request);
+    let mut body = None;
+    let response = match Taken::first(&state, surface, &request) {
+        None => {
+            serve(
+                &state,
+                surface,
+                request,
+                next,
+                recording.is_some(),
+                &mut body,
+                started,
+            )
+            .await
+        }
+        Some(fault) => {
+            let mut response = match fault.answer(&state, surface, request).await {
+                Ok(answer) => answer,
+                Err(request) => {
+                    serve(
+                        &state,
+                        surface,
+                        request,
+                        next,
+                        recording.is_some(),
+                        &mut body,
+                        started,
+                    )
+                    .await
+                }
+            };
+            fault.mark(&mut response);
+            response
+        }
+    };
+    match recording {
+        Some(recording) => {
+            recording
+                .finish(&state, surface, response, body.as_ref(), started)
+                .await
+        }
+        None => response,
+    }
+}
+
+/// The request logged, its path checked, its body guarded, and the route's answer; `body`
+/// is left with the watch over the body, when there was one.
+async fn serve(
+    state: &AppState,
+    surface: Surface,
+    request: Request,
+    next: Next,
+    recording: bool,
+    body: &mut Option<BodyWatch>,
+    started: Instant,
+) -> Response {
+    let log = RequestLog::levels();
+    let logged = log.shows_requests().then(|| {
+        let content_type = request.headers().get(axum::http::header::CONTENT_TYPE);
+        (
+            request.method().clone(),
+            request.uri().clone(),
+            content_type.filter(|_| log.body_bytes() > 0).cloned(),
+        )
+    });
+    let keep = if recording {
+        Recording::body_bytes(state)
+    } else {
+        0
+    }
+    .max(log.body_bytes());
+    let response = answer(state, surface, request, next, keep, body).await;
+    if let Some((method, uri, content_type)) = logged {
+        log.answered(
+            &method,
+            &uri,
+            content_type.as_ref(),
+            &response,
+            body.as_ref(),
+            started,
+        );
+    }
+    response
+}
+
+/// The route's answer to a request whose path decodes and whose body reads within its
+/// limits; else the surface's answer to the path or the body.
+async fn answer(
+    state: &AppState,
+    surface: Surface,
+    request: Request,
+    next: Next,
+    keep: usize,
+    body: &mut Option<BodyWatch>,
+) -> Response {
+    if !http::percent_decodes_to_utf8(request.uri().path()) {
+        return undecodable_path(state, surface, request);
+    }
+    // The CM answer to a body cut short names the request's format and schema.
+    let ctx = (surface == Surface::Cm).then(|| {
+        cm::reply::Ctx::for_request(request.uri(), request.headers(), request.extensions())
+    });
+    match http::guard_body(
+        request,
+        state.info.max_body_bytes,
+        &state.info.body_budget,
+        keep,
+    ) {
+        Err(refused) => body_refused(surface, ctx, state, refused),
+        Ok((request, watch)) => {
+            let response = next.run(request).await;
+            let refused = watch.as_ref().and_then(BodyWatch::error);
+            *body = watch;
+            match refused {
+                Some(refused) => body_refused(surface, ctx, state, refused),
+                None => response,
+            }
+        }
+    }
+}
+
+/// A path whose percent-encoding does not decode to UTF-8 (`/sm/v1/scripts/%FF`) names no
+/// resource: 400 in the format of its surface, before any path extractor sees it.
+fn undecodable_path(state: &AppState, surface: Surface, request: Request) -> Response {
+    let message = format!(
+        "The path {} is not valid percent-encoded UTF-8",
+        request.uri().path()
+    );
+    match surface {
+        Surface::Cm => {
+            let (parts, _) = request.into_parts();
+            cm::reply::Ctx::from_parts(&parts)
+                .fail(cm::error::CmError::invalid_request(
+                    message,
+                    "Percent-encode the path's text as UTF-8",
+                ))
+                .into_response()
+        }
+        Surface::Control => control::error_body(StatusCode::BAD_REQUEST, message),
+        Surface::Classic => classic::simple_return(
+            StatusCode::BAD_REQUEST,
+            state.clock.now_ms().div_euclid(1000),
+            None,
+            &message,
+        ),
+        Surface::Car => car::error::CarError::BadRequest(message).into_response(),
+    }
+}
+
+/// A known path called with a method it does not take: 405, in the format of the surface
+/// the path belongs to (a CM client gets a `ServiceResponse`, a CAR client the gateway's
+/// JSON, a control caller `{"error"}`, a classic caller `SIMPLE_RETURN`), with `Allow`.
+async fn method_not_allowed(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    surface: Surface,
+    ctx: cm::reply::Ctx,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> Response {
+    let path = uri.path();
+    let now_s = state.clock.now_ms().div_euclid(1000);
+    let message = format!("{method} is not supported on {path}");
+    let mut response = match surface {
+        Surface::Cm => cm::wrong_method(ctx, message).into_response(),
+        Surface::Control => control::error_body(StatusCode::METHOD_NOT_ALLOWED, message),
+        Surface::Classic => {
+            classic::simple_return(StatusCode::METHOD_NOT_ALLOWED, now_s, None, &message)
+        }
+        Surface::Car => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            axum::Json(car::error::gateway_body(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &message,
+            )),
+        )
+            .into_response(),
+    };
+    // CAR and control: the router fills `Allow` with the methods the path really takes.
+    if surface == Surface::Cm {
+        response.headers_mut().insert(
+            axum::http::header::ALLOW,
+            axum::http::HeaderValue::from_static("GET, POST"),
+        );
+    }
+    response
+}
+
+/// The one answer to a body that ended early, per surface: the gateway's JSON on CAR, a
+/// `ServiceResponse` on CM (in the request's format), `{"error"}` on control,
+/// `SIMPLE_RETURN` on the classic pages; 413 for too
+/// large, 408 for a stall or a missed deadline, 503 (with `Retry-After`) when no budget
+/// was free.
+fn body_refused(
+    surface: Surface,
+    ctx: Option<cm::reply::Ctx>,
+    state: &AppState,
+    refused: http::BodyError,
+) -> Response {
+    let status = refused.status();
+    let message = refused.to_string();
+    let mut response = match (surface, ctx) {
+        (Surface::Cm, Some(ctx)) => ctx
+            .fail(cm::error::CmError::body_refused(status, message))
+            .into_response(),
+        (Surface::Control, _) => control::error_body(status, message),
+        (Surface::Classic, _) => classic::simple_return(
+            status,
+            state.clock.now_ms().div_euclid(1000),
+            None,
+            &message,
+        ),
+        (Surface::Car | Surface::Cm, _) => (
+            status,
+            axum::Json(car::error::gateway_body(status, &message)),
+        )
+            .into_response(),
+    };
+    if refused == http::BodyError::Busy {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        );
+    }
+    response
+}
+
+/// A path no surface has: a stub's answer (`--stubs`, `/_mock/stubs`) or the platform's
+/// (`--proxy-unmatched`) when either has one, else 404 in the format of the request's
+/// surface. The router's fallback.
+pub(crate) async fn not_found(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+) -> Response {
+    let parts = match answer_unrouted(&state, request).await {
+        Ok(answer) => return answer,
+        Err(request) => request.into_parts().0,
+    };
+    refuse_unknown_path(&state, &parts)
+}
+
+/// 404 in the format of the request's surface.
+fn refuse_unknown_path(state: &AppState, parts: &axum::http::request::Parts) -> Response {
+    let path = parts.uri.path();
+    let surface = Surface::of_request(&parts.extensions, path);
+    let ctx = cm::reply::Ctx::from_parts(parts);
+    let now_s = state.clock.now_ms().div_euclid(1000);
+    let message = format!("No resource at {path}");
+    match surface {
+        Surface::Cm => cm::no_such_path(ctx, message).into_response(),
+        Surface::Control => control::error_body(StatusCode::NOT_FOUND, message),
+        Surface::Classic => classic::simple_return(StatusCode::NOT_FOUND, now_s, None, &message),
+        Surface::Car => (
+            StatusCode::NOT_FOUND,
+            axum::Json(car::error::gateway_body(StatusCode::NOT_FOUND, &message)),
+        )
+            .into_response(),
+    }
+}
+
+/// A request no emulated route takes: the first stub that matches answers it, else the
+/// platform behind `--proxy-unmatched`; `Err` gives it back when neither does.
+pub(crate) async fn answer_unrouted(
+    state: &AppState,
+    request: axum::extract::Request,
+) -> Result<Response, axum::extract::Request> {
+    let request = match crate::stubs::answer(state, request).await {
+        crate::stubs::Answer::Stub(response) => return Ok(response),
+        crate::stubs::Answer::Unmatched(request) => request,
+    };
+    crate::proxy::forward(state, request).await
+}
