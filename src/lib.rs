@@ -28,14 +28,15 @@
 //! - `conn` — one listener's connections: header, body and idle timeouts.
 //! - `logging` — text or JSON lines through a lossy writer that never blocks a request.
 //! - `tls` — certificates (given or generated) and the TLS listener.
-//! - `state/` — `AppState`: store, clock, JWT keys, limits, caches; cheap to clone. The
+//! - `state/` — `AppState`: store, clock, JWT keys, limits; cheap to clone. The
 //!   control state's data (journal ring, fault rules) lives here, below `control`.
 //! - `clock` — the only source of "now"; tests and the control API move it.
 //! - `dates` — epoch seconds and milliseconds to ISO 8601 text and back, for every surface.
 //! - `auth` — gateway JWT issue and verify, framework-free.
 //! - `store/` — the only code that touches SQLite: where the data lives (a private file by
 //!   default, a `--db` file, or memory) and its connections (one writer, readers beside it
-//!   in WAL), schema, the one table of object types
+//!   in WAL; the one write path bumps the data generation that the store's caches are
+//!   tagged with), schema, the registry of object types
 //!   (`objects.rs`), the baseline and reset (`baseline.rs`), runtime customers and seeds,
 //!   seed loading, one search, queries per object.
 //! - `car/` — the CAR surface: `/auth`, `/sm/v1/*`; the engine's catch-up as a route layer,
@@ -53,7 +54,10 @@
 //! - `proxy/` — `--proxy-unmatched`: what no emulated API answers, forwarded to the platform;
 //!   `--record-stubs` writes each new pair as a WireMock mapping.
 //! - `iprange` — CM profile target lists (`10.10.10.1-10.10.31.255`).
-//! - `http` — cross-cutting layers: request logging, body size limit.
+//! - `http` — the request's `Surface` (decided once, by the front layer), request logging,
+//!   the body guard.
+//! - `stubs/` — WireMock mappings (`--stubs`, `/_mock/stubs`) answering the paths no
+//!   emulated API has, with the platform's auth.
 //! - `healthcheck` — the `healthcheck` subcommand's tiny HTTP probe.
 //! - `generate/` — the `generate` subcommand: deterministic data sets of any size.
 //! - `record/` — the `record` subcommand: a real tenant harvested into a seed folder.
