@@ -21,6 +21,11 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(car::router(&state))
         .merge(cm::router())
+        // Other QPS modules (Asset Management, WAS, ...): stubs or the proxy, else CM's refusal.
+        .route(
+            "/qps/rest/{*rest}",
+            axum::routing::any(unknown_qps_operation),
+        )
         .merge(classic::router())
         .merge(control::router(&state))
         .fallback(not_found)
@@ -302,6 +307,18 @@ fn refuse_unknown_path(state: &AppState, parts: &axum::http::request::Parts) -> 
             axum::Json(car::error::gateway_body(StatusCode::NOT_FOUND, &message)),
         )
             .into_response(),
+    }
+}
+
+/// A `/qps/rest/` path no CM route takes: a stub's answer or the platform's when either
+/// has one, else CM's own refusal (after checking the caller, as QPS does).
+async fn unknown_qps_operation(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+) -> Response {
+    match answer_unrouted(&state, request).await {
+        Ok(answer) => answer,
+        Err(request) => cm::unknown_operation(&state, request.into_parts().0).await,
     }
 }
 

@@ -25,7 +25,7 @@ pub mod wire;
 pub mod xsd;
 
 use axum::Router;
-use axum::routing::{MethodRouter, any, get};
+use axum::routing::{MethodRouter, get};
 
 use crate::state::AppState;
 use error::CmError;
@@ -34,8 +34,7 @@ use reply::{CmCaller, Ctx, Reply};
 /// Every QPS path, with and without its trailing slash.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/qps/rest/{*rest}", any(unknown))
-        .route("/qps/xsd/{*name}", get(xsd::serve))
+        .route("/qps/xsd/{*name}", get(serve_schema))
         .merge(both_slashes(
             "/qps/rest/portal/version",
             get(version::version).post(version::version),
@@ -54,6 +53,27 @@ pub fn router() -> Router<AppState> {
         ))
 }
 
+/// `GET /qps/xsd/{*name}`: a schema (no credentials needed: clients and validators fetch
+/// them bare), or the CM 404.
+async fn serve_schema(
+    ctx: Ctx,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = format!("/qps/xsd/{name}");
+    match xsd::schema(&path) {
+        Some(text) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/xml"),
+            )],
+            text,
+        )
+            .into_response(),
+        None => no_such_path(ctx, format!("No schema at {path}")).into_response(),
+    }
+}
+
 /// A route at `path` and `path/`: clients use both.
 fn both_slashes(path: &str, handler: MethodRouter<AppState>) -> Router<AppState> {
     Router::new()
@@ -61,21 +81,17 @@ fn both_slashes(path: &str, handler: MethodRouter<AppState>) -> Router<AppState>
         .route(&format!("{path}/"), handler)
 }
 
-/// A QPS path that names no CM operation (Asset Management, WAS, ...): a stub's answer or
-/// the platform's through `--proxy-unmatched` when either has one; otherwise authenticate
-/// first (as QPS does), then refuse.
-async fn unknown(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    request: axum::extract::Request,
+/// A QPS path that names no CM operation (Asset Management, WAS, ...) and nothing else
+/// answered (`app` tries stubs and the proxy first): authenticate first, as QPS does, then
+/// refuse.
+pub(crate) async fn unknown_operation(
+    state: &AppState,
+    mut parts: axum::http::request::Parts,
 ) -> axum::response::Response {
     use axum::extract::FromRequestParts;
     use axum::response::IntoResponse;
-    let mut parts = match crate::app::answer_unrouted(&state, request).await {
-        Ok(answer) => return answer,
-        Err(request) => request.into_parts().0,
-    };
     let ctx = Ctx::from_parts(&parts);
-    if let Err(refused) = CmCaller::from_request_parts(&mut parts, &state).await {
+    if let Err(refused) = CmCaller::from_request_parts(&mut parts, state).await {
         return refused.into_response();
     }
     ctx.fail(CmError::invalid_request(

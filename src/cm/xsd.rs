@@ -4,12 +4,7 @@
 //! of paths that name no CM object. Written from the CM guide's field tables and samples;
 //! the test suite validates every XML answer it produces against them.
 
-use axum::extract::Path;
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
-
 use super::objects::Kind;
-use super::reply::Ctx;
 
 /// The envelope schema: answers (errors) of paths that name no CM object.
 pub const ENVELOPE: &str = "/qps/xsd/1.0/cm.xsd";
@@ -32,21 +27,4 @@ pub fn schemas() -> impl Iterator<Item = (&'static str, &'static str)> {
 /// The schema at `path`, if one is served there.
 pub fn schema(path: &str) -> Option<&'static str> {
     schemas().find(|(p, _)| *p == path).map(|(_, s)| s)
-}
-
-/// `GET /qps/xsd/{*name}`: a schema (no credentials needed: clients and validators fetch
-/// them bare), or the CM 404.
-pub async fn serve(ctx: Ctx, Path(name): Path<String>) -> Response {
-    let path = format!("/qps/xsd/{name}");
-    match schema(&path) {
-        Some(text) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/xml"),
-            )],
-            text,
-        )
-            .into_response(),
-        None => super::no_such_path(ctx, format!("No schema at {path}")).into_response(),
-    }
 }

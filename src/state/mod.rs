@@ -72,7 +72,7 @@ pub struct ServerInfo {
     /// than ignore them.
     pub strict: bool,
     /// `--proxy-unmatched`: where requests no emulated API answers go.
-    pub proxy: Option<crate::proxy::Proxy>,
+    pub proxy: Option<crate::proxy::client::Proxy>,
 }
 
 impl Default for ServerInfo {
@@ -137,7 +137,7 @@ pub struct ControlState {
     pub faults: Faults,
     pub token: Option<String>,
     /// The stub mappings (`--stubs`, `/_mock/stubs`).
-    pub stubs: crate::stubs::Stubs,
+    pub stubs: crate::stubs::set::Stubs,
 }
 
 impl ControlState {
@@ -150,7 +150,7 @@ impl ControlState {
             journal: Journal::new(journal_size, journal_body_bytes),
             faults: Faults::default(),
             token,
-            stubs: crate::stubs::Stubs::default(),
+            stubs: crate::stubs::set::Stubs::default(),
         }
     }
 }

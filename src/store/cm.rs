@@ -254,23 +254,6 @@ fn with_criteria(conn: &Connection, mut rule: RuleRow) -> StoreResult<RuleRow> {
 }
 
 impl Store {
-    /// The query plan of a CM search, as run. `object` is a CM object type's name in the
-    /// registry (`alert`, …: its catalog's `object`).
-    pub async fn cm_explain(
-        &self,
-        object: &'static str,
-        customer_id: i64,
-        search: Search,
-    ) -> StoreResult<Vec<String>> {
-        self.read(move |conn| {
-            let source = super::objects::cm_object(object)
-                .ok_or_else(|| super::StoreError::Schema(format!("no CM search of {object:?}")))?
-                .source;
-            search::explain(conn, &source, customer_id, &search)
-        })
-        .await
-    }
-
     /// A page of alerts, each rendered by `render` — or taken from the store's record cache, where a rendering stays
     /// while no write has happened since it was made ([`super::cache`]). The page's ids,
     /// the rows of the alerts not cached, and the rendering happen in one read snapshot.

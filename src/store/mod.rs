@@ -23,6 +23,7 @@ mod cache;
 pub mod car;
 pub mod cm;
 mod columns;
+mod explain;
 pub(crate) mod objects;
 mod open;
 mod pool;

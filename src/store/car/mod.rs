@@ -22,8 +22,7 @@ pub use jobs::{AssetJobRow, ExecuteLimits, JobRow, Targets};
 pub use schedules::{Activation, NewSchedule, ScheduleDetailRow};
 pub use scripts::{NewScript, ScriptChange, ScriptRow};
 
-use super::search::{self, Search};
-use super::{Store, StoreResult};
+use super::StoreResult;
 
 /// Why a write was refused, with what the surface needs to word it (the caller maps each
 /// to its API's error).
@@ -58,22 +57,3 @@ pub enum Refusal {
 }
 
 pub type WriteResult<T> = StoreResult<Result<T, Refusal>>;
-
-impl Store {
-    /// The query plans (count, then select) of a CAR search, as run. `object` is a CAR
-    /// object type's name in the registry (`script`, `assettag`, …: its catalog's `object`).
-    pub async fn car_explain(
-        &self,
-        object: &'static str,
-        customer_id: i64,
-        q: Search,
-    ) -> StoreResult<Vec<String>> {
-        self.read(move |conn| {
-            let source = super::objects::car_object(object)
-                .ok_or_else(|| super::StoreError::Schema(format!("no CAR search of {object:?}")))?
-                .source;
-            search::explain(conn, &source, customer_id, &q)
-        })
-        .await
-    }
-}
