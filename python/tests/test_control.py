@@ -302,7 +302,7 @@ def test_reset_says_what_it_restored_and_the_clock_returns_to_real_time():
         assert kept["restored"] == ["data"]
         assert m.config()["jobRunMs"] == 1 and len(m.faults()) == 1
         everything = m.reset()
-        assert everything["restored"] == ["data", "clock", "faults", "config"]
+        assert everything["restored"] == ["data", "clock", "faults", "config", "stubs"]
         assert m.clock().now == dt.datetime(2022, 5, 10, tzinfo=dt.timezone.utc)
         assert m.config()["jobRunMs"] == 30000 and m.faults() == []
         real = m.set_clock("now", freeze=False)
