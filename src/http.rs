@@ -255,6 +255,11 @@ impl BodyBudget {
     pub fn held_bytes(&self) -> usize {
         (self.kib - self.permits.available_permits()) * 1024
     }
+
+    /// Bytes the budget holds in all.
+    pub fn total_bytes(&self) -> usize {
+        self.kib * 1024
+    }
 }
 
 impl Default for BodyBudget {

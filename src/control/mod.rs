@@ -156,7 +156,8 @@ pub(crate) fn token_refusal(state: &AppState, request: &Request) -> Option<Respo
 }
 
 /// `GET /_mock/health`: 200 once the store is loaded, with the seed's name, where the
-/// baseline came from, what the store is, and record counts.
+/// baseline came from, what the store is, record counts, the clock, and the request-body
+/// memory held now against `--body-budget-bytes`.
 async fn health(State(state): State<AppState>) -> Response {
     let facts = async {
         Ok::<_, crate::store::StoreError>((
@@ -173,6 +174,10 @@ async fn health(State(state): State<AppState>) -> Response {
             "store": state.store.kind(),
             "counts": counts,
             "clock": ClockView::from(state.clock.state()),
+            "bodies": {
+                "heldBytes": state.info.body_budget.held_bytes(),
+                "budgetBytes": state.info.body_budget.total_bytes(),
+            },
         }))
         .into_response(),
         Err(e) => (

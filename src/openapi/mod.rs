@@ -442,7 +442,16 @@ struct Health {
     #[schema(schema_with = any_value)]
     counts: Option<String>,
     clock: Option<ClockState>,
+    bodies: Option<BodiesView>,
     error: Option<String>,
+}
+
+/// Request bodies being received: the memory they hold now, and `--body-budget-bytes`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+struct BodiesView {
+    held_bytes: u64,
+    budget_bytes: u64,
 }
 
 /// Where the store's data lives: `private` (a file of the process's own, the default),

@@ -188,6 +188,7 @@ impl Journal {
             .clear();
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.entries
             .lock()
@@ -196,6 +197,7 @@ impl Journal {
             .len()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

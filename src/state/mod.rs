@@ -15,12 +15,12 @@ use crate::store::Store;
 /// What every handler can reach.
 #[derive(Clone, Debug)]
 pub struct AppState {
-    pub store: Store,
-    pub clock: Clock,
-    pub keys: Arc<JwtKeys>,
-    pub info: Arc<ServerInfo>,
+    pub(crate) store: Store,
+    pub(crate) clock: Clock,
+    pub(crate) keys: Arc<JwtKeys>,
+    pub(crate) info: Arc<ServerInfo>,
     /// Journal, faults, token: what `/_mock/` controls.
-    pub control: Arc<ControlState>,
+    pub(crate) control: Arc<ControlState>,
     limits: Arc<RwLock<Limits>>,
     /// The limits the server started with, which a full reset restores.
     start_limits: Arc<RwLock<Limits>>,
@@ -88,7 +88,7 @@ impl Default for ServerInfo {
 }
 
 impl AppState {
-    pub fn new(store: Store, clock: Clock, keys: JwtKeys, info: ServerInfo) -> AppState {
+    pub(crate) fn new(store: Store, clock: Clock, keys: JwtKeys, info: ServerInfo) -> AppState {
         AppState {
             store,
             clock,
@@ -101,9 +101,14 @@ impl AppState {
     }
 
     /// The same state with other control settings (token, journal size).
-    pub fn with_control(mut self, control: ControlState) -> AppState {
+    pub(crate) fn with_control(mut self, control: ControlState) -> AppState {
         self.control = Arc::new(control);
         self
+    }
+
+    /// The server's clock (the one `/_mock/clock` moves).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// The limits in force now.
@@ -119,12 +124,12 @@ impl AppState {
     }
 
     /// Change the limits in force (`PUT /_mock/config`), until a full reset.
-    pub fn change_limits(&self, limits: Limits) {
+    pub(crate) fn change_limits(&self, limits: Limits) {
         *self.limits.write().unwrap_or_else(|e| e.into_inner()) = limits;
     }
 
     /// Back to the limits the server started with.
-    pub fn restore_limits(&self) {
+    pub(crate) fn restore_limits(&self) {
         let start = *self.start_limits.read().unwrap_or_else(|e| e.into_inner());
         self.change_limits(start);
     }

@@ -18,7 +18,7 @@
 //! Triggers only record while `bl_state.tracking` is 1: off during start-up seeding and
 //! during a reset's own writes.
 
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, Transaction};
 
 use super::StoreResult;
 use super::objects::{CopyRule, TABLES, Table};
@@ -299,7 +299,8 @@ fn copy_table(
     Ok(())
 }
 
-/// Rows per table that changed since the baseline (for tests and health).
+/// Rows per table that changed since the baseline (for tests).
+#[cfg(test)]
 pub(super) fn changed_rows(conn: &Connection) -> StoreResult<i64> {
-    Ok(conn.query_row("SELECT count(*) FROM bl_dirty", params![], |r| r.get(0))?)
+    Ok(conn.query_row("SELECT count(*) FROM bl_dirty", [], |r| r.get(0))?)
 }

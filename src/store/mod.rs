@@ -23,6 +23,7 @@ mod cache;
 pub mod car;
 pub mod cm;
 mod columns;
+#[cfg(test)]
 mod explain;
 pub(crate) mod objects;
 mod open;
@@ -262,6 +263,7 @@ impl Store {
     }
 
     /// [`Store::initialize`] with one seed.
+    #[cfg(test)]
     pub async fn initialize_with_seed(
         &self,
         seed: Seed,
@@ -272,6 +274,7 @@ impl Store {
     }
 
     /// A new private store whose baseline is `seed` (provenance from the real clock).
+    #[cfg(test)]
     pub async fn private_with(seed: Seed) -> StoreResult<Store> {
         let provenance = seed.provenance(&crate::clock::Clock::real());
         Store::private_seeded(seed, provenance).await
@@ -411,6 +414,7 @@ impl Store {
     }
 
     /// Rows changed since the baseline (or the last reset).
+    #[cfg(test)]
     pub async fn changed_rows(&self) -> StoreResult<i64> {
         self.read(baseline::changed_rows).await
     }

@@ -165,6 +165,7 @@ pub(super) fn run<T>(
 }
 
 /// The query plans of a search's statements (the count's first), as run.
+#[cfg(test)]
 pub(super) fn explain(
     conn: &Connection,
     source: &Source<'_>,
@@ -181,6 +182,7 @@ pub(super) fn explain(
 }
 
 /// `EXPLAIN QUERY PLAN` of a statement, one line per step.
+#[cfg(test)]
 fn plan(conn: &Connection, sql: &str, values: &[Value]) -> StoreResult<Vec<String>> {
     let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
     let rows = stmt

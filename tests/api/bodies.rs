@@ -283,12 +283,28 @@ async fn a_body_trickled_past_its_deadline_is_408_then_closed() {
 }
 
 /// Wait (at most the bound) until `done` says the budget is held as the test needs.
-async fn held_until(done: impl Fn() -> bool) {
+/// Wait (at most 30 s) until `/_mock/health` at `health` shows the bodies in flight holding
+/// at least `at_least` bytes — or, when `at_least` is 0, none.
+async fn held_until(health: &str, at_least: u64) {
+    let client = crate::helpers::http_client();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !done() {
+    loop {
+        let text = client
+            .get(health)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let held = body["bodies"]["heldBytes"].as_u64().unwrap();
+        if (at_least == 0 && held == 0) || (at_least > 0 && held >= at_least) {
+            return;
+        }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "the budget never reached the state the test waits for"
+            "the budget never reached the state the test waits for: {body}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -325,8 +341,8 @@ async fn bodies_past_the_budget_wait_then_get_503_and_room_returns() {
             }
         }
     });
-    let budget = &running.state().info.body_budget;
-    held_until(|| budget.held_bytes() >= 59 * 1024).await;
+    let health = format!("{}/_mock/health", running.base_url());
+    held_until(&health, 59 * 1024).await;
     // Each surface's next body of 10,000 bytes finds no room, waits, and is refused.
     for (surface, head) in &heads {
         if *surface == "auth" {
@@ -343,7 +359,7 @@ async fn bodies_past_the_budget_wait_then_get_503_and_room_returns() {
     }
     // The holder gone, its room is free again.
     trickle.abort();
-    held_until(|| budget.held_bytes() == 0).await;
+    held_until(&health, 0).await;
     let r = crate::helpers::http_client()
         .post(format!("http://{addr}/sm/v1/scripts/search"))
         .bearer_auth(&token)

@@ -604,7 +604,7 @@ async fn scheduler_samples_of_every_type() {
     let app = TestApp::new().await;
     // The guide's samples are dated May 2022: set the clock just before them.
     app.state
-        .clock
+        .clock()
         .set(crate::helpers::ms("2022-05-10T00:00:00Z"));
     let t = app.acme().await;
     let samples = [

@@ -251,12 +251,12 @@ async fn tokens_expire_after_four_hours_of_store_time() {
     let app = TestApp::new().await;
     let token = app.token("acme_ss2", "passwd").await;
     let bearer = format!("Bearer {token}");
-    app.state.clock.advance(4 * 3600 * 1000 - 1000);
+    app.state.clock().advance(4 * 3600 * 1000 - 1000);
     assert_eq!(
         sm_status(&app, Some(&bearer)).await.0,
         StatusCode::NOT_FOUND
     );
-    app.state.clock.advance(1000);
+    app.state.clock().advance(1000);
     let (status, body) = sm_status(&app, Some(&bearer)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(

@@ -268,7 +268,7 @@ async fn an_update_shows_in_get_and_export_and_is_logged() {
     let app = &TestApp::new().await;
     let t = app.acme().await;
     let id = create_v5(app, &t, "Disk report", "df -h", true).await;
-    app.state.clock.set(crate::helpers::T0_MS + 60_000);
+    app.state.clock().set(crate::helpers::T0_MS + 60_000);
     let t = app.acme().await;
     // Metadata alone keeps the approval.
     let r = versioned(
@@ -751,7 +751,7 @@ async fn fired(app: &TestApp, t: &str, schedule: &str) -> Vec<i64> {
 
 /// Move the clock; a fresh token (the old one may have expired).
 async fn at(app: &TestApp, iso: &str) -> String {
-    app.state.clock.set(ms(iso));
+    app.state.clock().set(ms(iso));
     app.acme().await
 }
 

@@ -9,7 +9,7 @@ use crate::helpers::{TestApp, ms};
 
 /// A ONE_TIME schedule of 72648 on one asset, due at 2022-05-11T07:25:00Z.
 async fn one_time_schedule(app: &TestApp, token: &str) {
-    app.state.clock.set(ms("2022-05-10T00:00:00Z"));
+    app.state.clock().set(ms("2022-05-10T00:00:00Z"));
     let body = json!({
         "activate": true, "assets": [{"UUId": "u", "id": 20452610}],
         "scripts": [{"id": 72648, "title": "Disk Usage Report"}],
@@ -62,7 +62,7 @@ async fn execute_after_the_clock_moved_underneath_counts_the_scheduled_job() {
     let t = app.acme().await;
     one_time_schedule(&app, &t).await;
     // Moved without the control API: nothing has caught up yet.
-    app.state.clock.set(ms("2022-05-11T07:25:30Z"));
+    app.state.clock().set(ms("2022-05-11T07:25:30Z"));
     let r = execute(&app, &t).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text());
     assert_eq!(r.header("retry-after"), Some("30"));
@@ -117,7 +117,7 @@ async fn every_route_that_reads_car_state_catches_the_engine_up_first() {
     for (method, path, body) in ROUTES {
         let app = TestApp::new().await;
         let t = app.acme().await;
-        let t0 = app.state.clock.now_ms();
+        let t0 = app.state.clock().now_ms();
         let r = execute(&app, &t).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
         let correlation = r.json()["body"]["correlationUuid"]
@@ -125,11 +125,11 @@ async fn every_route_that_reads_car_state_catches_the_engine_up_first() {
             .unwrap()
             .to_owned();
         // A minute later the asset job is done, but only a catch-up can know it.
-        app.state.clock.set(t0 + 60_000);
+        app.state.clock().set(t0 + 60_000);
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         app.car(method, path, &t, body).await;
         // Back to when the job was queued: only what the route did shows.
-        app.state.clock.set(t0);
+        app.state.clock().set(t0);
         assert_eq!(
             statuses(&app, &t, &correlation).await,
             vec!["SUCCESS".to_owned()],
@@ -151,9 +151,9 @@ async fn jobs_progress_after_a_read_left_the_engine_idle() {
         .unwrap()
         .to_owned();
     assert_eq!(statuses(&app, &t, &correlation).await, vec!["QUEUED"]);
-    app.state.clock.advance(5_000);
+    app.state.clock().advance(5_000);
     assert_eq!(statuses(&app, &t, &correlation).await, vec!["IN_PROGRESS"]);
-    app.state.clock.advance(30_000);
+    app.state.clock().advance(30_000);
     assert_eq!(statuses(&app, &t, &correlation).await, vec!["SUCCESS"]);
 }
 

@@ -362,14 +362,14 @@ async fn execute_200_400_404_429() {
     )
     .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
-    app.state.clock.advance(10_000);
+    app.state.clock().advance(10_000);
     let r = exec("72648", r#"{"assetIds": ["20452610"]}"#.into()).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.header("retry-after"), Some("50"));
     assert_eq!(r.header("x-ratelimit-limit"), Some("1"));
     assert_eq!(r.header("x-ratelimit-remaining"), Some("0"));
     assert_eq!(r.header("x-ratelimit-towait-sec"), Some("50"));
-    app.state.clock.advance(50_000);
+    app.state.clock().advance(50_000);
     assert_eq!(
         exec("72648", r#"{"assetIds": ["20452610"]}"#.into())
             .await
@@ -435,7 +435,7 @@ async fn the_daily_execution_limit_answers_429() {
         )
     );
     assert_eq!(r.header("x-ratelimit-window-sec"), Some("86400"));
-    app.state.clock.advance(86_400_000);
+    app.state.clock().advance(86_400_000);
     let t = app.acme().await; // the old token expired meanwhile
     let r = app
         .car(
@@ -451,7 +451,7 @@ async fn the_daily_execution_limit_answers_429() {
 #[tokio::test]
 async fn scheduler_400_404_409() {
     let app = TestApp::new().await;
-    app.state.clock.set(ms("2022-05-10T00:00:00Z"));
+    app.state.clock().set(ms("2022-05-10T00:00:00Z"));
     let t = app.acme().await;
     let base = json!({
         "activate": true, "assets": [{"UUId": "u", "id": 20452610}], "assetTags": [], "excludedAssets": [],
@@ -608,14 +608,14 @@ async fn asset_jobs_progress_with_the_clock() {
         statuses.len() > 5 && statuses.iter().all(|s| s == "QUEUED"),
         "{statuses:?}"
     );
-    app.state.clock.advance(5_000);
+    app.state.clock().advance(5_000);
     assert!(
         asset_job_statuses(&app, &t, &filter)
             .await
             .iter()
             .all(|s| s == "IN_PROGRESS")
     );
-    app.state.clock.advance(30_000);
+    app.state.clock().advance(30_000);
     assert!(
         asset_job_statuses(&app, &t, &filter)
             .await
@@ -667,7 +667,7 @@ async fn asset_jobs_progress_with_the_clock() {
 #[tokio::test]
 async fn schedules_fire_on_the_clock() {
     let app = &TestApp::new().await;
-    app.state.clock.set(ms("2022-05-10T00:00:00Z"));
+    app.state.clock().set(ms("2022-05-10T00:00:00Z"));
     let t = app.acme().await;
     let schedule_id = hourly_schedule(app, &t, "Every six hours", "2022-05-11", 6).await;
     assert!(
@@ -675,7 +675,7 @@ async fn schedules_fire_on_the_clock() {
             .await
             .is_empty()
     );
-    app.state.clock.set(ms("2022-05-11T07:00:00Z"));
+    app.state.clock().set(ms("2022-05-11T07:00:00Z"));
     let t = app.acme().await;
     let mut fired = scheduled_times(app, t.clone(), schedule_id.clone()).await;
     fired.sort();
@@ -683,7 +683,7 @@ async fn schedules_fire_on_the_clock() {
         fired,
         vec![ms("2022-05-11T01:00:00Z"), ms("2022-05-11T07:00:00Z")]
     );
-    app.state.clock.set(ms("2022-05-30T00:00:00Z"));
+    app.state.clock().set(ms("2022-05-30T00:00:00Z"));
     let t = app.acme().await;
     assert_eq!(
         scheduled_times(app, t.clone(), schedule_id.clone())
@@ -717,7 +717,7 @@ async fn schedules_fire_on_the_clock() {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
-    app.state.clock.set(ms("2022-06-02T00:00:00Z"));
+    app.state.clock().set(ms("2022-06-02T00:00:00Z"));
     let t = app.acme().await;
     let acts = app
         .car(
@@ -1095,7 +1095,7 @@ async fn script_count(app: &TestApp, t: &str, filter: &str) -> u64 {
 #[tokio::test]
 async fn a_long_clock_jump_fires_at_most_ten_missed_firings_per_schedule() {
     let app = &TestApp::new().await;
-    app.state.clock.set(ms("2022-05-10T00:00:00Z"));
+    app.state.clock().set(ms("2022-05-10T00:00:00Z"));
     let t = app.acme().await;
     let schedule_id = hourly_schedule(app, &t, "Every hour for years", "2030-12-31", 1).await;
     let r = app
@@ -1133,7 +1133,7 @@ async fn concurrent_executions_with_no_interval_are_never_too_soon() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    app.state.clock.resume();
+    app.state.clock().resume();
     let t = app.acme().await;
     let body = r#"{"testMode": false, "assetIds": ["20452610"], "assetTagIds": [], "excludedAssetIds": []}"#;
     let calls: Vec<_> = (0..50)

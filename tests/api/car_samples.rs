@@ -287,7 +287,7 @@ fn schedule(kind: &str, extra: Value) -> String {
 #[tokio::test]
 async fn scheduler() {
     let app = TestApp::new().await;
-    app.state.clock.set(ms("2022-05-10T00:00:00Z"));
+    app.state.clock().set(ms("2022-05-10T00:00:00Z"));
     let t = app.acme().await;
     let samples = [
         (

@@ -56,10 +56,12 @@ async fn cm_401s_challenge_for_basic_credentials() {
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.header("www-authenticate").is_none());
     // A 401 injected by a fault rule on CM challenges too.
-    app.state
-        .control
-        .faults
-        .add(serde_json::from_value(json!({"path": VERSION, "status": 401, "times": 1})).unwrap());
+    app.control(
+        Method::POST,
+        "/_mock/faults",
+        json!({"path": VERSION, "status": 401, "times": 1}),
+    )
+    .await;
     assert_basic_challenge(
         &app.request(Method::GET, VERSION, &[("authorization", &right)], "")
             .await,
@@ -153,16 +155,22 @@ async fn every_429_says_to_wait_more_than_zero_seconds() {
     let (retry, to_wait) = wait_seconds(&r);
     assert!(retry > 0 && to_wait > 0, "{retry} {to_wait}");
     // A fault's rateLimit of 0 still says to wait, on CAR and on CM.
-    app.state.control.faults.add(
-        serde_json::from_value(json!({"path": "/sm/v1/*", "rateLimit": 0, "times": 1})).unwrap(),
-    );
+    app.control(
+        Method::POST,
+        "/_mock/faults",
+        json!({"path": "/sm/v1/*", "rateLimit": 0, "times": 1}),
+    )
+    .await;
     let r = app.car(Method::GET, "/sm/v1/scripts/16012", &t, "").await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     let (retry, to_wait) = wait_seconds(&r);
     assert!(retry > 0 && to_wait > 0, "{retry} {to_wait}");
-    app.state.control.faults.add(
-        serde_json::from_value(json!({"path": "/qps/*", "rateLimit": 0, "times": 1})).unwrap(),
-    );
+    app.control(
+        Method::POST,
+        "/_mock/faults",
+        json!({"path": "/qps/*", "rateLimit": 0, "times": 1}),
+    )
+    .await;
     let r = app.get(VERSION).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(r.header("retry-after").unwrap().parse::<u64>().unwrap() > 0);
@@ -388,7 +396,7 @@ async fn cm_content_negotiation_honours_q_values() {
 async fn the_scheduler_refuses_what_execute_refuses() {
     let app = TestApp::new().await;
     app.state
-        .clock
+        .clock()
         .set(crate::helpers::ms("2022-05-10T00:00:00Z"));
     let t = app.acme().await;
     let schedule = |title: &str, script: i64, assets: Value, tags: Value| {

@@ -358,7 +358,7 @@ async fn forced_outcomes_show_in_asset_jobs_and_stay() {
         )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    app.state.clock.advance(3_600_000);
+    app.state.clock().advance(3_600_000);
     let t = app.acme().await;
     let aj = app
         .car(Method::POST, "/sm/v1/assetjobs/search", &t, &filter)
@@ -377,7 +377,7 @@ async fn forced_outcomes_show_in_asset_jobs_and_stay() {
         json!({"status": "in_progress"}),
     )
     .await;
-    app.state.clock.advance(3_600_000);
+    app.state.clock().advance(3_600_000);
     let aj = app
         .car(Method::POST, "/sm/v1/assetjobs/search", &t, &filter)
         .await
@@ -548,7 +548,6 @@ async fn the_journal_records_filters_clears_and_stays_bounded() {
         .await
         .json();
     assert_eq!(after["count"].as_u64().unwrap(), capacity);
-    assert_eq!(app.state.control.journal.len() as u64, capacity);
 }
 
 #[tokio::test]

@@ -26,7 +26,7 @@ async fn unknown_paths_are_404_in_gateway_json() {
 #[tokio::test]
 async fn oversized_bodies_are_refused_with_413() {
     let app = TestApp::new().await;
-    let big = "x".repeat(app.state.info.max_body_bytes + 1);
+    let big = "x".repeat(qualys_mock::ServerConfig::default().max_body_bytes + 1);
     let r = app
         .request(axum::http::Method::POST, "/auth", &[], big)
         .await;

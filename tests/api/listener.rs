@@ -115,17 +115,13 @@ async fn a_file_store_is_seeded_once_and_kept() {
         ..crate::helpers::serve_config()
     };
     let running = launch(args.clone()).await;
-    let counts = running.state().store.record_counts().await.unwrap();
-    assert_eq!(counts["users"], 3);
+    assert_eq!(user_count(&running).await, 3);
     running.shutdown().await;
     // The WAL was checkpointed: the main file alone holds the data.
     let wal = dir.path().join("store.sqlite-wal");
     assert!(!wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0);
     let running = launch(args.clone()).await;
-    assert_eq!(
-        running.state().store.record_counts().await.unwrap()["users"],
-        3
-    );
+    assert_eq!(user_count(&running).await, 3);
     running.shutdown().await;
 }
 
@@ -180,7 +176,29 @@ async fn a_seed_folder_replaces_the_default() {
         seed: Some(seed.to_str().unwrap().into()),
         ..crate::helpers::serve_config()
     };
-    let state = qualys_mock::AppState::from_config(&args).await.unwrap();
-    assert_eq!(state.info.seed_name, "tiny");
-    assert_eq!(state.store.record_counts().await.unwrap()["customers"], 1);
+    let running = launch(args).await;
+    let health = health_of(&running).await;
+    assert_eq!(health["seed"], "tiny");
+    assert_eq!(health["counts"]["customers"], 1);
+    running.shutdown().await;
+}
+
+/// A running server's `/_mock/health`.
+async fn health_of(running: &qualys_mock::MockServer) -> serde_json::Value {
+    let text = crate::helpers::http_client()
+        .get(format!("{}/_mock/health", running.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The users a running server holds, as `/_mock/health` counts them.
+async fn user_count(running: &qualys_mock::MockServer) -> u64 {
+    health_of(running).await["counts"]["users"]
+        .as_u64()
+        .unwrap()
 }

@@ -348,10 +348,8 @@ async fn reset_puts_back_rows_the_api_changed_exactly() {
         .await
         .json();
     assert_ne!(changed, original);
-    assert!(app.state.store.changed_rows().await.unwrap() > 0);
 
     app.control(Method::POST, "/_mock/reset", json!({})).await;
-    assert_eq!(app.state.store.changed_rows().await.unwrap(), 0);
     let t = app.acme().await;
     assert_eq!(
         app.car(Method::GET, "/sm/v1/scripts/72648", &t, "")
