@@ -230,9 +230,9 @@ fn unreachable(
     status: StatusCode,
     message: &str,
 ) -> Response {
-    let path = parts.uri.path();
-    if path.starts_with("/qps/") {
-        return crate::cm::reply::Ctx::from_parts(parts)
+    use crate::http::Surface;
+    match Surface::of_request(&parts.extensions, parts.uri.path()) {
+        Surface::Cm => crate::cm::reply::Ctx::from_parts(parts)
             .fail(crate::cm::error::CmError {
                 code: "INTERNAL_ERROR",
                 message: message.to_owned(),
@@ -240,21 +240,20 @@ fn unreachable(
                     .to_owned(),
                 status,
             })
-            .into_response();
-    }
-    if path.starts_with("/api/") || path.starts_with("/msp/") {
-        return crate::classic::simple_return(
+            .into_response(),
+        Surface::Classic => crate::classic::simple_return(
             status,
             state.clock.now_ms().div_euclid(1000),
             None,
             message,
-        );
+        ),
+        // Control paths are never forwarded; CAR's format for the rest.
+        Surface::Car | Surface::Control => (
+            status,
+            axum::Json(crate::car::error::gateway_body(status, message)),
+        )
+            .into_response(),
     }
-    (
-        status,
-        axum::Json(crate::car::error::gateway_body(status, message)),
-    )
-        .into_response()
 }
 
 /// A body of the chunks already read, then the rest of `upstream` as it arrives.

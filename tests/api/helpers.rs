@@ -307,3 +307,31 @@ pub fn skip(reason: &str) {
         .lock()
         .write_all(format!("\n!!!!!!!! SKIPPED: {reason} !!!!!!!!\n\n").as_bytes());
 }
+
+/// Run the test `name` of this binary again with an empty `PATH` (so no external tool is
+/// found), `without` removed from the environment, and `CI` as given: (passed, stderr).
+pub fn rerun_without_tools(name: &str, without: &[&str], ci: Option<&str>) -> (bool, String) {
+    use std::process::{Command, Stdio};
+    let empty = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([name, "--exact", "--test-threads=1"])
+        .env("PATH", empty.path())
+        .env_remove("CI")
+        .stdin(Stdio::null());
+    for key in without {
+        cmd.env_remove(key);
+    }
+    if let Some(ci) = ci {
+        cmd.env("CI", ci);
+    }
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("1 passed") || stdout.contains("1 failed"),
+        "{stdout}"
+    );
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

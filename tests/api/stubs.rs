@@ -1171,29 +1171,10 @@ async fn the_emulated_sample_paths_are_answered_by_emulated_routes() {
 /// This test binary run again on the differential test, with a `PATH` where no `java` is,
 /// and `CI` as given: (passed, stderr).
 fn differential_without_java(ci: Option<&str>) -> (bool, String) {
-    let empty = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
+    crate::helpers::rerun_without_tools(
         "stubs::stubs_answer_every_call_as_wiremock_does",
-        "--exact",
-        "--test-threads=1",
-    ])
-    .env("PATH", empty.path())
-    .env_remove("CI")
-    .env_remove("WIREMOCK_JAR")
-    .stdin(Stdio::null());
-    if let Some(ci) = ci {
-        cmd.env("CI", ci);
-    }
-    let out = cmd.output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("1 passed") || stdout.contains("1 failed"),
-        "{stdout}"
-    );
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+        &["WIREMOCK_JAR"],
+        ci,
     )
 }
 
