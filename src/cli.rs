@@ -237,6 +237,24 @@ pub(crate) struct ServeArgs {
     /// the caller and not recorded (with a warning).
     #[arg(long, env = "QUALYS_MOCK_RECORD_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub record_max_body_bytes: usize,
+
+    /// Where the default store's prepared image is kept, so later starts copy it instead of
+    /// loading the embedded seed: a folder, or `off` (every start loads the seed; nothing is
+    /// written outside the temporary folder). Default: $XDG_CACHE_HOME/qualys-mock, else
+    /// ~/.cache/qualys-mock. A folder that cannot be used never fails a start.
+    #[arg(long, env = "QUALYS_MOCK_STORE_CACHE", value_name = "DIR|off",
+          value_parser = parse_store_cache)]
+    pub store_cache: Option<crate::config::StoreCache>,
+}
+
+/// `--store-cache`: `off`, or a folder (`./off` for a folder of that name).
+fn parse_store_cache(value: &str) -> Result<crate::config::StoreCache, String> {
+    use crate::config::StoreCache;
+    match value.trim() {
+        "" => Err("give a folder, or off".to_owned()),
+        v if v.eq_ignore_ascii_case("off") => Ok(StoreCache::Off),
+        _ => Ok(StoreCache::Dir(PathBuf::from(value))),
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -390,6 +408,7 @@ impl TryFrom<&ServeArgs> for ServerConfig {
                     timeout: Duration::from_secs(args.proxy_timeout_secs),
                     record_max_body_bytes: args.record_max_body_bytes,
                 }),
+            store_cache: args.store_cache.clone().unwrap_or_default(),
         };
         config.check()?;
         Ok(config)
@@ -647,6 +666,25 @@ mod tests {
                 key: "k.pem".into()
             }
         );
+    }
+
+    #[test]
+    fn the_store_cache_is_a_folder_or_off() {
+        use crate::config::StoreCache;
+        assert_eq!(config(&[]).store_cache, StoreCache::User);
+        for off in ["off", "OFF"] {
+            assert_eq!(config(&["--store-cache", off]).store_cache, StoreCache::Off);
+        }
+        assert_eq!(
+            config(&["--store-cache", "/var/cache/qm"]).store_cache,
+            StoreCache::Dir("/var/cache/qm".into())
+        );
+        assert_eq!(
+            config(&["--store-cache", "./off"]).store_cache,
+            StoreCache::Dir("./off".into())
+        );
+        let refused = parses(&["--store-cache", ""]).unwrap_err().to_string();
+        assert!(refused.contains("give a folder, or off"), "{refused}");
     }
 
     #[test]

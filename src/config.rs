@@ -8,6 +8,7 @@ use std::time::Duration;
 
 pub use crate::proxy::client::ProxyConfig;
 use crate::state::Limits;
+pub use crate::store::StoreCache;
 
 /// How a server is set up: where it listens, what data it starts with, its clock, its
 /// limits and timeouts. [`Default`] is what `qualys-mock serve` runs with when no flag is
@@ -58,6 +59,9 @@ pub struct ServerConfig {
     pub ready_file: Option<PathBuf>,
     /// Forward what no emulated API and no stub answers to the platform, recording stubs.
     pub proxy: Option<ProxyConfig>,
+    /// Where the default store's prepared image is kept (the user's cache folder, another
+    /// folder, or nowhere); used only when neither `db` nor `seed` is given.
+    pub store_cache: StoreCache,
 }
 
 /// The HTTPS listener.
@@ -129,6 +133,7 @@ impl Default for ServerConfig {
             timeouts: Timeouts::default(),
             ready_file: None,
             proxy: None,
+            store_cache: StoreCache::User,
         }
     }
 }

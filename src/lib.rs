@@ -105,7 +105,9 @@ mod xml;
 
 pub use app::app;
 pub use clock::{Clock, ClockState};
-pub use config::{Certificate, ConfigError, HttpsConfig, ProxyConfig, ServerConfig, Timeouts};
+pub use config::{
+    Certificate, ConfigError, HttpsConfig, ProxyConfig, ServerConfig, StoreCache, Timeouts,
+};
 pub use control::ops::{
     ClockChange, ConfigChange, ControlError, ControlResult, CreatedCustomer, ForcedOutcome,
     NewCustomer, ResetReport, ResetRequest, ResetScope,

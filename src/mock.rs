@@ -91,14 +91,14 @@ impl MockServerBuilder {
     }
 
     /// Also serve HTTPS on a free port (generated certificate; see
-    /// [`MockServer::trust_pem_path`]).
+    /// [`MockServer::trust_pem_path`]: `qualys-mock-ca-<https port>.pem` in the temporary
+    /// folder, removed when the server is shut down or dropped).
     pub fn https(mut self) -> Self {
-        let pem = std::env::temp_dir().join(format!("qualys-mock-ca-{}.pem", uuid::Uuid::new_v4()));
         self.config.https = Some(HttpsConfig {
             port: 0,
             certificate: Certificate::Generated {
                 names: Vec::new(),
-                trust_pem_out: Some(pem),
+                trust_pem_out: None,
             },
         });
         self
@@ -329,7 +329,8 @@ impl MockServer {
         self.state().change_limits(limits);
     }
 
-    /// Stop gracefully.
+    /// Stop gracefully. Dropped instead, the server stops at once, and what it wrote (a
+    /// generated trust PEM at its default path, the ready file, the private store) goes too.
     pub async fn shutdown(self) {
         self.running.shutdown().await;
     }

@@ -115,7 +115,7 @@ pub(crate) async fn build_state(
         None if embedded_default => {
             start_clock_at_capture(config, &mut clock, None)?;
             let provenance = Seed::embedded_provenance(&clock);
-            let store = Store::private_default(provenance).await?;
+            let store = Store::private_default(&config.store_cache, provenance).await?;
             (store, crate::store::seed::EMBEDDED_NAME.to_owned())
         }
         None => {
@@ -244,7 +244,11 @@ pub(crate) async fn start(
         let bound = tcp
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
-        if let Some(pem) = &identity.trust_pem {
+        // The listener first: a start that fails here has written no PEM to leave behind.
+        let trust_pem = identity.trust_pem.clone();
+        let listener = TlsListener::new(tcp, identity.server_config()?)
+            .map_err(|source| StartError::Bind { addr, source })?;
+        if let Some(pem) = &trust_pem {
             let path = match trust_pem_out {
                 Some(path) => path.clone(),
                 None => {
@@ -258,8 +262,6 @@ pub(crate) async fn start(
             crate::tls::write_trust_pem(&path, pem)?;
             trust_pem_path = Some(path);
         }
-        let listener = TlsListener::new(tcp, identity.server_config()?)
-            .map_err(|source| StartError::Bind { addr, source })?;
         https_addr = Some(bound);
         // Requests over TLS are marked, so answers name `https://` schema locations.
         let app = app.layer(axum::Extension(crate::cm::reply::Https));
@@ -337,18 +339,26 @@ fn write_ready_file(path: &std::path::Path, signal: &ReadySignal) -> std::io::Re
 
 impl Running {
     /// Stop accepting, let in-flight requests finish, checkpoint a file store.
-    pub(crate) async fn shutdown(self) {
+    pub(crate) async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
-        for task in self.tasks {
+        for task in std::mem::take(&mut self.tasks) {
             let _ = task.await;
         }
         if let Err(e) = self.state.store.checkpoint().await {
             tracing::debug!(error = %e, "checkpoint at shutdown");
         }
-        if let Some(path) = self.temporary_pem {
-            let _ = std::fs::remove_file(path);
-        }
-        if let Some(path) = self.ready_file {
+        // The files go when `self` is dropped, here.
+    }
+}
+
+/// Dropped without [`Running::shutdown`] (a library server going out of scope) too, the
+/// server's own files go: the trust PEM written to the default path, the ready file.
+impl Drop for Running {
+    fn drop(&mut self) {
+        for path in [self.temporary_pem.take(), self.ready_file.take()]
+            .into_iter()
+            .flatten()
+        {
             let _ = std::fs::remove_file(path);
         }
     }

@@ -258,12 +258,11 @@ pub async fn load_seed(state: &AppState, body: &Value) -> ControlResult<Loaded> 
         )));
     }
     let seed = Seed::from_json_object(body)?;
+    // The check runs in the insert's transaction and covers every key the store holds
+    // unique: records that clash with stored ones are refused by it (400, naming the record).
+    // An insert SQLite refuses after that is the store failing, not the caller (500).
     let records = state.store.seed_runtime(seed).await.map_err(|e| match e {
         StoreError::Seed(e) => ControlError::Seed(e),
-        // Worded by the store error: SQLite's message, never the statement.
-        e @ StoreError::Sqlite(_) => {
-            ControlError::Conflict(format!("the records conflict with what is stored: {e}"))
-        }
         other => ControlError::Store(other),
     })?;
     Ok(Loaded { records })

@@ -415,8 +415,7 @@ pub(super) fn mock_customers() {}
     request_body(content = SeedBody, content_type = "application/json", description = "seed-data records by object type"),
     responses(
         (status = 200, description = "loaded", body = Loaded),
-        (status = 400, description = "invalid records: the message names the file, record and field", body = ControlErrorBody),
-        (status = 409, description = "the records conflict with what is stored (an id taken)", body = ControlErrorBody),
+        (status = 400, description = "invalid records, or records that clash with stored ones (an id, uuid, name or title taken): the message names the file, record and field", body = ControlErrorBody),
     ))]
 pub(super) fn mock_seed() {}
 

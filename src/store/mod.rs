@@ -43,6 +43,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 pub use accounts::Caller;
 pub use pool::StoreKind;
+pub use prepared::StoreCache;
 pub use search::{Search, Total};
 
 /// The most connections a file store opens on this machine (its writer and readers): the

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::prepared::ImageCache;
+use super::prepared::{ImageCache, StoreCache};
 use super::private::PrivateFile;
 use super::{
     Loader, Provenance, SCHEMA_VERSION, Seed, Store, StoreError, StoreResult, configure, pool,
@@ -58,8 +58,8 @@ impl Store {
     /// A new private store whose baseline is the embedded default seed, made `provenance`.
     /// Copied from this binary's prepared image where there is one ([`prepared`]); else
     /// loaded as [`Store::private_seeded`] does, and the image kept for the next start.
-    pub async fn private_default(provenance: Provenance) -> StoreResult<Store> {
-        Store::private_default_with(ImageCache::for_this_binary(), provenance).await
+    pub async fn private_default(cache: &StoreCache, provenance: Provenance) -> StoreResult<Store> {
+        Store::private_default_with(ImageCache::for_this_binary(cache), provenance).await
     }
 
     /// [`Store::private_default`] with the image in `cache`, if any.

@@ -29,6 +29,20 @@ const KEEP: usize = 4;
 const PREFIX: &str = "default-";
 const SUFFIX: &str = ".sqlite";
 
+/// Where the default store's prepared image is kept (`--store-cache`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum StoreCache {
+    /// The user's cache folder: `$XDG_CACHE_HOME/qualys-mock`, else `~/.cache/qualys-mock`.
+    #[default]
+    User,
+    /// This folder (made if missing); used only if it is this user's and no one else may
+    /// write it, as the user's cache folder.
+    Dir(PathBuf),
+    /// No image: every start loads the seed, and nothing is written outside the temporary
+    /// folder.
+    Off,
+}
+
 /// Where this binary's image of the default store is, or would be.
 #[derive(Debug, Clone)]
 pub(super) struct ImageCache {
@@ -39,13 +53,25 @@ pub(super) struct ImageCache {
 impl ImageCache {
     /// This binary's image in the user's cache folder (made if missing). `None` where there
     /// is no such folder of this user's own, or the binary cannot be told apart from others.
-    pub(super) fn for_this_binary() -> Option<ImageCache> {
-        let dir = match std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from) {
-            Some(dir) if dir.is_absolute() => dir,
-            _ => PathBuf::from(std::env::var_os("HOME")?).join(".cache"),
+    pub(super) fn for_this_binary(setting: &StoreCache) -> Option<ImageCache> {
+        let dir = match setting {
+            StoreCache::Off => return None,
+            StoreCache::Dir(dir) => dir.clone(),
+            StoreCache::User => match std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from) {
+                Some(dir) if dir.is_absolute() => dir,
+                _ => PathBuf::from(std::env::var_os("HOME")?).join(".cache"),
+            }
+            .join("qualys-mock"),
+        };
+        let cache = ImageCache::in_dir(&dir, &binary_key()?);
+        if cache.is_none() && matches!(setting, StoreCache::Dir(_)) {
+            tracing::warn!(
+                "the store cache folder {} cannot be used (it must be this user's, and no one \
+                 else may write it); the default seed is loaded without it",
+                dir.display()
+            );
         }
-        .join("qualys-mock");
-        ImageCache::in_dir(&dir, &binary_key()?)
+        cache
     }
 
     /// The image named `key` in `dir` (made if missing), if `dir` is this user's own and

@@ -786,6 +786,42 @@ async fn runtime_seeds_are_validated_and_all_or_nothing() {
 }
 
 #[tokio::test]
+async fn runtime_seed_records_that_clash_are_refused_naming_the_record() {
+    let app = TestApp::new().await;
+    let asset = |id: i64, tags: Value| {
+        json!({"id": id, "customer": "Acme", "name": "seeded-host", "address": "10.0.0.9",
+            "operatingSystem": "Linux", "assetType": "HOST", "tags": tags})
+    };
+    for (body, message) in [
+        // A tag listed twice by one asset: refused by the check, not by the store.
+        (
+            json!({"assets": [asset(777101, json!([102909758, 102909758]))]}),
+            "invalid seed: seed file assets.json: record 0 (\"seeded-host\"), field tags: duplicate tag id 102909758",
+        ),
+        // An id the store holds.
+        (
+            json!({"assets": [asset(20452610, json!([]))]}),
+            "invalid seed: seed file assets.json: record 0 (\"seeded-host\"), field id: 20452610 is taken by a stored record",
+        ),
+    ] {
+        let r = app.control(Method::POST, "/_mock/seed", body).await;
+        assert_eq!(
+            (r.status, r.json()["error"].as_str().unwrap().to_owned()),
+            (StatusCode::BAD_REQUEST, message.to_owned())
+        );
+    }
+    // Nothing of either was stored: the asset loads once, with its tag.
+    let r = app
+        .control(
+            Method::POST,
+            "/_mock/seed",
+            json!({"assets": [asset(777101, json!([102909758]))]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}
+
+#[tokio::test]
 async fn a_control_token_guards_everything_but_health() {
     let state = qualys_mock::AppState::from_config(&qualys_mock::ServerConfig {
         control_token: Some("s3cret".into()),

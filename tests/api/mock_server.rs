@@ -244,3 +244,68 @@ async fn a_frozen_time_that_is_no_date_fails_the_start() {
         "{err}"
     );
 }
+
+/// Names of what the temporary folder holds.
+fn temporary_files() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn an_https_server_removes_its_trust_pem_when_shut_down_or_dropped() {
+    // Run in a temporary folder of its own (as the test below reruns it), nothing else may
+    // be left there either: the private store and its lock go with the server.
+    let alone = std::env::var_os("QM_TEST_OWN_TMPDIR").is_some();
+
+    let server = MockServer::builder().https().start().await.unwrap();
+    let pem = server.trust_pem_path().unwrap().to_owned();
+    assert!(pem.is_file());
+    assert!(pem.starts_with(std::env::temp_dir()), "{}", pem.display());
+    server.shutdown().await;
+    assert!(!pem.exists(), "{} left after shutdown", pem.display());
+    if alone {
+        assert_eq!(temporary_files(), Vec::<String>::new());
+    }
+
+    let server = MockServer::builder().https().start().await.unwrap();
+    let pem = server.trust_pem_path().unwrap().to_owned();
+    assert!(pem.is_file());
+    drop(server);
+    assert!(!pem.exists(), "{} left after drop", pem.display());
+    if alone {
+        // The listeners stop when the server is dropped; the store goes once they have.
+        let give_up = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !temporary_files().is_empty() && std::time::Instant::now() < give_up {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(temporary_files(), Vec::<String>::new());
+    }
+}
+
+#[test]
+fn a_started_and_stopped_server_leaves_its_temporary_folder_empty() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "mock_server::an_https_server_removes_its_trust_pem_when_shut_down_or_dropped",
+            "--exact",
+            "--test-threads=1",
+        ])
+        .env("TMPDIR", tmp.path())
+        .env("QM_TEST_OWN_TMPDIR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -693,6 +693,21 @@ async fn rate_limits_server_errors_dropped_connections_and_an_expired_token_chan
     a.running.shutdown().await;
 }
 
+/// The records a recorder's state file counts as checkpointed (0 while there is none).
+fn checkpointed(state_file: &Path) -> u64 {
+    // Written aside and renamed into place: a read sees a whole file.
+    let Ok(bytes) = std::fs::read(state_file) else {
+        return 0;
+    };
+    let state: Value = serde_json::from_slice(&bytes).unwrap();
+    state["files"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|f| f["records"].as_u64().unwrap())
+        .sum()
+}
+
 #[tokio::test]
 async fn a_recording_killed_five_times_and_resumed_ends_like_an_uninterrupted_one() {
     let seed = data_set(3_000);
@@ -703,21 +718,26 @@ async fn a_recording_killed_five_times_and_resumed_ends_like_an_uninterrupted_on
     let (ok, log) = record(&a, &whole, &flags, PASSWORD).await;
     assert!(ok, "{log}");
 
-    // Slow every call down so that kills land mid-run.
+    // Slow every call down, so that a run has many pages to go when it is killed.
     let plain = plain_client();
     let faults = format!("{}/faults", a.control());
     for path in ["/qps/*", "/sm/*"] {
         control_post(&plain, &faults, json!({"path": path, "latencyMs": 40})).await;
     }
     let resumed = out.path().join("resumed");
+    let state_file = out.path().join("resumed.partial/.record-state.json");
     let mut resume_flags = flags.to_vec();
     resume_flags.push("--resume");
+    // Each run is killed once it has checkpointed records of its own (the state file counts
+    // more than when it started): on a signal from the recorder, not after a guessed time,
+    // so a slow machine only makes the rounds slower. Then a varying wait of up to one
+    // call's latency, so that kills land at different points of a page.
     let mut rng = 0x9e37_79b9_u64;
+    let mut before = 0;
     for round in 0..5 {
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        let after = Duration::from_millis(150 + rng % 600);
         let mut command = if round == 0 {
             recorder(&a, &resumed, &flags, PASSWORD)
         } else {
@@ -727,23 +747,32 @@ async fn a_recording_killed_five_times_and_resumed_ends_like_an_uninterrupted_on
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
         let mut child = command.spawn().unwrap();
-        tokio::time::sleep(after).await;
+        let give_up = std::time::Instant::now() + Duration::from_secs(300);
+        while checkpointed(&state_file) <= before {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("round {round}: the recorder ended ({status}) before a checkpoint");
+            }
+            assert!(
+                std::time::Instant::now() < give_up,
+                "round {round}: no checkpoint past {before} records"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(rng % 40)).await;
         let _ = child.kill();
-        let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+        let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+            .await
+            .unwrap();
+        assert!(
+            !status.success(),
+            "round {round}: the recorder finished before it was killed"
+        );
+        let now = checkpointed(&state_file);
+        assert!(now > before, "round {round}: {now} records after {before}");
+        before = now;
     }
+    // The kills landed mid-run: the folder is still the unfinished one.
     assert!(!resumed.exists(), "a killed run left a folder in place");
-    // The kills landed mid-run: there is recorded progress to go on from.
-    let state: Value = serde_json::from_slice(
-        &std::fs::read(out.path().join("resumed.partial/.record-state.json")).unwrap(),
-    )
-    .unwrap();
-    let progress: u64 = state["files"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|f| f["records"].as_u64().unwrap())
-        .sum();
-    assert!(progress > 0, "{state}");
     let (ok, log) = record(&a, &resumed, &resume_flags, PASSWORD).await;
     assert!(ok, "{log}");
     assert_same_folders(&whole, &resumed);

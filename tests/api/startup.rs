@@ -410,3 +410,168 @@ async fn a_journal_after_beyond_a_signed_64_bit_integer_is_refused() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 }
+
+// ---------------------------------------------------------------------------------------
+// The prepared default store's cache folder (--store-cache)
+
+/// A server's own cache, home and temporary folders (fresh, empty).
+struct OwnFolders {
+    cache: tempfile::TempDir,
+    home: tempfile::TempDir,
+    tmp: tempfile::TempDir,
+}
+
+impl OwnFolders {
+    fn new() -> OwnFolders {
+        OwnFolders {
+            cache: tempfile::tempdir().unwrap(),
+            home: tempfile::tempdir().unwrap(),
+            tmp: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// `serve --port 0 ARGS` in these folders, with `env`; health must answer 200; then a
+    /// graceful stop. Its stderr.
+    fn serve(&self, args: &[&str], env: &[(&str, &str)]) -> String {
+        let mut all = vec![
+            ("XDG_CACHE_HOME", self.cache.path().to_str().unwrap()),
+            ("HOME", self.home.path().to_str().unwrap()),
+            ("TMPDIR", self.tmp.path().to_str().unwrap()),
+            ("QUALYS_MOCK_LOG", "warn"),
+        ];
+        all.extend_from_slice(env);
+        let mut server = crate::reach::Spawned::start(args, &all);
+        let url = format!("http://{}/_mock/health", server.http);
+        let status = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                crate::reach::plain_client()
+                    .get(url)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            });
+        assert_eq!(status, 200);
+        server.stop()
+    }
+}
+
+/// The names in `dir`, and in the folders below it.
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type().unwrap().is_dir() {
+            names.extend(
+                files_in(&entry.path())
+                    .into_iter()
+                    .map(|n| format!("{name}/{n}")),
+            );
+        } else {
+            names.push(name);
+        }
+    }
+    names.sort();
+    names
+}
+
+fn is_image(name: &str) -> bool {
+    name.starts_with("default-") && name.ends_with(".sqlite")
+}
+
+#[test]
+fn by_default_the_prepared_store_image_goes_to_the_user_cache_folder() {
+    let f = OwnFolders::new();
+    f.serve(&[], &[]);
+    let cached = files_in(f.cache.path());
+    assert!(
+        cached.len() == 1 && cached[0].starts_with("qualys-mock/") && is_image(&cached[0][12..]),
+        "{cached:?}"
+    );
+    assert_eq!(files_in(f.tmp.path()), Vec::<String>::new());
+}
+
+#[test]
+fn with_the_store_cache_off_nothing_is_written_outside_the_temporary_folder() {
+    for (args, env) in [
+        (&["--store-cache", "off"][..], &[][..]),
+        (&[][..], &[("QUALYS_MOCK_STORE_CACHE", "off")][..]),
+    ] {
+        let f = OwnFolders::new();
+        // Twice: a second start finds nothing to copy and writes nothing either.
+        f.serve(args, env);
+        f.serve(args, env);
+        assert_eq!(
+            files_in(f.cache.path()),
+            Vec::<String>::new(),
+            "{args:?} {env:?}"
+        );
+        assert_eq!(
+            files_in(f.home.path()),
+            Vec::<String>::new(),
+            "{args:?} {env:?}"
+        );
+        // The private store went at exit.
+        assert_eq!(
+            files_in(f.tmp.path()),
+            Vec::<String>::new(),
+            "{args:?} {env:?}"
+        );
+    }
+}
+
+#[test]
+fn the_store_cache_can_be_another_folder() {
+    let f = OwnFolders::new();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let dir = elsewhere.path().join("images");
+    let flag = dir.to_str().unwrap();
+    f.serve(&["--store-cache", flag], &[]);
+    let kept = files_in(&dir);
+    assert!(kept.len() == 1 && is_image(&kept[0]), "{kept:?}");
+    let image = std::fs::read(dir.join(&kept[0])).unwrap();
+    // The next start copies it (and leaves it as it was); the user's cache stays empty.
+    f.serve(&[], &[("QUALYS_MOCK_STORE_CACHE", flag)]);
+    assert_eq!(files_in(&dir), kept);
+    assert_eq!(std::fs::read(dir.join(&kept[0])).unwrap(), image);
+    assert_eq!(files_in(f.cache.path()), Vec::<String>::new());
+    assert_eq!(files_in(f.home.path()), Vec::<String>::new());
+}
+
+#[test]
+fn a_store_cache_folder_that_cannot_be_used_never_fails_a_start() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let f = OwnFolders::new();
+    let spot = tempfile::tempdir().unwrap();
+
+    // A folder that cannot be made: its parent is a file.
+    let file = spot.path().join("a-file");
+    std::fs::write(&file, "not a folder").unwrap();
+    let under_a_file = file.join("cache");
+    let log = f.serve(&["--store-cache", under_a_file.to_str().unwrap()], &[]);
+    assert!(log.contains("cannot be used"), "{log}");
+    // The same as the user's cache folder.
+    f.serve(&[], &[("XDG_CACHE_HOME", under_a_file.to_str().unwrap())]);
+
+    // A folder others may write: never read from, never written to.
+    let open = spot.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let log = f.serve(&["--store-cache", open.to_str().unwrap()], &[]);
+    assert!(log.contains("cannot be used"), "{log}");
+    assert_eq!(files_in(&open), Vec::<String>::new());
+
+    // A folder of ours that cannot be written (as root it can: then the image is kept).
+    let read_only = spot.path().join("read-only");
+    std::fs::create_dir(&read_only).unwrap();
+    std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o500)).unwrap();
+    f.serve(&["--store-cache", read_only.to_str().unwrap()], &[]);
+    std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o700)).unwrap();
+
+    assert_eq!(files_in(f.cache.path()), Vec::<String>::new());
+    assert_eq!(files_in(f.tmp.path()), Vec::<String>::new());
+}

@@ -229,7 +229,11 @@ impl Seed {
             let c = check(&ASSETS, index, a.name.clone());
             c.customer(&a.customer)?;
             c.unique(a.id, &mut assets, &a.customer)?;
+            let mut listed = HashSet::new();
             for t in &a.tags {
+                if !listed.insert(*t) {
+                    return Err(c.fail("tags", format!("duplicate tag id {t}")));
+                }
                 c.owned("tags", &ASSET_TAGS, *t, &tags, &a.customer)?;
             }
         }
