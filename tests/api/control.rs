@@ -789,8 +789,8 @@ async fn runtime_seeds_are_validated_and_all_or_nothing() {
 async fn runtime_seed_records_that_clash_are_refused_naming_the_record() {
     let app = TestApp::new().await;
     let asset = |id: i64, tags: Value| {
-        json!({"id": id, "customer": "Acme", "name": "seeded-host", "address": "10.0.0.9",
-            "operatingSystem": "Linux", "assetType": "HOST", "tags": tags})
+        json!({"id": id, "customer": "Acme", "agentId": "a-777101", "agentUuid": "u-777101",
+            "name": "seeded-host", "address": "10.0.0.9", "operatingSystem": "Linux", "tags": tags})
     };
     for (body, message) in [
         // A tag listed twice by one asset: refused by the check, not by the store.
