@@ -309,3 +309,20 @@ fn a_started_and_stopped_server_leaves_its_temporary_folder_empty() {
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[tokio::test]
+async fn a_dropped_server_removes_its_ready_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready.json");
+    let server = MockServer::builder()
+        .config(qualys_mock::ServerConfig {
+            ready_file: Some(ready.clone()),
+            ..crate::helpers::serve_config()
+        })
+        .start()
+        .await
+        .unwrap();
+    assert!(ready.is_file());
+    drop(server);
+    assert!(!ready.exists(), "the ready file outlived the server");
+}
