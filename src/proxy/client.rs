@@ -4,9 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::path::PathBuf;
-
 use super::record::Recorder;
+use crate::config::ProxyConfig;
 
 /// The platform behind `--proxy-unmatched`, and the recorder when `--record-stubs` is set.
 #[derive(Clone)]
@@ -88,33 +87,5 @@ impl Proxy {
             recorder,
             record_max_body_bytes: config.record_max_body_bytes,
         })
-    }
-}
-
-/// `--proxy-unmatched`: the platform behind the emulator, and what is recorded of it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProxyConfig {
-    /// The platform's base URL (`https://qualysapi.qualys.com`; no query, a path is a prefix).
-    pub url: String,
-    /// Write each new request/answer pair as a WireMock mapping in this folder.
-    pub record_stubs: Option<PathBuf>,
-    /// Certificate authorities to trust besides the system's (a PEM bundle).
-    pub ca_bundle: Option<PathBuf>,
-    /// Time the platform has for its whole answer; past it, 502.
-    pub timeout: Duration,
-    /// Largest answer body recorded; a larger one is returned and not recorded.
-    pub record_max_body_bytes: usize,
-}
-
-impl ProxyConfig {
-    /// Forwarding to `url`, recording nothing, with the default timeout and record cap.
-    pub fn to(url: impl Into<String>) -> ProxyConfig {
-        ProxyConfig {
-            url: url.into(),
-            record_stubs: None,
-            ca_bundle: None,
-            timeout: Duration::from_secs(60),
-            record_max_body_bytes: 16 * 1024 * 1024,
-        }
     }
 }
