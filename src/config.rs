@@ -6,7 +6,6 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-
 /// How a server is set up: where it listens, what data it starts with, its clock, its
 /// limits and timeouts. [`Default`] is what `qualys-mock serve` runs with when no flag is
 /// given (HTTP on 127.0.0.1:8080, the embedded seed in a private store, real time).

@@ -101,6 +101,7 @@ mod stubs;
 #[cfg(test)]
 mod test_app;
 mod tls;
+mod unrouted;
 mod xml;
 
 pub use app::app;

@@ -1,5 +1,6 @@
 //! The platform behind `--proxy-unmatched`: its HTTP client and the stub recorder, made
-//! from a [`ProxyConfig`]. Data only — forwarding a request is `proxy::forward`.
+//! from a [`ProxyConfig`]. Data only: what forwards a request through it sits above the
+//! state that holds it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,10 +11,10 @@ use crate::config::ProxyConfig;
 /// The platform behind `--proxy-unmatched`, and the recorder when `--record-stubs` is set.
 #[derive(Clone)]
 pub struct Proxy {
-    pub(super) base: String,
-    pub(super) http: reqwest::Client,
-    pub(super) recorder: Option<Arc<Recorder>>,
-    pub(super) record_max_body_bytes: usize,
+    pub(crate) base: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) recorder: Option<Arc<Recorder>>,
+    pub(crate) record_max_body_bytes: usize,
 }
 
 impl std::fmt::Debug for Proxy {
@@ -48,8 +49,7 @@ impl Proxy {
     /// The proxy `args` ask for, if any: its HTTP client (system roots plus
     /// `--proxy-ca-bundle`), and the recording folder, created if missing.
     pub fn new(config: &ProxyConfig) -> Result<Proxy, String> {
-        let base = crate::proxy::parse_base_url(&config.url)
-            .map_err(|e| format!("--proxy-unmatched: {e}"))?;
+        let base = parse_base_url(&config.url).map_err(|e| format!("--proxy-unmatched: {e}"))?;
         // The crate's one TLS provider; a second install (tests in one process) is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()

@@ -4,8 +4,8 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::objects::TABLES;
-pub use crate::auth::Caller;
 use super::{Store, StoreResult};
+pub use crate::auth::Caller;
 
 /// Counts of the main records, for `/_mock/health`: one per counted table of the object
 /// table, in its order (`counts["alerts"]`).

@@ -1,34 +1,16 @@
-//! Stubs for the rest of Qualys: WireMock-format mappings (`serve --stubs DIR`, runtime
-//! `/_mock/stubs`) that answer the calls no emulated route takes — the VM API's
-//! `/api/2.0/fo/...`, other QPS modules, gateway APIs — with the platform's auth checked
-//! against the emulator's users.
-//!
-//! - [`mapping`] — one mapping read from its JSON, every key checked.
-//! - [`matchers`] — WireMock's URL, value and body matchers.
-//! - [`emulated`] — the paths stubs may not target.
-//! - [`load`] — a stubs folder read whole, or refused whole.
-//!
-//! The order a request meets: emulated routes, then stubs (by priority, 1 first; the newest
-//! first among equals), then the surface's 404.
-
-pub(crate) mod emulated;
-mod load;
-pub mod mapping;
-mod matchers;
-pub(crate) mod set;
+//! Answering from the stubs in force: a request no emulated route took meets the mappings
+//! (by priority, 1 first; the newest first among equals), with the platform's auth checked
+//! against the emulator's users. What comes after when none matches is the proxy, then the
+//! surface's 404.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
-pub use load::load_dir;
-pub use mapping::{Auth, Mapping};
-pub(crate) use set::check_target;
-pub use set::{Change, MAX_MAPPINGS, StubView};
-
 use crate::state::AppState;
 use crate::state::journal::AnsweredBy;
+use crate::stubs::{Auth, Mapping};
 
 /// What [`answer`] made of a request no emulated route took.
 pub enum Answer {

@@ -2,7 +2,7 @@
 //! platform at URL (same method, path, query, body and headers, the caller's credentials
 //! included, so the platform authenticates the caller), and the platform's answer is
 //! returned as it came. With `--record-stubs DIR` each new request/answer pair is also
-//! written as a WireMock mapping ([`record`]), so `serve --stubs DIR` (or WireMock itself)
+//! written as a WireMock mapping (the proxy's recorder), so `serve --stubs DIR` (or WireMock itself)
 //! can replay it with the platform switched off.
 //!
 //! Bounded: the request body is read under the server's body guard; the platform has
@@ -10,11 +10,6 @@
 //! `--record-max-body-bytes` is streamed through to the caller and not recorded. A platform
 //! that cannot be reached (or fails mid-answer before anything was sent on) gives 502 in
 //! the format of the path's API ([`unreachable`]).
-
-pub(crate) mod client;
-pub mod record;
-
-pub use client::{Proxy, parse_base_url};
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -28,7 +23,8 @@ use axum::response::{IntoResponse, Response};
 use crate::state::AppState;
 use crate::state::journal::AnsweredBy;
 
-use record::Exchange;
+use crate::proxy::Proxy;
+use crate::proxy::record::Exchange;
 
 /// Forward `request` when the server has `--proxy-unmatched` (and the path is not a control
 /// path); otherwise hand it back for the caller's own 404.
