@@ -14,7 +14,7 @@ use crate::control::faults::Taken;
 use crate::control::journal::Recording;
 use crate::http::{BodyWatch, RequestLog, Surface};
 use crate::state::AppState;
-use crate::{car, classic, cm, control, http, unrouted};
+use crate::{car, classic, cm, control, http, openapi, unrouted};
 
 /// The whole service: both API surfaces and the control endpoints over one state.
 pub fn app(state: AppState) -> Router {
@@ -28,6 +28,11 @@ pub fn app(state: AppState) -> Router {
         )
         .merge(classic::router())
         .merge(control::router(&state))
+        // The control API's own description names the types of every layer below it.
+        .route(
+            "/_mock/openapi.json",
+            control::reading_nothing(axum::routing::get(openapi::serve)),
+        )
         .fallback(unrouted::not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), front))

@@ -1,5 +1,5 @@
 //! [`ServerConfig`]: everything a server runs with, as plain values. The command line
-//! (`crate::cli`) converts its flags into one; [`crate::MockServer`] and tests build one
+//! converts its flags into one; the in-process server's builder and tests build one
 //! directly. [`ServerConfig::check`] refuses what cannot work, with a [`ConfigError`].
 
 use std::net::IpAddr;
