@@ -99,7 +99,7 @@ mod state;
 mod store;
 mod stubs;
 #[cfg(test)]
-mod test_app;
+mod tests;
 mod tls;
 mod unrouted;
 mod xml;
