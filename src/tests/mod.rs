@@ -11,6 +11,6 @@
 mod app;
 mod engine;
 mod full_disk;
-
+mod layers;
 mod query_plans;
 mod random_filters;
