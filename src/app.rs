@@ -1,6 +1,6 @@
 //! The app: both API surfaces and the control endpoints merged into one router over one
-//! state, the fallbacks that answer what no route takes, and the one layer in front of them
-//! that every request passes through.
+//! state, the fallbacks (what no route takes goes to the stubs, the proxy, the surface's
+//! 404) and the one layer in front of them that every request passes through.
 
 use std::time::Instant;
 
@@ -14,7 +14,7 @@ use crate::control::faults::Taken;
 use crate::control::journal::Recording;
 use crate::http::{BodyWatch, RequestLog, Surface};
 use crate::state::AppState;
-use crate::{car, classic, cm, control, http};
+use crate::{car, classic, cm, control, http, openapi, unrouted};
 
 /// The whole service: both API surfaces and the control endpoints over one state.
 pub fn app(state: AppState) -> Router {
@@ -24,11 +24,16 @@ pub fn app(state: AppState) -> Router {
         // Other QPS modules (Asset Management, WAS, ...): stubs or the proxy, else CM's refusal.
         .route(
             "/qps/rest/{*rest}",
-            axum::routing::any(unknown_qps_operation),
+            axum::routing::any(unrouted::unknown_qps_operation),
         )
         .merge(classic::router())
         .merge(control::router(&state))
-        .fallback(not_found)
+        // The control API's own description names the types of every layer below it.
+        .route(
+            "/_mock/openapi.json",
+            control::reading_nothing(axum::routing::get(openapi::serve)),
+        )
+        .fallback(unrouted::not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), front))
         // `front` enforces `--max-body-bytes` on every body, whoever reads it.
@@ -275,62 +280,4 @@ fn body_refused(
         );
     }
     response
-}
-
-/// A path no surface has: a stub's answer (`--stubs`, `/_mock/stubs`) or the platform's
-/// (`--proxy-unmatched`) when either has one, else 404 in the format of the request's
-/// surface. The router's fallback.
-pub(crate) async fn not_found(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    request: axum::extract::Request,
-) -> Response {
-    let parts = match answer_unrouted(&state, request).await {
-        Ok(answer) => return answer,
-        Err(request) => request.into_parts().0,
-    };
-    refuse_unknown_path(&state, &parts)
-}
-
-/// 404 in the format of the request's surface.
-fn refuse_unknown_path(state: &AppState, parts: &axum::http::request::Parts) -> Response {
-    let path = parts.uri.path();
-    let surface = Surface::of_request(&parts.extensions, path);
-    let ctx = cm::reply::Ctx::from_parts(parts);
-    let now_s = state.clock.now_ms().div_euclid(1000);
-    let message = format!("No resource at {path}");
-    match surface {
-        Surface::Cm => cm::no_such_path(ctx, message).into_response(),
-        Surface::Control => control::error_body(StatusCode::NOT_FOUND, message),
-        Surface::Classic => classic::simple_return(StatusCode::NOT_FOUND, now_s, None, &message),
-        Surface::Car => (
-            StatusCode::NOT_FOUND,
-            axum::Json(car::error::gateway_body(StatusCode::NOT_FOUND, &message)),
-        )
-            .into_response(),
-    }
-}
-
-/// A `/qps/rest/` path no CM route takes: a stub's answer or the platform's when either
-/// has one, else CM's own refusal (after checking the caller, as QPS does).
-async fn unknown_qps_operation(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    request: axum::extract::Request,
-) -> Response {
-    match answer_unrouted(&state, request).await {
-        Ok(answer) => answer,
-        Err(request) => cm::unknown_operation(&state, request.into_parts().0).await,
-    }
-}
-
-/// A request no emulated route takes: the first stub that matches answers it, else the
-/// platform behind `--proxy-unmatched`; `Err` gives it back when neither does.
-pub(crate) async fn answer_unrouted(
-    state: &AppState,
-    request: axum::extract::Request,
-) -> Result<Response, axum::extract::Request> {
-    let request = match crate::stubs::answer(state, request).await {
-        crate::stubs::Answer::Stub(response) => return Ok(response),
-        crate::stubs::Answer::Unmatched(request) => request,
-    };
-    crate::proxy::forward(state, request).await
 }

@@ -1,4 +1,5 @@
-//! Gateway JWTs: issue and verify. Framework-free; the surfaces' extractors call it.
+//! Who is calling ([`Caller`], what the store's login finds and every query is scoped to) and
+//! gateway JWTs: issue and verify. Framework-free; the surfaces' extractors call it.
 //!
 //! Tokens look like the real gateway's (HS512; `sub`, `iss`/`aud` = `qas`, `portalUserId`,
 //! `qwebUserId`, `usertype`, `modulesAllowed`) plus the customer, and expire 4 hours after
@@ -8,12 +9,27 @@
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::store::Caller;
-
 /// How long a token lives, in seconds (4 hours, as documented).
 pub const TOKEN_LIFETIME_S: i64 = 4 * 60 * 60;
 /// Issuer and audience of gateway tokens.
 pub const ISSUER: &str = "qas";
+
+/// Who is calling: a user and the customer every query is scoped to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: i64,
+    pub user_uuid: String,
+    pub username: String,
+    pub display_name: String,
+    pub customer_id: i64,
+    pub customer_uuid: String,
+    /// The customer's name (per-customer stubs name it).
+    pub customer_name: String,
+    pub modules: Vec<String>,
+    /// The user row's serial: unique over the store's life, so a token names this user
+    /// and no user made later with the same id.
+    pub serial: i64,
+}
 
 /// The claims of a gateway token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -419,7 +419,7 @@ impl TryFrom<&ServeArgs> for ServerConfig {
 /// success, 2 for a configuration that cannot work, 1 for anything else.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match crate::server::runtime() {
+    let runtime = match crate::store::serving_runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("qualys-mock: cannot start the runtime: {e}");

@@ -1,13 +1,11 @@
 //! [`ServerConfig`]: everything a server runs with, as plain values. The command line
-//! (`crate::cli`) converts its flags into one; [`crate::MockServer`] and tests build one
+//! converts its flags into one; the in-process server's builder and tests build one
 //! directly. [`ServerConfig::check`] refuses what cannot work, with a [`ConfigError`].
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use crate::proxy::client::ProxyConfig;
-use crate::state::Limits;
 pub use crate::store::StoreCache;
 
 /// How a server is set up: where it listens, what data it starts with, its clock, its
@@ -294,6 +292,67 @@ pub(crate) fn certificate_name(value: &str) -> Result<String, ConfigError> {
         Ok(name.to_ascii_lowercase())
     } else {
         Err(ConfigError::CertificateName(value.to_owned()))
+    }
+}
+
+/// What flags set and the control API may change at run time.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct Limits {
+    /// Shortest time between two executions of one script (CAR 429 inside it).
+    pub execute_interval_ms: i64,
+    /// Manual executions a customer may start in 24 hours.
+    pub daily_executions: u64,
+    /// Scripts a customer may hold (create, import and clone answer 429 past it).
+    pub script_limit: u64,
+    /// How long an asset job stays QUEUED.
+    pub job_queue_ms: i64,
+    /// How long an asset job runs before its final status.
+    pub job_run_ms: i64,
+    /// Largest CAR `pageSize`.
+    pub max_page_size: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            execute_interval_ms: 60_000,
+            daily_executions: 1_000,
+            script_limit: 5_000,
+            job_queue_ms: 5_000,
+            job_run_ms: 30_000,
+            max_page_size: 1_000,
+        }
+    }
+}
+
+/// `--proxy-unmatched`: the platform behind the emulator, and what is recorded of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProxyConfig {
+    /// The platform's base URL (`https://qualysapi.qualys.com`; no query, a path is a prefix).
+    pub url: String,
+    /// Write each new request/answer pair as a WireMock mapping in this folder.
+    pub record_stubs: Option<PathBuf>,
+    /// Certificate authorities to trust besides the system's (a PEM bundle).
+    pub ca_bundle: Option<PathBuf>,
+    /// Time the platform has for its whole answer; past it, 502.
+    pub timeout: Duration,
+    /// Largest answer body recorded; a larger one is returned and not recorded.
+    pub record_max_body_bytes: usize,
+}
+
+impl ProxyConfig {
+    /// Forwarding to `url`, recording nothing, with the default timeout and record cap.
+    pub fn to(url: impl Into<String>) -> ProxyConfig {
+        ProxyConfig {
+            url: url.into(),
+            record_stubs: None,
+            ca_bundle: None,
+            timeout: Duration::from_secs(60),
+            record_max_body_bytes: 16 * 1024 * 1024,
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! What every request passes through, whatever its surface: which [`Surface`] it belongs
 //! to, the request log, its body under the size limit and the budget of bodies in flight,
-//! and the redaction of what the journal and the log show. The front layer in `crate::app`
+//! and the redaction of what the journal and the log show. The front layer of the router
 //! applies them.
 
 use std::time::Instant;
@@ -14,7 +14,7 @@ use serde_json::json;
 /// Bytes of a request body the debug log shows.
 pub const LOGGED_BODY_BYTES: usize = 64 * 1024;
 
-/// Which API a request belongs to. The front layer (`crate::app`) decides it once, from the
+/// Which API a request belongs to. The router's front layer decides it once, from the
 /// path's prefix, and puts it in the request's extensions; the fallbacks, the body guard's
 /// answers, the fault rules and the journal read it from there (the [`Surface`] extractor).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,7 +189,7 @@ pub fn payload_too_large() -> Response {
 }
 
 /// Why a request body was not read to its end, whatever read it: the one list the surfaces
-/// answer from (`crate::app`).
+/// answer from (the router's front layer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum BodyError {
     /// Longer than `--max-body-bytes` (declared or as it streamed).

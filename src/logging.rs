@@ -69,8 +69,8 @@ impl Drop for LogGuard {
 /// How long the exit waits for queued log lines to be written.
 const FLUSH_AT_EXIT: Duration = Duration::from_secs(2);
 
-/// Install the global subscriber: `filter` (checked by [`crate::cli::parse_log_filter`]),
-/// lines in `format`, at most `queue_lines` waiting for a slow reader.
+/// Install the global subscriber: `filter` (a level or `target=level` pairs, checked when
+/// the flag was read), lines in `format`, at most `queue_lines` waiting for a slow reader.
 pub fn init(filter: &str, format: LogFormat, queue_lines: usize) -> Result<LogGuard, String> {
     let filter = EnvFilter::try_new(filter).map_err(|e| e.to_string())?;
     let ansi = format == LogFormat::Text

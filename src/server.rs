@@ -62,17 +62,6 @@ pub(crate) struct Running {
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// The tokio runtime the binary serves on. Every store call takes a blocking thread only
-/// once its connection is free, so the store needs at most as many blocking threads as it
-/// has connections; two more cover the rest. More would only cost memory under load (each
-/// thread that ran a call keeps its allocator heap), and tokio's default is 512.
-pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .max_blocking_threads(crate::store::max_connections() + 2)
-        .build()
-}
-
 /// `--clock-from-seed`: the clock set to the capture time of a recorded seed (and running
 /// on from there; a full reset comes back to it); refused when the data was not recorded.
 fn start_clock_at_capture(

@@ -1,6 +1,6 @@
 //! Fault rules: make matching API calls fail, slow down, drop, or hit a rate limit — for
 //! the next N calls, or with a probability drawn from a seeded generator — then stop. The
-//! front layer (`crate::app`) asks [`Taken::first`] for every API call.
+//! front layer every request passes through asks [`Taken::first`] for every API call.
 
 use std::time::Duration;
 

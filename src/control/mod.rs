@@ -1,7 +1,7 @@
 //! The emulator's own endpoints, under the reserved `/_mock/` prefix (no Qualys path starts
 //! with it). JSON in and out. Guarded by `--control-token` when set (health stays open).
 //!
-//! - [`ops`] — the operations (also behind [`crate::mock::MockServer`]).
+//! - [`ops`] — the operations (also behind the in-process server's methods).
 //! - [`journal`] — the request journal and how a call is recorded.
 //! - [`faults`] — fault rules and how one shapes a call.
 //! - [`strict`] — how queries, paths and bodies are read: strictly, or a 400.
@@ -16,7 +16,7 @@ mod stubs;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
@@ -72,7 +72,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/_mock/faults", get(list_faults).delete(clear_faults))
         .route("/_mock/faults/{id}", delete(remove_fault))
         .route("/_mock/config", get(config))
-        .route("/_mock/openapi.json", get(crate::openapi::serve))
         .route("/_mock/stubs", get(stubs::list).delete(stubs::restore))
         .route(
             "/_mock/stubs/{id}",
@@ -102,6 +101,15 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(reading_a_query)
         .merge(reading_a_body)
         .merge(reading_both)
+}
+
+/// A control route mounted beside [`router`] (where the router is assembled) that reads
+/// neither a query string nor a body: both refused, as on the routes of its first group.
+pub(crate) fn reading_nothing(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    use axum::middleware::from_fn;
+    route
+        .route_layer(from_fn(strict::refuse_query))
+        .route_layer(from_fn(strict::refuse_body))
 }
 
 /// A store error on a control route that reads CAR state: 503 (health's "unavailable") in

@@ -1,5 +1,5 @@
-//! The control operations. The HTTP handlers in [`super`] and [`crate::mock::MockServer`]
-//! both call these, so the two stay the same.
+//! The control operations. The HTTP handlers in [`super`] and the in-process server's
+//! methods both call these, so the two stay the same.
 
 use std::time::Instant;
 

@@ -1,20 +1,20 @@
 //! The platform behind `--proxy-unmatched`: its HTTP client and the stub recorder, made
-//! from a [`ProxyConfig`]. Data only — forwarding a request is `proxy::forward`.
+//! from a [`ProxyConfig`]. Data only: what forwards a request through it sits above the
+//! state that holds it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::path::PathBuf;
-
 use super::record::Recorder;
+use crate::config::ProxyConfig;
 
 /// The platform behind `--proxy-unmatched`, and the recorder when `--record-stubs` is set.
 #[derive(Clone)]
 pub struct Proxy {
-    pub(super) base: String,
-    pub(super) http: reqwest::Client,
-    pub(super) recorder: Option<Arc<Recorder>>,
-    pub(super) record_max_body_bytes: usize,
+    pub(crate) base: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) recorder: Option<Arc<Recorder>>,
+    pub(crate) record_max_body_bytes: usize,
 }
 
 impl std::fmt::Debug for Proxy {
@@ -49,8 +49,7 @@ impl Proxy {
     /// The proxy `args` ask for, if any: its HTTP client (system roots plus
     /// `--proxy-ca-bundle`), and the recording folder, created if missing.
     pub fn new(config: &ProxyConfig) -> Result<Proxy, String> {
-        let base = crate::proxy::parse_base_url(&config.url)
-            .map_err(|e| format!("--proxy-unmatched: {e}"))?;
+        let base = parse_base_url(&config.url).map_err(|e| format!("--proxy-unmatched: {e}"))?;
         // The crate's one TLS provider; a second install (tests in one process) is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
@@ -88,33 +87,5 @@ impl Proxy {
             recorder,
             record_max_body_bytes: config.record_max_body_bytes,
         })
-    }
-}
-
-/// `--proxy-unmatched`: the platform behind the emulator, and what is recorded of it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProxyConfig {
-    /// The platform's base URL (`https://qualysapi.qualys.com`; no query, a path is a prefix).
-    pub url: String,
-    /// Write each new request/answer pair as a WireMock mapping in this folder.
-    pub record_stubs: Option<PathBuf>,
-    /// Certificate authorities to trust besides the system's (a PEM bundle).
-    pub ca_bundle: Option<PathBuf>,
-    /// Time the platform has for its whole answer; past it, 502.
-    pub timeout: Duration,
-    /// Largest answer body recorded; a larger one is returned and not recorded.
-    pub record_max_body_bytes: usize,
-}
-
-impl ProxyConfig {
-    /// Forwarding to `url`, recording nothing, with the default timeout and record cap.
-    pub fn to(url: impl Into<String>) -> ProxyConfig {
-        ProxyConfig {
-            url: url.into(),
-            record_stubs: None,
-            ca_bundle: None,
-            timeout: Duration::from_secs(60),
-            record_max_body_bytes: 16 * 1024 * 1024,
-        }
     }
 }

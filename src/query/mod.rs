@@ -23,8 +23,6 @@
 mod ast;
 pub mod catalog;
 pub mod criteria;
-#[cfg(test)]
-mod props;
 pub mod qql;
 pub mod sql;
 pub(crate) mod text;

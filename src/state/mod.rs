@@ -10,6 +10,7 @@ use journal::Journal;
 
 use crate::auth::JwtKeys;
 use crate::clock::Clock;
+pub use crate::config::Limits;
 use crate::store::Store;
 
 /// What every handler can reach.
@@ -24,39 +25,6 @@ pub struct AppState {
     limits: Arc<RwLock<Limits>>,
     /// The limits the server started with, which a full reset restores.
     start_limits: Arc<RwLock<Limits>>,
-}
-
-/// What flags set and the control API may change at run time.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
-#[serde(rename_all = "camelCase")]
-pub struct Limits {
-    /// Shortest time between two executions of one script (CAR 429 inside it).
-    pub execute_interval_ms: i64,
-    /// Manual executions a customer may start in 24 hours.
-    pub daily_executions: u64,
-    /// Scripts a customer may hold (create, import and clone answer 429 past it).
-    pub script_limit: u64,
-    /// How long an asset job stays QUEUED.
-    pub job_queue_ms: i64,
-    /// How long an asset job runs before its final status.
-    pub job_run_ms: i64,
-    /// Largest CAR `pageSize`.
-    pub max_page_size: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            execute_interval_ms: 60_000,
-            daily_executions: 1_000,
-            script_limit: 5_000,
-            job_queue_ms: 5_000,
-            job_run_ms: 30_000,
-            max_page_size: 1_000,
-        }
-    }
 }
 
 /// Facts about this server, fixed at start.

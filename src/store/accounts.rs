@@ -5,23 +5,7 @@ use serde::Serialize;
 
 use super::objects::TABLES;
 use super::{Store, StoreResult};
-
-/// Who is calling: a user and the customer every query is scoped to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    pub user_id: i64,
-    pub user_uuid: String,
-    pub username: String,
-    pub display_name: String,
-    pub customer_id: i64,
-    pub customer_uuid: String,
-    /// The customer's name (per-customer stubs name it).
-    pub customer_name: String,
-    pub modules: Vec<String>,
-    /// The user row's serial: unique over the store's life, so a token names this user
-    /// and no user made later with the same id.
-    pub serial: i64,
-}
+pub use crate::auth::Caller;
 
 /// Counts of the main records, for `/_mock/health`: one per counted table of the object
 /// table, in its order (`counts["alerts"]`).

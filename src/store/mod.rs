@@ -30,8 +30,6 @@ mod open;
 mod pool;
 mod prepared;
 mod private;
-#[cfg(test)]
-mod query_plans;
 mod runtime;
 mod search;
 pub mod seed;
@@ -51,6 +49,18 @@ pub use search::{Search, Total};
 pub fn max_connections() -> usize {
     open::reader_count() + 1
 }
+
+/// The tokio runtime the binary serves on. Every store call takes a blocking thread only
+/// once its connection is free, so the store needs at most as many blocking threads as it
+/// has connections; two more cover the rest. More would only cost memory under load (each
+/// thread that ran a call keeps its allocator heap), and tokio's default is 512.
+pub(crate) fn serving_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(max_connections() + 2)
+        .build()
+}
+
 pub use runtime::{NewTenant, Refused};
 pub use seed::{Seed, SeedError};
 
@@ -587,7 +597,7 @@ pub(super) mod tests {
     #[test]
     fn long_reads_hold_up_neither_reads_nor_writes_beside_them() {
         use std::sync::atomic::{AtomicUsize, Ordering};
-        let runtime = crate::server::runtime().unwrap();
+        let runtime = serving_runtime().unwrap();
         for private in [true, false] {
             runtime.block_on(async {
                 let mut store = if private {
@@ -665,7 +675,7 @@ pub(super) mod tests {
     #[test]
     fn a_full_set_of_long_searches_leaves_a_reader_for_lookups() {
         use std::sync::atomic::{AtomicUsize, Ordering};
-        let runtime = crate::server::runtime().unwrap();
+        let runtime = serving_runtime().unwrap();
         runtime.block_on(async {
             let mut store = Store::private_with(Seed::embedded().unwrap())
                 .await

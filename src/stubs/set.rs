@@ -1,6 +1,6 @@
 //! The set of stub mappings a server holds: those `--stubs` loaded (which a reset brings
-//! back) and those added at run time, in the order they are tried. Data only — what
-//! answers a request from it is `stubs::answer`.
+//! back) and those added at run time, in the order they are tried. Data only: what answers
+//! a request from it sits above the state that holds it.
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -31,9 +31,9 @@ struct Inner {
 
 /// A mapping and when it was added (newer wins among equal priorities).
 #[derive(Debug, Clone)]
-pub(super) struct Entry {
+pub(crate) struct Entry {
     seq: u64,
-    pub(super) mapping: Arc<Mapping>,
+    pub(crate) mapping: Arc<Mapping>,
 }
 
 /// How `GET /_mock/stubs` shows a mapping.
@@ -108,7 +108,7 @@ impl Stubs {
         inner.dir = dir;
     }
 
-    pub(super) fn snapshot(&self) -> Arc<Vec<Entry>> {
+    pub(crate) fn snapshot(&self) -> Arc<Vec<Entry>> {
         self.inner
             .read()
             .unwrap_or_else(|e| e.into_inner())

@@ -19,12 +19,15 @@ const POSTMAN: &str = concat!(
 );
 
 /// Router files whose `.route(..)` calls make the CAR and control surfaces.
-const ROUTERS: [&str; 2] = ["src/car/mod.rs", "src/control/mod.rs"];
+/// The files that declare routes: the CAR and control routers, and the router assembly (which
+/// mounts `/_mock/openapi.json` and the QPS catch-all).
+const ROUTERS: [&str; 3] = ["src/car/mod.rs", "src/control/mod.rs", "src/app.rs"];
 
 /// Catch-all routes that are the gateway's "no such resource" answer, and the retired
-/// script create and update routes (410 whatever the method), and `/_mock` (the control
-/// index without its slash): not operations.
-const NOT_OPERATIONS: [&str; 9] = [
+/// script create and update routes (410 whatever the method), `/_mock` (the control index
+/// without its slash), and the QPS catch-all (stubs, the proxy, else CM's refusal): not
+/// operations.
+const NOT_OPERATIONS: [&str; 10] = [
     "/sm/v1",
     "/sm/v1/{*rest}",
     "/sm/v1/script",
@@ -34,6 +37,7 @@ const NOT_OPERATIONS: [&str; 9] = [
     "/sm/v3/script",
     "/sm/v3/script/{id}",
     "/_mock",
+    "/qps/rest/{*rest}",
 ];
 
 /// The document as served to a request for the default server's host (the checked-in
@@ -141,7 +145,7 @@ fn methods(handlers: &str) -> Vec<&'static str> {
     found
 }
 
-/// `(METHOD, path)` of every route the CAR and control routers declare (catch-alls aside).
+/// `(METHOD, path)` of every route the files of [`ROUTERS`] declare (catch-alls aside).
 /// A trailing-slash twin (`/auth/`, `format!("{path}/")`) is the same operation.
 fn routed() -> BTreeSet<(String, String)> {
     let mut ops = BTreeSet::new();

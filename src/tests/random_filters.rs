@@ -2,9 +2,9 @@
 //! result or the API's own error, never a 5xx (the SQL of every type and operator is
 //! one SQLite accepts).
 
+use super::app::TestApp;
 use crate::query::catalog::{self, Catalog, Field, FieldType};
 use crate::query::{Filter, Op};
-use crate::test_app::TestApp;
 use axum::http::{Method, StatusCode};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};

@@ -1,12 +1,12 @@
 //! Every search uses an index when its filter names an indexed field: the query plan of the
 //! exact SQL the search runs never scans the searched table.
 
+use super::app::TestApp;
 use crate::page::Window;
 use crate::query::catalog::{self, Catalog};
 use crate::query::criteria::{Criterion, compile};
 use crate::query::{qql, sql};
 use crate::store::Search;
-use crate::test_app::TestApp;
 
 fn cm(catalog: &Catalog, criteria: &[(&str, &str, &str)]) -> crate::query::SqlWhere {
     let list: Vec<Criterion> = criteria
