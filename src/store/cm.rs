@@ -12,7 +12,6 @@ use std::sync::Arc;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::columns::{by_name, columns};
-use super::objects;
 use super::search::{self, Search, Source};
 use super::{Store, StoreResult};
 use crate::page::{Page, Window};
@@ -189,7 +188,7 @@ pub(super) const ALERT_SOURCE: Source<'static> = Source {
 
 const ALERT_ID_SOURCE: Source<'static> = Source {
     cols: "a.id",
-    ..*objects::CM_ALERTS.source()
+    ..ALERT_SOURCE
 };
 
 pub(super) const PROFILE_SOURCE: Source<'static> = Source {
@@ -342,13 +341,7 @@ impl Store {
                 }
                 Ok(profile)
             };
-            search::run(
-                conn,
-                const { objects::CM_PROFILES.source() },
-                customer_id,
-                &search,
-                by_name(map),
-            )
+            search::run(conn, &PROFILE_SOURCE, customer_id, &search, by_name(map))
         })
         .await
     }
@@ -356,14 +349,8 @@ impl Store {
     /// Rules of `customer_id` matching `search`, with their criteria.
     pub async fn cm_rules(&self, customer_id: i64, search: Search) -> StoreResult<Page<RuleRow>> {
         self.search(search.filter.lookup, move |conn| {
-            search::run(
-                conn,
-                const { objects::CM_RULES.source() },
-                customer_id,
-                &search,
-                by_name(rule_row),
-            )?
-            .try_map(|rule| with_criteria(conn, rule))
+            search::run(conn, &RULE_SOURCE, customer_id, &search, by_name(rule_row))?
+                .try_map(|rule| with_criteria(conn, rule))
         })
         .await
     }
@@ -377,7 +364,7 @@ impl Store {
         self.search(search.filter.lookup, move |conn| {
             let page = search::run(
                 conn,
-                const { objects::CM_RULESETS.source() },
+                &RULESET_SOURCE,
                 customer_id,
                 &search,
                 by_name(ruleset_row),
@@ -400,13 +387,7 @@ impl Store {
 
 /// Alerts of `customer_id` matching `search`, each with its profile.
 fn alerts(conn: &Connection, customer_id: i64, search: &Search) -> StoreResult<Page<AlertRow>> {
-    let page = search::run(
-        conn,
-        const { objects::CM_ALERTS.source() },
-        customer_id,
-        search,
-        by_name(alert_row),
-    )?;
+    let page = search::run(conn, &ALERT_SOURCE, customer_id, search, by_name(alert_row))?;
     // A page names few profiles: read each once, share it.
     let mut profiles: HashMap<i64, Option<Arc<ProfileRow>>> = HashMap::new();
     let mut stmt = conn.prepare_cached(&format!(

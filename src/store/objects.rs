@@ -5,8 +5,8 @@
 //! (the baseline's reset, `copyOf`), its name in `/_mock/health` counts, its seed file (and
 //! the embedded default's records), and — for a table an API searches — the object type
 //! itself: its filter catalog (whose `object` is the name in paths and error texts), the
-//! store's search source (every search takes it from here), and for CM its record element
-//! and served XSD. The search dispatch (`car_explain`, `cm_explain`), CM's `Kind`, the schema locations of CM answers,
+//! store's search source, and for CM its record element and served XSD. The search
+//! dispatch (`car_explain`, `cm_explain`), CM's `Kind`, the schema locations of CM answers,
 //! the served XSDs, the seed files, `/_mock/seed` keys and health counts all read it; the
 //! tests below fail while a table or an object type is half-registered.
 //! `docs/adding-an-object-type.md` walks through adding one.
@@ -44,8 +44,9 @@ pub(crate) struct Object {
     /// Its filterable fields; `catalog.object` is its name (`alert`, `assettag`) in
     /// `search/cm/{name}` paths, explains and error texts.
     pub catalog: &'static Catalog,
-    /// What its search selects from: every search of the type takes it from here
-    /// ([`Table::source`]), and the tests below hold every catalog field's SQL against it.
+    /// What its search selects from. Read by the query-plan tests, which hold every
+    /// catalog field's SQL against it; the searches name their sources directly.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(super) source: Source<'static>,
     pub api: Api,
 }
@@ -70,19 +71,6 @@ pub(crate) struct CmWire {
 pub(crate) struct Xsd {
     pub path: &'static str,
     pub text: &'static str,
-}
-
-impl Table {
-    /// What the search of its object type selects from: where every search takes its
-    /// source, so a type's source is the one its registry entry names. Read in a `const`
-    /// block (`const { SCRIPTS.source() }`), so naming a table that declares no object type
-    /// fails the build.
-    pub(super) const fn source(&'static self) -> &'static Source<'static> {
-        match &self.object {
-            Some(object) => &object.source,
-            None => panic!("a table that declares no object type has no search source"),
-        }
-    }
 }
 
 impl Object {

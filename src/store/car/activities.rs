@@ -4,7 +4,6 @@ use rusqlite::{Row, Transaction, params};
 
 use crate::page::Page;
 use crate::store::columns::{by_name, columns};
-use crate::store::objects;
 use crate::store::search::{self, Search, Source};
 use crate::store::{Caller, Store, StoreResult};
 
@@ -101,13 +100,7 @@ impl Store {
         q: Search,
     ) -> StoreResult<Page<ActivityRow>> {
         self.search(q.filter.lookup, move |conn| {
-            search::run(
-                conn,
-                const { objects::ACTIVITIES.source() },
-                customer_id,
-                &q,
-                by_name(activity_row),
-            )
+            search::run(conn, &SOURCE, customer_id, &q, by_name(activity_row))
         })
         .await
     }

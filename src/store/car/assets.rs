@@ -4,7 +4,6 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::page::Page;
 use crate::store::columns::{by_name, columns};
-use crate::store::objects;
 use crate::store::search::{self, Search, Source};
 use crate::store::{Store, StoreResult};
 
@@ -148,27 +147,15 @@ pub(super) fn asset_by_id(conn: &Connection, id: i64) -> StoreResult<Option<Asse
 impl Store {
     pub async fn car_assets(&self, customer_id: i64, q: Search) -> StoreResult<Page<AssetRow>> {
         self.search(q.filter.lookup, move |conn| {
-            search::run(
-                conn,
-                const { objects::ASSETS.source() },
-                customer_id,
-                &q,
-                by_name(asset_row),
-            )?
-            .try_map(|a| fill_asset(conn, a))
+            search::run(conn, &SOURCE, customer_id, &q, by_name(asset_row))?
+                .try_map(|a| fill_asset(conn, a))
         })
         .await
     }
 
     pub async fn car_tags(&self, customer_id: i64, q: Search) -> StoreResult<Page<TagRow>> {
         self.search(q.filter.lookup, move |conn| {
-            search::run(
-                conn,
-                const { objects::ASSET_TAGS.source() },
-                customer_id,
-                &q,
-                by_name(tag_row),
-            )
+            search::run(conn, &TAG_SOURCE, customer_id, &q, by_name(tag_row))
         })
         .await
     }

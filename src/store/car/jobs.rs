@@ -10,7 +10,6 @@ use super::scripts::{ScriptRow, script_by_id};
 use super::{Refusal, WriteResult};
 use crate::page::Page;
 use crate::store::columns::{by_name, columns};
-use crate::store::objects;
 use crate::store::search::{self, Search, Source};
 use crate::store::{Caller, Store, StoreResult};
 
@@ -105,7 +104,7 @@ pub(in crate::store) const ASSET_JOB_SOURCE: Source<'static> = Source {
 
 const ASSET_JOB_WITH_RESULT_SOURCE: Source<'static> = Source {
     cols: asset_job_cols!("aj.script_result"),
-    ..*objects::ASSET_JOBS.source()
+    ..ASSET_JOB_SOURCE
 };
 
 columns! {
@@ -322,13 +321,7 @@ fn may_execute(
 impl Store {
     pub async fn car_jobs(&self, customer_id: i64, q: Search) -> StoreResult<Page<JobRow>> {
         self.search(q.filter.lookup, move |conn| {
-            search::run(
-                conn,
-                const { objects::SCRIPT_JOBS.source() },
-                customer_id,
-                &q,
-                by_name(job_row),
-            )
+            search::run(conn, &SOURCE, customer_id, &q, by_name(job_row))
         })
         .await
     }
@@ -343,7 +336,7 @@ impl Store {
             let source = if with_result {
                 &ASSET_JOB_WITH_RESULT_SOURCE
             } else {
-                const { objects::ASSET_JOBS.source() }
+                &ASSET_JOB_SOURCE
             };
             search::run(conn, source, customer_id, &q, by_name(asset_job_row))?.try_map(
                 |(mut row, asset_id)| {

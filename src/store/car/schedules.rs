@@ -9,7 +9,6 @@ use super::scripts::script_by_id;
 use super::{Refusal, WriteResult};
 use crate::page::Page;
 use crate::store::columns::{by_name, columns};
-use crate::store::objects;
 use crate::store::search::{self, Search, Source};
 use crate::store::{Caller, Store, StoreResult};
 
@@ -348,16 +347,8 @@ impl Store {
         customer_id: i64,
         q: Search,
     ) -> StoreResult<Page<ScheduleDetailRow>> {
-        self.read(move |conn| {
-            search::run(
-                conn,
-                const { objects::SCHEDULES.source() },
-                customer_id,
-                &q,
-                by_name(detail_row),
-            )
-        })
-        .await
+        self.read(move |conn| search::run(conn, &SOURCE, customer_id, &q, by_name(detail_row)))
+            .await
     }
 
     /// A customer's schedule by id.

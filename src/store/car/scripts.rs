@@ -8,7 +8,6 @@ use super::activities::{Activity, log_activity};
 use super::{Refusal, WriteResult};
 use crate::page::Page;
 use crate::store::columns::{by_name, columns};
-use crate::store::objects;
 use crate::store::search::{self, Search, Source};
 use crate::store::{Caller, Store, StoreResult};
 
@@ -218,13 +217,7 @@ fn clone_of(src: ScriptRow, title: String) -> NewScript {
 impl Store {
     pub async fn car_scripts(&self, customer_id: i64, q: Search) -> StoreResult<Page<ScriptRow>> {
         self.search(q.filter.lookup, move |conn| {
-            search::run(
-                conn,
-                const { objects::SCRIPTS.source() },
-                customer_id,
-                &q,
-                by_name(script_row),
-            )
+            search::run(conn, &SOURCE, customer_id, &q, by_name(script_row))
         })
         .await
     }
