@@ -5,6 +5,13 @@
 //! `qwebUserId`, `usertype`, `modulesAllowed`) plus the customer, and expire 4 hours after
 //! issue by the store clock. Expiry is checked here against that clock, not by the JWT
 //! library against the system clock, so moving the clock expires tokens.
+//!
+//! A token whose signature, algorithm, issuer and audience checked out is kept (by its
+//! exact text, a bounded number of them) so the next call with it skips the signature;
+//! its expiry is still checked against the clock on every call.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -75,11 +82,18 @@ pub enum TokenError {
     Invalid,
 }
 
+/// Verified tokens kept at most (a token is about 1 KB with its claims); the set starts
+/// over when full.
+const MAX_VERIFIED: usize = 4_096;
+
 /// The signing secret.
 pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// Tokens this secret verified, by their exact text: their claims, which no later call
+    /// can make otherwise (the secret never changes). Refused tokens are not kept.
+    verified: Mutex<HashMap<Box<str>, Arc<Claims>>>,
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -101,6 +115,7 @@ impl JwtKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
+            verified: Mutex::new(HashMap::new()),
         }
     }
 
@@ -136,14 +151,33 @@ impl JwtKeys {
             .unwrap_or_default()
     }
 
-    /// Verify signature, algorithm, issuer, audience, then expiry at `now_s`.
-    pub fn verify(&self, token: &str, now_s: i64) -> Result<Claims, TokenError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| TokenError::Invalid)?;
-        if now_s >= data.claims.exp {
+    /// Verify signature, algorithm, issuer, audience (once per token: see the module's
+    /// note), then expiry at `now_s` (on every call).
+    pub fn verify(&self, token: &str, now_s: i64) -> Result<Arc<Claims>, TokenError> {
+        let kept = self
+            .verified
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token)
+            .cloned();
+        let claims = match kept {
+            Some(claims) => claims,
+            None => {
+                let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+                    .map_err(|_| TokenError::Invalid)?;
+                let claims = Arc::new(data.claims);
+                let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+                if verified.len() >= MAX_VERIFIED {
+                    verified.clear();
+                }
+                verified.insert(token.into(), Arc::clone(&claims));
+                claims
+            }
+        };
+        if now_s >= claims.exp {
             return Err(TokenError::Expired);
         }
-        Ok(data.claims)
+        Ok(claims)
     }
 }
 
@@ -207,6 +241,41 @@ mod tests {
             JwtKeys::random().verify(&token, 0),
             Err(TokenError::Invalid)
         );
+    }
+
+    #[test]
+    fn a_kept_token_still_expires_by_the_clock_and_a_refused_one_is_never_kept() {
+        let keys = JwtKeys::random();
+        let token = keys.issue(&caller(), 1_000);
+        assert!(keys.verify(&token, 1_000).is_ok());
+        assert!(keys.verified.lock().unwrap().contains_key(token.as_str()));
+        // The same call answers the same once the token is kept, up to its expiry.
+        assert!(keys.verify(&token, 1_000 + TOKEN_LIFETIME_S - 1).is_ok());
+        assert_eq!(
+            keys.verify(&token, 1_000 + TOKEN_LIFETIME_S),
+            Err(TokenError::Expired)
+        );
+        // A token of another secret, or this one's with its signature changed, is refused
+        // and not kept, however often it comes.
+        let foreign = JwtKeys::random().issue(&caller(), 1_000);
+        let mut tampered = token.clone();
+        tampered.pop();
+        tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
+        for _ in 0..2 {
+            assert_eq!(keys.verify(&foreign, 1_000), Err(TokenError::Invalid));
+            assert_eq!(keys.verify(&tampered, 1_000), Err(TokenError::Invalid));
+        }
+        assert_eq!(keys.verified.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_kept_tokens_are_bounded() {
+        let keys = JwtKeys::random();
+        for i in 0..MAX_VERIFIED as i64 + 10 {
+            let token = keys.issue(&caller(), i);
+            assert!(keys.verify(&token, i).is_ok());
+            assert!(keys.verified.lock().unwrap().len() <= MAX_VERIFIED);
+        }
     }
 
     #[test]

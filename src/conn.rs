@@ -267,21 +267,32 @@ where
             })
         };
         let conn = graceful.watch(builder.serve_connection(TokioIo::new(io), service));
-        tokio::spawn(watchdog(conn, activity, timeouts));
+        // The connection runs in a task of its own, polled only when it has work; its
+        // watchdog, another task, wakes only at its deadlines and ends it from outside.
+        let serving = tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended");
+            }
+        });
+        tokio::spawn(watchdog(serving, activity, timeouts));
     }
     drop(listener);
     graceful.shutdown().await;
 }
 
 /// A request body on the wire, under the body timeout (a stall) and the body deadline (the
-/// whole of it); either ends it with a [`BodyError`].
+/// whole of it); either ends it with a [`BodyError`]. A body read whole without a wait (a
+/// small body already here with its head, as most are) arms no timer.
 struct Paced {
     inner: Incoming,
     stall: Duration,
     /// Running while the reader waits for a piece; reset by each piece.
     stalled: Option<Pin<Box<tokio::time::Sleep>>>,
     deadline: Duration,
-    due: Pin<Box<tokio::time::Sleep>>,
+    /// When the deadline falls: `deadline` after the body was handed on.
+    due_at: Instant,
+    /// The timer of the deadline, armed the first time the reader waits.
+    due: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl Paced {
@@ -291,7 +302,15 @@ impl Paced {
             stall: timeouts.body,
             stalled: None,
             deadline: timeouts.body_deadline,
-            due: Box::pin(tokio::time::sleep(timeouts.body_deadline)),
+            due_at: Instant::now() + timeouts.body_deadline,
+            due: None,
+        }
+    }
+
+    fn past_deadline(&self) -> bool {
+        match &self.due {
+            Some(due) => due.is_elapsed(),
+            None => Instant::now() >= self.due_at,
         }
     }
 }
@@ -306,7 +325,7 @@ impl http_body::Body for Paced {
     ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
         let this = &mut *self;
         // Past the deadline the body ends, even with more of it already here.
-        if !this.inner.is_end_stream() && this.due.as_mut().poll(cx).is_ready() {
+        if !this.inner.is_end_stream() && this.past_deadline() {
             let error = BodyError::Deadline(this.deadline.as_secs());
             return Poll::Ready(Some(Err(error.into())));
         }
@@ -318,6 +337,15 @@ impl http_body::Body for Paced {
             Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e.into()))),
             Poll::Ready(None) => return Poll::Ready(None),
             Poll::Pending => {}
+        }
+        // The reader waits: both timers wake it.
+        let due_at = this.due_at;
+        let due = this
+            .due
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due_at)));
+        if due.as_mut().poll(cx).is_ready() {
+            let error = BodyError::Deadline(this.deadline.as_secs());
+            return Poll::Ready(Some(Err(error.into())));
         }
         let stall = this.stall;
         let stalled = this
@@ -409,16 +437,19 @@ async fn drain(mut body: Incoming2) -> bool {
     tokio::time::timeout(DRAIN_WAIT, read_all).await == Ok(true)
 }
 
-/// Run a connection until it ends or overstays a timeout (then it is dropped: closed).
-async fn watchdog<F>(conn: F, activity: Arc<Activity>, timeouts: Timeouts)
-where
-    F: Future<Output = Result<(), hyper::Error>>,
-{
-    tokio::pin!(conn);
+/// Watch a connection until it ends, and end it (abort its task: the socket is dropped,
+/// closed) when it overstays a timeout. Wakes at its deadlines, when a request head starts
+/// before its next look, and when the connection ends — never per request.
+async fn watchdog(
+    mut serving: tokio::task::JoinHandle<()>,
+    activity: Arc<Activity>,
+    timeouts: Timeouts,
+) {
     loop {
         activity.wake_at.store(u64::MAX, Ordering::SeqCst);
         let Some(left) = activity.time_left(&timeouts) else {
             tracing::debug!("connection closed: timed out");
+            serving.abort();
             return;
         };
         let left_ms = u64::try_from(left.as_millis()).unwrap_or(u64::MAX);
@@ -426,12 +457,7 @@ where
             .wake_at
             .store(activity.now_ms().saturating_add(left_ms), Ordering::SeqCst);
         tokio::select! {
-            result = &mut conn => {
-                if let Err(e) = result {
-                    tracing::debug!(error = %e, "connection ended");
-                }
-                return;
-            }
+            _ = &mut serving => return,
             () = tokio::time::sleep(left) => {}
             () = activity.changed.notified() => {}
         }

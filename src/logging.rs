@@ -24,6 +24,10 @@ pub(crate) enum LogFormat {
     Json,
 }
 
+/// Bytes of log lines the writer thread gathers before it writes them (it writes sooner
+/// when no more lines are waiting).
+const WRITE_BUFFER_BYTES: usize = 64 * 1024;
+
 /// How often the drop counter is checked.
 const REPORT_EVERY: Duration = Duration::from_secs(2);
 
@@ -82,7 +86,12 @@ pub fn init(filter: &str, format: LogFormat, queue_lines: usize) -> Result<LogGu
         .lossy(true)
         .buffered_lines_limit(queue_lines.max(1))
         .thread_name("qualys-mock-log")
-        .finish(std::io::stderr());
+        // The writer thread takes every line waiting, then flushes: under load, one write
+        // to stderr for many lines instead of one each.
+        .finish(std::io::BufWriter::with_capacity(
+            WRITE_BUFFER_BYTES,
+            std::io::stderr(),
+        ));
     let dropped = writer.error_counter();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -200,6 +200,10 @@ pub(crate) async fn refuse_query(request: Request, next: Next) -> Response {
 /// Route layer for the routes that read no body: one that is not empty or `{}` is a 400,
 /// so a caller's `{"id": 3}` is never ignored.
 pub(crate) async fn refuse_body(request: Request, next: Next) -> Response {
+    // No body at all (a GET, as most are): nothing to read or refuse.
+    if http_body::Body::is_end_stream(request.body()) {
+        return next.run(request).await;
+    }
     let content_type = content_type(&request);
     let (parts, body) = request.into_parts();
     let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());

@@ -135,32 +135,73 @@ impl Store {
     }
 
     /// Counts of the main records, all customers together.
+    #[cfg(test)]
     pub async fn record_counts(&self) -> StoreResult<RecordCounts> {
-        self.read(|conn| {
-            let counted: Vec<(&'static str, &'static str)> = TABLES
-                .iter()
-                .filter_map(|t| t.counted_as.map(|name| (name, t.name)))
-                .collect();
-            // Table names are the object table's constants, never a request's.
-            let sql = format!(
-                "SELECT {}",
-                counted
-                    .iter()
-                    .map(|(_, table)| format!("(SELECT count(*) FROM {table})"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            let counts = conn.prepare_cached(&sql)?.query_row([], |r| {
-                counted
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (name, _))| Ok((*name, r.get(i)?)))
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })?;
-            Ok(RecordCounts(counts))
-        })
-        .await
+        self.read(count_records).await
     }
+
+    /// What `/_mock/health` shows of the store: the record counts and where the baseline
+    /// came from. Both change only with a write, so they are kept while no write happened
+    /// since they were read ([`super::cache`]) — and for at most [`FACTS_MAX_AGE`], so
+    /// health reads the store itself at least that often under any load, and answers 503
+    /// within that time of the store becoming unreadable.
+    pub async fn health_facts(&self) -> StoreResult<(RecordCounts, super::Provenance)> {
+        let now = self.generation();
+        if let Some(facts) = self.caches.facts.get(&(), now)
+            && facts.read_at.elapsed() < FACTS_MAX_AGE
+        {
+            return Ok((facts.counts, facts.baseline));
+        }
+        let read_at = tokio::time::Instant::now();
+        let (counts, baseline) = self
+            .read(|conn| Ok((count_records(conn)?, super::read_provenance(conn)?)))
+            .await?;
+        let facts = Facts {
+            counts: counts.clone(),
+            baseline: baseline.clone(),
+            read_at,
+        };
+        self.caches.facts.keep((), facts, now, self.generation());
+        Ok((counts, baseline))
+    }
+}
+
+/// The longest `/_mock/health` answers from what it read before, with no write since: it
+/// reads the store again after this. A real duration (tokio's monotonic time), not the
+/// store clock, which a test may freeze or move.
+pub(super) const FACTS_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What `/_mock/health` read of the store, and when ([`Store::health_facts`]).
+#[derive(Debug, Clone)]
+pub(super) struct Facts {
+    counts: RecordCounts,
+    baseline: super::Provenance,
+    read_at: tokio::time::Instant,
+}
+
+/// Count the main records of every customer, in one statement.
+fn count_records(conn: &rusqlite::Connection) -> StoreResult<RecordCounts> {
+    let counted: Vec<(&'static str, &'static str)> = TABLES
+        .iter()
+        .filter_map(|t| t.counted_as.map(|name| (name, t.name)))
+        .collect();
+    // Table names are the object table's constants, never a request's.
+    let sql = format!(
+        "SELECT {}",
+        counted
+            .iter()
+            .map(|(_, table)| format!("(SELECT count(*) FROM {table})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let counts = conn.prepare_cached(&sql)?.query_row([], |r| {
+        counted
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| Ok((*name, r.get(i)?)))
+            .collect::<rusqlite::Result<Vec<_>>>()
+    })?;
+    Ok(RecordCounts(counts))
 }
 
 /// Compare without an early exit, so a timing probe learns nothing of the password.
@@ -226,6 +267,53 @@ mod tests {
         assert!(store.initialize_with_seed(seed, provenance).await.is_err());
         // Not even the schema was kept.
         assert!(store.record_counts().await.is_err());
+    }
+
+    /// Health's facts are kept while no write happened and for at most their age; a write
+    /// shows at once.
+    #[tokio::test]
+    async fn health_facts_are_kept_till_a_write_or_their_age() {
+        let store = seeded().await;
+        let kept = |store: &Store| {
+            store
+                .caches
+                .facts
+                .get(&(), store.generation())
+                .map(|f| f.read_at)
+        };
+        let (counts, baseline) = store.health_facts().await.unwrap();
+        let read_at = kept(&store).expect("the facts were not kept");
+        assert_eq!(
+            store.health_facts().await.unwrap(),
+            (counts.clone(), baseline)
+        );
+        assert_eq!(
+            kept(&store),
+            Some(read_at),
+            "read again with nothing written"
+        );
+        store
+            .create_customer(crate::store::NewTenant {
+                name: "Initech".into(),
+                uuid: "00000000-0000-4000-8000-000000000777".into(),
+                username: "initech_user".into(),
+                password: "pw".into(),
+                user_uuid: "00000000-0000-4000-8000-000000000778".into(),
+                modules: vec!["CAR".into()],
+                copy_of: None,
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        let (after, _) = store.health_facts().await.unwrap();
+        assert_eq!(after["customers"], counts["customers"] + 1);
+        let read_at = kept(&store).unwrap();
+        tokio::time::sleep(FACTS_MAX_AGE).await;
+        store.health_facts().await.unwrap();
+        assert!(
+            kept(&store).unwrap() > read_at,
+            "not read again past its age"
+        );
     }
 
     #[test]

@@ -72,6 +72,8 @@ pub(super) struct Caches {
     pub(super) rendered: Tagged<(i64, bool), Arc<str>>,
     /// When the job engine next has work, by (queue ms, run ms): `None`, nothing pending.
     pub(super) next_due: Tagged<(i64, i64), Option<i64>>,
+    /// What `/_mock/health` shows of the store, and when it was read.
+    pub(super) facts: Tagged<(), super::accounts::Facts>,
 }
 
 impl Default for Caches {
@@ -81,6 +83,7 @@ impl Default for Caches {
             by_login: Tagged::new(MAX_CALLERS),
             rendered: Tagged::new(MAX_RENDERED),
             next_due: Tagged::new(16),
+            facts: Tagged::new(1),
         }
     }
 }

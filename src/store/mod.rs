@@ -208,6 +208,28 @@ pub struct Provenance {
     pub recorded: Option<serde_json::Value>,
 }
 
+/// Where the baseline came from, as `store_meta` holds it.
+fn read_provenance(conn: &Connection) -> StoreResult<Provenance> {
+    let get = |key: &str| -> rusqlite::Result<String> {
+        conn.query_row("SELECT value FROM store_meta WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+    };
+    let recorded = conn
+        .query_row(
+            "SELECT value FROM store_meta WHERE key = 'recorded'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+        .and_then(|text| serde_json::from_str(&text).ok());
+    Ok(Provenance {
+        source: get("source")?,
+        created: get("created")?,
+        recorded,
+    })
+}
+
 impl Store {
     /// Create the schema, load the start-up data with `load`, record where it came from and
     /// make it the baseline — all in one transaction, so a store that was stopped half-way
@@ -293,27 +315,7 @@ impl Store {
 
     /// Where the baseline came from.
     pub async fn provenance(&self) -> StoreResult<Provenance> {
-        self.read(|conn| {
-            let get = |key: &str| -> rusqlite::Result<String> {
-                conn.query_row("SELECT value FROM store_meta WHERE key = ?1", [key], |r| {
-                    r.get(0)
-                })
-            };
-            let recorded = conn
-                .query_row(
-                    "SELECT value FROM store_meta WHERE key = 'recorded'",
-                    [],
-                    |r| r.get::<_, String>(0),
-                )
-                .optional()?
-                .and_then(|text| serde_json::from_str(&text).ok());
-            Ok(Provenance {
-                source: get("source")?,
-                created: get("created")?,
-                recorded,
-            })
-        })
-        .await
+        self.read(read_provenance).await
     }
 
     /// Where the data lives and how many readers run beside the writer.
