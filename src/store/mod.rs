@@ -13,7 +13,8 @@
 //!
 //! Every write goes through one path (`Store::call_unbounded`, on the writer), which bumps
 //! the store's data generation when its work is done. What the store keeps in memory —
-//! logins, callers, CM alert renderings, when the job engine next has work (`store/cache.rs`) — is
+//! logins, callers, CM alert renderings, when the job engine next has work, whole answers
+//! ([`Store::answer`]) (`store/cache.rs`) — is
 //! tagged with the generation it was read at and served only while that generation stands,
 //! so no caller ever has to say that data changed.
 
