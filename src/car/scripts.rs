@@ -1,5 +1,7 @@
 //! Scripts: get by id or title, search, export, import, clone.
 
+use std::sync::Arc;
+
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{StatusCode, Uri};
@@ -28,15 +30,28 @@ pub(crate) async fn get(
     CarCaller(caller): CarCaller,
     Path(key): Path<String>,
 ) -> Result<Response, CarError> {
+    // The answer depends on the script and the caller's customer, nothing else.
+    let kept = format!(
+        "GET scripts\n{}\n{}\n{key}",
+        caller.customer_id, caller.customer_uuid
+    );
+    let ticket = match state.store.answer(kept) {
+        Ok(json) => return Ok(views::respond_json(StatusCode::OK, json)),
+        Err(ticket) => ticket,
+    };
     let script = state
         .store
         .car_script(caller.customer_id, key.clone())
         .await?
         .ok_or_else(|| CarError::NotFound(format!("Script with id/name {key} not found")))?;
-    Ok(views::respond(
-        StatusCode::OK,
-        &Envelope::ok(ScriptDetail::new(&script, &caller, false)),
-    ))
+    let answer = Envelope::ok(ScriptDetail::new(&script, &caller, false));
+    Ok(match views::to_json(&answer) {
+        Ok(json) => {
+            ticket.keep(Arc::clone(&json));
+            views::respond_json(StatusCode::OK, json)
+        }
+        Err(_) => views::respond(StatusCode::OK, &answer),
+    })
 }
 
 /// `POST /sm/v1/scripts/search`
@@ -47,8 +62,26 @@ pub(crate) async fn search(
 ) -> Result<Response, CarError> {
     let body = SearchBody::from_object(&body, "filter", None, state.limits().max_page_size)?;
     let search = body.search(&CAR_SCRIPT, "created.dateTime", state.clock.now_ms())?;
+    // The answer depends on the compiled search (its values resolved against the clock)
+    // and the caller's customer, nothing else.
+    let kept = format!(
+        "POST scripts/search\n{}\n{}\n{search:?}",
+        caller.customer_id, caller.customer_uuid
+    );
+    let ticket = match state.store.answer(kept) {
+        Ok(json) => return Ok(views::respond_json(StatusCode::OK, json)),
+        Err(ticket) => ticket,
+    };
     let page = state.store.car_scripts(caller.customer_id, search).await?;
-    Ok(views::list_page(&page, |s| ScriptItem::new(s, &caller)))
+    Ok(
+        match views::list_page_json(&page, |s| ScriptItem::new(s, &caller)) {
+            Ok(json) => {
+                ticket.keep(Arc::clone(&json));
+                views::respond_json(StatusCode::OK, json)
+            }
+            Err(_) => views::list_page(&page, |s| ScriptItem::new(s, &caller)),
+        },
+    )
 }
 
 /// The most distinct script ids one export takes (the CAR guide states no limit).

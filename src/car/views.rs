@@ -9,9 +9,11 @@
 //! job's `enddate` (ISO with offset).
 
 use std::fmt::Display;
+use std::sync::Arc;
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::display::Base64Display;
 use serde::{Serialize, Serializer};
@@ -25,6 +27,35 @@ use crate::store::car::{
 /// `value` as a JSON response with `status`.
 pub(crate) fn respond<T: Serialize>(status: StatusCode, value: &T) -> Response {
     (status, Json(value)).into_response()
+}
+
+/// `value` as JSON bytes, as [`respond`] writes them (for an answer kept whole,
+/// [`crate::store::Store::answer`]).
+pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<Arc<[u8]>, serde_json::Error> {
+    serde_json::to_vec(value).map(Arc::from)
+}
+
+/// JSON bytes made by [`to_json`] as a response with `status`: the bytes and headers
+/// [`respond`] gives.
+pub(crate) fn respond_json(status: StatusCode, json: Arc<[u8]>) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        Body::from(Bytes::from_owner(json)),
+    )
+        .into_response()
+}
+
+/// [`list_page`]'s answer as JSON bytes.
+pub(crate) fn list_page_json<'a, R, V: Serialize>(
+    page: &'a crate::page::Page<R>,
+    view: impl FnMut(&'a R) -> V,
+) -> Result<Arc<[u8]>, serde_json::Error> {
+    let items = page.items.iter().map(view).collect();
+    to_json(&Envelope::ok(List::new(page.total, items)))
 }
 
 /// A search's page as CAR answers it: 200, the envelope around `{"totalCount", "list"}`,

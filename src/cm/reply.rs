@@ -3,6 +3,9 @@
 //! The Basic-auth extractor [`CmCaller`] rejects with a `Reply` too, so an auth failure is
 //! answered in the format and schema of the endpoint that was called.
 
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, Uri, header};
@@ -49,7 +52,7 @@ impl Ctx {
     pub fn ok(self, response: ServiceResponse) -> Reply {
         Reply {
             ctx: self,
-            result: Ok(response),
+            result: Ok(Answer::Response(response)),
         }
     }
 
@@ -60,8 +63,12 @@ impl Ctx {
         }
     }
 
-    pub fn reply(self, result: Result<ServiceResponse, CmError>) -> Reply {
-        Reply { ctx: self, result }
+    /// A success answer rendered already (by [`ServiceResponse::render`] for this context).
+    pub fn rendered(self, result: Result<Arc<[u8]>, CmError>) -> Reply {
+        Reply {
+            ctx: self,
+            result: result.map(Answer::Rendered),
+        }
     }
 }
 
@@ -116,20 +123,30 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
 #[derive(Debug)]
 pub struct Reply {
     ctx: Ctx,
-    result: Result<ServiceResponse, CmError>,
+    result: Result<Answer, CmError>,
+}
+
+/// A success answer, to render or rendered already.
+#[derive(Debug)]
+enum Answer {
+    Response(ServiceResponse),
+    Rendered(Arc<[u8]>),
 }
 
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
         let (status, body) = match self.result {
-            Ok(response) => (
+            Ok(Answer::Response(response)) => (
                 StatusCode::OK,
-                response.render(self.ctx.format, &self.ctx.schema_url),
+                Body::from(response.render(self.ctx.format, &self.ctx.schema_url)),
             ),
+            Ok(Answer::Rendered(bytes)) => (StatusCode::OK, Body::from(Bytes::from_owner(bytes))),
             Err(e) => (
                 e.status,
-                ServiceResponse::error(e.code, e.message, e.resolution)
-                    .render(self.ctx.format, &self.ctx.schema_url),
+                Body::from(
+                    ServiceResponse::error(e.code, e.message, e.resolution)
+                        .render(self.ctx.format, &self.ctx.schema_url),
+                ),
             ),
         };
         let mut response = (

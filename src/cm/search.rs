@@ -23,7 +23,7 @@ use crate::page::{Page, Window};
 use crate::query::SqlWhere;
 use crate::query::criteria::{self, Criterion};
 use crate::state::AppState;
-use crate::store::{Caller, Search, Store, StoreResult, Total};
+use crate::store::{AnswerTicket, Caller, Search, Store, StoreResult, Total};
 
 fn query_params(uri: &Uri) -> HashMap<String, String> {
     uri.query()
@@ -135,12 +135,16 @@ pub async fn search(
     let result = async {
         let kind = admit(&caller, &object)?;
         let (req, sql) = compile(&state, kind, &headers, &body)?;
-        let fields = Fields::parse(
-            query_params(&uri).get("fields").map(String::as_str),
-            kind.shape(),
-        )?;
+        let params = query_params(&uri);
+        let fields_asked = params.get("fields").map(String::as_str);
+        let fields = Fields::parse(fields_asked, kind.shape())?;
         let search =
             Search::in_id_order(sql, Window::qps(req.start_from_offset, req.limit_results));
+        let kept = answer_key("search", &caller, kind, &ctx, fields_asked, &search);
+        let ticket = match state.store.answer(kept) {
+            Ok(rendered) => return Ok(rendered),
+            Err(ticket) => ticket,
+        };
         let page = records(
             &state.store,
             kind,
@@ -155,10 +159,38 @@ pub async fn search(
         let mut response = ServiceResponse::success(data);
         response.has_more = Some(page.has_more);
         response.last_id = if page.has_more { last_id } else { None };
-        Ok(response)
+        Ok(keep(ticket, &response, &ctx))
     }
     .await;
-    ctx.reply(result)
+    ctx.rendered(result)
+}
+
+/// What a search or get answer is kept under ([`Store::answer`]): everything it depends on
+/// besides the stored data — the operation, the caller's customer, the object type, the
+/// format and schema location, the `fields` asked, and the compiled search (its values,
+/// relative dates resolved against the clock, and its window).
+fn answer_key(
+    operation: &str,
+    caller: &Caller,
+    kind: Kind,
+    ctx: &Ctx,
+    fields: Option<&str>,
+    search: &Search,
+) -> String {
+    format!(
+        "QPS {operation}\n{}\n{}\n{:?}\n{}\n{fields:?}\n{search:?}",
+        caller.customer_id,
+        kind.wrapper(),
+        ctx.format,
+        ctx.schema_url
+    )
+}
+
+/// `response` rendered for `ctx`, kept with `ticket`.
+fn keep(ticket: AnswerTicket, response: &ServiceResponse, ctx: &Ctx) -> Arc<[u8]> {
+    let rendered: Arc<[u8]> = Arc::from(response.render(ctx.format, &ctx.schema_url).as_bytes());
+    ticket.keep(Arc::clone(&rendered));
+    rendered
 }
 
 /// `GET|POST /qps/rest/1.0/get/cm/{object}/{id}`
@@ -200,10 +232,14 @@ pub async fn get_one(
                 limit: 1,
             },
         );
-        let fields = Fields::parse(
-            query_params(&uri).get("fields").map(String::as_str),
-            kind.shape(),
-        )?;
+        let params = query_params(&uri);
+        let fields_asked = params.get("fields").map(String::as_str);
+        let fields = Fields::parse(fields_asked, kind.shape())?;
+        let kept = answer_key("get", &caller, kind, &ctx, fields_asked, &search);
+        let ticket = match state.store.answer(kept) {
+            Ok(rendered) => return Ok(rendered),
+            Err(ticket) => ticket,
+        };
         let page = records(
             &state.store,
             kind,
@@ -216,10 +252,10 @@ pub async fn get_one(
         let Some((_, record)) = page.items.into_iter().next() else {
             return Err(CmError::not_found(kind.wrapper(), &id));
         };
-        Ok(ServiceResponse::success(vec![record]))
+        Ok(keep(ticket, &ServiceResponse::success(vec![record]), &ctx))
     }
     .await;
-    ctx.reply(result)
+    ctx.rendered(result)
 }
 
 /// `POST /qps/rest/1.0/download/cm/alert/?format=csv|cef`

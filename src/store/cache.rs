@@ -55,6 +55,68 @@ impl<K: Eq + Hash, V: Clone> Tagged<K, V> {
     }
 }
 
+/// Answers rendered from store reads, by a key their maker builds from everything the
+/// answer depends on besides the stored data (the customer, the compiled filter with its
+/// values — relative dates resolved against the clock —, the window, the format…). Kept
+/// only for the data generation they were read at: the first answer kept at a newer
+/// generation drops every older one, and the set starts over when it would pass
+/// [`MAX_ANSWER_BYTES`]. An answer larger than [`MAX_ANSWER_ENTRY_BYTES`] is not kept.
+#[derive(Debug, Default)]
+pub(super) struct Answers {
+    set: Mutex<AnswerSet>,
+}
+
+#[derive(Debug, Default)]
+struct AnswerSet {
+    /// The generation every entry was read at.
+    generation: u64,
+    /// The bytes of every entry's key and answer.
+    bytes: usize,
+    entries: HashMap<String, Arc<[u8]>>,
+}
+
+/// Bytes of all kept answers at most.
+pub(super) const MAX_ANSWER_BYTES: usize = 8 << 20;
+
+/// Bytes of one kept answer at most.
+pub(super) const MAX_ANSWER_ENTRY_BYTES: usize = 1 << 20;
+
+impl Answers {
+    /// The answer kept for `key`, if it was read at generation `now`.
+    pub(super) fn get(&self, key: &str, now: u64) -> Option<Arc<[u8]>> {
+        let set = self.set.lock().unwrap_or_else(|e| e.into_inner());
+        if set.generation != now {
+            return None;
+        }
+        set.entries.get(key).cloned()
+    }
+
+    /// Keep `answer`, read at generation `seen`, unless the data changed since (`now`).
+    pub(super) fn keep(&self, key: String, answer: Arc<[u8]>, seen: u64, now: u64) {
+        let key_len = key.len();
+        let size = key_len + answer.len();
+        if seen != now || size > MAX_ANSWER_ENTRY_BYTES {
+            return;
+        }
+        let mut set = self.set.lock().unwrap_or_else(|e| e.into_inner());
+        if set.generation != now || set.bytes + size > MAX_ANSWER_BYTES {
+            set.entries.clear();
+            set.bytes = 0;
+            set.generation = now;
+        }
+        if let Some(old) = set.entries.insert(key, answer) {
+            set.bytes -= key_len + old.len();
+        }
+        set.bytes += size;
+    }
+
+    /// Bytes held now.
+    #[cfg(test)]
+    pub(super) fn bytes(&self) -> usize {
+        self.set.lock().unwrap_or_else(|e| e.into_inner()).bytes
+    }
+}
+
 /// Rendered records kept at most (about 1.5 KB each).
 const MAX_RENDERED: usize = 20_000;
 
@@ -74,6 +136,8 @@ pub(super) struct Caches {
     pub(super) next_due: Tagged<(i64, i64), Option<i64>>,
     /// What `/_mock/health` shows of the store, and when it was read.
     pub(super) facts: Tagged<(), super::accounts::Facts>,
+    /// Whole answers, by their maker's key ([`Answers`]).
+    pub(super) answers: Answers,
 }
 
 impl Default for Caches {
@@ -84,6 +148,7 @@ impl Default for Caches {
             rendered: Tagged::new(MAX_RENDERED),
             next_due: Tagged::new(16),
             facts: Tagged::new(1),
+            answers: Answers::default(),
         }
     }
 }
@@ -120,6 +185,44 @@ mod tests {
         cache.keep(3, (), 0, 0);
         assert_eq!(cache.get(&1, 0), None);
         assert_eq!(cache.get(&3, 0), Some(()));
+    }
+
+    #[test]
+    fn an_answer_is_served_only_at_its_generation_and_older_ones_are_dropped() {
+        let answers = Answers::default();
+        let answer: Arc<[u8]> = Arc::from(&b"answer"[..]);
+        answers.keep("a".into(), Arc::clone(&answer), 3, 3);
+        assert_eq!(answers.get("a", 3), Some(Arc::clone(&answer)));
+        assert_eq!(answers.get("a", 4), None);
+        // Read before a write that finished before it was kept: never kept.
+        answers.keep("b".into(), Arc::clone(&answer), 3, 4);
+        assert_eq!(answers.get("b", 4), None);
+        // The first answer of a newer generation drops the older ones and their bytes.
+        answers.keep("c".into(), Arc::clone(&answer), 4, 4);
+        assert_eq!(answers.get("a", 3), None);
+        assert_eq!(answers.bytes(), "c".len() + answer.len());
+    }
+
+    #[test]
+    fn answers_stay_within_their_bytes() {
+        let answers = Answers::default();
+        let big: Arc<[u8]> = Arc::from(vec![0u8; MAX_ANSWER_ENTRY_BYTES]);
+        answers.keep("too big".into(), big, 0, 0);
+        assert_eq!(
+            answers.bytes(),
+            0,
+            "an answer over the entry bound was kept"
+        );
+        let part: Arc<[u8]> = Arc::from(vec![0u8; MAX_ANSWER_ENTRY_BYTES / 2]);
+        for i in 0..3 * MAX_ANSWER_BYTES / part.len() {
+            answers.keep(i.to_string(), Arc::clone(&part), 0, 0);
+            assert!(answers.bytes() <= MAX_ANSWER_BYTES, "{}", answers.bytes());
+        }
+        // Keeping an answer again under its key counts it once.
+        let before = answers.bytes();
+        answers.keep("0".into(), Arc::clone(&part), 0, 0);
+        answers.keep("0".into(), Arc::clone(&part), 0, 0);
+        assert!(answers.bytes() <= before + "0".len() + part.len());
     }
 
     const ACME: i64 = 1001;

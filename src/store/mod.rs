@@ -13,7 +13,8 @@
 //!
 //! Every write goes through one path (`Store::call_unbounded`, on the writer), which bumps
 //! the store's data generation when its work is done. What the store keeps in memory —
-//! logins, callers, CM alert renderings, when the job engine next has work (`store/cache.rs`) — is
+//! logins, callers, CM alert renderings, when the job engine next has work, whole answers
+//! ([`Store::answer`]) (`store/cache.rs`) — is
 //! tagged with the generation it was read at and served only while that generation stands,
 //! so no caller ever has to say that data changed.
 
@@ -179,6 +180,25 @@ impl std::fmt::Debug for Store {
         f.debug_struct("Store")
             .field("kind", &self.conns.kind())
             .finish_non_exhaustive()
+    }
+}
+
+/// The right to keep an answer made from reads that began at one data generation
+/// ([`Store::answer`]): kept only if no write has happened since.
+pub struct AnswerTicket {
+    key: String,
+    seen: u64,
+    store: Store,
+}
+
+impl AnswerTicket {
+    /// Keep `answer` for the ticket's key (unless the data changed since the ticket).
+    pub fn keep(self, answer: Arc<[u8]>) {
+        let now = self.store.generation();
+        self.store
+            .caches
+            .answers
+            .keep(self.key, answer, self.seen, now);
     }
 }
 
@@ -382,6 +402,22 @@ impl Store {
     /// The data generation now: every write moves it on ([`pool::Connections::write`]).
     pub(crate) fn generation(&self) -> u64 {
         self.conns.generation()
+    }
+
+    /// A whole answer kept for `key` while no write has happened since it was made
+    /// (`Ok`, answered with no store read at all) — or the ticket to keep the answer made
+    /// now. `key` names everything the answer depends on besides the stored data
+    /// ([`cache::Answers`]).
+    pub fn answer(&self, key: String) -> Result<Arc<[u8]>, AnswerTicket> {
+        let seen = self.generation();
+        match self.caches.answers.get(&key, seen) {
+            Some(answer) => Ok(answer),
+            None => Err(AnswerTicket {
+                key,
+                seen,
+                store: self.clone(),
+            }),
+        }
     }
 
     /// The store's one write path: run `f` on the writer connection, on the blocking pool,

@@ -20,6 +20,7 @@ mod fallbacks;
 mod filters;
 mod health;
 mod helpers;
+mod kept_answers;
 mod listener;
 mod mock_server;
 mod proxy;
