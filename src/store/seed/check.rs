@@ -96,9 +96,10 @@ impl Check<'_> {
         })
     }
 
-    /// An RFC 3339 date-time in a CM record (the CM guide's example format).
-    pub fn cm_date(&self, field: &str, v: &str) -> Result<(), SeedError> {
-        crate::dates::parse_s(v).map(|_| ()).ok_or_else(|| {
+    /// An RFC 3339 date-time in a CM record (the CM guide's example format), in epoch
+    /// seconds.
+    pub fn cm_date(&self, field: &str, v: &str) -> Result<i64, SeedError> {
+        crate::dates::parse_s(v).ok_or_else(|| {
             self.fail(
                 field,
                 format!("{v:?} is not a date like 2018-06-04T10:57:43Z"),

@@ -1,6 +1,7 @@
 //! CM seed records: rulesets, rules (with criteria), profiles, alerts — their checks and
 //! inserts.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use rusqlite::params;
@@ -189,29 +190,7 @@ impl Seed {
         known: &dyn super::Known,
     ) -> Result<(), SeedError> {
         for (i, a) in alerts.iter().enumerate() {
-            let c = Check {
-                table: &CM_ALERTS,
-                index: first + i,
-                name: a.id.to_string(),
-                customers,
-                known,
-            };
-            c.customer(&a.customer)?;
-            if a.id <= 0 || !refs.seen.insert(a.id) {
-                return Err(c.fail("id", "must be positive and unique"));
-            }
-            if known.owner(&CM_ALERTS, a.id).is_some() {
-                return Err(c.fail("id", format!("{} is taken by a stored record", a.id)));
-            }
-            c.one_of("eventType", &a.event_type, EVENT_TYPES)?;
-            c.cm_date("eventDate", &a.event_date)?;
-            c.cm_date("alertDate", &a.alert_date)?;
-            if let Some(p) = a.profile {
-                c.owned("profile", &CM_PROFILES, p, &refs.profiles, &a.customer)?;
-            }
-            if let Some(r) = a.rule {
-                c.owned("rule", &CM_RULES, r, &refs.rules, &a.customer)?;
-            }
+            check_alert(&AlertView::of(a), first + i, refs, customers, known)?;
         }
         Ok(())
     }
@@ -219,7 +198,9 @@ impl Seed {
     /// Read `alerts.json` from `path` a chunk at a time — check each chunk against this
     /// seed's customers, profiles and rules, and insert it — so a file of a million alerts
     /// never stands in memory whole. A thread of its own reads, parses and checks while
-    /// this one inserts ([`STREAM_CHUNK`] alerts at a time, one chunk waiting).
+    /// this one inserts ([`STREAM_CHUNK`] alerts at a time, one chunk waiting). Each record
+    /// is read into a [`StreamedAlert`] borrowing its text from the read buffer, and its
+    /// row packed into one [`PackedChunk`]: no allocation per record on the way.
     pub(super) fn insert_alerts_from(
         &self,
         tx: &rusqlite::Transaction<'_>,
@@ -238,38 +219,62 @@ impl Seed {
         };
         let customers: HashSet<&str> = self.customers.iter().map(|c| c.name.as_str()).collect();
         std::thread::scope(|scope| {
-            let (send, chunks) =
-                std::sync::mpsc::sync_channel::<(Vec<AlertSeed>, Vec<AlertRow>)>(1);
+            let (send, chunks) = std::sync::mpsc::sync_channel::<PackedChunk>(1);
             let reader = scope.spawn(move || -> StoreResult<()> {
-                let mut chunk = Vec::with_capacity(STREAM_CHUNK);
-                let mut first = 0;
-                let mut flush = |chunk: &mut Vec<AlertSeed>| -> StoreResult<bool> {
-                    self.check_alerts(chunk, first, &mut refs, &customers, &super::check::Nothing)?;
-                    first += chunk.len();
-                    let rows = chunk
-                        .iter()
-                        .map(|a| AlertRow::of(a, customer_ids))
-                        .collect();
-                    let full = std::mem::replace(chunk, Vec::with_capacity(STREAM_CHUNK));
-                    // A closed channel: the inserts stopped, and say why.
-                    Ok(send.send((full, rows)).is_ok())
-                };
+                let mut chunk = PackedChunk::default();
                 let mut going = true;
                 json_array_elements(file, |index, bytes| {
-                    chunk.push(parse_alert(index, bytes)?);
-                    if chunk.len() == STREAM_CHUNK {
-                        going = flush(&mut chunk)?;
+                    let parsed = serde_json::from_slice::<StreamedAlert<'_>>(bytes)
+                        .ok()
+                        .filter(|a| a.alert_info.get().trim_start().starts_with('{'));
+                    let Some(alert) = parsed else {
+                        // Parsed again, strictly, for the error that names the field (or
+                        // read whole if it is valid after all).
+                        let alert = parse_alert(index, bytes)?;
+                        let view = AlertView::of(&alert);
+                        let (event_s, alert_s) = check_alert(
+                            &view,
+                            index,
+                            &mut refs,
+                            &customers,
+                            &super::check::Nothing,
+                        )?;
+                        let info = serde_json::to_string(&alert.alert_info)
+                            .unwrap_or_else(|_| "{}".to_owned());
+                        chunk.push(&view, customer_ids, event_s, alert_s, &info);
+                        return Ok(true);
+                    };
+                    let view = alert.view();
+                    let (event_s, alert_s) =
+                        check_alert(&view, index, &mut refs, &customers, &super::check::Nothing)?;
+                    match alert.alert_info.get() {
+                        info if is_compact_json(info) => {
+                            chunk.push(&view, customer_ids, event_s, alert_s, info)
+                        }
+                        info => {
+                            let info = compact_object(info).map_err(|e| SeedError {
+                                file: "alerts.json".to_owned(),
+                                record: Some((index, None)),
+                                field: Some("alertInfo".to_owned()),
+                                message: super::strip_position(&e.to_string()),
+                            })?;
+                            chunk.push(&view, customer_ids, event_s, alert_s, &info)
+                        }
+                    }
+                    if chunk.rows.len() == STREAM_CHUNK {
+                        // A closed channel: the inserts stopped, and say why.
+                        going = send.send(std::mem::take(&mut chunk)).is_ok();
                     }
                     Ok(going)
                 })?;
-                if going && !chunk.is_empty() {
-                    flush(&mut chunk)?;
+                if going && !chunk.rows.is_empty() {
+                    let _ = send.send(chunk);
                 }
                 Ok(())
             });
             let mut inserted = Ok(());
-            for (alerts, rows) in chunks.iter() {
-                inserted = insert_alert_rows(tx, &alerts, &rows);
+            for chunk in chunks.iter() {
+                inserted = chunk.insert(tx);
                 if inserted.is_err() {
                     break;
                 }
@@ -370,6 +375,235 @@ struct AlertRefs {
     seen: HashSet<i64>,
 }
 
+/// The fields of an alert that its checks and its row read, wherever its text lives.
+struct AlertView<'a> {
+    id: i64,
+    customer: &'a str,
+    source: &'a str,
+    event_type: &'a str,
+    trigger_uuid: &'a str,
+    ip_address: &'a str,
+    hostname: &'a str,
+    event_date: &'a str,
+    alert_date: &'a str,
+    is_hidden: bool,
+    profile: Option<i64>,
+    rule: Option<i64>,
+}
+
+impl AlertView<'_> {
+    fn of(a: &AlertSeed) -> AlertView<'_> {
+        AlertView {
+            id: a.id,
+            customer: &a.customer,
+            source: &a.source,
+            event_type: &a.event_type,
+            trigger_uuid: &a.trigger_uuid,
+            ip_address: &a.ip_address,
+            hostname: &a.hostname,
+            event_date: &a.event_date,
+            alert_date: &a.alert_date,
+            is_hidden: a.is_hidden,
+            profile: a.profile,
+            rule: a.rule,
+        }
+    }
+}
+
+/// Check one alert (record `index`) against the profiles and rules it names; its event
+/// and alert dates in epoch seconds.
+fn check_alert(
+    a: &AlertView<'_>,
+    index: usize,
+    refs: &mut AlertRefs,
+    customers: &HashSet<&str>,
+    known: &dyn super::Known,
+) -> Result<(i64, i64), SeedError> {
+    let c = Check {
+        table: &CM_ALERTS,
+        index,
+        name: a.id.to_string(),
+        customers,
+        known,
+    };
+    c.customer(a.customer)?;
+    if a.id <= 0 || !refs.seen.insert(a.id) {
+        return Err(c.fail("id", "must be positive and unique"));
+    }
+    if known.owner(&CM_ALERTS, a.id).is_some() {
+        return Err(c.fail("id", format!("{} is taken by a stored record", a.id)));
+    }
+    c.one_of("eventType", a.event_type, EVENT_TYPES)?;
+    let event_s = c.cm_date("eventDate", a.event_date)?;
+    let alert_s = c.cm_date("alertDate", a.alert_date)?;
+    if let Some(p) = a.profile {
+        c.owned("profile", &CM_PROFILES, p, &refs.profiles, a.customer)?;
+    }
+    if let Some(r) = a.rule {
+        c.owned("rule", &CM_RULES, r, &refs.rules, a.customer)?;
+    }
+    Ok((event_s, alert_s))
+}
+
+/// One record of a streamed `alerts.json`, read as [`AlertSeed`] reads it (the same fields,
+/// defaults and refusals), its text borrowed from the read buffer where it holds no escapes
+/// and its `alertInfo` left as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct StreamedAlert<'a> {
+    id: i64,
+    #[serde(borrow)]
+    customer: Cow<'a, str>,
+    #[serde(borrow, default = "remediation_text")]
+    source: Cow<'a, str>,
+    #[serde(borrow)]
+    event_type: Cow<'a, str>,
+    #[serde(borrow)]
+    trigger_uuid: Cow<'a, str>,
+    #[serde(borrow)]
+    ip_address: Cow<'a, str>,
+    #[serde(borrow, default)]
+    hostname: Cow<'a, str>,
+    #[serde(borrow)]
+    event_date: Cow<'a, str>,
+    #[serde(borrow)]
+    alert_date: Cow<'a, str>,
+    #[serde(default)]
+    is_hidden: bool,
+    profile: Option<i64>,
+    rule: Option<i64>,
+    #[serde(borrow, default = "no_alert_info")]
+    alert_info: &'a serde_json::value::RawValue,
+}
+
+fn remediation_text() -> Cow<'static, str> {
+    Cow::Borrowed("REMEDIATION")
+}
+
+/// An absent `alertInfo`: an empty object, as [`AlertSeed`] takes it.
+fn no_alert_info() -> &'static serde_json::value::RawValue {
+    serde_json::from_str("{}").expect("an empty object is JSON")
+}
+
+impl StreamedAlert<'_> {
+    fn view(&self) -> AlertView<'_> {
+        AlertView {
+            id: self.id,
+            customer: &self.customer,
+            source: &self.source,
+            event_type: &self.event_type,
+            trigger_uuid: &self.trigger_uuid,
+            ip_address: &self.ip_address,
+            hostname: &self.hostname,
+            event_date: &self.event_date,
+            alert_date: &self.alert_date,
+            is_hidden: self.is_hidden,
+            profile: self.profile,
+            rule: self.rule,
+        }
+    }
+}
+
+/// Whether `json` (valid JSON) is written as `serde_json` writes it: no blank outside its
+/// strings and no escape in them, so it can be stored as it is.
+fn is_compact_json(json: &str) -> bool {
+    let mut in_string = false;
+    for b in json.bytes() {
+        match b {
+            b'\\' => return false,
+            b'"' => in_string = !in_string,
+            b' ' | b'\n' | b'\r' | b'\t' if !in_string => return false,
+            _ => {}
+        }
+    }
+    true
+}
+
+/// A JSON object as `serde_json` writes it (as [`AlertSeed`]'s `alertInfo` is stored).
+fn compact_object(json: &str) -> serde_json::Result<String> {
+    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(json)
+        .and_then(|map| serde_json::to_string(&map))
+}
+
+/// Which text of a [`PackedChunk`] a row's column is (byte range).
+type Span = (u32, u32);
+
+/// One alert's row in a [`PackedChunk`].
+struct PackedAlert {
+    id: i64,
+    customer: i64,
+    event_s: i64,
+    alert_s: i64,
+    is_hidden: bool,
+    profile: Option<i64>,
+    rule: Option<i64>,
+    /// source, event type, trigger uuid, IP address, hostname, alert info.
+    text: [Span; 6],
+}
+
+/// Alerts' rows ready to insert, their text in one string.
+#[derive(Default)]
+struct PackedChunk {
+    text: String,
+    rows: Vec<PackedAlert>,
+}
+
+impl PackedChunk {
+    fn push(&mut self, a: &AlertView<'_>, ids: &Ids, event_s: i64, alert_s: i64, info: &str) {
+        if self.rows.is_empty() {
+            self.rows.reserve(STREAM_CHUNK);
+            self.text.reserve(STREAM_CHUNK * 160);
+        }
+        let mut span = |part: &str| -> Span {
+            let start = self.text.len() as u32;
+            self.text.push_str(part);
+            (start, self.text.len() as u32)
+        };
+        let text = [
+            span(a.source),
+            span(a.event_type),
+            span(a.trigger_uuid),
+            span(a.ip_address),
+            span(a.hostname),
+            span(info),
+        ];
+        self.rows.push(PackedAlert {
+            id: a.id,
+            customer: ids.customer(a.customer),
+            event_s,
+            alert_s,
+            is_hidden: a.is_hidden,
+            profile: a.profile,
+            rule: a.rule,
+            text,
+        });
+    }
+
+    fn insert(&self, tx: &rusqlite::Transaction<'_>) -> StoreResult<()> {
+        let mut stmt = tx.prepare_cached(INSERT_ALERT)?;
+        let text = |(start, end): Span| &self.text[start as usize..end as usize];
+        for row in &self.rows {
+            let [source, event_type, trigger_uuid, ip_address, hostname, info] = row.text;
+            stmt.execute(params![
+                row.id,
+                row.customer,
+                text(source),
+                text(event_type),
+                text(trigger_uuid),
+                text(ip_address),
+                text(hostname),
+                row.event_s,
+                row.alert_s,
+                row.is_hidden,
+                row.profile,
+                row.rule,
+                text(info)
+            ])?;
+        }
+        Ok(())
+    }
+}
+
 /// Alerts checked and inserted at a time while streaming a large file (at most three
 /// chunks stand in memory: one being inserted, one waiting, one being read).
 const STREAM_CHUNK: usize = 5_000;
@@ -423,6 +657,13 @@ fn json_array_elements(
     let (mut opened, mut closed) = (false, false);
     loop {
         while pos < buf.len() {
+            if in_string && !escaped {
+                // Most of a record is its strings: skip to the next quote or backslash.
+                pos += quote_or_backslash(&buf[pos..]).unwrap_or(buf.len() - pos);
+                if pos == buf.len() {
+                    break;
+                }
+            }
             let b = buf[pos];
             if in_string {
                 if escaped {
@@ -509,6 +750,31 @@ fn json_array_elements(
     }
 }
 
+/// Where the first `"` or `\\` of `bytes` is: eight bytes at a time.
+fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // A byte of `word ^ (b * ONES)` is zero where `word` holds `b`; a zero byte sets its
+    // high bit in `(x - ONES) & !x & HIGHS`, and no byte before the first zero one does.
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in chunks.by_ref() {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let found = zero_byte(word ^ (u64::from(b'"') * ONES))
+            | zero_byte(word ^ (u64::from(b'\\') * ONES));
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\')
+        .map(|i| at + i)
+}
+
 /// What an alert's row takes beyond the record itself, worked out before the insert.
 struct AlertRow {
     customer: i64,
@@ -542,17 +808,17 @@ fn insert_alerts(
     insert_alert_rows(tx, alerts, &rows)
 }
 
+const INSERT_ALERT: &str = "INSERT INTO cm_alerts (id, customer_id, source, event_type, trigger_uuid, \
+     ip_address, hostname, event_s, alert_s, is_hidden, profile_id, rule_id, alert_info_json) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+
 /// Insert alerts with their [`AlertRow`]s (one each, in order).
 fn insert_alert_rows(
     tx: &rusqlite::Transaction<'_>,
     alerts: &[AlertSeed],
     rows: &[AlertRow],
 ) -> StoreResult<()> {
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO cm_alerts (id, customer_id, source, event_type, trigger_uuid, ip_address, hostname, \
-         event_s, alert_s, is_hidden, profile_id, rule_id, alert_info_json) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )?;
+    let mut stmt = tx.prepare_cached(INSERT_ALERT)?;
     for (a, row) in alerts.iter().zip(rows) {
         stmt.execute(params![
             a.id,
@@ -602,6 +868,151 @@ fn default_rule_json(r: &RuleSeed) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_quote_or_backslash_is_found_at_any_offset() {
+        for len in 0..40 {
+            for at in 0..=len {
+                for mark in [b'"', b'\\'] {
+                    let mut bytes = vec![b'a'; len];
+                    // Bytes past the first mark, and high bytes before it, change nothing.
+                    if at > 0 {
+                        bytes[at - 1] = 0x80 | b'"';
+                    }
+                    if at < len {
+                        bytes[at] = mark;
+                        bytes[len - 1] = if mark == b'"' { b'\\' } else { b'"' };
+                        bytes[at] = mark;
+                    }
+                    let naive = bytes.iter().position(|&b| b == b'"' || b == b'\\');
+                    assert_eq!(quote_or_backslash(&bytes), naive, "{bytes:?}");
+                }
+            }
+        }
+    }
+
+    /// The rows of `cm_alerts`, in id order, as text.
+    async fn alert_rows(store: &crate::store::Store) -> Vec<String> {
+        store
+            .read(|conn| {
+                let mut stmt = conn.prepare("SELECT * FROM cm_alerts ORDER BY id")?;
+                let width = stmt.column_count();
+                let rows = stmt
+                    .query_map([], |r| {
+                        (0..width)
+                            .map(|i| {
+                                r.get::<_, rusqlite::types::Value>(i)
+                                    .map(|v| format!("{v:?}"))
+                            })
+                            .collect::<rusqlite::Result<Vec<String>>>()
+                            .map(|v| v.join(" | "))
+                    })?
+                    .collect::<rusqlite::Result<Vec<String>>>()?;
+                Ok(rows)
+            })
+            .await
+            .unwrap()
+    }
+
+    /// A streamed `alerts.json` is read by its own, borrowing parser: it stores exactly the
+    /// rows a file read whole stores (defaults, escapes, an `alertInfo` written loosely), and
+    /// refuses what a file read whole refuses, with the same words.
+    #[tokio::test]
+    async fn a_streamed_alerts_file_stores_and_refuses_what_a_read_one_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let embedded = Seed::embedded().unwrap();
+        let write = |name: &str, text: String| std::fs::write(dir.path().join(name), text).unwrap();
+        write(
+            "customers.json",
+            serde_json::to_string(&embedded.customers).unwrap(),
+        );
+        write(
+            "profiles.json",
+            serde_json::to_string(&embedded.profiles).unwrap(),
+        );
+        write(
+            "rules.json",
+            serde_json::to_string(&embedded.rules).unwrap(),
+        );
+        write(
+            "rulesets.json",
+            serde_json::to_string(&embedded.rulesets).unwrap(),
+        );
+        let profile = embedded
+            .profiles
+            .iter()
+            .find(|p| p.customer == "Acme")
+            .unwrap()
+            .id;
+        let base = r#""customer":"Acme","eventType":"PORT_OPEN","triggerUuid":"t","ipAddress":"10.0.0.1","eventDate":"2022-01-01T00:00:00Z","alertDate":"2022-01-01T00:00:01Z""#;
+        let alerts = [
+            format!(
+                r#"{{"id":1,{base},"hostname":"h1","profile":{profile},"alertInfo":{{"port":80,"name":"a b"}}}}"#
+            ),
+            // Defaults: no source, hostname, alertInfo, profile or rule.
+            format!(r#"{{"id":2,{base}}}"#),
+            // Escapes in text; an alertInfo with blanks, escapes and nesting.
+            format!(
+                r#"{{"id":3,{base},"source":"R\u0045MEDIATION","hostname":"h\"q\\x\/y","alertInfo":
+                {{ "port" : 443, "title":"caf\u00e9 \"x\"", "list":[1, 2.50, {{"a":null}}], "e":1e3 }} }}"#
+            ),
+            format!(r#"{{"id":4,{base},"isHidden":true,"alertInfo":{{}},"source":"OTHER"}}"#),
+        ];
+        write("alerts.json", format!("[{}]", alerts.join(",\n")));
+        let read = Seed::from_dir_with(dir.path(), u64::MAX).unwrap();
+        let streamed = Seed::from_dir_with(dir.path(), 0).unwrap();
+        assert!(streamed.alerts_file.is_some());
+        let (a, b) = (
+            crate::store::Store::private_with(read).await.unwrap(),
+            crate::store::Store::private_with(streamed).await.unwrap(),
+        );
+        let rows = alert_rows(&a).await;
+        assert_eq!(rows.len(), 4);
+        assert_eq!(alert_rows(&b).await, rows);
+        // Written as a file read whole writes it: compact, escapes and numbers read.
+        assert!(
+            rows[2].contains("café") && rows[2].contains("2.5,") && rows[2].contains("1000.0"),
+            "{}",
+            rows[2]
+        );
+
+        for (bad, field) in [
+            (r#""alertInfo":null"#, "alertInfo"),
+            (r#""alertInfo":[1]"#, "alertInfo"),
+            (r#""alertInfo":{"a":1,}"#, ""),
+            (r#""source":null"#, "source"),
+            (r#""hostname":5"#, "hostname"),
+            (r#""colour":"red""#, ""),
+            (r#""profile":999999"#, "profile"),
+            (r#""eventDate":"yesterday""#, "eventDate"),
+        ] {
+            write(
+                "alerts.json",
+                format!("[{},\n{{\"id\":9,{base},{bad}}}]", alerts[0]),
+            );
+            let mut errors = Vec::new();
+            for stream_above in [u64::MAX, 0] {
+                let err = match Seed::from_dir_with(dir.path(), stream_above) {
+                    Err(e) => e.to_string(),
+                    Ok(seed) => crate::store::Store::private_with(seed)
+                        .await
+                        .unwrap_err()
+                        .to_string(),
+                };
+                errors.push(err);
+            }
+            let streamed = &errors[1];
+            assert!(
+                streamed.contains("alerts.json") && streamed.contains(field),
+                "{bad}: {streamed}"
+            );
+            if !field.is_empty() {
+                // A file read whole names the record the same way (its index, and the
+                // alert's id where the record could be read).
+                assert!(errors[0].contains(field), "{bad}: {errors:?}");
+            }
+        }
+    }
 
     /// The elements `json_array_elements` finds in `text`, read `block` bytes at a time.
     fn elements(text: &str, block: usize) -> Result<Vec<String>, String> {

@@ -677,6 +677,24 @@ mod tests {
         assert_eq!(err.field.as_deref(), Some("username"));
     }
 
+    /// The alert indexes whose keys follow the order alerts come in are made with the
+    /// tables and kept while a seed is inserted; those by address and name are built after.
+    #[test]
+    fn alert_indexes_in_load_order_are_kept_while_loading_and_the_rest_built_after() {
+        let (tables, after) = crate::store::schema_parts();
+        for kept in ["customer_id", "customer_event", "customer_alert_date"] {
+            let index = format!("CREATE INDEX cm_alerts_{kept} ");
+            assert!(tables.contains(&index) && !after.contains(&index), "{kept}");
+        }
+        for built in ["customer_ip", "customer_host"] {
+            let index = format!("CREATE INDEX cm_alerts_{built} ");
+            assert!(
+                after.contains(&index) && !tables.contains(&index),
+                "{built}"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn a_streamed_alerts_file_loads_like_a_read_one_and_is_checked() {
         let dir = tempfile::tempdir().unwrap();
