@@ -7,8 +7,10 @@
 //! - [`engine`] — the CAR engine learns of new work from the store's writes.
 //! - [`full_disk`] — a full disk answers 503 in each surface's format.
 //! - [`layers`] — no module imports one above it.
+//! - [`emulated_paths`] — the paths stubs may not target are the emulated routes' own.
 
 mod app;
+mod emulated_paths;
 mod engine;
 mod full_disk;
 mod layers;

@@ -63,16 +63,7 @@ async fn answer(stream: &mut TcpStream) -> Answer {
 }
 
 async fn token(addr: SocketAddr) -> String {
-    crate::helpers::http_client()
-        .post(format!("http://{addr}/auth"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("username=acme_ss2&password=passwd&token=true")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    crate::helpers::acme_token(&crate::helpers::http_client(), &format!("http://{addr}")).await
 }
 
 /// A request head (without its blank line) on each surface: CAR search, CM search asking for

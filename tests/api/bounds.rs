@@ -90,16 +90,8 @@ async fn a_connection_that_drips_its_headers_is_closed() {
 async fn a_stalled_upload_is_dropped() {
     let running = launch(short()).await;
     let client = crate::helpers::http_client();
-    let token = client
-        .post(format!("http://{}/auth", running.http_addr()))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("username=acme_ss2&password=passwd&token=true")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let token =
+        crate::helpers::acme_token(&client, &format!("http://{}", running.http_addr())).await;
     for auth in [format!("Bearer {token}"), String::new()] {
         let mut stream = TcpStream::connect(running.http_addr()).await.unwrap();
         let mut head = String::from(
@@ -235,16 +227,7 @@ async fn the_journal_keeps_at_most_its_limit_and_shows_what_was_read() {
     .await;
     let base = format!("http://{}", running.http_addr());
     let client = crate::helpers::http_client();
-    let token = client
-        .post(format!("{base}/auth"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("username=acme_ss2&password=passwd&token=true")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let token = crate::helpers::acme_token(&client, &base).await;
     let filter = format!("{{\"filter\": \"name:`{}`\"}}", "a".repeat(5000));
     let r = client
         .post(format!("{base}/sm/v1/scripts/search"))

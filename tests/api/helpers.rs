@@ -290,6 +290,21 @@ pub async fn launch(config: ServerConfig) -> MockServer {
 }
 
 /// A plain reqwest client (the ring provider installed for its TLS stack).
+/// A CAR token for Acme's CM user (`acme_ss2`) from the server at `base` (its URL without a
+/// trailing slash), over a real connection.
+pub async fn acme_token(client: &reqwest::Client, base: &str) -> String {
+    client
+        .post(format!("{base}/auth"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=acme_ss2&password=passwd&token=true")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 pub fn http_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()

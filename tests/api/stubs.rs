@@ -1125,46 +1125,6 @@ async fn a_stubbed_vm_detection_call_takes_the_same_credentials_as_cm() {
     running.shutdown().await;
 }
 
-/// The sample paths the pattern rule tests are paths the emulated routes answer (none
-/// reaches the 404 fallback), so the rule tracks the router.
-#[tokio::test]
-async fn the_emulated_sample_paths_are_answered_by_emulated_routes() {
-    let app = TestApp::new().await;
-    for path in [
-        "/auth",
-        "/auth/",
-        "/sm/v1",
-        "/sm/v1/scripts/search",
-        "/sm/v1/scripts/1",
-        "/sm/v1/scripts/1/execute",
-        "/sm/v1/assets/jobs/1",
-        "/sm/v2/script",
-        "/sm/v3/script/1",
-        "/qps/rest/portal/version",
-        "/qps/rest/portal/version/",
-        "/qps/rest/1.0/search/cm/alert",
-        "/qps/rest/1.0/search/cm/alert/",
-        "/qps/rest/1.0/get/cm/alert/1",
-        "/qps/rest/1.0/download/cm/alert/",
-        "/qps/xsd/1.0/cm/alert.xsd",
-        "/msp/about.php",
-        "/_mock",
-        "/_mock/",
-        "/_mock/health",
-        "/_mock/stubs",
-        "/_mock/reset",
-    ] {
-        for method in [Method::GET, Method::POST] {
-            let r = app.request(method.clone(), path, &[], "").await;
-            assert!(
-                !r.text().contains("No resource at"),
-                "{method} {path} reached the fallback: {}",
-                r.text()
-            );
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // WireMock or Java missing
 
