@@ -377,13 +377,13 @@ impl TryFrom<&ServeArgs> for ServerConfig {
             clock_from_seed: args.clock_from_seed,
             frozen_at: args.frozen_at,
             jwt_secret: args.jwt_secret.clone(),
-            limits: crate::state::Limits {
+            limits: crate::config::Limits {
                 execute_interval_ms: ms(args.execute_interval_secs.saturating_mul(1000)),
                 daily_executions: args.daily_executions,
                 script_limit: args.script_limit,
                 job_queue_ms: ms(args.job_queue_ms),
                 job_run_ms: ms(args.job_run_ms),
-                ..crate::state::Limits::default()
+                ..crate::config::Limits::default()
             },
             control_token: args.control_token.clone(),
             journal_size: args.journal_size,

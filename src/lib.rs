@@ -117,7 +117,7 @@ mod xml;
 pub use app::app;
 pub use clock::{Clock, ClockState};
 pub use config::{
-    Certificate, ConfigError, HttpsConfig, ProxyConfig, ServerConfig, StoreCache, Timeouts,
+    Certificate, ConfigError, HttpsConfig, Limits, ProxyConfig, ServerConfig, StoreCache, Timeouts,
 };
 pub use control::ops::{
     ClockChange, ConfigChange, ControlError, ControlResult, CreatedCustomer, ForcedOutcome,
@@ -125,7 +125,7 @@ pub use control::ops::{
 };
 pub use mock::{MockServer, MockServerBuilder};
 pub use server::StartError;
+pub use state::AppState;
 pub use state::faults::{Fault, FaultSpec};
 pub use state::journal::{Entry as JournalEntry, Filter as JournalFilter};
-pub use state::{AppState, Limits};
 pub use store::{Seed, SeedError};

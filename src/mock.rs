@@ -6,6 +6,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::clock::{Clock, ClockState};
+use crate::config::Limits;
 use crate::config::{Certificate, HttpsConfig, ServerConfig};
 use crate::control::faults::{Fault, FaultSpec};
 use crate::control::journal::{Entry as JournalEntry, Filter as JournalFilter};
@@ -14,7 +15,7 @@ use crate::control::ops::{
     ResetScope,
 };
 use crate::server::{Running, StartError};
-use crate::state::{AppState, Limits};
+use crate::state::AppState;
 use crate::store::Seed;
 
 /// Sets up a [`MockServer`]: a [`ServerConfig`] (HTTP on a free loopback port unless

@@ -9,10 +9,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::error::CarError;
+use crate::auth::Caller;
 use crate::auth::TokenError;
 use crate::http::{ShownBody, VerifiedUser};
 use crate::state::AppState;
-use crate::store::Caller;
 
 /// The most of a body `POST /auth` reads.
 const LOGIN_BODY_BYTES: usize = 64 * 1024;

@@ -297,7 +297,7 @@ fn new_script(body: &JsonObject, api: Api) -> Result<(NewScript, bool), CarError
 
 async fn create(
     state: AppState,
-    caller: crate::store::Caller,
+    caller: crate::auth::Caller,
     body: JsonObject,
     api: Api,
 ) -> Result<Response, CarError> {

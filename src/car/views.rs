@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use base64::display::Base64Display;
 use serde::{Serialize, Serializer};
 
-use crate::store::Caller;
+use crate::auth::Caller;
 use crate::store::car::{
     ActivityRow, AssetJobRow, AssetRow, InterfaceRow, JobRow, ScheduleDetailRow, ScriptRow, TagRef,
     TagRow,

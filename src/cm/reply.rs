@@ -16,8 +16,8 @@ use super::error::CmError;
 use super::objects::Kind;
 use super::wire::{Format, ServiceResponse};
 use super::xsd;
+use crate::auth::Caller;
 use crate::state::AppState;
-use crate::store::Caller;
 
 /// What every CM answer needs to know about its request.
 #[derive(Debug, Clone)]

@@ -19,11 +19,12 @@ use super::objects::{self, Kind};
 use super::reply::{CmCaller, Ctx, Reply};
 use super::request::{self, ServiceRequest};
 use super::wire::{Format, Name, Record, ServiceResponse, render_record};
+use crate::auth::Caller;
 use crate::page::{Page, Window};
 use crate::query::SqlWhere;
 use crate::query::criteria::{self, Criterion};
 use crate::state::AppState;
-use crate::store::{AnswerTicket, Caller, Search, Store, StoreResult, Total};
+use crate::store::{AnswerTicket, Search, Store, StoreResult, Total};
 
 fn query_params(uri: &Uri) -> HashMap<String, String> {
     uri.query()

@@ -337,13 +337,13 @@ async fn outcome(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn config(State(state): State<AppState>) -> Json<crate::state::Limits> {
+async fn config(State(state): State<AppState>) -> Json<crate::config::Limits> {
     Json(state.limits())
 }
 
 async fn set_config(
     State(state): State<AppState>,
     ControlJson(change): ControlJson<ops::ConfigChange>,
-) -> Result<Json<crate::state::Limits>, ControlError> {
+) -> Result<Json<crate::config::Limits>, ControlError> {
     Ok(Json(ops::update_config(&state, change)?))
 }

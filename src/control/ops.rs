@@ -9,7 +9,8 @@ use serde_json::Value;
 use super::faults::{self, Fault, FaultSpec};
 use super::journal::{Entry, Filter};
 use crate::clock::ClockState;
-use crate::state::{AppState, Limits};
+use crate::config::Limits;
+use crate::state::AppState;
 use crate::store::car::Outcome;
 use crate::store::{NewTenant, Refused, Seed, SeedError, StoreError};
 

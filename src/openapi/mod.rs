@@ -28,12 +28,12 @@ use crate::car::views::{
     NewId, ScheduleItem, ScriptDetail, ScriptItem, TagItem,
 };
 use crate::clock::ClockState;
+use crate::config::Limits;
 use crate::control::ops::{
     ClockChange, ConfigChange, CreatedCustomer, Events, ForcedOutcome, Loaded, NewCustomer,
     ResetReport, ResetRequest, ResetScope,
 };
 use crate::schemas::*;
-use crate::state::Limits;
 use crate::state::faults::{Fault, FaultSpec};
 use crate::state::journal::Entry;
 

@@ -10,7 +10,7 @@ use journal::Journal;
 
 use crate::auth::JwtKeys;
 use crate::clock::Clock;
-pub use crate::config::Limits;
+use crate::config::Limits;
 use crate::store::Store;
 
 /// What every handler can reach.

@@ -1,11 +1,11 @@
 //! Customers and users: login and the caller's identity.
 
+use crate::auth::Caller;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::objects::TABLES;
 use super::{Store, StoreResult};
-pub use crate::auth::Caller;
 
 /// Counts of the main records, for `/_mock/health`: one per counted table of the object
 /// table, in its order (`counts["alerts"]`).

@@ -15,7 +15,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 use std::sync::Mutex;
 
-use super::accounts::Caller;
+use crate::auth::Caller;
 
 /// Entries tagged with the data generation they were read at; at most `max` of them (the
 /// cache starts over when full).
@@ -273,7 +273,7 @@ mod tests {
     }
 
     /// Fills every cache: a rendering, a login, a caller by id, the engine's next due time.
-    async fn fill(store: &Store) -> crate::store::Caller {
+    async fn fill(store: &Store) -> Caller {
         renderings(store).await;
         assert_eq!(renderings(store).await, 0, "the renderings were not cached");
         let caller = store

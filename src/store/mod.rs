@@ -40,7 +40,6 @@ use std::sync::Arc;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OptionalExtension};
 
-pub use accounts::Caller;
 pub use pool::StoreKind;
 pub use prepared::StoreCache;
 pub use search::{Search, Total};

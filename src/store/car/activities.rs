@@ -2,10 +2,11 @@
 
 use rusqlite::{Row, Transaction, params};
 
+use crate::auth::Caller;
 use crate::page::Page;
 use crate::store::columns::{by_name, columns};
 use crate::store::search::{self, Search, Source};
-use crate::store::{Caller, Store, StoreResult};
+use crate::store::{Store, StoreResult};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActivityRow {

@@ -7,10 +7,11 @@ use super::activities::{Activity, log_activity};
 use super::jobs::{Targets, Trigger, create_job, resolve_targets};
 use super::scripts::script_by_id;
 use super::{Refusal, WriteResult};
+use crate::auth::Caller;
 use crate::page::Page;
 use crate::store::columns::{by_name, columns};
 use crate::store::search::{self, Search, Source};
-use crate::store::{Caller, Store, StoreResult};
+use crate::store::{Store, StoreResult};
 
 /// A stored schedule, with what firing it needs.
 #[derive(Debug, Clone, PartialEq, Eq)]

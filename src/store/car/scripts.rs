@@ -6,10 +6,11 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::activities::{Activity, log_activity};
 use super::{Refusal, WriteResult};
+use crate::auth::Caller;
 use crate::page::Page;
 use crate::store::columns::{by_name, columns};
 use crate::store::search::{self, Search, Source};
-use crate::store::{Caller, Store, StoreResult};
+use crate::store::{Store, StoreResult};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScriptRow {
