@@ -158,12 +158,12 @@ pub(crate) async fn build_state(
             None => None,
         },
     };
-    let state =
-        AppState::new(store, clock, keys, info).with_control(crate::control::ControlState::new(
-            config.control_token.clone(),
-            config.journal_size,
-            config.journal_body_bytes,
-        ));
+    let control = crate::control::ControlState::new(
+        config.control_token.clone(),
+        config.journal_size,
+        config.journal_body_bytes,
+    );
+    let state = AppState::new(store, clock, keys, info, control);
     state.set_limits(config.limits);
     if let Some(dir) = &config.stubs {
         let mappings = crate::stubs::load_dir(dir).map_err(|e| StartError::Stubs(e.to_string()))?;

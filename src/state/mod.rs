@@ -13,18 +13,31 @@ use crate::clock::Clock;
 use crate::config::Limits;
 use crate::store::Store;
 
-/// What every handler can reach.
+/// What every handler can reach: one reference count, so the clone axum makes for each
+/// layer and handler a request passes is one atomic increment.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// The state's parts, reached through [`AppState`].
+#[derive(Debug)]
+pub struct Shared {
     pub(crate) store: Store,
     pub(crate) clock: Clock,
-    pub(crate) keys: Arc<JwtKeys>,
-    pub(crate) info: Arc<ServerInfo>,
+    pub(crate) keys: JwtKeys,
+    pub(crate) info: ServerInfo,
     /// Journal, faults, token: what `/_mock/` controls.
-    pub(crate) control: Arc<ControlState>,
-    limits: Arc<RwLock<Limits>>,
+    pub(crate) control: ControlState,
+    limits: RwLock<Limits>,
     /// The limits the server started with, which a full reset restores.
-    start_limits: Arc<RwLock<Limits>>,
+    start_limits: RwLock<Limits>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// Facts about this server, fixed at start.
@@ -56,22 +69,22 @@ impl Default for ServerInfo {
 }
 
 impl AppState {
-    pub(crate) fn new(store: Store, clock: Clock, keys: JwtKeys, info: ServerInfo) -> AppState {
-        AppState {
+    pub(crate) fn new(
+        store: Store,
+        clock: Clock,
+        keys: JwtKeys,
+        info: ServerInfo,
+        control: ControlState,
+    ) -> AppState {
+        AppState(Arc::new(Shared {
             store,
             clock,
-            keys: Arc::new(keys),
-            info: Arc::new(info),
-            control: Arc::new(ControlState::default()),
-            limits: Arc::new(RwLock::new(Limits::default())),
-            start_limits: Arc::new(RwLock::new(Limits::default())),
-        }
-    }
-
-    /// The same state with other control settings (token, journal size).
-    pub(crate) fn with_control(mut self, control: ControlState) -> AppState {
-        self.control = Arc::new(control);
-        self
+            keys,
+            info,
+            control,
+            limits: RwLock::new(Limits::default()),
+            start_limits: RwLock::new(Limits::default()),
+        }))
     }
 
     /// The server's clock (the one `/_mock/clock` moves).
