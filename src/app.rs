@@ -2,13 +2,17 @@
 //! state, the fallbacks (what no route takes goes to the stubs, the proxy, the surface's
 //! 404) and the one layer in front of them that every request passes through.
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tower::{Layer, Service, ServiceExt as _};
 
 use crate::control::faults::Taken;
 use crate::control::journal::Recording;
@@ -35,10 +39,51 @@ pub fn app(state: AppState) -> Router {
         )
         .fallback(unrouted::not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), front))
+        .layer(FrontLayer(state.clone()))
         // `front` enforces `--max-body-bytes` on every body, whoever reads it.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
+}
+
+/// [`front`] as a layer: one boxed future per request, the route called as it is.
+#[derive(Clone)]
+struct FrontLayer(AppState);
+
+impl<S> Layer<S> for FrontLayer {
+    type Service = Front<S>;
+
+    fn layer(&self, route: S) -> Front<S> {
+        Front {
+            state: self.0.clone(),
+            route,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Front<S> {
+    state: AppState,
+    route: S,
+}
+
+impl<S> Service<Request> for Front<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // The route is called with `oneshot`, which waits for it to be ready.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let (state, route) = (self.state.clone(), self.route.clone());
+        Box::pin(async move { Ok(front(state, request, route).await) })
+    }
 }
 
 /// The one layer in front of every route, in this order: decide the request's [`Surface`]
@@ -47,7 +92,11 @@ pub fn app(state: AppState) -> Router {
 /// then log the request, refuse a path that does not decode, and read the body under its
 /// limit and the budget ([`serve`]). Nothing is copied for a log line, an entry or a rule
 /// that nobody asked for.
-async fn front(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+async fn front<S>(state: AppState, mut request: Request, next: S) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Send,
+    S::Future: Send,
+{
     let started = Instant::now();
     let surface = Surface::of(request.uri().path());
     request.extensions_mut().insert(surface);
@@ -103,15 +152,19 @@ async fn front(State(state): State<AppState>, mut request: Request, next: Next) 
 
 /// The request logged, its path checked, its body guarded, and the route's answer; `body`
 /// is left with the watch over the body, when there was one.
-async fn serve(
+async fn serve<S>(
     state: &AppState,
     surface: Surface,
     request: Request,
-    next: Next,
+    next: S,
     recording: bool,
     body: &mut Option<BodyWatch>,
     started: Instant,
-) -> Response {
+) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Send,
+    S::Future: Send,
+{
     let log = RequestLog::levels();
     let logged = log.shows_requests().then(|| {
         let content_type = request.headers().get(axum::http::header::CONTENT_TYPE);
@@ -143,14 +196,18 @@ async fn serve(
 
 /// The route's answer to a request whose path decodes and whose body reads within its
 /// limits; else the surface's answer to the path or the body.
-async fn answer(
+async fn answer<S>(
     state: &AppState,
     surface: Surface,
     request: Request,
-    next: Next,
+    next: S,
     keep: usize,
     body: &mut Option<BodyWatch>,
-) -> Response {
+) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Send,
+    S::Future: Send,
+{
     if !http::percent_decodes_to_utf8(request.uri().path()) {
         return undecodable_path(state, surface, request);
     }
@@ -166,7 +223,7 @@ async fn answer(
     ) {
         Err(refused) => body_refused(surface, ctx, state, refused),
         Ok((request, watch)) => {
-            let response = next.run(request).await;
+            let response = next.oneshot(request).await.unwrap_or_else(|e| match e {});
             let refused = watch.as_ref().and_then(BodyWatch::error);
             *body = watch;
             match refused {

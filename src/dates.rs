@@ -56,56 +56,63 @@ pub fn parse_time(v: &str) -> Option<Time> {
         .ok()
 }
 
-/// Epoch seconds as `2018-06-04T10:57:43Z` (CM). Written by hand: it is on every CM
-/// record's path.
+/// Epoch seconds as `2018-06-04T10:57:43Z` (CM).
 pub fn iso_s(seconds: i64) -> String {
-    let Ok(t) = OffsetDateTime::from_unix_timestamp(seconds) else {
-        return String::new();
-    };
-    let (date, time) = (t.date(), t.time());
-    let year = date.year();
-    if !(0..=9999).contains(&year) {
-        let fmt = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-        return t.format(&fmt).unwrap_or_default();
-    }
-    let mut out = String::with_capacity(20);
-    let two = |out: &mut String, n: u8| {
-        out.push((b'0' + n / 10) as char);
-        out.push((b'0' + n % 10) as char);
-    };
-    two(&mut out, (year / 100) as u8);
-    two(&mut out, (year % 100) as u8);
-    out.push('-');
-    two(&mut out, u8::from(date.month()));
-    out.push('-');
-    two(&mut out, date.day());
-    out.push('T');
-    two(&mut out, time.hour());
-    out.push(':');
-    two(&mut out, time.minute());
-    out.push(':');
-    two(&mut out, time.second());
-    out.push('Z');
-    out
+    OffsetDateTime::from_unix_timestamp(seconds)
+        .map(|t| iso(t, false, "Z"))
+        .unwrap_or_default()
 }
 
 /// Epoch milliseconds as `2022-05-06T14:32:25.520Z` (CAR seed files).
 pub fn iso_ms(ms: i64) -> String {
-    let fmt =
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     checked_ms(ms)
-        .and_then(|t| t.format(&fmt).ok())
+        .map(|t| iso(t, true, "Z"))
         .unwrap_or_default()
 }
 
 /// Epoch milliseconds as `2022-05-11T06:42:13.692+00:00` (CAR asset jobs' end date).
 pub fn iso_ms_offset(ms: i64) -> String {
-    let fmt = format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]+00:00"
-    );
     checked_ms(ms)
-        .and_then(|t| t.format(&fmt).ok())
+        .map(|t| iso(t, true, "+00:00"))
         .unwrap_or_default()
+}
+
+/// `t` as `2022-05-11T06:42:13`, then `.692` with `millis`, then `suffix`. Written by hand:
+/// dates are on every record's path, and the general formatter takes several times as
+/// long. A year outside 0–9999 goes through the formatter.
+fn iso(t: OffsetDateTime, millis: bool, suffix: &str) -> String {
+    let (date, time) = (t.date(), t.time());
+    let mut out = String::with_capacity(30);
+    let two = |out: &mut String, n: u8| {
+        out.push((b'0' + n / 10) as char);
+        out.push((b'0' + n % 10) as char);
+    };
+    let year = date.year();
+    if (0..=9999).contains(&year) {
+        two(&mut out, (year / 100) as u8);
+        two(&mut out, (year % 100) as u8);
+        out.push('-');
+        two(&mut out, u8::from(date.month()));
+        out.push('-');
+        two(&mut out, date.day());
+        out.push('T');
+        two(&mut out, time.hour());
+        out.push(':');
+        two(&mut out, time.minute());
+        out.push(':');
+        two(&mut out, time.second());
+    } else {
+        let fmt = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+        out = t.format(&fmt).unwrap_or_default();
+    }
+    if millis {
+        let ms = time.millisecond();
+        out.push('.');
+        out.push((b'0' + (ms / 100) as u8) as char);
+        two(&mut out, (ms % 100) as u8);
+    }
+    out.push_str(suffix);
+    out
 }
 
 /// A date-time as RFC 3339 (`2026-11-25T18:30:00.123Z`; as many fraction digits as it
@@ -138,10 +145,41 @@ mod tests {
     }
 
     #[test]
-    fn the_hand_written_shape_matches_the_formatter() {
+    fn the_hand_written_shapes_match_the_formatter() {
         let fmt = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-        for s in [0, 1, 59, 951_782_400, 1_528_109_863, 253_402_300_799] {
+        let fmt_ms = format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        );
+        let fmt_offset = format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]+00:00"
+        );
+        for s in [
+            -62_167_219_200, // 0000-01-01
+            -1,
+            0,
+            1,
+            59,
+            951_782_400,
+            1_528_109_863,
+            253_402_300_799,
+        ] {
             assert_eq!(iso_s(s), from_s(s).format(&fmt).unwrap(), "{s}");
+            for ms in [s * 1000, s * 1000 + 7, s * 1000 + 40, s * 1000 + 999] {
+                let t = checked_ms(ms).unwrap();
+                assert_eq!(iso_ms(ms), t.format(&fmt_ms).unwrap(), "{ms}");
+                assert_eq!(iso_ms_offset(ms), t.format(&fmt_offset).unwrap(), "{ms}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_time_is_written_as_the_formatter_writes_it(ms in -62_167_219_200_000i64..253_402_300_800_000) {
+            let fmt_ms = format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+            );
+            let t = checked_ms(ms).unwrap();
+            proptest::prop_assert_eq!(iso_ms(ms), t.format(&fmt_ms).unwrap());
         }
     }
 

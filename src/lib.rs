@@ -72,6 +72,9 @@
 //! - `logging` — text or JSON lines through a lossy writer that never blocks a request.
 //! - `tls` — certificates (given or generated) and the TLS listener.
 //! - `healthcheck` — the `healthcheck` subcommand's tiny HTTP probe.
+//! - `guard` — route layers that pass a request on or answer it, boxing nothing unless
+//!   they have to wait (the control API's refusal of unread input, the job engine's
+//!   catch-up).
 //!
 //! `seed-data/` (embedded at build time) is the default data set; `tests/api/` drives the
 //! real HTTP surface through the public API; white-box tests sit beside their code, and
@@ -92,6 +95,7 @@ mod conn;
 mod control;
 mod dates;
 mod generate;
+mod guard;
 mod healthcheck;
 mod http;
 mod iprange;

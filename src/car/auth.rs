@@ -228,7 +228,7 @@ async fn multipart_fields(headers: &HeaderMap, body: Bytes) -> Option<Vec<(Strin
 
 /// The caller behind `Authorization: Bearer <jwt>`; any failure is the gateway's 401.
 #[derive(Debug, Clone)]
-pub(crate) struct CarCaller(pub(crate) Caller);
+pub(crate) struct CarCaller(pub(crate) std::sync::Arc<Caller>);
 
 impl FromRequestParts<AppState> for CarCaller {
     type Rejection = CarError;

@@ -297,7 +297,7 @@ fn new_script(body: &JsonObject, api: Api) -> Result<(NewScript, bool), CarError
 
 async fn create(
     state: AppState,
-    caller: crate::auth::Caller,
+    caller: std::sync::Arc<crate::auth::Caller>,
     body: JsonObject,
     api: Api,
 ) -> Result<Response, CarError> {

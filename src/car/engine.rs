@@ -8,11 +8,13 @@
 //! `qualys-mock:fail` fails (code 1), one with `qualys-mock:timeout` times out (code 124),
 //! any other succeeds (code 0); the result text names the script and the asset.
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use std::marker::PhantomData;
+
+use axum::extract::Request;
+use axum::response::IntoResponse;
 
 use super::recurrence::Recurrence;
+use crate::guard::{Checked, Guard};
 use crate::state::AppState;
 use crate::store::car::Outcome;
 use crate::store::{StoreError, StoreResult};
@@ -26,17 +28,55 @@ const MAX_FIRINGS: usize = 100_000;
 /// at most this many jobs per schedule, however far it jumps.
 pub(crate) const MAX_MISSED_FIRINGS: usize = 10;
 
-/// Route layer, the one catch-up of every route that reads CAR state (`/sm/v1`, and the
+/// Route guard, the one catch-up of every route that reads CAR state (`/sm/v1`, and the
 /// control routes that read jobs): the engine catches up with the clock before the request
-/// is extracted or handled; a store error answers the surface's own error `E`.
-pub(crate) async fn catch_up_first<E: From<StoreError> + IntoResponse>(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    match catch_up(&state).await {
-        Ok(()) => next.run(request).await,
-        Err(e) => E::from(e).into_response(),
+/// is extracted or handled; a store error answers the surface's own error `E`. When the
+/// store has kept that nothing is due yet (most requests), the request goes straight on.
+pub(crate) struct CatchUpFirst<E> {
+    state: AppState,
+    error: PhantomData<fn() -> E>,
+}
+
+impl<E> CatchUpFirst<E> {
+    pub(crate) fn new(state: &AppState) -> CatchUpFirst<E> {
+        CatchUpFirst {
+            state: state.clone(),
+            error: PhantomData,
+        }
+    }
+}
+
+impl<E> Clone for CatchUpFirst<E> {
+    fn clone(&self) -> Self {
+        CatchUpFirst::new(&self.state)
+    }
+}
+
+impl<E: From<StoreError> + IntoResponse + 'static> Guard for CatchUpFirst<E> {
+    fn check(&self, request: Request) -> Checked {
+        if nothing_due(&self.state) {
+            return Checked::Pass(request);
+        }
+        let state = self.state.clone();
+        Checked::Wait(Box::pin(async move {
+            match catch_up(&state).await {
+                Ok(()) => Ok(request),
+                Err(e) => Err(E::from(e).into_response()),
+            }
+        }))
+    }
+}
+
+/// Whether the store has kept, since its last write, that the engine has nothing to do
+/// before the clock's now (false when it has not kept it, or something is due).
+fn nothing_due(state: &AppState) -> bool {
+    let limits = state.limits();
+    match state
+        .store
+        .car_next_due_kept(limits.job_queue_ms, limits.job_run_ms)
+    {
+        Some(due) => due.is_none_or(|due| due > state.clock.now_ms()),
+        None => false,
     }
 }
 

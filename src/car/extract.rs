@@ -1,7 +1,7 @@
 //! What every CAR handler gets before its own code runs, as structure rather than calls
 //! each handler must remember:
 //!
-//! - [`engine::catch_up_first`](super::engine::catch_up_first), a route layer on every
+//! - [`engine::CatchUpFirst`](super::engine::CatchUpFirst), a route guard on every
 //!   `/sm/v1` route: the job engine is brought up to the clock's "now" before the request
 //!   is extracted or handled (schedules fire, asset jobs progress). A store error there
 //!   answers the CAR error envelope. (The control router layers the same one, with its own

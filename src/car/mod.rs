@@ -34,6 +34,7 @@ use axum::Router;
 use axum::http::Uri;
 use axum::routing::{any, get, patch, post};
 
+use crate::guard::GuardLayer;
 use crate::state::AppState;
 use auth::CarCaller;
 use error::CarError;
@@ -129,10 +130,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     .route("/sm/v3/script/{id}", any(authoring::retired))
     .route("/sm/v1", any(unknown))
     .route("/sm/v1/{*rest}", any(unknown))
-    .route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        engine::catch_up_first::<CarError>,
-    ));
+    .route_layer(GuardLayer(engine::CatchUpFirst::<CarError>::new(state)));
     Router::new()
         .route("/auth", post(auth::login))
         .route("/auth/", post(auth::login))

@@ -171,7 +171,7 @@ pub const BASIC_CHALLENGE: &str = "Basic realm=\"Qualys API\", charset=\"UTF-8\"
 
 /// The authenticated CM caller: HTTP Basic, or the `user` and `password` headers.
 #[derive(Debug, Clone)]
-pub struct CmCaller(pub Caller);
+pub struct CmCaller(pub std::sync::Arc<Caller>);
 
 impl FromRequestParts<AppState> for CmCaller {
     type Rejection = Reply;

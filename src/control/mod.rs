@@ -20,11 +20,12 @@ use axum::routing::{MethodRouter, delete, get, post, put};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
+use crate::guard::GuardLayer;
 use crate::state::AppState;
 pub use crate::state::ControlState;
 
 use ops::ControlError;
-use strict::{ControlJson, ControlPath, ControlQuery};
+use strict::{ControlJson, ControlPath, ControlQuery, Unread};
 
 /// The control API's error body, `{"error": message}`, with `status`.
 pub(crate) fn error_body(status: StatusCode, message: String) -> Response {
@@ -56,18 +57,12 @@ impl IntoResponse for ControlError {
 /// body take it through [`strict`]'s extractors; the groups that read none refuse one (a
 /// layer over the group), so no handler can ignore what a caller sent.
 pub fn router(state: &AppState) -> Router<AppState> {
-    use axum::middleware::from_fn;
-    let caught_up = || {
-        axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::car::engine::catch_up_first::<Unavailable>,
-        )
-    };
+    let caught_up = || GuardLayer(crate::car::engine::CatchUpFirst::<Unavailable>::new(state));
     let reading_nothing = Router::new()
         .route("/_mock/", get(index::index))
         .route("/_mock", get(index::index))
-        // Health counts CAR jobs: its handler has the engine catch up first.
-        .route("/_mock/health", get(health))
+        // Health counts CAR jobs: the engine catches up first.
+        .route("/_mock/health", get(health).route_layer(caught_up()))
         .route("/_mock/clock", get(clock))
         .route("/_mock/faults", get(list_faults).delete(clear_faults))
         .route("/_mock/faults/{id}", delete(remove_fault))
@@ -77,11 +72,16 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/_mock/stubs/{id}",
             get(stubs::get_one).delete(stubs::remove),
         )
-        .route_layer(from_fn(strict::refuse_query))
-        .route_layer(from_fn(strict::refuse_body));
+        .route_layer(GuardLayer(Unread {
+            query: true,
+            body: true,
+        }));
     let reading_a_query = Router::new()
         .route("/_mock/requests", get(requests).delete(clear_requests))
-        .route_layer(from_fn(strict::refuse_body));
+        .route_layer(GuardLayer(Unread {
+            query: false,
+            body: true,
+        }));
     let reading_a_body = Router::new()
         .route("/_mock/customers", post(customers))
         .route("/_mock/seed", post(seed))
@@ -95,7 +95,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/_mock/config", put(set_config))
         .route("/_mock/stubs", post(stubs::add))
         .route("/_mock/stubs/{id}", put(stubs::replace))
-        .route_layer(from_fn(strict::refuse_query));
+        .route_layer(GuardLayer(Unread {
+            query: true,
+            body: false,
+        }));
     let reading_both = Router::new().route("/_mock/reset", post(reset));
     reading_nothing
         .merge(reading_a_query)
@@ -106,10 +109,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
 /// A control route mounted beside [`router`] (where the router is assembled) that reads
 /// neither a query string nor a body: both refused, as on the routes of its first group.
 pub(crate) fn reading_nothing(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
-    use axum::middleware::from_fn;
-    route
-        .route_layer(from_fn(strict::refuse_query))
-        .route_layer(from_fn(strict::refuse_body))
+    route.route_layer(GuardLayer(Unread {
+        query: true,
+        body: true,
+    }))
 }
 
 /// A store error on a control route that reads CAR state: 503 (health's "unavailable") in
@@ -170,24 +173,44 @@ pub(crate) fn token_refusal(state: &AppState, request: &Request) -> Option<Respo
 /// at least once a second ([`crate::store::Store::health_facts`]); the clock and the
 /// bodies are read on every call.
 async fn health(State(state): State<AppState>) -> Response {
-    if let Err(e) = crate::car::engine::catch_up(&state).await {
-        return store_unavailable(e);
-    }
     match state.store.health_facts().await {
-        Ok((counts, baseline)) => Json(Health {
-            status: "ok",
-            version: env!("CARGO_PKG_VERSION"),
-            seed: &state.info.seed_name,
-            baseline,
-            store: state.store.kind(),
-            counts,
-            clock: ClockView::from(state.clock.state()),
-            bodies: Bodies {
+        Ok(facts) => {
+            // What changes only with the store's facts is rendered once per read of them.
+            let shown = facts.shown.get_or_init(|| {
+                let fixed = serde_json::to_string(&HealthFixed {
+                    status: "ok",
+                    version: env!("CARGO_PKG_VERSION"),
+                    seed: &state.info.seed_name,
+                    baseline: &facts.baseline,
+                    store: state.store.kind(),
+                    counts: &facts.counts,
+                })
+                .unwrap_or_default();
+                // Without its closing brace: the fields that change per call follow.
+                fixed.strip_suffix('}').unwrap_or(&fixed).into()
+            });
+            let clock = ClockView::from(state.clock.state());
+            let bodies = Bodies {
                 held_bytes: state.info.body_budget.held_bytes(),
                 budget_bytes: state.info.body_budget.total_bytes(),
-            },
-        })
-        .into_response(),
+            };
+            let mut body = Vec::with_capacity(shown.len() + 200);
+            body.extend_from_slice(shown.as_bytes());
+            body.extend_from_slice(br#","clock":"#);
+            // Numbers, a bool and an ISO date: neither can fail to serialize into memory.
+            let _ = serde_json::to_writer(&mut body, &clock);
+            body.extend_from_slice(br#","bodies":"#);
+            let _ = serde_json::to_writer(&mut body, &bodies);
+            body.push(b'}');
+            (
+                [(
+                    header::CONTENT_TYPE,
+                    axum::http::HeaderValue::from_static("application/json"),
+                )],
+                body,
+            )
+                .into_response()
+        }
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({"status": "unavailable", "error": e.to_string()})),
@@ -196,18 +219,16 @@ async fn health(State(state): State<AppState>) -> Response {
     }
 }
 
-/// The answer of a healthy `GET /_mock/health`, in its order, written straight from
-/// these fields.
+/// The start of a healthy `GET /_mock/health`, in its order: what changes only with a write
+/// to the store. The clock and `bodies` follow, read on every call.
 #[derive(serde::Serialize)]
-struct Health<'a, B, C> {
+struct HealthFixed<'a> {
     status: &'static str,
     version: &'static str,
     seed: &'a str,
-    baseline: B,
+    baseline: &'a crate::store::Provenance,
     store: crate::store::StoreKind,
-    counts: C,
-    clock: ClockView,
-    bodies: Bodies,
+    counts: &'a crate::store::RecordCounts,
 }
 
 /// Request-body memory held now, and the budget.

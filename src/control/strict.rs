@@ -2,17 +2,17 @@
 //! and body goes through the extractors here, whose rejections are the control API's own
 //! `{"error"}` 400 naming what was wrong (an unknown key, a duplicate, a wrong type or
 //! shape) — never a default action. A route that takes no query or no body refuses one
-//! ([`refuse_unread_input`]), so a caller's `?customer=` or `{"id": 3}` is never ignored.
+//! ([`Unread`]), so a caller's `?customer=` or `{"id": 3}` is never ignored.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::de::DeserializeOwned;
 
 use super::error_body;
+use crate::guard::{Checked, Guard};
 
 fn bad_request(message: impl Into<String>) -> Response {
     error_body(StatusCode::BAD_REQUEST, message.into())
@@ -182,41 +182,64 @@ impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
 #[serde(deny_unknown_fields)]
 struct Nothing {}
 
-/// Route layer for the routes that read no query string: one given is a 400, so a
-/// caller's `?customer=` is never ignored.
-pub(crate) async fn refuse_query(request: Request, next: Next) -> Response {
-    if let Some(query) = request.uri().query()
-        && !query.is_empty()
-    {
-        return bad_request(format!(
+/// The guard of the control routes that read no query string, no body, or neither: one
+/// given is a 400, so a caller's `?customer=` or `{"id": 3}` is never ignored. A body is
+/// looked at first; one that is empty or `{}` is handed on.
+#[derive(Clone, Copy)]
+pub(crate) struct Unread {
+    pub query: bool,
+    pub body: bool,
+}
+
+impl Guard for Unread {
+    fn check(&self, request: Request) -> Checked {
+        // No body at all (a GET, as most are): nothing to read or refuse.
+        if !self.body || http_body::Body::is_end_stream(request.body()) {
+            return match self.query_refusal(&request) {
+                Some(refused) => Checked::Answer(refused),
+                None => Checked::Pass(request),
+            };
+        }
+        let unread = *self;
+        Checked::Wait(Box::pin(async move {
+            let request = no_body(request).await?;
+            match unread.query_refusal(&request) {
+                Some(refused) => Err(refused),
+                None => Ok(request),
+            }
+        }))
+    }
+}
+
+impl Unread {
+    fn query_refusal(&self, request: &Request) -> Option<Response> {
+        let query = request
+            .uri()
+            .query()
+            .filter(|q| self.query && !q.is_empty())?;
+        Some(bad_request(format!(
             "{} {} takes no query string (got {query:?})",
             request.method(),
             request.uri().path()
-        ));
+        )))
     }
-    next.run(request).await
 }
 
-/// Route layer for the routes that read no body: one that is not empty or `{}` is a 400,
-/// so a caller's `{"id": 3}` is never ignored.
-pub(crate) async fn refuse_body(request: Request, next: Next) -> Response {
-    // No body at all (a GET, as most are): nothing to read or refuse.
-    if http_body::Body::is_end_stream(request.body()) {
-        return next.run(request).await;
-    }
+/// The request again if its body is empty or `{}`; else the 400.
+async fn no_body(request: Request) -> Result<Request, Response> {
     let content_type = content_type(&request);
     let (parts, body) = request.into_parts();
     let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
     let bytes = match Bytes::from_request(Request::from_parts(parts.clone(), body), &()).await {
         Ok(bytes) => bytes,
-        Err(e) => return error_body(e.status(), e.body_text()),
+        Err(e) => return Err(error_body(e.status(), e.body_text())),
     };
     if let Err(reason) = parse_body::<Nothing>(&bytes, content_type.as_deref()) {
-        return bad_request(format!("{method} {path} takes no body: {reason}"));
+        return Err(bad_request(format!(
+            "{method} {path} takes no body: {reason}"
+        )));
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
-        .into_response()
+    Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! Customers and users: login and the caller's identity.
 
+use std::sync::Arc;
+
 use crate::auth::Caller;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -71,13 +73,16 @@ impl Store {
         &self,
         username: &str,
         password: &str,
-    ) -> StoreResult<Option<Caller>> {
+    ) -> StoreResult<Option<Arc<Caller>>> {
         let key = (username.to_owned(), password.to_owned());
         if let Some(c) = self.caches.by_login.get(&key, self.generation()) {
             return Ok(Some(c));
         }
         let seen = self.generation();
-        let found = self.read_login(key.0.clone(), key.1.clone()).await?;
+        let found = self
+            .read_login(key.0.clone(), key.1.clone())
+            .await?
+            .map(Arc::new);
         if let Some(c) = &found {
             self.caches
                 .by_login
@@ -107,12 +112,12 @@ impl Store {
 
     /// The user a token was issued to, if the user and its customer still exist; from the
     /// cache while no write happened since it was read ([`super::cache`]).
-    pub async fn caller_by_user_id(&self, user_id: i64) -> StoreResult<Option<Caller>> {
+    pub async fn caller_by_user_id(&self, user_id: i64) -> StoreResult<Option<Arc<Caller>>> {
         if let Some(c) = self.caches.by_user_id.get(&user_id, self.generation()) {
             return Ok(Some(c));
         }
         let seen = self.generation();
-        let found = self.read_caller(user_id).await?;
+        let found = self.read_caller(user_id).await?.map(Arc::new);
         if let Some(c) = &found {
             self.caches
                 .by_user_id
@@ -145,24 +150,27 @@ impl Store {
     /// since they were read ([`super::cache`]) — and for at most [`FACTS_MAX_AGE`], so
     /// health reads the store itself at least that often under any load, and answers 503
     /// within that time of the store becoming unreadable.
-    pub async fn health_facts(&self) -> StoreResult<(RecordCounts, super::Provenance)> {
+    pub async fn health_facts(&self) -> StoreResult<Arc<HealthFacts>> {
         let now = self.generation();
         if let Some(facts) = self.caches.facts.get(&(), now)
             && facts.read_at.elapsed() < FACTS_MAX_AGE
         {
-            return Ok((facts.counts, facts.baseline));
+            return Ok(facts);
         }
         let read_at = tokio::time::Instant::now();
         let (counts, baseline) = self
             .read(|conn| Ok((count_records(conn)?, super::read_provenance(conn)?)))
             .await?;
-        let facts = Facts {
-            counts: counts.clone(),
-            baseline: baseline.clone(),
+        let facts = Arc::new(HealthFacts {
+            counts,
+            baseline,
             read_at,
-        };
-        self.caches.facts.keep((), facts, now, self.generation());
-        Ok((counts, baseline))
+            shown: std::sync::OnceLock::new(),
+        });
+        self.caches
+            .facts
+            .keep((), facts.clone(), now, self.generation());
+        Ok(facts)
     }
 }
 
@@ -172,11 +180,14 @@ impl Store {
 pub(super) const FACTS_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What `/_mock/health` read of the store, and when ([`Store::health_facts`]).
-#[derive(Debug, Clone)]
-pub(super) struct Facts {
-    counts: RecordCounts,
-    baseline: super::Provenance,
+#[derive(Debug)]
+pub struct HealthFacts {
+    pub counts: RecordCounts,
+    pub baseline: super::Provenance,
     read_at: tokio::time::Instant,
+    /// The facts as the caller shows them, rendered once per read of them (the store
+    /// neither reads nor writes it).
+    pub shown: std::sync::OnceLock<Box<str>>,
 }
 
 /// Count the main records of every customer, in one statement.
@@ -281,12 +292,9 @@ mod tests {
                 .get(&(), store.generation())
                 .map(|f| f.read_at)
         };
-        let (counts, baseline) = store.health_facts().await.unwrap();
+        let facts = store.health_facts().await.unwrap();
         let read_at = kept(&store).expect("the facts were not kept");
-        assert_eq!(
-            store.health_facts().await.unwrap(),
-            (counts.clone(), baseline)
-        );
+        assert!(Arc::ptr_eq(&store.health_facts().await.unwrap(), &facts));
         assert_eq!(
             kept(&store),
             Some(read_at),
@@ -305,8 +313,8 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        let (after, _) = store.health_facts().await.unwrap();
-        assert_eq!(after["customers"], counts["customers"] + 1);
+        let after = store.health_facts().await.unwrap();
+        assert_eq!(after.counts["customers"], facts.counts["customers"] + 1);
         let read_at = kept(&store).unwrap();
         tokio::time::sleep(FACTS_MAX_AGE).await;
         store.health_facts().await.unwrap();

@@ -127,15 +127,15 @@ const MAX_CALLERS: usize = 10_000;
 #[derive(Debug)]
 pub(super) struct Caches {
     /// CAR: user id → caller.
-    pub(super) by_user_id: Tagged<i64, Caller>,
+    pub(super) by_user_id: Tagged<i64, std::sync::Arc<Caller>>,
     /// CM and `/auth`: (username, password) → caller, for credentials that were right.
-    pub(super) by_login: Tagged<(String, String), Caller>,
+    pub(super) by_login: Tagged<(String, String), std::sync::Arc<Caller>>,
     /// A CM alert's rendering, by (alert id, rendering: JSON or XML).
     pub(super) rendered: Tagged<(i64, bool), Arc<str>>,
     /// When the job engine next has work, by (queue ms, run ms): `None`, nothing pending.
     pub(super) next_due: Tagged<(i64, i64), Option<i64>>,
     /// What `/_mock/health` shows of the store, and when it was read.
-    pub(super) facts: Tagged<(), super::accounts::Facts>,
+    pub(super) facts: Tagged<(), std::sync::Arc<super::accounts::HealthFacts>>,
     /// Whole answers, by their maker's key ([`Answers`]).
     pub(super) answers: Answers,
 }
@@ -273,7 +273,7 @@ mod tests {
     }
 
     /// Fills every cache: a rendering, a login, a caller by id, the engine's next due time.
-    async fn fill(store: &Store) -> Caller {
+    async fn fill(store: &Store) -> std::sync::Arc<Caller> {
         renderings(store).await;
         assert_eq!(renderings(store).await, 0, "the renderings were not cached");
         let caller = store

@@ -40,6 +40,7 @@ use std::sync::Arc;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OptionalExtension};
 
+pub use accounts::RecordCounts;
 pub use pool::StoreKind;
 pub use prepared::StoreCache;
 pub use search::{Search, Total};

@@ -38,6 +38,7 @@ const LAYERS: &[&[&str]] = &[
     &[
         "auth",
         "dates",
+        "guard",
         "healthcheck",
         "iprange",
         "logging",

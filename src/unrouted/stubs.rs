@@ -92,7 +92,7 @@ async fn authenticate(
     state: &AppState,
     parts: &mut Parts,
     auth: Auth,
-) -> Result<Option<crate::auth::Caller>, Response> {
+) -> Result<Option<std::sync::Arc<crate::auth::Caller>>, Response> {
     use crate::cm::reply::{Credentials, credentials};
     match auth {
         Auth::None => Ok(None),
@@ -185,7 +185,7 @@ pub async fn answer(state: &AppState, request: Request) -> Answer {
         path: &path,
         query: serde_urlencoded::from_str(parts.uri.query().unwrap_or("")).unwrap_or_default(),
     };
-    let mut checked: Vec<(Auth, Option<crate::auth::Caller>)> = Vec::new();
+    let mut checked: Vec<(Auth, Option<std::sync::Arc<crate::auth::Caller>>)> = Vec::new();
     for entry in stubs.iter() {
         let m = &entry.mapping;
         if !request_matches(m, &parts, &target, &text) {

@@ -113,6 +113,14 @@ impl Store {
         Ok(due)
     }
 
+    /// [`Store::car_next_due`] if the store has kept it since its last write, without a
+    /// read; `None` when it has not.
+    pub fn car_next_due_kept(&self, queue_ms: i64, run_ms: i64) -> Option<Option<i64>> {
+        self.caches
+            .next_due
+            .get(&(queue_ms, run_ms), self.generation())
+    }
+
     async fn read_next_due(&self, queue_ms: i64, run_ms: i64) -> StoreResult<Option<i64>> {
         self.read(move |conn| {
             let jobs: Option<i64> = conn

@@ -353,7 +353,7 @@ impl Store {
     /// Execute a script on demand: checks, job and asset jobs, activity — one transaction.
     pub async fn car_execute(
         &self,
-        caller: Caller,
+        caller: std::sync::Arc<Caller>,
         script_id: i64,
         targets: Targets,
         limits: ExecuteLimits,

@@ -123,7 +123,7 @@ impl Store {
     /// Store a schedule.
     pub async fn car_create_schedule(
         &self,
-        caller: Caller,
+        caller: std::sync::Arc<Caller>,
         s: NewSchedule,
         now_ms: i64,
     ) -> WriteResult<i64> {
@@ -366,7 +366,7 @@ impl Store {
     /// title may stay its own; another schedule's title is a [`Refusal::Duplicate`].
     pub async fn car_update_schedule(
         &self,
-        caller: Caller,
+        caller: std::sync::Arc<Caller>,
         id: i64,
         s: NewSchedule,
         now_ms: i64,
@@ -429,7 +429,7 @@ impl Store {
     /// Turn a schedule on (from its next firing) or off (it fires no more until turned on).
     pub async fn car_activate_schedule(
         &self,
-        caller: Caller,
+        caller: std::sync::Arc<Caller>,
         id: i64,
         to: Activation,
         now_ms: i64,
@@ -463,7 +463,7 @@ impl Store {
     /// Delete a schedule; the jobs it made stay (a job outlives its schedule).
     pub async fn car_delete_schedule(
         &self,
-        caller: Caller,
+        caller: std::sync::Arc<Caller>,
         id: i64,
         now_ms: i64,
     ) -> WriteResult<()> {

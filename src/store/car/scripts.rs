@@ -259,7 +259,7 @@ impl Store {
     /// Import scripts: all stored, or none.
     pub async fn car_import(
         &self,
-        caller: Caller,
+        caller: std::sync::Arc<Caller>,
         scripts: Vec<NewScript>,
         limit: u64,
         now_ms: i64,
@@ -303,7 +303,7 @@ impl Store {
     /// Clone a script under a new title; the clone needs review again.
     pub async fn car_clone(
         &self,
-        caller: Caller,
+        caller: std::sync::Arc<Caller>,
         source: String,
         title: String,
         limit: u64,
@@ -398,7 +398,7 @@ impl Store {
     /// `approved` (the client's `scriptApprovalUserConsent`).
     pub async fn car_create_script(
         &self,
-        caller: Caller,
+        caller: std::sync::Arc<Caller>,
         script: NewScript,
         approved: bool,
         limit: u64,
@@ -437,7 +437,7 @@ impl Store {
     /// change.
     pub async fn car_update_script(
         &self,
-        caller: Caller,
+        caller: std::sync::Arc<Caller>,
         id: i64,
         change: ScriptChange,
         now_ms: i64,
