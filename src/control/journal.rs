@@ -12,13 +12,14 @@ use crate::http::{BodyWatch, Surface, VerifiedUser};
 use crate::state::AppState;
 #[cfg(test)]
 use crate::state::journal::Journal;
+use crate::state::journal::KeptBody;
 pub use crate::state::journal::{AppliedFault, Entry, FaultAction, Filter, IgnoredKeys};
 
 /// One API call being recorded: what the entry needs of the request, taken before the
 /// request goes to its handler, and the slots its extractors fill (the verified user, the
 /// ignored keys). The body is kept by the body guard (its first `--journal-body-bytes`,
 /// nothing more, and only what the handler read, so a body the handler refuses unread —
-/// no credentials — is never read); it is shown as [`crate::http::shown_body`] says.
+/// no credentials — is never read); it is kept as [`KeptBody`] says, its secrets redacted when the entry is read.
 pub(crate) struct Recording {
     method: Method,
     uri: Uri,
@@ -68,10 +69,10 @@ impl Recording {
     ) -> Response {
         let journal = &state.control.journal;
         let content_type = self.content_type.as_ref().and_then(|v| v.to_str().ok());
-        let (body_text, truncated) = body.map_or((None, false), |watch| {
+        let (kept, truncated) = body.map_or((None, false), |watch| {
             watch.seen(journal.body_limit, |head, total| {
                 (
-                    crate::http::shown_body(&response, content_type, head, total),
+                    kept_body(&response, content_type, head, total),
                     total > head.len() as u64,
                 )
             })
@@ -87,24 +88,50 @@ impl Recording {
         } else {
             error_message(surface, response).await
         };
-        journal.push(Entry {
-            seq: 0,
-            at_ms: state.clock.now_ms(),
-            method: self.method.to_string(),
-            path: self.uri.path().to_owned(),
-            query: self.uri.query().map(crate::http::redact_query),
-            status: (!dropped).then(|| response.status().as_u16()),
-            latency_ms: crate::dates::millis(started.elapsed()),
-            user: self.verified.get(),
-            body: body_text,
-            body_truncated: truncated,
-            fault,
-            ignored_keys: self.ignored.take(),
-            error,
-            answered_by,
-        });
+        journal.push(
+            Entry {
+                seq: 0,
+                at_ms: state.clock.now_ms(),
+                method: self.method.to_string(),
+                path: self.uri.path().to_owned(),
+                query: self.uri.query().map(crate::http::redact_query),
+                status: (!dropped).then(|| response.status().as_u16()),
+                latency_ms: crate::dates::millis(started.elapsed()),
+                user: self.verified.get(),
+                body: None,
+                body_truncated: truncated,
+                fault,
+                ignored_keys: self.ignored.take(),
+                error,
+                answered_by,
+            },
+            kept,
+        );
         response
     }
+}
+
+/// The request body an entry keeps: as the handler showed it when it read credentials in
+/// it ([`crate::http::ShownBody`]), else its first bytes as read, shown when the entry is
+/// read ([`KeptBody`]); none for a call with no body.
+fn kept_body(
+    response: &Response,
+    content_type: Option<&str>,
+    head: &[u8],
+    total: u64,
+) -> Option<KeptBody> {
+    if total == 0 {
+        return None;
+    }
+    Some(
+        match response.extensions().get::<crate::http::ShownBody>() {
+            Some(crate::http::ShownBody(text)) => KeptBody::Shown(text.clone()),
+            None => KeptBody::Read {
+                content_type: content_type.map(str::to_owned),
+                bytes: head.to_vec(),
+            },
+        },
+    )
 }
 
 /// Error answers are small; a larger one is not read for its message.
@@ -197,7 +224,7 @@ mod tests {
     fn the_ring_keeps_the_newest() {
         let j = Journal::new(3, 10);
         for i in 0..5 {
-            j.push(entry(&format!("/p{i}"), 200));
+            j.push(entry(&format!("/p{i}"), 200), None);
         }
         let all = j.list(&Filter::default());
         assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4, 5]);
@@ -222,7 +249,7 @@ mod tests {
     fn a_filtered_delete_removes_only_the_matches() {
         let j = Journal::new(10, 10);
         for (path, status) in [("/auth", 201), ("/sm/v1/a", 200), ("/sm/v1/b", 401)] {
-            j.push(entry(path, status));
+            j.push(entry(path, status), None);
         }
         let by_path = Filter {
             path: Some("/sm/".into()),

@@ -130,11 +130,38 @@ impl Filter {
     }
 }
 
+/// An entry's request body as the journal keeps it until the entry is read.
+#[derive(Debug, Clone)]
+pub(crate) enum KeptBody {
+    /// Already as shown (a handler that read credentials in it said how).
+    Shown(String),
+    /// As read, its first bytes: shown — its secrets redacted — only when the entry is
+    /// read, since most entries never are.
+    Read {
+        content_type: Option<String>,
+        bytes: Vec<u8>,
+    },
+}
+
+impl KeptBody {
+    fn shown(self) -> String {
+        match self {
+            KeptBody::Shown(text) => text,
+            KeptBody::Read {
+                content_type,
+                bytes,
+            } => {
+                crate::http::redact_body(content_type.as_deref(), &String::from_utf8_lossy(&bytes))
+            }
+        }
+    }
+}
+
 /// The ring of entries.
 #[derive(Debug)]
 pub struct Journal {
-    /// The entries, and the `seq` the next one gets.
-    entries: Mutex<(VecDeque<Entry>, u64)>,
+    /// The entries (their bodies apart, as kept), and the `seq` the next one gets.
+    entries: Mutex<(VecDeque<(Entry, Option<KeptBody>)>, u64)>,
     capacity: usize,
     pub(crate) body_limit: usize,
 }
@@ -152,7 +179,8 @@ impl Journal {
         self.capacity
     }
 
-    pub(crate) fn push(&self, mut entry: Entry) {
+    /// Add `entry` (its `body` none) with its request body as kept.
+    pub(crate) fn push(&self, mut entry: Entry, body: Option<KeptBody>) {
         if self.capacity == 0 {
             return;
         }
@@ -163,12 +191,28 @@ impl Journal {
         while entries.len() >= self.capacity {
             entries.pop_front();
         }
-        entries.push_back(entry);
+        entries.push_back((entry, body));
     }
 
+    /// The entries `f` matches, oldest first, their bodies as shown.
     pub fn list(&self, f: &Filter) -> Vec<Entry> {
-        let guard = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        guard.0.iter().filter(|e| f.matches(e)).cloned().collect()
+        let matching: Vec<(Entry, Option<KeptBody>)> = {
+            let guard = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            guard
+                .0
+                .iter()
+                .filter(|(e, _)| f.matches(e))
+                .cloned()
+                .collect()
+        };
+        // Shown outside the lock: the requests being recorded meanwhile do not wait.
+        matching
+            .into_iter()
+            .map(|(mut entry, body)| {
+                entry.body = body.map(KeptBody::shown);
+                entry
+            })
+            .collect()
     }
 
     /// Delete the entries `f` matches (every entry with an empty filter); how many went.
@@ -176,7 +220,7 @@ impl Journal {
         let mut guard = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let entries = &mut guard.0;
         let before = entries.len();
-        entries.retain(|e| !f.matches(e));
+        entries.retain(|(e, _)| !f.matches(e));
         before - entries.len()
     }
 
