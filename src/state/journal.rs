@@ -157,11 +157,14 @@ impl KeptBody {
     }
 }
 
+/// An entry in the ring, its body apart.
+type Kept = (Entry, Option<KeptBody>);
+
 /// The ring of entries.
 #[derive(Debug)]
 pub struct Journal {
     /// The entries (their bodies apart, as kept), and the `seq` the next one gets.
-    entries: Mutex<(VecDeque<(Entry, Option<KeptBody>)>, u64)>,
+    entries: Mutex<(VecDeque<Kept>, u64)>,
     capacity: usize,
     pub(crate) body_limit: usize,
 }
@@ -196,7 +199,7 @@ impl Journal {
 
     /// The entries `f` matches, oldest first, their bodies as shown.
     pub fn list(&self, f: &Filter) -> Vec<Entry> {
-        let matching: Vec<(Entry, Option<KeptBody>)> = {
+        let matching: Vec<Kept> = {
             let guard = self.entries.lock().unwrap_or_else(|e| e.into_inner());
             guard
                 .0
