@@ -211,10 +211,12 @@ where
     if !http::percent_decodes_to_utf8(request.uri().path()) {
         return undecodable_path(state, surface, request);
     }
-    // The CM answer to a body cut short names the request's format and schema.
-    let ctx = (surface == Surface::Cm).then(|| {
-        cm::reply::Ctx::for_request(request.uri(), request.headers(), request.extensions())
-    });
+    // The CM answer to a body cut short names the request's format and schema (a request
+    // with no body has none to cut short).
+    let ctx =
+        (surface == Surface::Cm && !http_body::Body::is_end_stream(request.body())).then(|| {
+            cm::reply::Ctx::for_request(request.uri(), request.headers(), request.extensions())
+        });
     match http::guard_body(
         request,
         state.info.max_body_bytes,

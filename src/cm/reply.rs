@@ -18,6 +18,7 @@ use super::wire::{Format, ServiceResponse};
 use super::xsd;
 use crate::auth::Caller;
 use crate::state::AppState;
+use crate::state::journal::NoErrorInBody;
 
 /// What every CM answer needs to know about its request.
 #[derive(Debug, Clone)]
@@ -39,13 +40,14 @@ impl Ctx {
             .and_then(|h| h.to_str().ok())
             .or_else(|| uri.authority().map(|a| a.as_str()))
             .unwrap_or("localhost");
+        let (scheme, path) = (scheme(uri, headers, extensions), schema_path(uri.path()));
+        let mut schema_url = String::with_capacity(scheme.len() + 3 + host.len() + path.len());
+        for part in [scheme, "://", host, path] {
+            schema_url.push_str(part);
+        }
         Ctx {
             format: Format::from_headers(headers),
-            schema_url: format!(
-                "{}://{host}{}",
-                scheme(uri, headers, extensions),
-                schema_path(uri.path())
-            ),
+            schema_url,
         }
     }
 
@@ -102,11 +104,14 @@ fn schema_path(path: &str) -> &'static str {
     if rest == "portal/version" || rest.starts_with("portal/version/") {
         return xsd::VERSION;
     }
-    let parts: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    match parts.as_slice() {
-        ["1.0", "search" | "get" | "download", "cm", object, ..] => {
-            Kind::from_path(object).map_or(xsd::ENVELOPE, |k| k.xsd().path)
-        }
+    let mut parts = rest.split('/').filter(|s| !s.is_empty());
+    match [parts.next(), parts.next(), parts.next(), parts.next()] {
+        [
+            Some("1.0"),
+            Some("search" | "get" | "download"),
+            Some("cm"),
+            Some(object),
+        ] => Kind::from_path(object).map_or(xsd::ENVELOPE, |k| k.xsd().path),
         _ => xsd::ENVELOPE,
     }
 }
@@ -135,6 +140,7 @@ enum Answer {
 
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
+        let succeeded = self.result.is_ok();
         let (status, body) = match self.result {
             Ok(Answer::Response(response)) => (
                 StatusCode::OK,
@@ -155,6 +161,11 @@ impl IntoResponse for Reply {
             body,
         )
             .into_response();
+        if succeeded {
+            // A QPS error is answered with 200 too: the journal would read this answer for
+            // its `responseCode` if it were not told.
+            response.extensions_mut().insert(NoErrorInBody);
+        }
         if status == StatusCode::UNAUTHORIZED {
             // RFC 7617: the challenge clients that send credentials only when asked need.
             response.headers_mut().insert(

@@ -142,7 +142,12 @@ const ERROR_BODY_LIMIT: u64 = 8 * 1024;
 /// is read only when it is small and whole in memory (its size known), then given back.
 async fn error_message(surface: Surface, response: Response) -> (Response, Option<String>) {
     use http_body::Body as _;
-    let may_be_error = response.status().as_u16() >= 400 || surface == Surface::Cm;
+    let may_be_error = response.status().as_u16() >= 400
+        || (surface == Surface::Cm
+            && response
+                .extensions()
+                .get::<crate::state::journal::NoErrorInBody>()
+                .is_none());
     let small = response
         .body()
         .size_hint()

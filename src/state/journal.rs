@@ -41,6 +41,12 @@ pub struct Entry {
     pub answered_by: Option<String>,
 }
 
+/// Put in a response's extensions by a surface whose errors can carry a success status
+/// (QPS answers most errors with 200): this answer is a success, so the journal need not
+/// read its body for an error message.
+#[derive(Debug, Clone, Copy)]
+pub struct NoErrorInBody;
+
 /// Put in a response's extensions by whatever answered a call outside the emulated APIs
 /// (a stub, the proxy); the journal copies it into the entry's `answeredBy`.
 #[derive(Debug, Clone, PartialEq, Eq)]
