@@ -6,13 +6,10 @@ use axum::http::{Method, StatusCode};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestResponse, ms};
+use crate::helpers::{ACME_APPROVED_SCRIPT, ACME_ASSET, TestApp, TestResponse, ms};
 
 const V5: &str = "application/vnd.qualys.car.api.v5.0+json";
 const V4: &str = "application/vnd.qualys.car.api.v4.0+json";
-/// An asset of acme's, and an approved script of acme's that runs on it.
-const ASSET: i64 = 20452610;
-const APPROVED_SCRIPT: i64 = 72648;
 
 fn b64(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(text)
@@ -87,13 +84,13 @@ async fn update_script(
     .await
 }
 
-/// Run a script for real (not in test mode) on [`ASSET`].
+/// Run a script for real (not in test mode) on [`ACME_ASSET`].
 async fn execute_on_asset(app: &TestApp, t: &str, id: i64) -> TestResponse {
     post(
         app,
         &format!("/sm/v1/scripts/{id}/execute"),
         t,
-        json!({"testMode": false, "assetIds": [ASSET.to_string()]}),
+        json!({"testMode": false, "assetIds": [ACME_ASSET.to_string()]}),
     )
     .await
 }
@@ -199,18 +196,15 @@ async fn a_v5_script_is_seen_by_search_get_export_clone_execute_schedule_and_the
     .json();
     assert_eq!(jobs["body"]["list"][0]["scriptId"], id, "{jobs}");
 
-    let schedule = post(
-        app,
-        "/sm/v1/scripts/scheduler",
+    app.create_schedule(
         &t,
         json!({
-            "activate": true, "assets": [{"UUId": "u", "id": ASSET}], "scripts": [{"id": id, "title": "Rotate web logs"}],
+            "activate": true, "assets": [{"UUId": "u", "id": ACME_ASSET}], "scripts": [{"id": id, "title": "Rotate web logs"}],
             "title": "Nightly log rotation", "startDate": "2024-01-02", "endDate": "2024-01-09",
             "startTime": "02:00:00", "scheduleType": "DAILY"
         }),
     )
     .await;
-    assert_eq!(schedule.status, StatusCode::CREATED, "{}", schedule.text());
 
     let logged = actions(app, &t, id).await;
     let names: Vec<&str> = logged.iter().map(|(a, _)| a.as_str()).collect();
@@ -677,44 +671,6 @@ async fn a_customer_never_sees_another_customers_new_script() {
 
 // --- the scheduler APIs ------------------------------------------------------------------
 
-/// An active HOURLY schedule of the approved script on one asset, from 2022-05-11 01:00
-/// to 2022-05-30; its id.
-async fn hourly(app: &TestApp, t: &str, title: &str, every: u32) -> String {
-    let r = post(
-        app,
-        "/sm/v1/scripts/scheduler",
-        t,
-        json!({
-            "activate": true, "assets": [{"UUId": "u", "id": ASSET}],
-            "scripts": [{"id": APPROVED_SCRIPT, "title": "Disk Usage Report"}],
-            "title": title, "startDate": "2022-05-11", "endDate": "2022-05-30", "startTime": "01:00:00",
-            "scheduleType": "HOURLY", "hourlyInterval": every
-        }),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    r.json()["body"]["id"].as_str().unwrap().to_owned()
-}
-
-/// When a schedule's jobs were created.
-async fn fired(app: &TestApp, t: &str, schedule: &str) -> Vec<i64> {
-    let v = post(
-        app,
-        "/sm/v1/jobs/search",
-        t,
-        json!({"filter": format!("executionType:Scheduled AND scheduleId:{schedule}"), "pageSize": 100,
-            "sort": [{"created.dateTime": "asc"}]}),
-    )
-    .await
-    .json();
-    v["body"]["list"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|j| j["created"]["dateTime"].as_i64().unwrap())
-        .collect()
-}
-
 /// A schedule as `GET /sm/v1/scheduler/{id}` shows it (the answer's `body`).
 async fn schedule_body(app: &TestApp, t: &str, id: &str) -> Value {
     get(app, &format!("/sm/v1/scheduler/{id}"), t).await.json()["body"].clone()
@@ -745,8 +701,12 @@ async fn at(app: &TestApp, iso: &str) -> String {
 async fn a_schedule_lives_through_search_get_deactivate_activate_update_and_delete() {
     let app = &TestApp::new().await;
     let t = at(app, "2022-05-10T00:00:00Z").await;
-    let id = hourly(app, &t, "Every six hours", 6).await;
-    let other = hourly(app, &t, "Every hour", 1).await;
+    let id = app
+        .create_hourly_schedule(&t, "Every six hours", "2022-05-30", 6)
+        .await;
+    let other = app
+        .create_hourly_schedule(&t, "Every hour", "2022-05-30", 1)
+        .await;
 
     // Search: filter, sort, paging, the creation-time bounds.
     let found = search_schedules(
@@ -768,7 +728,7 @@ async fn a_schedule_lives_through_search_get_deactivate_activate_update_and_dele
     );
     assert_eq!(
         item["scripts"],
-        json!([{"id": APPROVED_SCRIPT, "title": "Disk Usage Report"}])
+        json!([{"id": ACME_APPROVED_SCRIPT, "title": "Disk Usage Report"}])
     );
     assert_eq!(item["nextExecutionDateTime"], ms("2022-05-11T01:00:00Z"));
     let page = search_schedules(
@@ -808,12 +768,12 @@ async fn a_schedule_lives_through_search_get_deactivate_activate_update_and_dele
             &json!("01:00:00")
         )
     );
-    assert_eq!(s["assets"], json!([{"id": ASSET}]));
+    assert_eq!(s["assets"], json!([{"id": ACME_ASSET}]));
 
     // It fires as the clock moves.
     let t = at(app, "2022-05-11T07:00:00Z").await;
     assert_eq!(
-        fired(app, &t, &id).await,
+        app.schedule_firing_times(&t, &id).await,
         [ms("2022-05-11T01:00:00Z"), ms("2022-05-11T07:00:00Z")]
     );
 
@@ -831,9 +791,9 @@ async fn a_schedule_lives_through_search_get_deactivate_activate_update_and_dele
     );
     assert!(s["nextExecutionDateTime"].is_null());
     let t = at(app, "2022-05-12T00:00:00Z").await;
-    assert_eq!(fired(app, &t, &id).await.len(), 2);
+    assert_eq!(app.schedule_firing_times(&t, &id).await.len(), 2);
     assert!(
-        fired(app, &t, &other).await.len() > 2,
+        app.schedule_firing_times(&t, &other).await.len() > 2,
         "the other one went on"
     );
 
@@ -848,7 +808,7 @@ async fn a_schedule_lives_through_search_get_deactivate_activate_update_and_dele
     assert_eq!(s["nextExecutionDateTime"], ms("2022-05-12T01:00:00Z"));
     let t = at(app, "2022-05-12T07:00:00Z").await;
     assert_eq!(
-        fired(app, &t, &id).await[2..],
+        app.schedule_firing_times(&t, &id).await[2..],
         [ms("2022-05-12T01:00:00Z"), ms("2022-05-12T07:00:00Z")]
     );
 
@@ -858,8 +818,8 @@ async fn a_schedule_lives_through_search_get_deactivate_activate_update_and_dele
         &format!("/sm/v1/scheduler/{id}"),
         &t,
         json!({
-            "activate": true, "assets": [{"UUId": "u", "id": ASSET}], "assetTags": [], "excludedAssets": [],
-            "scripts": [{"id": APPROVED_SCRIPT, "title": "Disk Usage Report", "params": []}],
+            "activate": true, "assets": [{"UUId": "u", "id": ACME_ASSET}], "assetTags": [], "excludedAssets": [],
+            "scripts": [{"id": ACME_APPROVED_SCRIPT, "title": "Disk Usage Report", "params": []}],
             "title": "Twice a day", "startDate": "2022-05-11", "endDate": "2022-05-30",
             "startTime": "01:00:00", "scheduleType": "HOURLY", "hourlyInterval": 12
         }),
@@ -878,7 +838,7 @@ async fn a_schedule_lives_through_search_get_deactivate_activate_update_and_dele
     assert_eq!(s["status"], "ACTIVE");
     assert_eq!(s["nextExecutionDateTime"], ms("2022-05-12T13:00:00Z"));
     let t = at(app, "2022-05-12T13:00:00Z").await;
-    assert_eq!(fired(app, &t, &id).await.len(), 5);
+    assert_eq!(app.schedule_firing_times(&t, &id).await.len(), 5);
 
     // Deleted: gone, and it never fires again.
     let r = app
@@ -901,7 +861,11 @@ async fn a_schedule_lives_through_search_get_deactivate_activate_update_and_dele
         );
     }
     let t = at(app, "2022-05-20T00:00:00Z").await;
-    assert_eq!(fired(app, &t, &id).await.len(), 5, "no firing after delete");
+    assert_eq!(
+        app.schedule_firing_times(&t, &id).await.len(),
+        5,
+        "no firing after delete"
+    );
     let left = search_schedules(app, &t, json!({})).await.json();
     assert_eq!(left["body"]["totalCount"], 1);
     assert_eq!(left["body"]["list"][0]["id"], other);
@@ -929,12 +893,15 @@ async fn a_schedule_lives_through_search_get_deactivate_activate_update_and_dele
 async fn scheduler_refusals_and_tenancy() {
     let app = &TestApp::new().await;
     let t = at(app, "2022-05-10T00:00:00Z").await;
-    let id = hourly(app, &t, "Six-hourly", 6).await;
-    hourly(app, &t, "Hourly", 1).await;
+    let id = app
+        .create_hourly_schedule(&t, "Six-hourly", "2022-05-30", 6)
+        .await;
+    app.create_hourly_schedule(&t, "Hourly", "2022-05-30", 1)
+        .await;
     let body = |title: &str, start: &str| {
         json!({
-            "activate": true, "assets": [{"UUId": "u", "id": ASSET}],
-            "scripts": [{"id": APPROVED_SCRIPT, "title": "Disk Usage Report"}],
+            "activate": true, "assets": [{"UUId": "u", "id": ACME_ASSET}],
+            "scripts": [{"id": ACME_APPROVED_SCRIPT, "title": "Disk Usage Report"}],
             "title": title, "startDate": start, "endDate": start, "startTime": "01:00:00",
             "scheduleType": "ONE_TIME"
         })

@@ -256,6 +256,92 @@ impl TestApp {
     }
 }
 
+/// Acme's approved script `Disk Usage Report`, and an asset of acme's it runs on.
+pub const ACME_APPROVED_SCRIPT: i64 = 72648;
+pub const ACME_ASSET: i64 = 20452610;
+
+/// CAR calls that several test files make the same way, each with a bearer token.
+impl TestApp {
+    /// The items of the `body.list` a CAR search answers to `POST path` with `body`.
+    pub async fn car_search_list(
+        &self,
+        path: &str,
+        token: &str,
+        body: serde_json::Value,
+    ) -> Vec<serde_json::Value> {
+        let v = self
+            .car(Method::POST, path, token, &body.to_string())
+            .await
+            .json();
+        match v["body"]["list"].as_array() {
+            Some(list) => list.clone(),
+            None => panic!("POST {path} {body}: no body.list in {v}"),
+        }
+    }
+
+    /// The statuses of the asset jobs that `filter` finds (`/sm/v1/assetjobs/search`).
+    pub async fn asset_job_statuses(&self, token: &str, filter: &str) -> Vec<String> {
+        let body = serde_json::json!({"filter": filter, "pageSize": 1000});
+        self.car_search_list("/sm/v1/assetjobs/search", token, body)
+            .await
+            .iter()
+            .map(|a| a["status"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// `POST /sm/v1/scripts/scheduler` with `body`; the new schedule's id. Fails the test,
+    /// naming the schedule's title, unless it is created.
+    pub async fn create_schedule(&self, token: &str, body: serde_json::Value) -> String {
+        let title = &body["title"];
+        let r = self
+            .car(
+                Method::POST,
+                "/sm/v1/scripts/scheduler",
+                token,
+                &body.to_string(),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "create schedule {title}: {}",
+            r.text()
+        );
+        r.json()["body"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Create an active HOURLY schedule, every `every` hours from 2022-05-11 01:00 to
+    /// `end_date`, of [`ACME_APPROVED_SCRIPT`] on [`ACME_ASSET`]; its id.
+    pub async fn create_hourly_schedule(
+        &self,
+        token: &str,
+        title: &str,
+        end_date: &str,
+        every: u32,
+    ) -> String {
+        let body = serde_json::json!({
+            "activate": true, "assets": [{"UUId": "u", "id": ACME_ASSET}],
+            "scripts": [{"id": ACME_APPROVED_SCRIPT, "title": "Disk Usage Report"}],
+            "title": title, "startDate": "2022-05-11", "endDate": end_date, "startTime": "01:00:00",
+            "scheduleType": "HOURLY", "hourlyInterval": every
+        });
+        self.create_schedule(token, body).await
+    }
+
+    /// When a schedule fired: the creation times of its scheduled jobs, oldest first.
+    pub async fn schedule_firing_times(&self, token: &str, schedule_id: &str) -> Vec<i64> {
+        let body = serde_json::json!({
+            "filter": format!("executionType:Scheduled AND scheduleId:{schedule_id}"),
+            "pageSize": 100, "sort": [{"created.dateTime": "asc"}]
+        });
+        self.car_search_list("/sm/v1/jobs/search", token, body)
+            .await
+            .iter()
+            .map(|j| j["created"]["dateTime"].as_i64().unwrap())
+            .collect()
+    }
+}
+
 /// `2022-05-10T00:00:00Z` as epoch milliseconds.
 pub fn ms(iso: &str) -> i64 {
     ServerConfig::frozen_at_iso(iso).unwrap()
