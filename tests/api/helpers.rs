@@ -9,6 +9,8 @@ use qualys_mock::{AppState, Certificate, HttpsConfig, MockServer, ServerConfig};
 use tower::ServiceExt;
 
 pub const SECRET: &[u8] = b"test-secret-for-forging-tokens-0123";
+/// Acme's CM user and password.
+pub const ACME: (&str, &str) = ("acme_ss2", "passwd");
 /// 2024-01-01T00:00:00Z
 pub const T0_MS: i64 = 1_704_067_200_000;
 
@@ -159,6 +161,18 @@ impl TestApp {
             headers.push(("accept", "application/json"));
         }
         self.request(method, path, &headers, body.to_owned()).await
+    }
+
+    /// A call with Basic credentials and nothing else: no content type, no body.
+    pub async fn call_with_basic_auth(
+        &self,
+        method: Method,
+        path: &str,
+        (user, password): (&str, &str),
+    ) -> TestResponse {
+        let auth = basic(user, password);
+        self.request(method, path, &[("authorization", &auth)], "")
+            .await
     }
 
     /// A CAR call with a bearer token.
@@ -375,22 +389,34 @@ pub async fn launch(config: ServerConfig) -> MockServer {
     MockServer::builder().config(config).start().await.unwrap()
 }
 
-/// A plain reqwest client (the ring provider installed for its TLS stack).
-/// A CAR token for Acme's CM user (`acme_ss2`) from the server at `base` (its URL without a
-/// trailing slash), over a real connection.
-pub async fn acme_token(client: &reqwest::Client, base: &str) -> String {
-    client
-        .post(format!("{base}/auth"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("username=acme_ss2&password=passwd&token=true")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+/// Send a request over a real connection; the answer's body as text.
+pub async fn text_of(request: reqwest::RequestBuilder) -> String {
+    request.send().await.unwrap().text().await.unwrap()
 }
 
+/// A CAR token for a user from the server at `base` (its URL without a trailing slash), over
+/// a real connection: `POST /auth` with a form body.
+pub async fn token_over_http(
+    client: &reqwest::Client,
+    base: &str,
+    user: &str,
+    password: &str,
+) -> String {
+    text_of(
+        client
+            .post(format!("{base}/auth"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("username={user}&password={password}&token=true")),
+    )
+    .await
+}
+
+/// A CAR token for Acme's CM user (`acme_ss2`), as [`token_over_http`] gets it.
+pub async fn acme_token(client: &reqwest::Client, base: &str) -> String {
+    token_over_http(client, base, ACME.0, ACME.1).await
+}
+
+/// A plain reqwest client (the ring provider installed for its TLS stack).
 pub fn http_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
