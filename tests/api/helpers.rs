@@ -145,6 +145,20 @@ impl TestApp {
         .await
     }
 
+    /// The request journal's entries for `path` (`GET /_mock/requests?path=`), oldest first;
+    /// none when the answer holds no list.
+    pub async fn journal_for(&self, path: &str) -> Vec<serde_json::Value> {
+        let all = self
+            .control(
+                Method::GET,
+                &format!("/_mock/requests?path={path}"),
+                serde_json::json!({}),
+            )
+            .await
+            .json();
+        all["requests"].as_array().cloned().unwrap_or_default()
+    }
+
     /// A CM call with Basic credentials; `json` asks for and sends JSON, else XML.
     pub async fn cm(
         &self,
