@@ -36,30 +36,47 @@ pub(crate) async fn read_until_closed(stream: &mut TcpStream) -> Option<Vec<u8>>
     }
 }
 
-/// Short transport timeouts.
-fn short() -> qualys_mock::ServerConfig {
+/// A server on a free port whose header, body-stall and idle timeouts are these numbers of
+/// seconds (the body deadline as by default).
+fn with_timeouts(header: u64, body: u64, idle: u64) -> qualys_mock::ServerConfig {
     qualys_mock::ServerConfig {
         timeouts: qualys_mock::Timeouts {
-            header: std::time::Duration::from_secs(1),
-            body: std::time::Duration::from_secs(1),
-            idle: std::time::Duration::from_secs(2),
+            header: Duration::from_secs(header),
+            body: Duration::from_secs(body),
+            idle: Duration::from_secs(idle),
             ..Default::default()
         },
         ..crate::helpers::serve_config()
     }
 }
 
+/// Short transport timeouts.
+fn short() -> qualys_mock::ServerConfig {
+    with_timeouts(1, 1, 2)
+}
+
+/// Assert that what a raw connection read is an answer starting with `status_line`.
+#[track_caller]
+fn assert_answer_starts(seen: &[u8], status_line: &str) {
+    let text = String::from_utf8_lossy(seen);
+    assert!(text.starts_with(status_line), "{text}");
+}
+
+/// What a server with [`short`] timeouts sends on a connection that sent `bytes` and then
+/// nothing, up to its close; `None` when it was still open at the bound.
+async fn short_server_answer_to(bytes: &[u8]) -> Option<Vec<u8>> {
+    let running = launch(short()).await;
+    let mut stream = sent(running.http_addr(), bytes).await;
+    let seen = read_until_closed(&mut stream).await;
+    running.shutdown().await;
+    seen
+}
+
 #[tokio::test]
 async fn a_connection_that_sends_half_its_headers_is_closed() {
-    let running = launch(short()).await;
-    let mut stream = sent(
-        running.http_addr(),
-        b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\nX-Half: ",
-    )
-    .await;
-    let seen = read_until_closed(&mut stream).await;
+    let seen =
+        short_server_answer_to(b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\nX-Half: ").await;
     assert!(seen.is_some(), "a half-sent head held the connection open");
-    running.shutdown().await;
 }
 
 #[tokio::test]
@@ -93,7 +110,6 @@ async fn a_stalled_upload_is_dropped() {
     let token =
         crate::helpers::acme_token(&client, &format!("http://{}", running.http_addr())).await;
     for auth in [format!("Bearer {token}"), String::new()] {
-        let mut stream = TcpStream::connect(running.http_addr()).await.unwrap();
         let mut head = String::from(
             "POST /sm/v1/scripts/import HTTP/1.1\r\nHost: localhost\r\n\
              Content-Type: application/json\r\nContent-Length: 100000\r\n",
@@ -102,7 +118,7 @@ async fn a_stalled_upload_is_dropped() {
             head.push_str(&format!("Authorization: {auth}\r\n"));
         }
         head.push_str("\r\n{\"name\": \"stalled");
-        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut stream = sent(running.http_addr(), head.as_bytes()).await;
         let seen = read_until_closed(&mut stream).await;
         assert!(seen.is_some(), "a stalled upload ({auth:?}) was held open");
     }
@@ -111,59 +127,44 @@ async fn a_stalled_upload_is_dropped() {
 
 #[tokio::test]
 async fn an_idle_kept_alive_connection_is_closed() {
-    let running = launch(short()).await;
-    let mut stream = sent(
-        running.http_addr(),
-        b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\n\r\n",
-    )
-    .await;
-    let seen = read_until_closed(&mut stream).await;
+    let seen =
+        short_server_answer_to(b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\n\r\n").await;
     let seen = seen.expect("an idle kept-alive connection was held open");
-    assert!(
-        String::from_utf8_lossy(&seen).starts_with("HTTP/1.1 200"),
-        "{}",
-        String::from_utf8_lossy(&seen)
-    );
-    running.shutdown().await;
+    assert_answer_starts(&seen, "HTTP/1.1 200");
 }
 
 #[tokio::test]
 async fn a_slow_but_steady_client_is_served() {
     // Timeouts measure stalls, not total time: a body that keeps arriving is read.
     let running = launch(short()).await;
-    let mut stream = TcpStream::connect(running.http_addr()).await.unwrap();
     let body = b"username=acme_ss2&password=passwd&token=true";
     let head = format!(
         "POST /auth HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
-    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut stream = sent(running.http_addr(), head.as_bytes()).await;
     for chunk in body.chunks(11) {
         tokio::time::sleep(Duration::from_millis(400)).await;
         stream.write_all(chunk).await.unwrap();
     }
     let seen = read_until_closed(&mut stream).await.unwrap();
-    assert!(
-        String::from_utf8_lossy(&seen).starts_with("HTTP/1.1 201"),
-        "{}",
-        String::from_utf8_lossy(&seen)
-    );
+    assert_answer_starts(&seen, "HTTP/1.1 201");
     running.shutdown().await;
 }
 
-/// Send a request head (and `sent` bytes of a body that claims `declared`), then read the
+/// Send a request head (and the first `body_bytes` bytes of a body that claims `declared`),
+/// then read the
 /// answer's head without sending more: the server must answer without the rest.
 async fn answer_before_the_body(
     addr: std::net::SocketAddr,
     head: &str,
     declared: usize,
-    sent: usize,
+    body_bytes: usize,
 ) -> Option<String> {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
     let head = format!("{head}Content-Length: {declared}\r\n\r\n");
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(&vec![b'a'; sent]).await.unwrap();
+    let mut stream = sent(addr, head.as_bytes()).await;
+    stream.write_all(&vec![b'a'; body_bytes]).await.unwrap();
     let mut seen = Vec::new();
     let mut buf = [0u8; 4096];
     let deadline = tokio::time::Instant::now() + BOUND;
@@ -178,16 +179,9 @@ async fn answer_before_the_body(
 
 #[tokio::test]
 async fn requests_without_credentials_are_refused_before_their_body_is_read() {
-    // Body timeouts far away: only an answer that does not wait for the body passes.
-    let running = launch(qualys_mock::ServerConfig {
-        timeouts: qualys_mock::Timeouts {
-            body: std::time::Duration::from_secs(600),
-            header: std::time::Duration::from_secs(600),
-            ..Default::default()
-        },
-        ..crate::helpers::serve_config()
-    })
-    .await;
+    // Body timeouts far away: only an answer that does not wait for the body passes (the
+    // idle timeout as by default).
+    let running = launch(with_timeouts(600, 600, 60)).await;
     let addr = running.http_addr();
     let cases = [
         "POST /sm/v1/scripts/import HTTP/1.1\r\nHost: localhost\r\n\
@@ -218,6 +212,28 @@ async fn requests_without_credentials_are_refused_before_their_body_is_read() {
     running.shutdown().await;
 }
 
+/// `POST /sm/v1/scripts/search` with `body` and a bearer token, over a real connection.
+async fn search_scripts_over_http(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    body: String,
+) -> reqwest::Response {
+    client
+        .post(format!("{base}/sm/v1/scripts/search"))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The request journal as `GET /_mock/requests{query}` shows it, as text.
+async fn journal_text(client: &reqwest::Client, base: &str, query: &str) -> String {
+    crate::helpers::text_of(client.get(format!("{base}/_mock/requests{query}"))).await
+}
+
 #[tokio::test]
 async fn the_journal_keeps_at_most_its_limit_and_shows_what_was_read() {
     let running = launch(qualys_mock::ServerConfig {
@@ -229,26 +245,11 @@ async fn the_journal_keeps_at_most_its_limit_and_shows_what_was_read() {
     let client = crate::helpers::http_client();
     let token = crate::helpers::acme_token(&client, &base).await;
     let filter = format!("{{\"filter\": \"name:`{}`\"}}", "a".repeat(5000));
-    let r = client
-        .post(format!("{base}/sm/v1/scripts/search"))
-        .bearer_auth(&token)
-        .header("content-type", "application/json")
-        .body(filter.clone())
-        .send()
-        .await
-        .unwrap();
+    let r = search_scripts_over_http(&client, &base, &token, filter.clone()).await;
     assert!(r.status().is_success() || r.status().is_client_error());
-    let journal: serde_json::Value = serde_json::from_str(
-        &client
-            .get(format!("{base}/_mock/requests?path=/sm/v1/scripts/search"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let journal: serde_json::Value =
+        serde_json::from_str(&journal_text(&client, &base, "?path=/sm/v1/scripts/search").await)
+            .unwrap();
     let entry = &journal["requests"][0];
     assert_eq!(entry["bodyTruncated"], true, "{entry}");
     assert_eq!(entry["body"].as_str().unwrap(), &filter[..100]);
@@ -260,14 +261,8 @@ async fn the_journal_redacts_passwords_and_tokens() {
     let running = launch(crate::helpers::serve_config()).await;
     let base = format!("http://{}", running.http_addr());
     let client = crate::helpers::http_client();
-    let form = client
-        .post(format!("{base}/auth"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("username=acme_ss2&password=passwd&token=true")
-        .send()
-        .await
-        .unwrap();
-    let token = form.text().await.unwrap();
+    // A login with a form body, one with a JSON body, one with the query string.
+    let token = crate::helpers::acme_token(&client, &base).await;
     client
         .post(format!("{base}/auth"))
         .header("content-type", "application/json")
@@ -282,30 +277,20 @@ async fn the_journal_redacts_passwords_and_tokens() {
         .send()
         .await
         .unwrap();
-    client
-        .post(format!("{base}/sm/v1/scripts/search"))
-        .bearer_auth(&token)
-        .header("content-type", "application/json")
-        .body(format!(
-            r#"{{"filter": "name:`x`", "note": "Bearer {token}"}}"#
-        ))
-        .send()
-        .await
-        .unwrap();
+    search_scripts_over_http(
+        &client,
+        &base,
+        &token,
+        format!(r#"{{"filter": "name:`x`", "note": "Bearer {token}"}}"#),
+    )
+    .await;
     client
         .get(format!("{base}/qps/rest/portal/version"))
         .basic_auth("acme_ss2", Some("passwd"))
         .send()
         .await
         .unwrap();
-    let journal = client
-        .get(format!("{base}/_mock/requests"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let journal = journal_text(&client, &base, "").await;
     assert!(!journal.contains("passwd"), "{journal}");
     assert!(!journal.contains(&token), "{journal}");
     assert!(
@@ -323,31 +308,28 @@ mod export {
     use base64::Engine as _;
     use serde_json::json;
 
-    use crate::helpers::TestApp;
+    use crate::helpers::{TestApp, TestResponse};
+
+    /// `GET /sm/v1/scripts/export?ids={ids}`.
+    async fn export(app: &TestApp, t: &str, ids: &str) -> TestResponse {
+        app.car(
+            Method::GET,
+            &format!("/sm/v1/scripts/export?ids={ids}"),
+            t,
+            "",
+        )
+        .await
+    }
 
     #[tokio::test]
     async fn repeated_ids_are_exported_once() {
         let app = TestApp::new().await;
         let t = app.acme().await;
         let ids = vec!["16515"; 8000].join(",");
-        let r = app
-            .car(
-                Method::GET,
-                &format!("/sm/v1/scripts/export?ids={ids}"),
-                &t,
-                "",
-            )
-            .await;
+        let r = export(&app, &t, &ids).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
         assert_eq!(r.json().as_array().unwrap().len(), 1);
-        let r = app
-            .car(
-                Method::GET,
-                "/sm/v1/scripts/export?ids=72652,75508,72652",
-                &t,
-                "",
-            )
-            .await;
+        let r = export(&app, &t, "72652,75508,72652").await;
         let ids: Vec<_> = r
             .json()
             .as_array()
@@ -363,14 +345,7 @@ mod export {
         let app = TestApp::new().await;
         let t = app.acme().await;
         let ids: Vec<String> = (1..=101).map(|i| i.to_string()).collect();
-        let r = app
-            .car(
-                Method::GET,
-                &format!("/sm/v1/scripts/export?ids={}", ids.join(",")),
-                &t,
-                "",
-            )
-            .await;
+        let r = export(&app, &t, &ids.join(",")).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
         let body = r.json();
         assert!(body.to_string().contains("At most 100"), "{body}");
@@ -380,11 +355,7 @@ mod export {
     async fn an_export_larger_than_an_import_may_be_is_refused() {
         let app = TestApp::new().await;
         let t = app.acme().await;
-        let sample = app
-            .car(Method::GET, "/sm/v1/scripts/export?ids=16515", &t, "")
-            .await
-            .json()[0]
-            .clone();
+        let sample = export(&app, &t, "16515").await.json()[0].clone();
         let content = base64::engine::general_purpose::STANDARD.encode(vec![b'#'; 400_000]);
         let mut ids = Vec::new();
         for batch in 0..2 {
@@ -409,14 +380,7 @@ mod export {
                 ids.push(id.as_str().unwrap().to_owned());
             }
         }
-        let r = app
-            .car(
-                Method::GET,
-                &format!("/sm/v1/scripts/export?ids={}", ids.join(",")),
-                &t,
-                "",
-            )
-            .await;
+        let r = export(&app, &t, &ids.join(",")).await;
         assert_eq!(
             r.status,
             StatusCode::BAD_REQUEST,
@@ -425,14 +389,7 @@ mod export {
         );
         assert!(r.text().contains("export fewer ids"), "{}", r.text());
         // Half of them fit.
-        let r = app
-            .car(
-                Method::GET,
-                &format!("/sm/v1/scripts/export?ids={}", ids[..20].join(",")),
-                &t,
-                "",
-            )
-            .await;
+        let r = export(&app, &t, &ids[..20].join(",")).await;
         assert_eq!(r.status, StatusCode::OK);
         assert_eq!(r.json().as_array().unwrap().len(), 20);
     }
@@ -441,7 +398,7 @@ mod export {
 mod surface_errors {
     use axum::http::{Method, StatusCode};
 
-    use crate::helpers::{TestApp, basic};
+    use crate::helpers::{ACME, TestApp};
 
     #[tokio::test]
     async fn a_car_path_that_is_not_utf8_answers_the_car_envelope() {
@@ -477,14 +434,8 @@ mod surface_errors {
     #[tokio::test]
     async fn a_cm_path_that_is_not_utf8_answers_a_service_response() {
         let app = TestApp::new().await;
-        let auth = basic("acme_ss2", "passwd");
         let r = app
-            .request(
-                Method::POST,
-                "/qps/rest/2.0/search/cm/%FF",
-                &[("authorization", &auth)],
-                "",
-            )
+            .call_with_basic_auth(Method::POST, "/qps/rest/2.0/search/cm/%FF", ACME)
             .await;
         assert!(r.text().contains("<ServiceResponse"), "{}", r.text());
         assert!(r.text().contains("INVALID_REQUEST"), "{}", r.text());
@@ -558,11 +509,7 @@ async fn a_refused_request_with_a_small_body_keeps_its_connection() {
         .await
         .unwrap();
     let second = read_until_closed(&mut stream).await.unwrap();
-    assert!(
-        String::from_utf8_lossy(&second).starts_with("HTTP/1.1 200"),
-        "{}",
-        String::from_utf8_lossy(&second)
-    );
+    assert_answer_starts(&second, "HTTP/1.1 200");
     // A large unread body: the answer says the connection closes.
     let answer = answer_before_the_body(
         running.http_addr(),
@@ -582,16 +529,9 @@ async fn a_refused_request_with_a_small_body_keeps_its_connection() {
 
 #[tokio::test]
 async fn a_head_started_late_is_still_held_to_the_header_timeout() {
-    // The idle timeout is far away: only the header timeout can close this connection.
-    let running = launch(qualys_mock::ServerConfig {
-        timeouts: qualys_mock::Timeouts {
-            header: std::time::Duration::from_secs(1),
-            idle: std::time::Duration::from_secs(600),
-            ..Default::default()
-        },
-        ..crate::helpers::serve_config()
-    })
-    .await;
+    // The idle timeout is far away: only the header timeout can close this connection (the
+    // body timeout as by default).
+    let running = launch(with_timeouts(1, 30, 600)).await;
     for first in [
         &b"\r\n\r\n"[..],
         b"GET /_mock/health HTTP/1.1\r\nHost: x\r\n",
@@ -612,16 +552,9 @@ async fn a_head_started_late_is_still_held_to_the_header_timeout() {
 
 #[tokio::test]
 async fn a_header_timeout_longer_than_thirty_seconds_is_honoured() {
-    // hyper's own head timer (30 s unless told otherwise) must not cut a longer one short.
-    let running = launch(qualys_mock::ServerConfig {
-        timeouts: qualys_mock::Timeouts {
-            header: Duration::from_secs(45),
-            idle: Duration::from_secs(600),
-            ..Default::default()
-        },
-        ..crate::helpers::serve_config()
-    })
-    .await;
+    // hyper's own head timer (30 s unless told otherwise) must not cut a longer one short
+    // (the body timeout as by default).
+    let running = launch(with_timeouts(45, 30, 600)).await;
     let mut stream = sent(
         running.http_addr(),
         b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\n",
@@ -639,6 +572,6 @@ async fn a_header_timeout_longer_than_thirty_seconds_is_honoured() {
         .await
         .unwrap()
         .unwrap();
-    assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &buf[..n]);
+    assert_answer_starts(&buf[..n], "HTTP/1.1 200");
     running.shutdown().await;
 }

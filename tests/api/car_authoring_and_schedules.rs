@@ -6,13 +6,10 @@ use axum::http::{Method, StatusCode};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestResponse, ms};
+use crate::helpers::{ACME_APPROVED_SCRIPT, ACME_ASSET, TestApp, TestResponse, ms};
 
 const V5: &str = "application/vnd.qualys.car.api.v5.0+json";
 const V4: &str = "application/vnd.qualys.car.api.v4.0+json";
-/// An asset of acme's, and an approved script of acme's that runs on it.
-const ASSET: i64 = 20452610;
-const APPROVED_SCRIPT: i64 = 72648;
 
 fn b64(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(text)
@@ -64,6 +61,43 @@ async fn post(app: &TestApp, path: &str, t: &str, body: Value) -> TestResponse {
 
 async fn get(app: &TestApp, path: &str, t: &str) -> TestResponse {
     app.car(Method::GET, path, t, "").await
+}
+
+/// A script as `GET /sm/v1/scripts/{id}` shows it (the answer's `body`).
+async fn script_body(app: &TestApp, t: &str, id: i64) -> Value {
+    get(app, &format!("/sm/v1/scripts/{id}"), t).await.json()["body"].clone()
+}
+
+/// `PATCH /sm/v4/script/{id}` with `changes` as the JSON body.
+async fn update_script(
+    app: &TestApp,
+    t: &str,
+    id: impl std::fmt::Display,
+    changes: Value,
+) -> TestResponse {
+    app.car(
+        Method::PATCH,
+        &format!("/sm/v4/script/{id}"),
+        t,
+        &changes.to_string(),
+    )
+    .await
+}
+
+/// Run a script for real (not in test mode) on [`ACME_ASSET`].
+async fn execute_on_asset(app: &TestApp, t: &str, id: i64) -> TestResponse {
+    post(
+        app,
+        &format!("/sm/v1/scripts/{id}/execute"),
+        t,
+        json!({"testMode": false, "assetIds": [ACME_ASSET.to_string()]}),
+    )
+    .await
+}
+
+/// `POST /sm/v1/scripts/search`; the answer's JSON.
+async fn search_scripts(app: &TestApp, t: &str, body: Value) -> Value {
+    post(app, "/sm/v1/scripts/search", t, body).await.json()
 }
 
 /// The audit actions logged for a target id, oldest first.
@@ -123,14 +157,12 @@ async fn a_v5_script_is_seen_by_search_get_export_clone_execute_schedule_and_the
     let by_title = get(app, "/sm/v1/scripts/Rotate%20web%20logs", &t).await;
     assert_eq!(by_title.json()["body"]["id"], id.to_string());
 
-    let found = post(
+    let found = search_scripts(
         app,
-        "/sm/v1/scripts/search",
         &t,
         json!({"filter": "title:\"Rotate web logs\" AND status:APPROVED AND type.name:Shell"}),
     )
-    .await
-    .json();
+    .await;
     assert_eq!(found["body"]["totalCount"], 1, "{found}");
     assert_eq!(found["body"]["list"][0]["id"], id.to_string());
 
@@ -148,13 +180,7 @@ async fn a_v5_script_is_seen_by_search_get_export_clone_execute_schedule_and_the
     .await;
     assert_eq!(clone.status, StatusCode::CREATED, "{}", clone.text());
 
-    let run = post(
-        app,
-        &format!("/sm/v1/scripts/{id}/execute"),
-        &t,
-        json!({"testMode": false, "assetIds": [ASSET.to_string()]}),
-    )
-    .await;
+    let run = execute_on_asset(app, &t, id).await;
     assert_eq!(run.status, StatusCode::OK, "{}", run.text());
     let correlation = run.json()["body"]["correlationUuid"]
         .as_str()
@@ -170,18 +196,15 @@ async fn a_v5_script_is_seen_by_search_get_export_clone_execute_schedule_and_the
     .json();
     assert_eq!(jobs["body"]["list"][0]["scriptId"], id, "{jobs}");
 
-    let schedule = post(
-        app,
-        "/sm/v1/scripts/scheduler",
+    app.create_schedule(
         &t,
         json!({
-            "activate": true, "assets": [{"UUId": "u", "id": ASSET}], "scripts": [{"id": id, "title": "Rotate web logs"}],
+            "activate": true, "assets": [{"UUId": "u", "id": ACME_ASSET}], "scripts": [{"id": id, "title": "Rotate web logs"}],
             "title": "Nightly log rotation", "startDate": "2024-01-02", "endDate": "2024-01-09",
             "startTime": "02:00:00", "scheduleType": "DAILY"
         }),
     )
     .await;
-    assert_eq!(schedule.status, StatusCode::CREATED, "{}", schedule.text());
 
     let logged = actions(app, &t, id).await;
     let names: Vec<&str> = logged.iter().map(|(a, _)| a.as_str()).collect();
@@ -201,7 +224,7 @@ async fn a_v4_script_awaits_review_until_approved_and_takes_the_v4_fields() {
     let r = versioned(app, Method::POST, "/sm/v4/script", &t, V4, &body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let id = r.json()["body"]["id"].as_i64().unwrap();
-    let s = get(app, &format!("/sm/v1/scripts/{id}"), &t).await.json()["body"].clone();
+    let s = script_body(app, &t, id).await;
     assert_eq!(
         (
             &s["scriptStatus"],
@@ -219,13 +242,7 @@ async fn a_v4_script_awaits_review_until_approved_and_takes_the_v4_fields() {
     assert_eq!(s["type"], json!({"id": 4, "name": "Powershell"}));
     assert_eq!(s["category"], json!({"id": 1, "name": "Data Backup"}));
     assert!(s["approverName"].is_null());
-    let run = post(
-        app,
-        &format!("/sm/v1/scripts/{id}/execute"),
-        &t,
-        json!({"testMode": false, "assetIds": [ASSET.to_string()]}),
-    )
-    .await;
+    let run = execute_on_asset(app, &t, id).await;
     assert_error(
         &run,
         StatusCode::BAD_REQUEST,
@@ -233,22 +250,9 @@ async fn a_v4_script_awaits_review_until_approved_and_takes_the_v4_fields() {
         "execute before approval",
     );
     // Approval by consent on update.
-    let r = app
-        .car(
-            Method::PATCH,
-            &format!("/sm/v4/script/{id}"),
-            &t,
-            &json!({"scriptApprovalUserConsent": true}).to_string(),
-        )
-        .await;
+    let r = update_script(app, &t, id, json!({"scriptApprovalUserConsent": true})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let run = post(
-        app,
-        &format!("/sm/v1/scripts/{id}/execute"),
-        &t,
-        json!({"testMode": false, "assetIds": [ASSET.to_string()]}),
-    )
-    .await;
+    let run = execute_on_asset(app, &t, id).await;
     assert_eq!(run.status, StatusCode::OK, "{}", run.text());
     // A search sent with the versioned media type sees it.
     let found = versioned(
@@ -290,7 +294,7 @@ async fn an_update_shows_in_get_and_export_and_is_logged() {
             &json!(id)
         )
     );
-    let s = get(app, &format!("/sm/v1/scripts/{id}"), &t).await.json()["body"].clone();
+    let s = script_body(app, &t, id).await;
     assert_eq!(
         (&s["scriptStatus"], &s["description"], &s["severity"]),
         (&json!("APPROVED"), &json!("weekly"), &json!(5))
@@ -298,16 +302,15 @@ async fn an_update_shows_in_get_and_export_and_is_logged() {
     assert_eq!(s["category"], json!({"id": 2, "name": "Compliance"}));
     assert_eq!(s["updated"]["dateTime"], crate::helpers::T0_MS + 60_000);
     // New content, with the consent comment: review again.
-    let r = app
-        .car(
-            Method::PATCH,
-            &format!("/sm/v4/script/{id}"),
-            &t,
-            &json!({"content": b64("df -h /var"), "comment": "narrow to /var"}).to_string(),
-        )
-        .await;
+    let r = update_script(
+        app,
+        &t,
+        id,
+        json!({"content": b64("df -h /var"), "comment": "narrow to /var"}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let s = get(app, &format!("/sm/v1/scripts/{id}"), &t).await.json()["body"].clone();
+    let s = script_body(app, &t, id).await;
     assert_eq!(s["content"], b64("df -h /var"));
     assert_eq!(s["scriptStatus"], "PENDING_REVIEW");
     let export = get(app, &format!("/sm/v1/scripts/export?ids={id}"), &t).await;
@@ -315,14 +318,7 @@ async fn an_update_shows_in_get_and_export_and_is_logged() {
     assert_eq!(export.json()[0]["content"], b64("df -h /var"));
     assert_eq!(export.json()[0]["category"]["id"], 2);
     // The same content again is no change of content: no comment needed.
-    let r = app
-        .car(
-            Method::PATCH,
-            &format!("/sm/v4/script/{id}"),
-            &t,
-            &json!({"content": b64("df -h /var")}).to_string(),
-        )
-        .await;
+    let r = update_script(app, &t, id, json!({"content": b64("df -h /var")})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let logged = actions(app, &t, id).await;
     assert_eq!(
@@ -447,9 +443,7 @@ async fn every_documented_refusal_of_create_and_update() {
         "duplicate",
     );
     // The script limit (5,000 by default).
-    let count = post(app, "/sm/v1/scripts/search", &t, json!({}))
-        .await
-        .json()["body"]["totalCount"]
+    let count = search_scripts(app, &t, json!({})).await["body"]["totalCount"]
         .as_u64()
         .unwrap();
     let mut limits = app.state.limits();
@@ -492,23 +486,17 @@ async fn every_documented_refusal_of_create_and_update() {
 
     // Update.
     let id = create_v5(app, &t, "To change", "echo 1", true).await;
-    let patch = |path: String, body: Value| {
-        let t = t.clone();
-        async move { app.car(Method::PATCH, &path, &t, &body.to_string()).await }
-    };
     assert_error(
-        &patch(
-            format!("/sm/v4/script/{id}"),
-            json!({"content": b64("echo 2")}),
-        )
-        .await,
+        &update_script(app, &t, id, json!({"content": b64("echo 2")})).await,
         StatusCode::BAD_REQUEST,
         "comment is required when the script content changes (the consent comment)",
         "no comment",
     );
     assert_error(
-        &patch(
-            format!("/sm/v4/script/{id}"),
+        &update_script(
+            app,
+            &t,
+            id,
             json!({"content": b64("echo 2"), "comment": "  "}),
         )
         .await,
@@ -517,37 +505,33 @@ async fn every_documented_refusal_of_create_and_update() {
         "blank comment",
     );
     assert_error(
-        &patch(format!("/sm/v4/script/{id}"), json!({"categoryId": 0})).await,
+        &update_script(app, &t, id, json!({"categoryId": 0})).await,
         StatusCode::BAD_REQUEST,
         "Invalid categoryId 0; categories: 1 (Data Backup), 2 (Compliance), 3 (Software Management), 4 (Security Hardening), 5 (System Administration), 6 (General Automation), 7 (Incident Response)",
         "bad category",
     );
     assert_error(
-        &patch(format!("/sm/v4/script/{id}"), json!({"content": "%%"})).await,
+        &update_script(app, &t, id, json!({"content": "%%"})).await,
         StatusCode::BAD_REQUEST,
         "content must be the script encoded in base64",
         "update content",
     );
     assert_error(
-        &patch(format!("/sm/v4/script/{id}"), json!({"title": "Fine"})).await,
+        &update_script(app, &t, id, json!({"title": "Fine"})).await,
         StatusCode::CONFLICT,
         "Script with the same title already exists: Fine",
         "update to a taken title",
     );
     for missing in ["999999", "not-a-number", "Fine"] {
         assert_error(
-            &patch(
-                format!("/sm/v4/script/{missing}"),
-                json!({"description": "x"}),
-            )
-            .await,
+            &update_script(app, &t, missing, json!({"description": "x"})).await,
             StatusCode::NOT_FOUND,
             &format!("Script with id {missing} not found"),
             missing,
         );
     }
     // Nothing refused changed anything.
-    let s = get(app, &format!("/sm/v1/scripts/{id}"), &t).await.json()["body"].clone();
+    let s = script_body(app, &t, id).await;
     assert_eq!(
         (&s["content"], &s["scriptStatus"]),
         (&json!(b64("echo 1")), &json!("APPROVED"))
@@ -594,14 +578,7 @@ async fn the_retired_create_and_update_routes_answer_410_naming_their_replacemen
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     // Nothing was created.
-    let found = post(
-        app,
-        "/sm/v1/scripts/search",
-        &t,
-        json!({"filter": "title:\"Old client\""}),
-    )
-    .await
-    .json();
+    let found = search_scripts(app, &t, json!({"filter": "title:\"Old client\""})).await;
     assert_eq!(found["body"]["totalCount"], 0);
 }
 
@@ -641,8 +618,8 @@ async fn the_lookups_list_exactly_the_ids_create_takes() {
             .await;
             assert_eq!(r.status, StatusCode::CREATED, "{title}: {}", r.text());
             let id = r.json()["body"]["id"].as_i64().unwrap();
-            let s = get(app, &format!("/sm/v1/scripts/{id}"), &t).await.json();
-            assert_eq!(s["body"]["type"]["name"], language["name"]);
+            let s = script_body(app, &t, id).await;
+            assert_eq!(s["type"]["name"], language["name"]);
         }
     }
     assert_eq!(
@@ -663,25 +640,16 @@ async fn a_customer_never_sees_another_customers_new_script() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = get(app, "/sm/v1/scripts/Acme%20only", &globex).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let found = post(
+    let found = search_scripts(
         app,
-        "/sm/v1/scripts/search",
         &globex,
         json!({"filter": format!("id:{id} OR title:\"Acme only\"")}),
     )
-    .await
-    .json();
+    .await;
     assert_eq!(found["body"]["totalCount"], 0);
     let r = get(app, &format!("/sm/v1/scripts/export?ids={id}"), &globex).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = app
-        .car(
-            Method::PATCH,
-            &format!("/sm/v4/script/{id}"),
-            &globex,
-            &json!({"description": "mine now"}).to_string(),
-        )
-        .await;
+    let r = update_script(app, &globex, id, json!({"description": "mine now"})).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = post(
         app,
@@ -691,62 +659,36 @@ async fn a_customer_never_sees_another_customers_new_script() {
     )
     .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = post(
-        app,
-        &format!("/sm/v1/scripts/{id}/execute"),
-        &globex,
-        json!({"testMode": false, "assetIds": [ASSET.to_string()]}),
-    )
-    .await;
+    let r = execute_on_asset(app, &globex, id).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert!(actions(app, &globex, id).await.is_empty());
     // The same title is free for the other customer.
     create_v5(app, &globex, "Acme only", "echo globex", false).await;
-    let s = get(app, &format!("/sm/v1/scripts/{id}"), &acme)
-        .await
-        .json();
-    assert_eq!(s["body"]["content"], b64("echo acme"));
-    assert_eq!(s["body"]["description"], "made by the create API");
+    let s = script_body(app, &acme, id).await;
+    assert_eq!(s["content"], b64("echo acme"));
+    assert_eq!(s["description"], "made by the create API");
 }
 
 // --- the scheduler APIs ------------------------------------------------------------------
 
-/// An active HOURLY schedule of the approved script on one asset, from 2022-05-11 01:00
-/// to 2022-05-30; its id.
-async fn hourly(app: &TestApp, t: &str, title: &str, every: u32) -> String {
-    let r = post(
-        app,
-        "/sm/v1/scripts/scheduler",
-        t,
-        json!({
-            "activate": true, "assets": [{"UUId": "u", "id": ASSET}],
-            "scripts": [{"id": APPROVED_SCRIPT, "title": "Disk Usage Report"}],
-            "title": title, "startDate": "2022-05-11", "endDate": "2022-05-30", "startTime": "01:00:00",
-            "scheduleType": "HOURLY", "hourlyInterval": every
-        }),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    r.json()["body"]["id"].as_str().unwrap().to_owned()
+/// A schedule as `GET /sm/v1/scheduler/{id}` shows it (the answer's `body`).
+async fn schedule_body(app: &TestApp, t: &str, id: &str) -> Value {
+    get(app, &format!("/sm/v1/scheduler/{id}"), t).await.json()["body"].clone()
 }
 
-/// When a schedule's jobs were created.
-async fn fired(app: &TestApp, t: &str, schedule: &str) -> Vec<i64> {
-    let v = post(
+/// Turn a schedule on or off: `switch` is `activate` or `deactivate`.
+async fn switch_schedule(app: &TestApp, t: &str, id: &str, switch: &str) -> TestResponse {
+    post(
         app,
-        "/sm/v1/jobs/search",
+        &format!("/sm/v1/scheduler/{id}/{switch}"),
         t,
-        json!({"filter": format!("executionType:Scheduled AND scheduleId:{schedule}"), "pageSize": 100,
-            "sort": [{"created.dateTime": "asc"}]}),
+        json!({}),
     )
     .await
-    .json();
-    v["body"]["list"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|j| j["created"]["dateTime"].as_i64().unwrap())
-        .collect()
+}
+
+async fn search_schedules(app: &TestApp, t: &str, body: Value) -> TestResponse {
+    post(app, "/sm/v1/scheduler/search", t, body).await
 }
 
 /// Move the clock; a fresh token (the old one may have expired).
@@ -759,13 +701,16 @@ async fn at(app: &TestApp, iso: &str) -> String {
 async fn a_schedule_lives_through_search_get_deactivate_activate_update_and_delete() {
     let app = &TestApp::new().await;
     let t = at(app, "2022-05-10T00:00:00Z").await;
-    let id = hourly(app, &t, "Every six hours", 6).await;
-    let other = hourly(app, &t, "Every hour", 1).await;
+    let id = app
+        .create_hourly_schedule(&t, "Every six hours", "2022-05-30", 6)
+        .await;
+    let other = app
+        .create_hourly_schedule(&t, "Every hour", "2022-05-30", 1)
+        .await;
 
     // Search: filter, sort, paging, the creation-time bounds.
-    let found = post(
+    let found = search_schedules(
         app,
-        "/sm/v1/scheduler/search",
         &t,
         json!({"filter": "title:\"Every six hours\"", "pageSize": 50, "pageNumber": 0,
             "startAt": "2022-05-09T00:00:00.000Z", "endAt": "2022-05-10T23:59:59.999Z",
@@ -783,12 +728,11 @@ async fn a_schedule_lives_through_search_get_deactivate_activate_update_and_dele
     );
     assert_eq!(
         item["scripts"],
-        json!([{"id": APPROVED_SCRIPT, "title": "Disk Usage Report"}])
+        json!([{"id": ACME_APPROVED_SCRIPT, "title": "Disk Usage Report"}])
     );
     assert_eq!(item["nextExecutionDateTime"], ms("2022-05-11T01:00:00Z"));
-    let page = post(
+    let page = search_schedules(
         app,
-        "/sm/v1/scheduler/search",
         &t,
         json!({"filter": "scheduleType:HOURLY AND script.id:72648", "pageSize": 1, "pageNumber": 1,
             "sort": [{"title": "asc"}]}),
@@ -797,14 +741,9 @@ async fn a_schedule_lives_through_search_get_deactivate_activate_update_and_dele
     .json();
     assert_eq!(page["body"]["totalCount"], 2, "{page}");
     assert_eq!(page["body"]["list"][0]["id"], id, "the second by title");
-    let none = post(
-        app,
-        "/sm/v1/scheduler/search",
-        &t,
-        json!({"startAt": "2022-05-11T00:00:00Z"}),
-    )
-    .await
-    .json();
+    let none = search_schedules(app, &t, json!({"startAt": "2022-05-11T00:00:00Z"}))
+        .await
+        .json();
     assert_eq!(none["body"]["totalCount"], 0, "created before startAt");
 
     // Get.
@@ -829,59 +768,47 @@ async fn a_schedule_lives_through_search_get_deactivate_activate_update_and_dele
             &json!("01:00:00")
         )
     );
-    assert_eq!(s["assets"], json!([{"id": ASSET}]));
+    assert_eq!(s["assets"], json!([{"id": ACME_ASSET}]));
 
     // It fires as the clock moves.
     let t = at(app, "2022-05-11T07:00:00Z").await;
     assert_eq!(
-        fired(app, &t, &id).await,
+        app.schedule_firing_times(&t, &id).await,
         [ms("2022-05-11T01:00:00Z"), ms("2022-05-11T07:00:00Z")]
     );
 
     // Deactivated, it stops firing.
-    let r = post(
-        app,
-        &format!("/sm/v1/scheduler/{id}/deactivate"),
-        &t,
-        json!({}),
-    )
-    .await;
+    let r = switch_schedule(app, &t, &id, "deactivate").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(
         r.json(),
         json!({"errorCode": "0", "message": "Script scheduler deactivated successfully", "body": {"id": id}})
     );
-    let s = get(app, &format!("/sm/v1/scheduler/{id}"), &t).await.json()["body"].clone();
+    let s = schedule_body(app, &t, &id).await;
     assert_eq!(
         (&s["status"], &s["activate"]),
         (&json!("INACTIVE"), &json!(false))
     );
     assert!(s["nextExecutionDateTime"].is_null());
     let t = at(app, "2022-05-12T00:00:00Z").await;
-    assert_eq!(fired(app, &t, &id).await.len(), 2);
+    assert_eq!(app.schedule_firing_times(&t, &id).await.len(), 2);
     assert!(
-        fired(app, &t, &other).await.len() > 2,
+        app.schedule_firing_times(&t, &other).await.len() > 2,
         "the other one went on"
     );
 
     // Activated, it fires again from its next time.
-    let r = post(
-        app,
-        &format!("/sm/v1/scheduler/{id}/activate"),
-        &t,
-        json!({}),
-    )
-    .await;
+    let r = switch_schedule(app, &t, &id, "activate").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(
         r.json()["message"],
         "Script scheduler activated successfully"
     );
-    let s = get(app, &format!("/sm/v1/scheduler/{id}"), &t).await.json()["body"].clone();
+    let s = schedule_body(app, &t, &id).await;
     assert_eq!(s["nextExecutionDateTime"], ms("2022-05-12T01:00:00Z"));
     let t = at(app, "2022-05-12T07:00:00Z").await;
     assert_eq!(
-        fired(app, &t, &id).await[2..],
+        app.schedule_firing_times(&t, &id).await[2..],
         [ms("2022-05-12T01:00:00Z"), ms("2022-05-12T07:00:00Z")]
     );
 
@@ -891,8 +818,8 @@ async fn a_schedule_lives_through_search_get_deactivate_activate_update_and_dele
         &format!("/sm/v1/scheduler/{id}"),
         &t,
         json!({
-            "activate": true, "assets": [{"UUId": "u", "id": ASSET}], "assetTags": [], "excludedAssets": [],
-            "scripts": [{"id": APPROVED_SCRIPT, "title": "Disk Usage Report", "params": []}],
+            "activate": true, "assets": [{"UUId": "u", "id": ACME_ASSET}], "assetTags": [], "excludedAssets": [],
+            "scripts": [{"id": ACME_APPROVED_SCRIPT, "title": "Disk Usage Report", "params": []}],
             "title": "Twice a day", "startDate": "2022-05-11", "endDate": "2022-05-30",
             "startTime": "01:00:00", "scheduleType": "HOURLY", "hourlyInterval": 12
         }),
@@ -903,7 +830,7 @@ async fn a_schedule_lives_through_search_get_deactivate_activate_update_and_dele
         r.json(),
         json!({"errorCode": "0", "message": "Script scheduler updated successfully", "body": {"id": id}})
     );
-    let s = get(app, &format!("/sm/v1/scheduler/{id}"), &t).await.json()["body"].clone();
+    let s = schedule_body(app, &t, &id).await;
     assert_eq!(
         (&s["title"], &s["hourlyInterval"]),
         (&json!("Twice a day"), &json!(12))
@@ -911,7 +838,7 @@ async fn a_schedule_lives_through_search_get_deactivate_activate_update_and_dele
     assert_eq!(s["status"], "ACTIVE");
     assert_eq!(s["nextExecutionDateTime"], ms("2022-05-12T13:00:00Z"));
     let t = at(app, "2022-05-12T13:00:00Z").await;
-    assert_eq!(fired(app, &t, &id).await.len(), 5);
+    assert_eq!(app.schedule_firing_times(&t, &id).await.len(), 5);
 
     // Deleted: gone, and it never fires again.
     let r = app
@@ -934,10 +861,12 @@ async fn a_schedule_lives_through_search_get_deactivate_activate_update_and_dele
         );
     }
     let t = at(app, "2022-05-20T00:00:00Z").await;
-    assert_eq!(fired(app, &t, &id).await.len(), 5, "no firing after delete");
-    let left = post(app, "/sm/v1/scheduler/search", &t, json!({}))
-        .await
-        .json();
+    assert_eq!(
+        app.schedule_firing_times(&t, &id).await.len(),
+        5,
+        "no firing after delete"
+    );
+    let left = search_schedules(app, &t, json!({})).await.json();
     assert_eq!(left["body"]["totalCount"], 1);
     assert_eq!(left["body"]["list"][0]["id"], other);
 
@@ -964,12 +893,15 @@ async fn a_schedule_lives_through_search_get_deactivate_activate_update_and_dele
 async fn scheduler_refusals_and_tenancy() {
     let app = &TestApp::new().await;
     let t = at(app, "2022-05-10T00:00:00Z").await;
-    let id = hourly(app, &t, "Six-hourly", 6).await;
-    hourly(app, &t, "Hourly", 1).await;
+    let id = app
+        .create_hourly_schedule(&t, "Six-hourly", "2022-05-30", 6)
+        .await;
+    app.create_hourly_schedule(&t, "Hourly", "2022-05-30", 1)
+        .await;
     let body = |title: &str, start: &str| {
         json!({
-            "activate": true, "assets": [{"UUId": "u", "id": ASSET}],
-            "scripts": [{"id": APPROVED_SCRIPT, "title": "Disk Usage Report"}],
+            "activate": true, "assets": [{"UUId": "u", "id": ACME_ASSET}],
+            "scripts": [{"id": ACME_APPROVED_SCRIPT, "title": "Disk Usage Report"}],
             "title": title, "startDate": start, "endDate": start, "startTime": "01:00:00",
             "scheduleType": "ONE_TIME"
         })
@@ -988,21 +920,15 @@ async fn scheduler_refusals_and_tenancy() {
         post(app, &update, &t, keep.clone()).await.status,
         StatusCode::OK
     );
-    let s = get(app, &update, &t).await.json()["body"].clone();
+    let s = schedule_body(app, &t, &id).await;
     assert_eq!(
         (&s["activate"], &s["status"]),
         (&json!(true), &json!("ACTIVE"))
     );
     assert_eq!(s["scheduleType"], "ONE_TIME");
-    post(
-        app,
-        &format!("/sm/v1/scheduler/{id}/deactivate"),
-        &t,
-        json!({}),
-    )
-    .await;
+    switch_schedule(app, &t, &id, "deactivate").await;
     assert_eq!(post(app, &update, &t, keep).await.status, StatusCode::OK);
-    let s = get(app, &update, &t).await.json()["body"].clone();
+    let s = schedule_body(app, &t, &id).await;
     assert_eq!(
         (&s["activate"], &s["status"]),
         (&json!(false), &json!("INACTIVE"))
@@ -1043,61 +969,35 @@ async fn scheduler_refusals_and_tenancy() {
     );
     // A one-time schedule whose time has passed cannot be activated again.
     let t = at(app, "2022-05-12T00:00:00Z").await;
-    post(
-        app,
-        &format!("/sm/v1/scheduler/{id}/deactivate"),
-        &t,
-        json!({}),
-    )
-    .await;
+    switch_schedule(app, &t, &id, "deactivate").await;
     assert_error(
-        &post(
-            app,
-            &format!("/sm/v1/scheduler/{id}/activate"),
-            &t,
-            json!({}),
-        )
-        .await,
+        &switch_schedule(app, &t, &id, "activate").await,
         StatusCode::BAD_REQUEST,
         "Based on configured schedule, the given trigger will never fire.",
         "activate a spent schedule",
     );
     // Search refusals are the filter engine's.
     assert_error(
-        &post(
-            app,
-            "/sm/v1/scheduler/search",
-            &t,
-            json!({"filter": "colour:red"}),
-        )
-        .await,
+        &search_schedules(app, &t, json!({"filter": "colour:red"})).await,
         StatusCode::BAD_REQUEST,
         "Invalid filter: unknown field 'colour' (at position 0); fields: id, title, name, description, scheduleType, activate, active, script.id, scriptId, script.name, startDate, endDate, user.name, created.dateTime, lastExecutedDateTime, nextExecutionDateTime",
         "unknown field",
     );
     assert_error(
-        &post(
-            app,
-            "/sm/v1/scheduler/search",
-            &t,
-            json!({"filter": "scheduleType:YEARLY"}),
-        )
-        .await,
+        &search_schedules(app, &t, json!({"filter": "scheduleType:YEARLY"})).await,
         StatusCode::BAD_REQUEST,
         "Invalid filter: 'YEARLY' is not a valid value (one of ONE_TIME, HOURLY, DAILY, WEEKLY, MONTHLY) for field 'scheduleType' (at position 13)",
         "bad keyword",
     );
     assert_error(
-        &post(app, "/sm/v1/scheduler/search", &t, json!({"pageSize": 0})).await,
+        &search_schedules(app, &t, json!({"pageSize": 0})).await,
         StatusCode::BAD_REQUEST,
         "pageSize must be between 1 and 1000",
         "page size",
     );
     // Another customer sees none of it.
     let globex = app.globex().await;
-    let theirs = post(app, "/sm/v1/scheduler/search", &globex, json!({}))
-        .await
-        .json();
+    let theirs = search_schedules(app, &globex, json!({})).await.json();
     assert_eq!(theirs["body"]["totalCount"], 0);
     for (method, path) in [
         (Method::GET, format!("/sm/v1/scheduler/{id}")),

@@ -16,15 +16,7 @@ async fn one_time_schedule(app: &TestApp, token: &str) {
         "title": "Once", "startDate": "2022-05-11", "endDate": "2022-05-11",
         "startTime": "07:25:00", "scheduleType": "ONE_TIME"
     });
-    let r = app
-        .car(
-            Method::POST,
-            "/sm/v1/scripts/scheduler",
-            token,
-            &body.to_string(),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    app.create_schedule(token, body).await;
 }
 
 async fn execute(app: &TestApp, token: &str) -> crate::helpers::TestResponse {
@@ -93,23 +85,10 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// The statuses of the asset jobs of one execution.
 async fn statuses(app: &TestApp, token: &str, correlation: &str) -> Vec<String> {
-    let body = json!({"filter": format!("job.correlationUuid:`{correlation}`"), "pageSize": 1000});
-    let v = app
-        .car(
-            Method::POST,
-            "/sm/v1/assetjobs/search",
-            token,
-            &body.to_string(),
-        )
+    app.asset_job_statuses(token, &format!("job.correlationUuid:`{correlation}`"))
         .await
-        .json();
-    v["body"]["list"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["status"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 #[tokio::test]

@@ -572,20 +572,6 @@ async fn scheduler_400_404_409() {
     }
 }
 
-async fn asset_job_statuses(app: &TestApp, token: &str, filter: &str) -> Vec<String> {
-    let body = json!({"filter": filter, "pageSize": 1000}).to_string();
-    let v = app
-        .car(Method::POST, "/sm/v1/assetjobs/search", token, &body)
-        .await
-        .json();
-    v["body"]["list"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["status"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[tokio::test]
 async fn asset_jobs_progress_with_the_clock() {
     let app = TestApp::new().await;
@@ -603,21 +589,21 @@ async fn asset_jobs_progress_with_the_clock() {
         .unwrap()
         .to_owned();
     let filter = format!("job.correlationUuid:`{correlation}`");
-    let statuses = asset_job_statuses(&app, &t, &filter).await;
+    let statuses = app.asset_job_statuses(&t, &filter).await;
     assert!(
         statuses.len() > 5 && statuses.iter().all(|s| s == "QUEUED"),
         "{statuses:?}"
     );
     app.state.clock().advance(5_000);
     assert!(
-        asset_job_statuses(&app, &t, &filter)
+        app.asset_job_statuses(&t, &filter)
             .await
             .iter()
             .all(|s| s == "IN_PROGRESS")
     );
     app.state.clock().advance(30_000);
     assert!(
-        asset_job_statuses(&app, &t, &filter)
+        app.asset_job_statuses(&t, &filter)
             .await
             .iter()
             .all(|s| s == "SUCCESS")
@@ -669,16 +655,13 @@ async fn schedules_fire_on_the_clock() {
     let app = &TestApp::new().await;
     app.state.clock().set(ms("2022-05-10T00:00:00Z"));
     let t = app.acme().await;
-    let schedule_id = hourly_schedule(app, &t, "Every six hours", "2022-05-11", 6).await;
-    assert!(
-        scheduled_times(app, t.clone(), schedule_id.clone())
-            .await
-            .is_empty()
-    );
+    let schedule_id = app
+        .create_hourly_schedule(&t, "Every six hours", "2022-05-11", 6)
+        .await;
+    assert!(app.schedule_firing_times(&t, &schedule_id).await.is_empty());
     app.state.clock().set(ms("2022-05-11T07:00:00Z"));
     let t = app.acme().await;
-    let mut fired = scheduled_times(app, t.clone(), schedule_id.clone()).await;
-    fired.sort();
+    let fired = app.schedule_firing_times(&t, &schedule_id).await;
     assert_eq!(
         fired,
         vec![ms("2022-05-11T01:00:00Z"), ms("2022-05-11T07:00:00Z")]
@@ -686,9 +669,7 @@ async fn schedules_fire_on_the_clock() {
     app.state.clock().set(ms("2022-05-30T00:00:00Z"));
     let t = app.acme().await;
     assert_eq!(
-        scheduled_times(app, t.clone(), schedule_id.clone())
-            .await
-            .len(),
+        app.schedule_firing_times(&t, &schedule_id).await.len(),
         4,
         "01, 07, 13, 19 o'clock, then the end date"
     );
@@ -700,7 +681,7 @@ async fn schedules_fire_on_the_clock() {
         script["body"]["lastExecutedDateTime"],
         ms("2022-05-11T19:00:00Z")
     );
-    let statuses = asset_job_statuses(app, &t, "job.scriptId:72648").await;
+    let statuses = app.asset_job_statuses(&t, "job.scriptId:72648").await;
     assert!(statuses.iter().all(|s| s == "SUCCESS"));
     // An inactive schedule never fires.
     let inactive = json!({
@@ -1040,46 +1021,6 @@ async fn qql_through_http() {
     assert_eq!(times, sorted);
 }
 
-/// An active HOURLY schedule of script 72648 on one asset, from 2022-05-11 01:00 to
-/// `end_date`; its id.
-async fn hourly_schedule(
-    app: &TestApp,
-    t: &str,
-    title: &str,
-    end_date: &str,
-    every: u32,
-) -> String {
-    let body = json!({
-        "activate": true, "assets": [{"UUId": "u", "id": 20452610}], "scripts": [{"id": 72648, "title": "Disk Usage Report"}],
-        "title": title, "startDate": "2022-05-11", "endDate": end_date, "startTime": "01:00:00",
-        "scheduleType": "HOURLY", "hourlyInterval": every
-    });
-    let r = app
-        .car(
-            Method::POST,
-            "/sm/v1/scripts/scheduler",
-            t,
-            &body.to_string(),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    r.json()["body"]["id"].as_str().unwrap().to_owned()
-}
-
-async fn scheduled_times(app: &TestApp, t: String, schedule: String) -> Vec<i64> {
-    let body = json!({"filter": format!("executionType:Scheduled AND scheduleId:{schedule}"), "pageSize": 100}).to_string();
-    let v = app
-        .car(Method::POST, "/sm/v1/jobs/search", &t, &body)
-        .await
-        .json();
-    v["body"]["list"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|j| j["created"]["dateTime"].as_i64().unwrap())
-        .collect()
-}
-
 async fn script_count(app: &TestApp, t: &str, filter: &str) -> u64 {
     let body = json!({"filter": filter, "pageSize": 1}).to_string();
     let r = app
@@ -1097,14 +1038,15 @@ async fn a_long_clock_jump_fires_at_most_ten_missed_firings_per_schedule() {
     let app = &TestApp::new().await;
     app.state.clock().set(ms("2022-05-10T00:00:00Z"));
     let t = app.acme().await;
-    let schedule_id = hourly_schedule(app, &t, "Every hour for years", "2030-12-31", 1).await;
+    let schedule_id = app
+        .create_hourly_schedule(&t, "Every hour for years", "2030-12-31", 1)
+        .await;
     let r = app
         .control(Method::POST, "/_mock/clock", json!({"advance": "1095d"}))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let t = app.acme().await;
-    let mut fired = scheduled_times(app, t.clone(), schedule_id.clone()).await;
-    fired.sort();
+    let fired = app.schedule_firing_times(&t, &schedule_id).await;
     let first: Vec<i64> = (0..10)
         .map(|h| ms("2022-05-11T01:00:00Z") + h * 3_600_000)
         .collect();
@@ -1116,7 +1058,7 @@ async fn a_long_clock_jump_fires_at_most_ten_missed_firings_per_schedule() {
     app.control(Method::POST, "/_mock/clock", json!({"advance": "1h"}))
         .await;
     let t = app.acme().await;
-    assert_eq!(scheduled_times(app, t, schedule_id).await.len(), 11);
+    assert_eq!(app.schedule_firing_times(&t, &schedule_id).await.len(), 11);
 }
 
 /// With no execute interval, concurrent executions of one script all run: the time is read

@@ -246,20 +246,11 @@ async fn the_guides_filter_spelling_is_taken_and_unknown_keys_are_ignored_or_ref
     ] {
         let r = app.car(Method::POST, path, &t, body).await;
         assert_eq!(r.status, StatusCode::OK, "{path} {body}: {}", r.text());
-        let journal = app
-            .control(
-                Method::GET,
-                &format!("/_mock/requests?path={path}"),
-                json!({}),
-            )
+        let entry = app
+            .journal_for(path)
             .await
-            .json();
-        let entry = journal["requests"]
-            .as_array()
-            .unwrap()
-            .last()
-            .unwrap()
-            .clone();
+            .pop()
+            .unwrap_or_else(|| panic!("{path}: not journaled"));
         assert_eq!(entry["ignoredKeys"], json!([key]), "{entry}");
         let r = strict.car(Method::POST, path, &strict_token, body).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path} {body}");

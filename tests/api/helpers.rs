@@ -9,6 +9,8 @@ use qualys_mock::{AppState, Certificate, HttpsConfig, MockServer, ServerConfig};
 use tower::ServiceExt;
 
 pub const SECRET: &[u8] = b"test-secret-for-forging-tokens-0123";
+/// Acme's CM user and password.
+pub const ACME: (&str, &str) = ("acme_ss2", "passwd");
 /// 2024-01-01T00:00:00Z
 pub const T0_MS: i64 = 1_704_067_200_000;
 
@@ -143,6 +145,20 @@ impl TestApp {
         .await
     }
 
+    /// The request journal's entries for `path` (`GET /_mock/requests?path=`), oldest first;
+    /// none when the answer holds no list.
+    pub async fn journal_for(&self, path: &str) -> Vec<serde_json::Value> {
+        let all = self
+            .control(
+                Method::GET,
+                &format!("/_mock/requests?path={path}"),
+                serde_json::json!({}),
+            )
+            .await
+            .json();
+        all["requests"].as_array().cloned().unwrap_or_default()
+    }
+
     /// A CM call with Basic credentials; `json` asks for and sends JSON, else XML.
     pub async fn cm(
         &self,
@@ -159,6 +175,18 @@ impl TestApp {
             headers.push(("accept", "application/json"));
         }
         self.request(method, path, &headers, body.to_owned()).await
+    }
+
+    /// A call with Basic credentials and nothing else: no content type, no body.
+    pub async fn call_with_basic_auth(
+        &self,
+        method: Method,
+        path: &str,
+        (user, password): (&str, &str),
+    ) -> TestResponse {
+        let auth = basic(user, password);
+        self.request(method, path, &[("authorization", &auth)], "")
+            .await
     }
 
     /// A CAR call with a bearer token.
@@ -256,6 +284,92 @@ impl TestApp {
     }
 }
 
+/// Acme's approved script `Disk Usage Report`, and an asset of acme's it runs on.
+pub const ACME_APPROVED_SCRIPT: i64 = 72648;
+pub const ACME_ASSET: i64 = 20452610;
+
+/// CAR calls that several test files make the same way, each with a bearer token.
+impl TestApp {
+    /// The items of the `body.list` a CAR search answers to `POST path` with `body`.
+    pub async fn car_search_list(
+        &self,
+        path: &str,
+        token: &str,
+        body: serde_json::Value,
+    ) -> Vec<serde_json::Value> {
+        let v = self
+            .car(Method::POST, path, token, &body.to_string())
+            .await
+            .json();
+        match v["body"]["list"].as_array() {
+            Some(list) => list.clone(),
+            None => panic!("POST {path} {body}: no body.list in {v}"),
+        }
+    }
+
+    /// The statuses of the asset jobs that `filter` finds (`/sm/v1/assetjobs/search`).
+    pub async fn asset_job_statuses(&self, token: &str, filter: &str) -> Vec<String> {
+        let body = serde_json::json!({"filter": filter, "pageSize": 1000});
+        self.car_search_list("/sm/v1/assetjobs/search", token, body)
+            .await
+            .iter()
+            .map(|a| a["status"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// `POST /sm/v1/scripts/scheduler` with `body`; the new schedule's id. Fails the test,
+    /// naming the schedule's title, unless it is created.
+    pub async fn create_schedule(&self, token: &str, body: serde_json::Value) -> String {
+        let title = &body["title"];
+        let r = self
+            .car(
+                Method::POST,
+                "/sm/v1/scripts/scheduler",
+                token,
+                &body.to_string(),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "create schedule {title}: {}",
+            r.text()
+        );
+        r.json()["body"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Create an active HOURLY schedule, every `every` hours from 2022-05-11 01:00 to
+    /// `end_date`, of [`ACME_APPROVED_SCRIPT`] on [`ACME_ASSET`]; its id.
+    pub async fn create_hourly_schedule(
+        &self,
+        token: &str,
+        title: &str,
+        end_date: &str,
+        every: u32,
+    ) -> String {
+        let body = serde_json::json!({
+            "activate": true, "assets": [{"UUId": "u", "id": ACME_ASSET}],
+            "scripts": [{"id": ACME_APPROVED_SCRIPT, "title": "Disk Usage Report"}],
+            "title": title, "startDate": "2022-05-11", "endDate": end_date, "startTime": "01:00:00",
+            "scheduleType": "HOURLY", "hourlyInterval": every
+        });
+        self.create_schedule(token, body).await
+    }
+
+    /// When a schedule fired: the creation times of its scheduled jobs, oldest first.
+    pub async fn schedule_firing_times(&self, token: &str, schedule_id: &str) -> Vec<i64> {
+        let body = serde_json::json!({
+            "filter": format!("executionType:Scheduled AND scheduleId:{schedule_id}"),
+            "pageSize": 100, "sort": [{"created.dateTime": "asc"}]
+        });
+        self.car_search_list("/sm/v1/jobs/search", token, body)
+            .await
+            .iter()
+            .map(|j| j["created"]["dateTime"].as_i64().unwrap())
+            .collect()
+    }
+}
+
 /// `2022-05-10T00:00:00Z` as epoch milliseconds.
 pub fn ms(iso: &str) -> i64 {
     ServerConfig::frozen_at_iso(iso).unwrap()
@@ -289,22 +403,34 @@ pub async fn launch(config: ServerConfig) -> MockServer {
     MockServer::builder().config(config).start().await.unwrap()
 }
 
-/// A plain reqwest client (the ring provider installed for its TLS stack).
-/// A CAR token for Acme's CM user (`acme_ss2`) from the server at `base` (its URL without a
-/// trailing slash), over a real connection.
-pub async fn acme_token(client: &reqwest::Client, base: &str) -> String {
-    client
-        .post(format!("{base}/auth"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("username=acme_ss2&password=passwd&token=true")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+/// Send a request over a real connection; the answer's body as text.
+pub async fn text_of(request: reqwest::RequestBuilder) -> String {
+    request.send().await.unwrap().text().await.unwrap()
 }
 
+/// A CAR token for a user from the server at `base` (its URL without a trailing slash), over
+/// a real connection: `POST /auth` with a form body.
+pub async fn token_over_http(
+    client: &reqwest::Client,
+    base: &str,
+    user: &str,
+    password: &str,
+) -> String {
+    text_of(
+        client
+            .post(format!("{base}/auth"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("username={user}&password={password}&token=true")),
+    )
+    .await
+}
+
+/// A CAR token for Acme's CM user (`acme_ss2`), as [`token_over_http`] gets it.
+pub async fn acme_token(client: &reqwest::Client, base: &str) -> String {
+    token_over_http(client, base, ACME.0, ACME.1).await
+}
+
+/// A plain reqwest client (the ring provider installed for its TLS stack).
 pub fn http_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()

@@ -5,24 +5,16 @@
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, basic};
-
-const ACME: (&str, &str) = ("acme_ss2", "passwd");
+use crate::helpers::{ACME, TestApp, TestResponse, basic};
 
 // --- /msp/about.php ------------------------------------------------------------------------
 
 #[tokio::test]
 async fn about_php_answers_a_basic_login_with_the_version_page_and_api_limits() {
     let app = TestApp::new().await;
-    let auth = basic(ACME.0, ACME.1);
     for method in [Method::GET, Method::POST] {
         let r = app
-            .request(
-                method.clone(),
-                "/msp/about.php",
-                &[("authorization", &auth)],
-                "",
-            )
+            .call_with_basic_auth(method.clone(), "/msp/about.php", ACME)
             .await;
         assert_eq!(r.status, StatusCode::OK, "{method}: {}", r.text());
         assert_eq!(r.header("content-type"), Some("text/xml;charset=UTF-8"));
@@ -70,22 +62,10 @@ async fn about_php_answers_a_basic_login_with_the_version_page_and_api_limits() 
         );
     }
     // The journal names the user the login was verified as.
-    let journal = app
-        .control(
-            Method::GET,
-            "/_mock/requests?path=/msp/about.php",
-            json!({}),
-        )
-        .await
-        .json();
-    let users: Vec<&Value> = journal["requests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| &e["user"])
-        .collect();
-    assert!(!users.is_empty(), "{journal}");
-    assert!(users.iter().all(|u| *u == "acme_ss2"), "{journal}");
+    let journal = app.journal_for("/msp/about.php").await;
+    let users: Vec<&Value> = journal.iter().map(|e| &e["user"]).collect();
+    assert!(!users.is_empty(), "{journal:?}");
+    assert!(users.iter().all(|u| *u == "acme_ss2"), "{journal:?}");
 }
 
 #[tokio::test]
@@ -115,43 +95,43 @@ async fn about_php_refuses_a_bad_or_missing_login_as_the_vm_api_does() {
     }
 }
 
+/// Assert an answer in the classic XML: `status`, the classic content type and `text` as
+/// its `<TEXT>`.
+#[track_caller]
+fn assert_classic_error(r: &TestResponse, status: StatusCode, text: &str) {
+    assert_eq!(r.status, status, "{text}: {}", r.text());
+    assert_eq!(
+        r.header("content-type"),
+        Some("text/xml;charset=UTF-8"),
+        "{text}"
+    );
+    assert!(
+        r.text().contains(&format!("<TEXT>{text}</TEXT>")),
+        "{}",
+        r.text()
+    );
+}
+
 #[tokio::test]
 async fn other_msp_paths_and_methods_answer_in_the_classic_xml() {
     let app = TestApp::new().await;
-    let auth = basic(ACME.0, ACME.1);
     let r = app
-        .request(
-            Method::GET,
-            "/msp/scan_report_list.php",
-            &[("authorization", &auth)],
-            "",
-        )
+        .call_with_basic_auth(Method::GET, "/msp/scan_report_list.php", ACME)
         .await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND);
-    assert_eq!(r.header("content-type"), Some("text/xml;charset=UTF-8"));
-    assert!(
-        r.text()
-            .contains("<TEXT>No resource at /msp/scan_report_list.php</TEXT>"),
-        "{}",
-        r.text()
+    assert_classic_error(
+        &r,
+        StatusCode::NOT_FOUND,
+        "No resource at /msp/scan_report_list.php",
     );
     let r = app
-        .request(
-            Method::DELETE,
-            "/msp/about.php",
-            &[("authorization", &auth)],
-            "",
-        )
+        .call_with_basic_auth(Method::DELETE, "/msp/about.php", ACME)
         .await;
-    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(r.header("content-type"), Some("text/xml;charset=UTF-8"));
+    assert_classic_error(
+        &r,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "DELETE is not supported on /msp/about.php",
+    );
     assert_eq!(r.header("allow"), Some("GET,HEAD,POST"));
-    assert!(
-        r.text()
-            .contains("<TEXT>DELETE is not supported on /msp/about.php</TEXT>"),
-        "{}",
-        r.text()
-    );
     let r = app.get("/msp/%FF.php").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.text().starts_with("<?xml"), "{}", r.text());
@@ -305,18 +285,11 @@ async fn a_fields_path_the_object_lacks_is_an_invalid_request() {
 
 // --- CAR bodies: lenient by default, strict on request -------------------------------------
 
-async fn journal_of(app: &TestApp, path: &str) -> Value {
-    let all = app
-        .control(
-            Method::GET,
-            &format!("/_mock/requests?path={path}"),
-            json!({}),
-        )
+/// The journal's entry for the last request to `path` (`null` when there is none).
+async fn last_journaled(app: &TestApp, path: &str) -> Value {
+    app.journal_for(path)
         .await
-        .json();
-    all["requests"]
-        .as_array()
-        .and_then(|r| r.last())
+        .last()
         .cloned()
         .unwrap_or(Value::Null)
 }
@@ -335,7 +308,7 @@ async fn a_car_body_key_the_endpoint_does_not_take_is_ignored_and_journaled() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["body"]["list"].as_array().map(Vec::len), Some(1));
-    let entry = journal_of(&app, "/sm/v1/scripts/search").await;
+    let entry = last_journaled(&app, "/sm/v1/scripts/search").await;
     assert_eq!(entry["ignoredKeys"], json!(["colour"]), "{entry}");
     let r = app
         .car(
@@ -346,7 +319,7 @@ async fn a_car_body_key_the_endpoint_does_not_take_is_ignored_and_journaled() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let entry = journal_of(&app, "/sm/v1/scripts/72648/execute").await;
+    let entry = last_journaled(&app, "/sm/v1/scripts/72648/execute").await;
     assert_eq!(entry["ignoredKeys"], json!(["assetIdz"]), "{entry}");
     // A body with only known keys lists none.
     app.car(
@@ -356,7 +329,7 @@ async fn a_car_body_key_the_endpoint_does_not_take_is_ignored_and_journaled() {
         r#"{"pageSize": 1}"#,
     )
     .await;
-    let entry = journal_of(&app, "/sm/v1/assets/search").await;
+    let entry = last_journaled(&app, "/sm/v1/assets/search").await;
     assert!(entry.get("ignoredKeys").is_none(), "{entry}");
 }
 
@@ -429,7 +402,6 @@ async fn under_strict_a_car_body_key_the_endpoint_does_not_take_is_refused() {
 #[tokio::test]
 async fn a_fault_on_about_php_answers_in_the_classic_xml() {
     let app = TestApp::new().await;
-    let auth = basic(ACME.0, ACME.1);
     let add = |spec: Value| {
         let app = &app;
         async move {
@@ -439,29 +411,16 @@ async fn a_fault_on_about_php_answers_in_the_classic_xml() {
     };
     add(json!({"path": "/msp/about.php", "status": 503, "times": 1})).await;
     let r = app
-        .request(
-            Method::GET,
-            "/msp/about.php",
-            &[("authorization", &auth)],
-            "",
-        )
+        .call_with_basic_auth(Method::GET, "/msp/about.php", ACME)
         .await;
-    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(r.header("content-type"), Some("text/xml;charset=UTF-8"));
-    assert!(
-        r.text()
-            .contains("<TEXT>Simulated failure (503 Service Unavailable)</TEXT>"),
-        "{}",
-        r.text()
+    assert_classic_error(
+        &r,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Simulated failure (503 Service Unavailable)",
     );
     add(json!({"path": "/msp/about.php", "rateLimit": 30, "times": 1})).await;
     let r = app
-        .request(
-            Method::GET,
-            "/msp/about.php",
-            &[("authorization", &auth)],
-            "",
-        )
+        .call_with_basic_auth(Method::GET, "/msp/about.php", ACME)
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
     assert!(r.text().contains("<CODE>1965</CODE>"), "{}", r.text());
@@ -469,12 +428,7 @@ async fn a_fault_on_about_php_answers_in_the_classic_xml() {
     assert_eq!(r.header("x-ratelimit-remaining"), Some("0"));
     assert_eq!(r.header("retry-after"), Some("30"));
     let r = app
-        .request(
-            Method::GET,
-            "/msp/about.php",
-            &[("authorization", &auth)],
-            "",
-        )
+        .call_with_basic_auth(Method::GET, "/msp/about.php", ACME)
         .await;
     assert_eq!(r.status, StatusCode::OK, "the rules fired their one time");
 }
@@ -489,16 +443,8 @@ async fn an_in_process_server_can_be_strict() {
             .unwrap();
         let http = crate::helpers::http_client();
         let (user, password) = server.credentials();
-        let token = http
-            .post(format!("{}/auth", server.base_url()))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!("username={user}&password={password}&token=true"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let token =
+            crate::helpers::token_over_http(&http, &server.base_url(), user, password).await;
         let status = http
             .post(format!("{}/sm/v1/scripts/search", server.base_url()))
             .bearer_auth(token)
