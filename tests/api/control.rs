@@ -921,3 +921,42 @@ async fn rendered_alerts_are_forgotten_when_the_data_is_reset() {
         "{xml}"
     );
 }
+
+/// QPS answers most errors with 200: the journal still names the error of such an answer,
+/// in XML and in JSON, and names none for a success (a kept answer included).
+#[tokio::test]
+async fn the_journal_names_a_qps_error_answered_with_200_and_no_error_for_a_success() {
+    let app = TestApp::new().await;
+    let path = "/qps/rest/1.0/search/cm/alert";
+    for json in [false, true] {
+        let bad = if json {
+            r#"{"ServiceRequest": {"filters": {"Criteria": [{"field": "nope", "operator": "EQUALS", "value": "1"}]}}}"#
+        } else {
+            r#"<ServiceRequest><filters><Criteria field="nope" operator="EQUALS">1</Criteria></filters></ServiceRequest>"#
+        };
+        let failed = app
+            .cm(Method::POST, path, ("acme_ss2", "passwd"), bad, json)
+            .await;
+        assert_eq!(failed.status, StatusCode::OK);
+        for _ in 0..2 {
+            // The second success is answered from the kept answer.
+            let ok = app
+                .cm(Method::POST, path, ("acme_ss2", "passwd"), "", json)
+                .await;
+            assert_eq!(ok.status, StatusCode::OK);
+        }
+    }
+    let entries = app.journal_for(path).await;
+    assert_eq!(entries.len(), 6, "{entries:?}");
+    for (i, entry) in entries.iter().enumerate() {
+        if i % 3 == 0 {
+            let error = entry["error"].as_str().unwrap_or_default();
+            assert!(
+                error.starts_with("INVALID_REQUEST: ") && error.contains("nope"),
+                "entry {i}: {entry}"
+            );
+        } else {
+            assert!(entry.get("error").is_none(), "entry {i}: {entry}");
+        }
+    }
+}
