@@ -318,6 +318,22 @@ mod tests {
         insta::assert_snapshot!(message("<Request/>"), @"Request: Element must not be set. | The request body must be a ServiceRequest element.");
     }
 
+    #[test]
+    fn a_namespace_binding_on_criteria_is_an_unknown_attribute() {
+        insta::assert_snapshot!(message(r#"<ServiceRequest><filters><Criteria xmlns:x="u" field="id" operator="EQUALS">1</Criteria></filters></ServiceRequest>"#), @"Criteria/@x: Element must not be set. | This element does not apply to this request.");
+        insta::assert_snapshot!(message(r#"<ServiceRequest><filters><Criteria xmlns="u" field="id" operator="EQUALS">1</Criteria></filters></ServiceRequest>"#), @"Criteria/@xmlns: Element must not be set. | This element does not apply to this request.");
+    }
+
+    #[test]
+    fn names_are_read_by_local_name_whatever_their_prefix_bound_or_not() {
+        let req = parse(
+            br#"<s:ServiceRequest xmlns:s="u"><s:filters><q:Criteria p:field="id" operator="EQUALS">7</q:Criteria></s:filters></s:ServiceRequest>"#,
+            false,
+        )
+        .unwrap();
+        assert_eq!(req.criteria, vec![crit("id", "EQUALS", "7")]);
+    }
+
     mod props {
         use super::super::parse;
         use proptest::prelude::*;
