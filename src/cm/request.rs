@@ -140,12 +140,12 @@ fn parse_xml(text: &str) -> Result<ServiceRequest, CmError> {
                     let attr = |name: &str| {
                         c.attributes
                             .iter()
-                            .find(|(k, _)| k == name)
-                            .map(|(_, v)| v.clone())
+                            .find(|a| a.name == name)
+                            .map(|a| a.value.clone())
                     };
-                    for (k, _) in &c.attributes {
-                        if k != "field" && k != "operator" {
-                            return Err(not_set(&format!("Criteria/@{k}")));
+                    for a in &c.attributes {
+                        if a.name != "field" && a.name != "operator" {
+                            return Err(not_set(&format!("Criteria/@{}", a.name)));
                         }
                     }
                     if let Some(child) = c.children.first() {
