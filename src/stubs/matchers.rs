@@ -412,74 +412,75 @@ mod tests {
         BodyMatcher::EqualToXml(expected).matches(actual)
     }
 
+    /// Each `(actual, whether it matches)` against `equalToXml: expected`.
+    fn xml_cases(expected: &str, cases: &[(&str, bool)]) {
+        for (actual, matches) in cases {
+            assert_eq!(
+                xml_match(expected, actual),
+                *matches,
+                "{expected} ~ {actual}"
+            );
+        }
+    }
+
     #[test]
     fn xml_compares_namespace_uris_not_prefixes() {
-        let expected = r#"<p:a xmlns:p="urn:u"><p:b>1</p:b><c>2</c></p:a>"#;
-        assert!(xml_match(
-            expected,
-            r#"<q:a xmlns:q="urn:u"><q:b>1</q:b><c>2</c></q:a>"#
-        ));
-        assert!(xml_match(
-            expected,
-            r#"<a xmlns="urn:u"><b>1</b><c xmlns="">2</c></a>"#
-        ));
-        assert!(!xml_match(
-            expected,
-            r#"<p:a xmlns:p="urn:v"><p:b>1</p:b><c>2</c></p:a>"#
-        ));
-        assert!(!xml_match(
-            expected,
-            r#"<p:a xmlns:p="urn:u"><b>1</b><c>2</c></p:a>"#
-        ));
-        assert!(!xml_match(expected, "<a><b>1</b><c>2</c></a>"));
+        xml_cases(
+            r#"<p:a xmlns:p="urn:u"><p:b>1</p:b><c>2</c></p:a>"#,
+            &[
+                (r#"<q:a xmlns:q="urn:u"><q:b>1</q:b><c>2</c></q:a>"#, true),
+                (r#"<a xmlns="urn:u"><b>1</b><c xmlns="">2</c></a>"#, true),
+                (r#"<p:a xmlns:p="urn:v"><p:b>1</p:b><c>2</c></p:a>"#, false),
+                (r#"<p:a xmlns:p="urn:u"><b>1</b><c>2</c></p:a>"#, false),
+                ("<a><b>1</b><c>2</c></a>", false),
+            ],
+        );
     }
 
     #[test]
     fn xml_expected_element_in_no_namespace_takes_any_uri() {
-        assert!(xml_match(
+        xml_cases(
             "<a><b>1</b></a>",
-            r#"<a xmlns="urn:u"><b>1</b></a>"#
-        ));
-        assert!(xml_match(
-            "<a><b>1</b></a>",
-            r#"<a><b xmlns="urn:u">1</b></a>"#
-        ));
-        assert!(!xml_match(
+            &[
+                (r#"<a xmlns="urn:u"><b>1</b></a>"#, true),
+                (r#"<a><b xmlns="urn:u">1</b></a>"#, true),
+            ],
+        );
+        xml_cases(
             r#"<a xmlns="urn:u"><b>1</b></a>"#,
-            "<a><b>1</b></a>"
-        ));
+            &[("<a><b>1</b></a>", false)],
+        );
     }
 
     #[test]
     fn xml_children_pair_by_local_name_whatever_their_uri() {
-        let expected = r#"<a><b>1</b><p:b xmlns:p="urn:u">2</p:b></a>"#;
-        assert!(xml_match(
-            expected,
-            r#"<a><b>1</b><p:b xmlns:p="urn:u">2</p:b></a>"#
-        ));
-        assert!(!xml_match(
-            expected,
-            r#"<a><p:b xmlns:p="urn:u">2</p:b><b>1</b></a>"#
-        ));
+        xml_cases(
+            r#"<a><b>1</b><p:b xmlns:p="urn:u">2</p:b></a>"#,
+            &[
+                (r#"<a><b>1</b><p:b xmlns:p="urn:u">2</p:b></a>"#, true),
+                (r#"<a><p:b xmlns:p="urn:u">2</p:b><b>1</b></a>"#, false),
+            ],
+        );
     }
 
     #[test]
     fn xml_attributes_compare_by_uri_and_bindings_are_not_attributes() {
-        let expected = r#"<a xmlns:p="urn:u" p:x="1" y="2"/>"#;
-        assert!(xml_match(expected, r#"<a y="2" xmlns:q="urn:u" q:x="1"/>"#));
-        assert!(xml_match(
-            expected,
-            r#"<a xmlns:q="urn:u" xmlns:r="urn:r" q:x="1" y="2"/>"#
-        ));
-        assert!(!xml_match(
-            expected,
-            r#"<a xmlns:q="urn:v" q:x="1" y="2"/>"#
-        ));
-        assert!(!xml_match(expected, r#"<a x="1" y="2"/>"#));
-        assert!(!xml_match(
+        xml_cases(
+            r#"<a xmlns:p="urn:u" p:x="1" y="2"/>"#,
+            &[
+                (r#"<a y="2" xmlns:q="urn:u" q:x="1"/>"#, true),
+                (
+                    r#"<a xmlns:q="urn:u" xmlns:r="urn:r" q:x="1" y="2"/>"#,
+                    true,
+                ),
+                (r#"<a xmlns:q="urn:v" q:x="1" y="2"/>"#, false),
+                (r#"<a x="1" y="2"/>"#, false),
+            ],
+        );
+        xml_cases(
             r#"<a x="1"/>"#,
-            r#"<a xmlns:p="urn:u" p:x="1"/>"#
-        ));
+            &[(r#"<a xmlns:p="urn:u" p:x="1"/>"#, false)],
+        );
     }
 
     #[test]
@@ -505,10 +506,18 @@ mod tests {
             )
         };
         let expected = typed(r#"xmlns:p="urn:u""#, "p:t");
-        assert!(xml_match(&expected, &typed(r#"xmlns:q="urn:u""#, "q:t")));
-        assert!(xml_match(&expected, &typed(r#"xmlns="urn:u""#, "t")));
-        assert!(!xml_match(&expected, &typed(r#"xmlns:p="urn:v""#, "p:t")));
-        assert!(!xml_match(&expected, &typed(r#"xmlns:p="urn:u""#, "p:s")));
+        for (bindings, value, matches) in [
+            (r#"xmlns:q="urn:u""#, "q:t", true),
+            (r#"xmlns="urn:u""#, "t", true),
+            (r#"xmlns:p="urn:v""#, "p:t", false),
+            (r#"xmlns:p="urn:u""#, "p:s", false),
+        ] {
+            assert_eq!(
+                xml_match(&expected, &typed(bindings, value)),
+                matches,
+                "{value}"
+            );
+        }
     }
 
     #[test]
