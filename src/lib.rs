@@ -66,7 +66,8 @@
 //! - `page` — the one pagination model (window in, page with has-more out).
 //! - `dates` — epoch seconds and milliseconds to ISO 8601 text and back, for every surface.
 //! - `iprange` — CM profile target lists (`10.10.10.1-10.10.31.255`).
-//! - `xml` — the small element tree both the CM request parser and the recorder read.
+//! - `xml` — the one XML element tree (namespace URIs resolved) the CM request parser, the
+//!   recorder and the stubs' `equalToXml` read.
 //! - `schemas` — the JSON Schema pieces the wire types' derives use.
 //! - `rng` — a small seedable generator (data sets, fault probabilities).
 //! - `logging` — text or JSON lines through a lossy writer that never blocks a request.

@@ -140,12 +140,12 @@ fn parse_xml(text: &str) -> Result<ServiceRequest, CmError> {
                     let attr = |name: &str| {
                         c.attributes
                             .iter()
-                            .find(|(k, _)| k == name)
-                            .map(|(_, v)| v.clone())
+                            .find(|a| a.name == name)
+                            .map(|a| a.value.clone())
                     };
-                    for (k, _) in &c.attributes {
-                        if k != "field" && k != "operator" {
-                            return Err(not_set(&format!("Criteria/@{k}")));
+                    for a in &c.attributes {
+                        if a.name != "field" && a.name != "operator" {
+                            return Err(not_set(&format!("Criteria/@{}", a.name)));
                         }
                     }
                     if let Some(child) = c.children.first() {
@@ -316,6 +316,22 @@ mod tests {
         insta::assert_snapshot!(message("<ServiceRequest><filters>"), @"Request body is not valid XML: unclosed element | Send a well-formed XML ServiceRequest, as the API guide shows.");
         insta::assert_snapshot!(message("{\"ServiceRequest\": {"), @"Request body is not valid JSON: EOF while parsing an object at line 1 column 20 | Send a well-formed JSON ServiceRequest, as the API guide shows.");
         insta::assert_snapshot!(message("<Request/>"), @"Request: Element must not be set. | The request body must be a ServiceRequest element.");
+    }
+
+    #[test]
+    fn a_namespace_binding_on_criteria_is_an_unknown_attribute() {
+        insta::assert_snapshot!(message(r#"<ServiceRequest><filters><Criteria xmlns:x="u" field="id" operator="EQUALS">1</Criteria></filters></ServiceRequest>"#), @"Criteria/@x: Element must not be set. | This element does not apply to this request.");
+        insta::assert_snapshot!(message(r#"<ServiceRequest><filters><Criteria xmlns="u" field="id" operator="EQUALS">1</Criteria></filters></ServiceRequest>"#), @"Criteria/@xmlns: Element must not be set. | This element does not apply to this request.");
+    }
+
+    #[test]
+    fn names_are_read_by_local_name_whatever_their_prefix_bound_or_not() {
+        let req = parse(
+            br#"<s:ServiceRequest xmlns:s="u"><s:filters><q:Criteria p:field="id" operator="EQUALS">7</q:Criteria></s:filters></s:ServiceRequest>"#,
+            false,
+        )
+        .unwrap();
+        assert_eq!(req.criteria, vec![crit("id", "EQUALS", "7")]);
     }
 
     mod props {

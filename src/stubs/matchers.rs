@@ -2,12 +2,16 @@
 //! sent, `urlPath` the path alone; the `*Pattern` forms and `matches` are regular
 //! expressions that must match the whole text; a query parameter or header matches when
 //! any of its values does; `equalToJson` compares JSON values (numbers by value) and
-//! `equalToXml` compares element trees (whitespace and comments aside, children paired by
-//! name as XMLUnit's `byName` selector does).
+//! `equalToXml` compares element trees read by [`crate::xml`] (whitespace and comments
+//! aside, namespace URIs compared and prefixes not, children paired by local name) as
+//! WireMock 3.13's XMLUnit setup does.
 
-use quick_xml::events::{BytesStart, Event};
+use std::collections::{HashMap, VecDeque};
+
 use regex::{Regex, RegexBuilder};
 use serde_json::Value;
+
+use crate::xml::{Attribute, Element};
 
 /// Longest regular expression taken, in characters.
 pub const MAX_REGEX_CHARS: usize = 4_096;
@@ -207,139 +211,163 @@ fn json_equal(
     }
 }
 
-/// An XML element for `equalToXml`: its local name, attributes (namespace declarations
-/// left out), trimmed text and child elements.
-#[derive(Debug, PartialEq)]
-pub struct XmlTree {
-    name: String,
-    attributes: Vec<(String, String)>,
-    text: String,
-    children: Vec<XmlTree>,
+/// The XML Schema instance namespace: three of its attributes are compared apart.
+const XSI_NAMESPACE: &str = "http://www.w3.org/2001/XMLSchema-instance";
+/// The `xsi:` attributes XMLUnit leaves out of the attribute count and compares only when
+/// the expected element has them.
+const XSI_APART: [&str; 3] = ["schemaLocation", "noNamespaceSchemaLocation", "type"];
+
+/// A document for `equalToXml`, read by the crate's XML reader (namespace-aware: an
+/// unbound prefix is no XML here, as for WireMock), each element's attributes sorted by
+/// namespace URI and local name.
+#[derive(Debug)]
+pub struct XmlTree(Element);
+
+fn sort_attributes(element: &mut Element) {
+    element
+        .attributes
+        .sort_by(|a, b| attribute_key(a).cmp(&attribute_key(b)));
+    for child in &mut element.children {
+        sort_attributes(child);
+    }
+}
+
+fn attribute_key(a: &Attribute) -> (Option<&str>, &str) {
+    (a.namespace.as_deref(), a.name.as_str())
+}
+
+fn attribute_entry(a: &Attribute) -> (Option<&str>, &str, &str) {
+    (a.namespace.as_deref(), a.name.as_str(), a.value.as_str())
+}
+
+fn apart(a: &Attribute) -> bool {
+    a.namespace.as_deref() == Some(XSI_NAMESPACE) && XSI_APART.contains(&a.name.as_str())
+}
+
+/// The attributes compared one for one: neither namespace bindings nor the `xsi:` three.
+fn compared(a: &&Attribute) -> bool {
+    !a.binding && !apart(a)
 }
 
 impl XmlTree {
-    fn open(e: &BytesStart<'_>) -> Result<XmlTree, String> {
-        let mut attributes = Vec::new();
-        for attr in e.attributes() {
-            let attr = attr.map_err(|err| err.to_string())?;
-            if attr.key.as_namespace_binding().is_some() {
-                continue;
-            }
-            let value = attr
-                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .map_err(|err| err.to_string())?;
-            attributes.push((
-                attr.key.local_name().into_inner().to_owned(),
-                value.into_owned(),
-            ));
-        }
-        attributes.sort();
-        Ok(XmlTree {
-            name: e.local_name().into_inner().to_owned(),
-            attributes,
-            text: String::new(),
-            children: Vec::new(),
-        })
-    }
-
     /// Read a document: one root element, at most [`MAX_XML_DEPTH`] deep.
     pub fn parse(text: &str) -> Result<XmlTree, String> {
-        let mut reader = quick_xml::Reader::from_str(text);
-        let mut stack: Vec<XmlTree> = Vec::new();
-        let mut root: Option<XmlTree> = None;
-        let close = |stack: &mut Vec<XmlTree>, root: &mut Option<XmlTree>, mut el: XmlTree| {
-            el.text = el.text.trim().to_owned();
-            match stack.last_mut() {
-                Some(parent) => parent.children.push(el),
-                None if root.is_none() => *root = Some(el),
-                None => return Err("more than one root element".to_owned()),
-            }
-            Ok(())
-        };
-        loop {
-            match reader.read_event().map_err(|e| e.to_string())? {
-                Event::Start(e) => {
-                    if stack.len() >= MAX_XML_DEPTH {
-                        return Err("elements nest too deeply".to_owned());
-                    }
-                    stack.push(XmlTree::open(&e)?);
-                }
-                Event::Empty(e) => {
-                    let el = XmlTree::open(&e)?;
-                    close(&mut stack, &mut root, el)?;
-                }
-                Event::End(_) => {
-                    let el = stack
-                        .pop()
-                        .ok_or_else(|| "unexpected closing tag".to_owned())?;
-                    close(&mut stack, &mut root, el)?;
-                }
-                Event::Text(t) => {
-                    let content = t.xml10_content();
-                    match stack.last_mut() {
-                        Some(el) => el.text.push_str(&content),
-                        None if content.trim().is_empty() => {}
-                        None => return Err("text outside the root element".to_owned()),
-                    }
-                }
-                Event::CData(c) => {
-                    if let Some(el) = stack.last_mut() {
-                        el.text.push_str(&c.xml10_content());
-                    }
-                }
-                Event::GeneralRef(r) => {
-                    let resolved = if r.is_char_ref() {
-                        r.resolve_char_ref()
-                            .map_err(|e| e.to_string())?
-                            .map(String::from)
-                    } else {
-                        quick_xml::escape::resolve_predefined_entity(&r.xml10_content())
-                            .map(str::to_owned)
-                    };
-                    let resolved = resolved
-                        .ok_or_else(|| format!("unknown entity &{};", r.xml10_content()))?;
-                    if let Some(el) = stack.last_mut() {
-                        el.text.push_str(&resolved);
-                    }
-                }
-                Event::Eof => break,
-                Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::DocType(_) => {}
-            }
-        }
-        if !stack.is_empty() {
-            return Err("an element is not closed".to_owned());
-        }
-        root.ok_or_else(|| "no root element".to_owned())
+        let mut root = crate::xml::read_namespaced_tree(text, MAX_XML_DEPTH)?;
+        sort_attributes(&mut root);
+        Ok(XmlTree(root))
     }
 
-    /// Equal trees: names, attributes and text equal; each expected child paired with the
-    /// first unpaired actual child of its name, and the pairs equal.
     fn equals(&self, actual: &XmlTree, budget: &mut usize) -> bool {
-        if !spend(budget) {
-            return false;
-        }
-        if self.name != actual.name
-            || self.attributes != actual.attributes
-            || self.text != actual.text
-            || self.children.len() != actual.children.len()
-        {
-            return false;
-        }
-        let mut used = vec![false; actual.children.len()];
-        self.children.iter().all(|expected| {
-            let pair = actual
-                .children
-                .iter()
-                .enumerate()
-                .position(|(i, c)| !used[i] && c.name == expected.name);
-            match pair {
-                Some(i) => {
-                    used[i] = true;
-                    expected.equals(&actual.children[i], budget)
-                }
-                None => false,
+        element_equal(InScope::root(&self.0), InScope::root(&actual.0), budget)
+    }
+}
+
+/// WireMock's `equalToXml` (XMLUnit, as WireMock 3.13 sets it up): equal local names; the
+/// expected namespace URI, when it has one, equal to the actual one (an expected element in
+/// no namespace takes any); the same attributes by namespace URI, local name and value, in
+/// any order (namespace bindings are not attributes here, and the actual element may add
+/// `xsi:schemaLocation`, `xsi:noNamespaceSchemaLocation` or `xsi:type`, which are compared
+/// only when expected, `xsi:type` as the qualified name it writes); equal trimmed text; as
+/// many children, each expected child paired with the first unpaired actual child of its
+/// local name, and the pairs equal.
+fn element_equal(expected: InScope<'_>, actual: InScope<'_>, budget: &mut usize) -> bool {
+    if !spend(budget) {
+        return false;
+    }
+    let (e, a) = (expected.element, actual.element);
+    if e.name != a.name
+        || e.namespace
+            .as_ref()
+            .is_some_and(|uri| a.namespace.as_ref() != Some(uri))
+        || !e
+            .attributes
+            .iter()
+            .filter(compared)
+            .map(attribute_entry)
+            .eq(a.attributes.iter().filter(compared).map(attribute_entry))
+        || !e.attributes.iter().filter(|x| apart(x)).all(|x| {
+            let Some(y) = a.attributes.iter().find(|y| apart(y) && y.name == x.name) else {
+                return false;
+            };
+            if x.name == "type" {
+                expected.qname(&x.value) == actual.qname(&y.value)
+            } else {
+                x.value == y.value
             }
         })
+        || e.text.trim() != a.text.trim()
+        || e.children.len() != a.children.len()
+    {
+        return false;
+    }
+    let mut unpaired: HashMap<&str, VecDeque<usize>> = HashMap::new();
+    for (i, child) in a.children.iter().enumerate() {
+        unpaired
+            .entry(child.name.as_str())
+            .or_default()
+            .push_back(i);
+    }
+    e.children.iter().all(|child| {
+        match unpaired
+            .get_mut(child.name.as_str())
+            .and_then(VecDeque::pop_front)
+        {
+            Some(i) => element_equal(expected.child(child), actual.child(&a.children[i]), budget),
+            None => false,
+        }
+    })
+}
+
+/// An element and the elements it sits in: where the prefix of an `xsi:type` value is
+/// resolved.
+#[derive(Clone, Copy)]
+struct InScope<'a> {
+    element: &'a Element,
+    parent: Option<&'a InScope<'a>>,
+}
+
+impl<'a> InScope<'a> {
+    fn root(element: &'a Element) -> InScope<'a> {
+        InScope {
+            element,
+            parent: None,
+        }
+    }
+
+    fn child(&'a self, element: &'a Element) -> InScope<'a> {
+        InScope {
+            element,
+            parent: Some(self),
+        }
+    }
+
+    /// The URI `prefix` (`None`: the default namespace) is bound to here. Bindings sort
+    /// together (their URI is the xmlns one), so each element's is found by bisection.
+    fn uri(&self, prefix: Option<&str>) -> Option<&'a str> {
+        if prefix == Some("xml") {
+            return Some(crate::xml::XML_NAMESPACE);
+        }
+        let name = prefix.unwrap_or("xmlns");
+        let mut scope = Some(self);
+        while let Some(here) = scope {
+            let attributes = &here.element.attributes;
+            if let Ok(i) = attributes.binary_search_by(|a| {
+                attribute_key(a).cmp(&(Some(crate::xml::XMLNS_NAMESPACE), name))
+            }) {
+                let uri = attributes[i].value.as_str();
+                return (!uri.is_empty()).then_some(uri);
+            }
+            scope = here.parent;
+        }
+        None
+    }
+
+    /// A qualified name written as a value (`p:t`), as namespace URI and local name.
+    fn qname<'v>(&self, value: &'v str) -> (Option<&'a str>, &'v str) {
+        match value.split_once(':') {
+            Some((prefix, local)) => (self.uri(Some(prefix).filter(|p| !p.is_empty())), local),
+            None => (self.uri(None), value),
+        }
     }
 }
 
@@ -376,6 +404,126 @@ mod tests {
         assert!(!same("<a x=\"1\" y=\"2\"><b>2</b><c>2</c></a>"));
         assert!(!same("<a x=\"1\"><b>1</b><c>2</c></a>"));
         assert!(!same("<a x=\"1\" y=\"2\"><b>1</b><c>2</c><d/></a>"));
+    }
+
+    /// Whether `actual` matches `equalToXml: expected`.
+    fn xml_match(expected: &str, actual: &str) -> bool {
+        let expected = XmlTree::parse(expected).unwrap();
+        BodyMatcher::EqualToXml(expected).matches(actual)
+    }
+
+    /// Each `(actual, whether it matches)` against `equalToXml: expected`.
+    fn xml_cases(expected: &str, cases: &[(&str, bool)]) {
+        for (actual, matches) in cases {
+            assert_eq!(
+                xml_match(expected, actual),
+                *matches,
+                "{expected} ~ {actual}"
+            );
+        }
+    }
+
+    #[test]
+    fn xml_compares_namespace_uris_not_prefixes() {
+        xml_cases(
+            r#"<p:a xmlns:p="urn:u"><p:b>1</p:b><c>2</c></p:a>"#,
+            &[
+                (r#"<q:a xmlns:q="urn:u"><q:b>1</q:b><c>2</c></q:a>"#, true),
+                (r#"<a xmlns="urn:u"><b>1</b><c xmlns="">2</c></a>"#, true),
+                (r#"<p:a xmlns:p="urn:v"><p:b>1</p:b><c>2</c></p:a>"#, false),
+                (r#"<p:a xmlns:p="urn:u"><b>1</b><c>2</c></p:a>"#, false),
+                ("<a><b>1</b><c>2</c></a>", false),
+            ],
+        );
+    }
+
+    #[test]
+    fn xml_expected_element_in_no_namespace_takes_any_uri() {
+        xml_cases(
+            "<a><b>1</b></a>",
+            &[
+                (r#"<a xmlns="urn:u"><b>1</b></a>"#, true),
+                (r#"<a><b xmlns="urn:u">1</b></a>"#, true),
+            ],
+        );
+        xml_cases(
+            r#"<a xmlns="urn:u"><b>1</b></a>"#,
+            &[("<a><b>1</b></a>", false)],
+        );
+    }
+
+    #[test]
+    fn xml_children_pair_by_local_name_whatever_their_uri() {
+        xml_cases(
+            r#"<a><b>1</b><p:b xmlns:p="urn:u">2</p:b></a>"#,
+            &[
+                (r#"<a><b>1</b><p:b xmlns:p="urn:u">2</p:b></a>"#, true),
+                (r#"<a><p:b xmlns:p="urn:u">2</p:b><b>1</b></a>"#, false),
+            ],
+        );
+    }
+
+    #[test]
+    fn xml_attributes_compare_by_uri_and_bindings_are_not_attributes() {
+        xml_cases(
+            r#"<a xmlns:p="urn:u" p:x="1" y="2"/>"#,
+            &[
+                (r#"<a y="2" xmlns:q="urn:u" q:x="1"/>"#, true),
+                (
+                    r#"<a xmlns:q="urn:u" xmlns:r="urn:r" q:x="1" y="2"/>"#,
+                    true,
+                ),
+                (r#"<a xmlns:q="urn:v" q:x="1" y="2"/>"#, false),
+                (r#"<a x="1" y="2"/>"#, false),
+            ],
+        );
+        xml_cases(
+            r#"<a x="1"/>"#,
+            &[(r#"<a xmlns:p="urn:u" p:x="1"/>"#, false)],
+        );
+    }
+
+    #[test]
+    fn xml_schema_instance_locations_and_type_are_compared_only_when_expected() {
+        let xsi = r#"xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance""#;
+        let with = |attr: &str| format!(r#"<a {xsi} x="1" {attr}/>"#);
+        for name in ["schemaLocation", "noNamespaceSchemaLocation", "type"] {
+            let attr = format!(r#"xsi:{name}="s""#);
+            let other = format!(r#"xsi:{name}="t""#);
+            assert!(xml_match(r#"<a x="1"/>"#, &with(&attr)), "{attr}");
+            assert!(xml_match(&with(&attr), &with(&attr)), "{attr}");
+            assert!(!xml_match(&with(&attr), r#"<a x="1"/>"#), "{attr}");
+            assert!(!xml_match(&with(&attr), &with(&other)), "{attr}");
+        }
+        assert!(!xml_match(r#"<a x="1"/>"#, &with(r#"xsi:nil="true""#)));
+    }
+
+    #[test]
+    fn xml_schema_instance_type_compares_the_qualified_name_it_writes() {
+        let typed = |bindings: &str, value: &str| {
+            format!(
+                r#"<a xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" {bindings}><b xsi:type="{value}"/></a>"#
+            )
+        };
+        let expected = typed(r#"xmlns:p="urn:u""#, "p:t");
+        for (bindings, value, matches) in [
+            (r#"xmlns:q="urn:u""#, "q:t", true),
+            (r#"xmlns="urn:u""#, "t", true),
+            (r#"xmlns:p="urn:v""#, "p:t", false),
+            (r#"xmlns:p="urn:u""#, "p:s", false),
+        ] {
+            assert_eq!(
+                xml_match(&expected, &typed(bindings, value)),
+                matches,
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn xml_with_an_unbound_prefix_is_no_xml() {
+        assert!(XmlTree::parse("<p:a/>").is_err());
+        assert!(!xml_match("<a/>", "<p:a/>"));
     }
 
     #[test]

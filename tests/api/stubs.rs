@@ -115,6 +115,18 @@ fn differential_folder() -> tempfile::TempDir {
         {"request": {"method": "POST", "urlPath": "/diff/body/xml",
             "bodyPatterns": [{"equalToXml": "<a><b>1</b><c x=\"y\">2</c></a>"}]},
          "response": {"status": 200, "body": "xml", "headers": {"Content-Type": "text/xml"}}},
+        {"request": {"method": "POST", "urlPath": "/diff/body/xml-ns",
+            "bodyPatterns": [{"equalToXml": "<p:a xmlns:p=\"urn:u\"><p:b>1</p:b><c x=\"y\">2</c></p:a>"}]},
+         "response": {"status": 200, "body": "xml-ns"}},
+        {"request": {"method": "POST", "urlPath": "/diff/body/xml-attr",
+            "bodyPatterns": [{"equalToXml": "<a xmlns:p=\"urn:u\" p:x=\"1\" \
+                xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+                xsi:noNamespaceSchemaLocation=\"s.xsd\"/>"}]},
+         "response": {"status": 200, "body": "xml-attr"}},
+        {"request": {"method": "POST", "urlPath": "/diff/body/xml-type",
+            "bodyPatterns": [{"equalToXml": "<a xmlns:p=\"urn:u\" \
+                xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><b xsi:type=\"p:t\"/></a>"}]},
+         "response": {"status": 200, "body": "xml-type"}},
         {"priority": 1, "request": {"method": "GET", "urlPath": "/diff/prio",
             "queryParameters": {"k": {"equalTo": "1"}}},
          "response": {"status": 200, "body": "high"}},
@@ -268,6 +280,70 @@ const CASES: &[Case] = &[
     post("/diff/body/xml", "<a><c x=\"y\">2</c><b>1</b></a>"),
     post("/diff/body/xml", "<a><b>1</b><c x=\"z\">2</c></a>"),
     post("/diff/body/xml", "<a><b>1</b></a>"),
+    post(
+        "/diff/body/xml",
+        "<a xmlns=\"urn:u\"><b>1</b><c x=\"y\">2</c></a>",
+    ),
+    post(
+        "/diff/body/xml",
+        "<a xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+         xsi:schemaLocation=\"urn:u s.xsd\"><b>1</b><c x=\"y\">2</c></a>",
+    ),
+    post(
+        "/diff/body/xml-ns",
+        "<q:a xmlns:q=\"urn:u\"><q:b>1</q:b><c x=\"y\">2</c></q:a>",
+    ),
+    post(
+        "/diff/body/xml-ns",
+        "<a xmlns=\"urn:u\"><b>1</b><c xmlns=\"\" x=\"y\">2</c></a>",
+    ),
+    post(
+        "/diff/body/xml-ns",
+        "<p:a xmlns:p=\"urn:u\"><p:b>1</p:b><c xmlns:r=\"urn:r\" x=\"y\">2</c></p:a>",
+    ),
+    post(
+        "/diff/body/xml-ns",
+        "<p:a xmlns:p=\"urn:v\"><p:b>1</p:b><c x=\"y\">2</c></p:a>",
+    ),
+    post(
+        "/diff/body/xml-ns",
+        "<p:a xmlns:p=\"urn:u\"><b>1</b><c x=\"y\">2</c></p:a>",
+    ),
+    post("/diff/body/xml-ns", "<a><b>1</b><c x=\"y\">2</c></a>"),
+    post(
+        "/diff/body/xml-ns",
+        "<p:a xmlns:p=\"urn:u\"><p:b>1</p:b><c xmlns:r=\"urn:r\" r:x=\"y\">2</c></p:a>",
+    ),
+    post(
+        "/diff/body/xml-ns",
+        "<p:a><p:b>1</p:b><c x=\"y\">2</c></p:a>",
+    ),
+    post(
+        "/diff/body/xml-attr",
+        "<a xmlns:i=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:q=\"urn:u\" \
+         i:noNamespaceSchemaLocation=\"s.xsd\" q:x=\"1\"/>",
+    ),
+    post("/diff/body/xml-attr", "<a xmlns:q=\"urn:u\" q:x=\"1\"/>"),
+    post(
+        "/diff/body/xml-attr",
+        "<a xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+         xsi:noNamespaceSchemaLocation=\"s.xsd\" x=\"1\"/>",
+    ),
+    post(
+        "/diff/body/xml-type",
+        "<a xmlns:q=\"urn:u\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\
+         <b xsi:type=\"q:t\"/></a>",
+    ),
+    post(
+        "/diff/body/xml-type",
+        "<a xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\
+         <b xmlns=\"urn:u\" xsi:type=\"t\"/></a>",
+    ),
+    post(
+        "/diff/body/xml-type",
+        "<a xmlns:p=\"urn:v\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\
+         <b xsi:type=\"p:t\"/></a>",
+    ),
     get("/diff/prio?k=1"),
     get("/diff/prio?k=2"),
     get("/diff/prio"),

@@ -82,7 +82,7 @@ pub(crate) async fn start(jar: &Path, root: &Path) -> WireMock {
         child,
         base: format!("http://127.0.0.1:{port}"),
     };
-    let client = reqwest::Client::new();
+    let client = crate::reach::plain_client();
     for _ in 0..600 {
         let health = client
             .get(format!("{}/__admin/mappings", wiremock.base))
