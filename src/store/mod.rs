@@ -260,10 +260,8 @@ impl Store {
     {
         let started = std::time::Instant::now();
         self.write_baseline(provenance, load).await?;
-        let readers = std::time::Instant::now();
         self.start_private_readers().await?;
         tracing::debug!(
-            readers_ms = readers.elapsed().as_secs_f64() * 1000.0,
             total_ms = started.elapsed().as_secs_f64() * 1000.0,
             "store initialized"
         );
