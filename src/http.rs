@@ -157,22 +157,38 @@ impl VerifiedUser {
 #[derive(Debug, Clone)]
 pub struct ShownBody(pub String);
 
-/// The body of a request as the journal and the debug log show it: the handler's
-/// [`ShownBody`] when it gave one, else what was read of it (its first bytes, `head`, of
-/// `total`) with secrets redacted; `None` when nothing was read.
+/// What was read of a request's body, as the journal and the debug log take it: the
+/// handler's [`ShownBody`] when it gave one (it read credentials in it), else the bytes read
+/// (`head`, the first of `total`); `None` when nothing was read.
+pub enum SeenBody<'a> {
+    Shown(&'a str),
+    Read(&'a [u8]),
+}
+
+impl<'a> SeenBody<'a> {
+    pub fn of(response: &'a Response, head: &'a [u8], total: u64) -> Option<SeenBody<'a>> {
+        if total == 0 {
+            return None;
+        }
+        Some(match response.extensions().get::<ShownBody>() {
+            Some(ShownBody(text)) => SeenBody::Shown(text),
+            None => SeenBody::Read(head),
+        })
+    }
+}
+
+/// The body of a request as the journal and the debug log show it ([`SeenBody`]), its
+/// secrets redacted.
 pub fn shown_body(
     response: &Response,
     content_type: Option<&str>,
     head: &[u8],
     total: u64,
 ) -> Option<String> {
-    if total == 0 {
-        return None;
-    }
-    if let Some(ShownBody(text)) = response.extensions().get::<ShownBody>() {
-        return Some(text.clone());
-    }
-    Some(redact_body(content_type, &String::from_utf8_lossy(head)))
+    Some(match SeenBody::of(response, head, total)? {
+        SeenBody::Shown(text) => text.to_owned(),
+        SeenBody::Read(bytes) => redact_body(content_type, &String::from_utf8_lossy(bytes)),
+    })
 }
 
 /// The answer to a login body over what `/auth` reads (the gateway's JSON 413).

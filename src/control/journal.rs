@@ -111,27 +111,21 @@ impl Recording {
     }
 }
 
-/// The request body an entry keeps: as the handler showed it when it read credentials in
-/// it ([`crate::http::ShownBody`]), else its first bytes as read, shown when the entry is
-/// read ([`KeptBody`]); none for a call with no body.
+/// The request body an entry keeps ([`crate::http::SeenBody`]): as the handler showed it,
+/// else its first bytes as read, shown when the entry is read ([`KeptBody`]).
 fn kept_body(
     response: &Response,
     content_type: Option<&str>,
     head: &[u8],
     total: u64,
 ) -> Option<KeptBody> {
-    if total == 0 {
-        return None;
-    }
-    Some(
-        match response.extensions().get::<crate::http::ShownBody>() {
-            Some(crate::http::ShownBody(text)) => KeptBody::Shown(text.clone()),
-            None => KeptBody::Read {
-                content_type: content_type.map(str::to_owned),
-                bytes: head.to_vec(),
-            },
+    Some(match crate::http::SeenBody::of(response, head, total)? {
+        crate::http::SeenBody::Shown(text) => KeptBody::Shown(text.to_owned()),
+        crate::http::SeenBody::Read(bytes) => KeptBody::Read {
+            content_type: content_type.map(str::to_owned),
+            bytes: bytes.to_vec(),
         },
-    )
+    })
 }
 
 /// Error answers are small; a larger one is not read for its message.
