@@ -601,6 +601,41 @@ fn schema_parts() -> (String, String) {
 pub(super) mod tests {
     use super::*;
 
+    /// Every row of `only` table, or of every table (the baseline's bookkeeping included;
+    /// `store_meta`, whose provenance differs, left out), in rowid order, as text.
+    pub(in crate::store) async fn dump(store: &Store, only: Option<&'static str>) -> Vec<String> {
+        store
+            .read(move |conn| {
+                let tables: Vec<String> = conn
+                    .prepare(
+                        "SELECT name FROM sqlite_master WHERE type = 'table' \
+                         AND name != 'store_meta' AND ?1 IN (name, '') ORDER BY name",
+                    )?
+                    .query_map([only.unwrap_or_default()], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                let mut rows = Vec::new();
+                for table in tables {
+                    let mut stmt = conn.prepare(&format!("SELECT rowid, * FROM \"{table}\""))?;
+                    let width = stmt.column_count();
+                    let mut query = stmt.query([])?;
+                    while let Some(row) = query.next()? {
+                        let values: Vec<String> = (0..width)
+                            .map(|i| match row.get_ref(i).unwrap() {
+                                rusqlite::types::ValueRef::Text(t) => {
+                                    String::from_utf8_lossy(t).into_owned()
+                                }
+                                other => format!("{other:?}"),
+                            })
+                            .collect();
+                        rows.push(format!("{table}: {}", values.join(" | ")));
+                    }
+                }
+                Ok(rows)
+            })
+            .await
+            .unwrap()
+    }
+
     /// A fixed provenance for test stores.
     pub(in crate::store) fn provenance() -> Provenance {
         Provenance {

@@ -868,6 +868,7 @@ fn default_rule_json(r: &RuleSeed) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::tests::dump;
 
     #[test]
     fn the_first_quote_or_backslash_is_found_at_any_offset() {
@@ -892,28 +893,6 @@ mod tests {
     }
 
     /// The rows of `cm_alerts`, in id order, as text.
-    async fn alert_rows(store: &crate::store::Store) -> Vec<String> {
-        store
-            .read(|conn| {
-                let mut stmt = conn.prepare("SELECT * FROM cm_alerts ORDER BY id")?;
-                let width = stmt.column_count();
-                let rows = stmt
-                    .query_map([], |r| {
-                        (0..width)
-                            .map(|i| {
-                                r.get::<_, rusqlite::types::Value>(i)
-                                    .map(|v| format!("{v:?}"))
-                            })
-                            .collect::<rusqlite::Result<Vec<String>>>()
-                            .map(|v| v.join(" | "))
-                    })?
-                    .collect::<rusqlite::Result<Vec<String>>>()?;
-                Ok(rows)
-            })
-            .await
-            .unwrap()
-    }
-
     /// A streamed `alerts.json` is read by its own, borrowing parser: it stores exactly the
     /// rows a file read whole stores (defaults, escapes, an `alertInfo` written loosely), and
     /// refuses what a file read whole refuses, with the same words.
@@ -922,22 +901,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let embedded = Seed::embedded().unwrap();
         let write = |name: &str, text: String| std::fs::write(dir.path().join(name), text).unwrap();
-        write(
-            "customers.json",
-            serde_json::to_string(&embedded.customers).unwrap(),
-        );
-        write(
-            "profiles.json",
-            serde_json::to_string(&embedded.profiles).unwrap(),
-        );
-        write(
-            "rules.json",
-            serde_json::to_string(&embedded.rules).unwrap(),
-        );
-        write(
-            "rulesets.json",
-            serde_json::to_string(&embedded.rulesets).unwrap(),
-        );
+        for (name, text) in [
+            ("customers.json", serde_json::to_string(&embedded.customers)),
+            ("profiles.json", serde_json::to_string(&embedded.profiles)),
+            ("rules.json", serde_json::to_string(&embedded.rules)),
+            ("rulesets.json", serde_json::to_string(&embedded.rulesets)),
+        ] {
+            write(name, text.unwrap());
+        }
         let profile = embedded
             .profiles
             .iter()
@@ -966,9 +937,9 @@ mod tests {
             crate::store::Store::private_with(read).await.unwrap(),
             crate::store::Store::private_with(streamed).await.unwrap(),
         );
-        let rows = alert_rows(&a).await;
+        let rows = dump(&a, Some("cm_alerts")).await;
         assert_eq!(rows.len(), 4);
-        assert_eq!(alert_rows(&b).await, rows);
+        assert_eq!(dump(&b, Some("cm_alerts")).await, rows);
         // Written as a file read whole writes it: compact, escapes and numbers read.
         assert!(
             rows[2].contains("café") && rows[2].contains("2.5,") && rows[2].contains("1000.0"),
