@@ -28,9 +28,37 @@ async fn script_search(app: &TestApp, token: &str, filter: &str) -> u64 {
     r.json()["body"]["totalCount"].as_u64().unwrap()
 }
 
-async fn control(app: &TestApp, method: Method, path: &str, body: Value) {
+/// A CAR call with a JSON body that must answer `status`; its answer.
+async fn car_write(
+    app: &TestApp,
+    token: &str,
+    (method, path): (Method, &str),
+    body: Value,
+    status: StatusCode,
+) -> Value {
+    let r = app.car(method, path, token, &body.to_string()).await;
+    assert_eq!(r.status, status, "{path}: {}", r.text());
+    r.json()
+}
+
+/// A control call that must succeed; its answer.
+async fn control(app: &TestApp, method: Method, path: &str, body: Value) -> Value {
     let r = app.control(method, path, body).await;
     assert!(r.status.is_success(), "{path}: {}", r.text());
+    r.json()
+}
+
+/// Acme's PORT_OPEN event on 10.10.30.99 from `new-host.acme.corp`; the control API's answer.
+async fn inject_port_open(app: &TestApp) -> Value {
+    control(
+        app,
+        Method::POST,
+        "/_mock/cm/events",
+        json!({"customer": "Acme", "events": [{"eventType": "PORT_OPEN",
+            "ipAddress": "10.10.30.99", "hostname": "new-host.acme.corp",
+                "info": {"port": 8443, "protocol": "tcp"}}]}),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -39,15 +67,14 @@ async fn a_kept_script_is_not_served_after_an_update_or_a_reset() {
     let t = app.acme().await;
     let before = script(app, &t).await;
     assert_eq!(script(app, &t).await, before);
-    let r = app
-        .car(
-            Method::PATCH,
-            "/sm/v4/script/16012",
-            &t,
-            &json!({"description": "changed after it was kept"}).to_string(),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    car_write(
+        app,
+        &t,
+        (Method::PATCH, "/sm/v4/script/16012"),
+        json!({"description": "changed after it was kept"}),
+        StatusCode::OK,
+    )
+    .await;
     let changed = script(app, &t).await;
     assert_eq!(
         changed["body"]["description"], "changed after it was kept",
@@ -69,15 +96,14 @@ async fn a_kept_script_search_is_not_served_after_a_clone_or_a_customer_reset() 
     let filter = "status:PENDING_REVIEW";
     let before = script_search(app, &t, filter).await;
     assert_eq!(script_search(app, &t, filter).await, before);
-    let r = app
-        .car(
-            Method::POST,
-            "/sm/v1/scripts/16012/clone",
-            &t,
-            &json!({"scriptTitle": "A clone after the search was kept"}).to_string(),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    car_write(
+        app,
+        &t,
+        (Method::POST, "/sm/v1/scripts/16012/clone"),
+        json!({"scriptTitle": "A clone after the search was kept"}),
+        StatusCode::CREATED,
+    )
+    .await;
     assert_eq!(
         script_search(app, &t, filter).await,
         before + 1,
@@ -143,15 +169,7 @@ async fn a_kept_cm_search_is_not_served_after_an_event_or_a_reset() {
         assert_eq!(cm(app, path, &search(json), json).await, before);
         assert!(!before.contains("new-host.acme.corp"), "{before}");
     }
-    control(
-        app,
-        Method::POST,
-        "/_mock/cm/events",
-        json!({"customer": "Acme", "events": [{"eventType": "PORT_OPEN",
-            "ipAddress": "10.10.30.99", "hostname": "new-host.acme.corp",
-                "info": {"port": 8443, "protocol": "tcp"}}]}),
-    )
-    .await;
+    inject_port_open(app).await;
     for json in [false, true] {
         let after = cm(app, path, &search(json), json).await;
         assert!(
@@ -187,17 +205,9 @@ async fn a_kept_cm_get_is_served_to_its_customer_only_and_not_after_a_reset() {
         globex.text()
     );
     // An injected alert, kept, is gone after a reset.
-    let r = app
-        .control(
-            Method::POST,
-            "/_mock/cm/events",
-            json!({"customer": "Acme", "events": [{"eventType": "PORT_OPEN",
-                "ipAddress": "10.10.30.99", "hostname": "new-host.acme.corp",
-                "info": {"port": 8443, "protocol": "tcp"}}]}),
-        )
-        .await;
-    assert!(r.status.is_success(), "{}", r.text());
-    let id = r.json()["alerts"][0]["Alert"]["id"].as_i64().unwrap();
+    let id = inject_port_open(app).await["alerts"][0]["Alert"]["id"]
+        .as_i64()
+        .unwrap();
     let injected = format!("/qps/rest/1.0/get/cm/alert/{id}");
     let kept = cm(app, &injected, "", false).await;
     assert_eq!(cm(app, &injected, "", false).await, kept);
